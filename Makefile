@@ -1,0 +1,38 @@
+# Two commands for a fresh Debian machine with python3, git and make:
+#   make demo   start the kiosk on the embedded demo (http://127.0.0.1:8501)
+#   make test   run the whole test suite (installs chromium for browser tests)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test test-fast check bench i18n-extract i18n-update clean
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh
+	VENV=$(VENV) sh scripts/bootstrap.sh
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/kiosk demo
+
+test: $(STAMP)
+	sh scripts/ensure-chromium.sh
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not browser and not slow"
+
+check: $(STAMP)
+	$(BIN)/kiosk check questionnaires
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+i18n-extract: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k gettext -k _t:2 --no-location --sort-output \
+	  --project=health-kiosk --copyright-holder="health-kiosk contributors" -o locales/messages.pot .
+
+i18n-update: i18n-extract
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache

@@ -1,0 +1,4 @@
+import sys
+from analysis.cli import main
+
+sys.exit(main())

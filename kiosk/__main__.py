@@ -1,0 +1,4 @@
+import sys
+from kiosk.cli import main
+
+sys.exit(main())

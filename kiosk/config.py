@@ -1,0 +1,141 @@
+"""The kiosk's own configuration file (``kiosk.toml``) and its runtime.
+
+The TOML file says where the survey, the team public key, the device key and
+the data folder are, and how the server binds. Paths are relative to the
+file. :class:`KioskRuntime` ties survey, keys and outbox together for the
+pages: it seals and stores; it can never read a response back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiosk.errors import ConfigError, KioskError, StoreError
+from kiosk.flow import Respondent, max_body_size, response_body
+from kiosk.keys import TeamPublicKey, load_device_key, load_public_key
+from kiosk.questionnaire import Survey, load_survey
+from kiosk.sealing import seal
+from kiosk.store import Outbox
+
+CONFIG_ENV = "KIOSK_CONFIG"
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    """Settings read from ``kiosk.toml``."""
+
+    path: Path
+    survey: Path
+    module_dirs: tuple[Path, ...]
+    public_key: Path
+    device_key: Path
+    data_dir: Path
+    pin_file: Path
+    address: str = "127.0.0.1"
+    port: int = 8501
+    allowed_hosts: tuple[str, ...] = ()
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def outbox_path(self) -> Path:
+        """The SQLite outbox file."""
+        return self.data_dir / "outbox.sqlite3"
+
+
+def load_config(path: str | Path) -> KioskConfig:
+    """Read ``kiosk.toml``; raise :class:`ConfigError` naming the key to fix."""
+    p = Path(path).resolve()
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {str(p)!r} not found; run 'kiosk demo' to create an "
+                          "example", code="CFG-002") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{str(p)!r} is not valid TOML: {exc}", code="CFG-003") from None
+    k = raw.get("kiosk", {})
+    s = raw.get("server", {})
+    base = p.parent
+
+    def path_of(key: str, default: str | None = None) -> Path:
+        value = k.get(key, default)
+        if not value:
+            raise ConfigError(f"{str(p)!r}: [kiosk] {key} is missing; give a path", code="CFG-004")
+        return (base / str(value)).resolve()
+
+    tls_cert = s.get("tls_cert")
+    tls_key = s.get("tls_key")
+    return KioskConfig(
+        path=p, survey=path_of("survey"),
+        module_dirs=tuple((base / d).resolve() for d in k.get("modules", [])),
+        public_key=path_of("public_key"), device_key=path_of("device_key"),
+        data_dir=path_of("data_dir", "data"), pin_file=path_of("pin_file", "staff.pin"),
+        address=str(s.get("address", "127.0.0.1")), port=int(s.get("port", 8501)),
+        allowed_hosts=tuple(str(h) for h in s.get("allowed_hosts", [])),
+        tls_cert=(base / tls_cert).resolve() if tls_cert else None,
+        tls_key=(base / tls_key).resolve() if tls_key else None,
+    )
+
+
+class KioskRuntime:
+    """Survey, keys and outbox of one kiosk, shared by all sessions.
+
+    Holds no patient data: respondents live in each session's state and are
+    passed in only to be sealed.
+    """
+
+    def __init__(self, config: KioskConfig) -> None:
+        self.config = config
+        self.survey: Survey = load_survey(config.survey, list(config.module_dirs))
+        self.public_key: TeamPublicKey = load_public_key(config.public_key)
+        self.device_key = load_device_key(config.device_key)
+        self.outbox = Outbox(config.outbox_path)
+        self.pad_to = max_body_size(self.survey)
+        self.paused = False
+        self.test_mode = False
+        self.last_error: str | None = None
+
+    def submit(self, respondent: Respondent, status: str = "complete",
+               today: dt.date | None = None) -> str:
+        """Seal and durably store a response; return its envelope id. The
+        caller thanks the patient only after this returns."""
+        body = respondent.body(status, today, test=self.test_mode)
+        return self._store(body)
+
+    def decline(self, lang: str, today: dt.date | None = None) -> str:
+        """Count a "no thanks" at consent: an envelope with no answers."""
+        body = response_body(self.survey, lang, "declined", {}, [], today, test=self.test_mode)
+        return self._store(body)
+
+    def _store(self, body: dict) -> str:
+        try:
+            envelope = seal(body, self.public_key, self.device_key, self.pad_to)
+            self.outbox.put(body["id"], envelope)
+        except KioskError as exc:
+            # The staff area shows the fault; the patient sees a calm message.
+            self.last_error = exc.user_text()
+            raise
+        except OSError as exc:
+            self.last_error = f"[S-015] {exc.strerror or exc.__class__.__name__}"
+            raise StoreError(f"could not store the response: {exc.strerror}", code="S-015") from None
+        self.last_error = None
+        return body["id"]
+
+    def disk_free(self) -> int:
+        """Free bytes on the data folder's disk."""
+        return shutil.disk_usage(self.config.data_dir).free
+
+
+def config_path_from_env() -> Path:
+    """The configuration path given to the Streamlit app by ``kiosk serve``."""
+    value = os.environ.get(CONFIG_ENV)
+    if not value:
+        raise ConfigError(f"{CONFIG_ENV} is not set; start the kiosk with 'kiosk serve' or 'kiosk demo'",
+                          code="CFG-005")
+    return Path(value)

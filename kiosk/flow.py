@@ -1,0 +1,258 @@
+"""The patient's way through a survey, as a pure state machine.
+
+The Streamlit pages only render the current screen and call these methods;
+everything that decides what comes next (skip logic, constraints, required
+items, Back, prefer-not-to-answer, what is sealed) lives here and is tested
+without a browser. Messages are English msgids that the page translates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from kiosk import logic
+from kiosk.questionnaire import Item, Survey
+from kiosk.sealing import new_envelope_id, period_of
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated where it is shown."""
+    return message
+
+
+class _PreferNot:
+    """Sentinel for "prefer not to answer" (sealed as JSON ``null``)."""
+
+    _instance: "_PreferNot | None" = None
+
+    def __new__(cls) -> "_PreferNot":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "PREFER_NOT"
+
+
+PREFER_NOT = _PreferNot()
+
+MSG_REQUIRED = N_("Please choose an answer, or tap “Prefer not to answer”.")
+MSG_CHOICE = N_("This answer is not one of the choices.")
+MSG_RANGE = N_("Please enter a number between {minimum} and {maximum}.")
+MSG_CONSTRAINT = N_("This answer does not fit. Please check it.")
+
+
+@dataclass
+class Respondent:
+    """One patient's answers, held in server memory only, never on disk."""
+
+    survey: Survey
+    lang: str
+    nonce: str = field(default_factory=lambda: secrets.token_hex(8))
+    answers: dict[str, Any] = field(default_factory=dict)
+    history: list[int] = field(default_factory=list)
+    pos: int | None = None
+    submitted: bool = False
+
+    def __post_init__(self) -> None:
+        self._items: list[Item] = self.survey.items
+        self.pos = self._next_relevant(-1)
+
+    # ------------------------------------------------------------ navigation
+    def _lookup(self, item: Item):
+        def lookup(name: str) -> Any:
+            key = name if "." in name else f"{item.module}.{name}"
+            value = self.answers.get(key)
+            return None if value is PREFER_NOT else value
+        return lookup
+
+    def relevant(self, index: int) -> bool:
+        """Whether the item at ``index`` is shown given earlier answers."""
+        item = self._items[index]
+        if not item.relevant:
+            return True
+        return logic.truthy(logic.evaluate(logic.parse(item.relevant), self._lookup(item)))
+
+    def _next_relevant(self, after: int) -> int | None:
+        for i in range(after + 1, len(self._items)):
+            if self.relevant(i):
+                return i
+        return None
+
+    @property
+    def current(self) -> Item | None:
+        """The item on screen, or ``None`` when the survey is finished."""
+        return None if self.pos is None else self._items[self.pos]
+
+    @property
+    def finished(self) -> bool:
+        """True when every relevant item has been passed."""
+        return self.pos is None
+
+    def progress(self) -> tuple[int, int]:
+        """(screens done, screens in total) counting relevant items only."""
+        done = len(self.history)
+        ahead = 0
+        if self.pos is not None:
+            ahead = sum(1 for i in range(self.pos, len(self._items)) if self.relevant(i))
+        return done, done + ahead
+
+    def _advance(self) -> None:
+        assert self.pos is not None
+        self.history.append(self.pos)
+        self.pos = self._next_relevant(self.pos)
+
+    def back(self) -> bool:
+        """Go to the previous screen; False when already at the first one."""
+        if not self.history:
+            return False
+        self.pos = self.history.pop()
+        return True
+
+    # --------------------------------------------------------------- answers
+    def value(self, item: Item | None = None) -> Any:
+        """The current answer to an item (``PREFER_NOT`` when refused)."""
+        it = item or self.current
+        return None if it is None else self.answers.get(it.key)
+
+    def check(self, value: Any) -> tuple[str, dict[str, Any]] | None:
+        """Validate ``value`` for the current item: ``None`` when acceptable,
+        else (msgid, format arguments)."""
+        item = self.current
+        assert item is not None
+        codes = {c.code for c in item.choices}
+        if item.type in ("single", "scale"):
+            if value not in codes:
+                return MSG_CHOICE, {}
+        elif item.type == "multiple":
+            if not isinstance(value, list) or not set(value) <= codes:
+                return MSG_CHOICE, {}
+        elif item.type == "integer":
+            if isinstance(value, bool) or not isinstance(value, int) or not (
+                    item.minimum is not None and item.maximum is not None
+                    and item.minimum <= value <= item.maximum):
+                return MSG_RANGE, {"minimum": item.minimum, "maximum": item.maximum}
+        if item.constraint:
+            def lookup(name: str) -> Any:
+                if name == item.id:
+                    return value
+                return self._lookup(item)(name)
+            if not logic.truthy(logic.evaluate(logic.parse(item.constraint), lookup)):
+                message = item.constraint_message.get(self.lang)
+                return (message or MSG_CONSTRAINT), {}
+        return None
+
+    def answer(self, value: Any) -> tuple[str, dict[str, Any]] | None:
+        """Record an answer and move on; return the problem instead when it
+        does not fit (nothing is recorded then)."""
+        problem = self.check(value)
+        if problem is not None:
+            return problem
+        item = self.current
+        assert item is not None
+        if item.type == "multiple":
+            value = sorted(value, key=[c.code for c in item.choices].index)
+        self.answers[item.key] = value
+        self._advance()
+        return None
+
+    def set_pending(self, value: Any) -> None:
+        """Record a multiple-choice selection in progress without moving on."""
+        item = self.current
+        assert item is not None
+        self.answers[item.key] = value
+
+    def prefer_not(self) -> None:
+        """"Prefer not to answer": always allowed, even on required items."""
+        item = self.current
+        assert item is not None
+        self.answers[item.key] = PREFER_NOT
+        self._advance()
+
+    def next(self) -> tuple[str, dict[str, Any]] | None:
+        """Move on from a note, a multiple choice, or an unanswered optional
+        item; required items need an answer or "prefer not to answer"."""
+        item = self.current
+        assert item is not None
+        value = self.answers.get(item.key)
+        if item.is_question:
+            if value is None or value == []:
+                if item.required:
+                    return MSG_REQUIRED, {}
+                self.answers.pop(item.key, None)
+            elif value is not PREFER_NOT:
+                problem = self.check(value)
+                if problem is not None:
+                    return problem
+        self._advance()
+        return None
+
+    # --------------------------------------------------------------- sealing
+    def sealed_answers(self) -> tuple[dict[str, Any], list[str]]:
+        """Answers to items still relevant, as codes (``None`` for prefer not
+        to answer), and the keys skipped by logic. Answers given on a branch
+        the patient later left (via Back) are dropped."""
+        out: dict[str, Any] = {}
+        skipped: list[str] = []
+        reached = set(self.history) | ({self.pos} if self.pos is not None else set())
+        limit = max(reached) if reached else -1
+        for i, item in enumerate(self._items):
+            if not item.is_question or i > limit:
+                continue
+            if not self.relevant(i):
+                skipped.append(item.key)
+                continue
+            if item.key in self.answers and (i in self.history):
+                value = self.answers[item.key]
+                out[item.key] = None if value is PREFER_NOT else value
+        return out, skipped
+
+    def body(self, status: str, today: dt.date | None = None, test: bool = False) -> dict[str, Any]:
+        """The response body that is signed and sealed (see docs/envelope.md)."""
+        answers, skipped = self.sealed_answers() if status != "declined" else ({}, [])
+        return response_body(self.survey, self.lang, status, answers, skipped, today, test)
+
+
+def response_body(survey: Survey, lang: str, status: str, answers: dict[str, Any],
+                  skipped: list[str], today: dt.date | None = None, test: bool = False) -> dict[str, Any]:
+    """Assemble a response body. Holds no time finer than the site's period."""
+    return {
+        "v": 1,
+        "id": new_envelope_id(),
+        "survey": {"id": survey.id, "version": survey.version, "hash": survey.hash},
+        "modules": [{"id": m.id, "version": m.version, "hash": m.hash} for m in survey.modules],
+        "centre": survey.site.centre,
+        "period": period_of(today or dt.date.today(), survey.site.period),
+        "lang": lang,
+        "status": status,
+        "test": test,
+        "answers": answers,
+        "skipped": skipped,
+    }
+
+
+def max_body_size(survey: Survey) -> int:
+    """Size of the largest body this survey can produce (every item answered
+    with its longest value), used to pad every envelope to one size."""
+    from kiosk.sealing import canonical_json
+    answers: dict[str, Any] = {}
+    for item in survey.questions:
+        if item.type == "multiple":
+            answers[item.key] = [c.code for c in item.choices]
+        elif item.choices:
+            longest = max((c.code for c in item.choices), key=len)
+            # "prefer not to answer" is sealed as null, longer than a 1-char code.
+            answers[item.key] = longest if len(longest) + 2 >= 4 else None
+        elif item.type == "integer":
+            answers[item.key] = max(abs(item.minimum or 0), abs(item.maximum or 0)) * -1
+        else:
+            answers[item.key] = "x" * 500
+    longest_lang = max(survey.site.languages, key=len, default="xx")
+    body = response_body(survey, longest_lang, "complete", answers, [], dt.date(2026, 12, 31))
+    # skipped keys and answers are exclusive; the worst case is the larger.
+    skipped_all = response_body(survey, longest_lang, "complete", {}, [i.key for i in survey.questions],
+                                dt.date(2026, 12, 31))
+    return max(len(canonical_json(body)), len(canonical_json(skipped_all)))

@@ -1,0 +1,182 @@
+"""Public-key files and the kiosk's device signing key.
+
+The kiosk holds only the diagnostic team's *public* key and its own Ed25519
+device key. Nothing here can read a team private key: that lives in
+``analysis.keys`` and the kiosk never imports it (a test enforces this).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hpke, serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
+
+from kiosk.errors import KeyFileError
+
+PUBLIC_KIND = "health-kiosk-team-public-key"
+DEVICE_PUBLIC_KIND = "health-kiosk-device-public-key"
+
+# Suite identifiers written in every envelope header.
+SUITE_HYBRID = 1  # HPKE ML-KEM-768+X25519 / HKDF-SHA256 / ChaCha20-Poly1305
+SUITE_X25519 = 2  # HPKE DHKEM(X25519) / HKDF-SHA256 / ChaCha20-Poly1305
+SUITE_NAMES = {SUITE_HYBRID: "mlkem768-x25519", SUITE_X25519: "x25519"}
+SUITE_BY_NAME = {v: k for k, v in SUITE_NAMES.items()}
+MLKEM768_PUBLIC_LEN = 1184
+X25519_LEN = 32
+
+
+def hpke_suite(suite: int) -> hpke.Suite:
+    """The HPKE suite object for a suite identifier."""
+    if suite == SUITE_HYBRID:
+        return hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
+    if suite == SUITE_X25519:
+        return hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
+    raise KeyFileError(f"unknown cipher suite {suite}", code="KEY-010")
+
+
+def key_id_for(suite: int, raw_public: bytes) -> bytes:
+    """8-byte recipient key id: SHA-256 over the suite name and raw public key."""
+    return hashlib.sha256(SUITE_NAMES[suite].encode() + b"\0" + raw_public).digest()[:8]
+
+
+def fingerprint(raw: bytes) -> str:
+    """A short human-checkable fingerprint: 5 groups of 4 hex digits."""
+    h = hashlib.sha256(raw).hexdigest()[:20].upper()
+    return " ".join(h[i:i + 4] for i in range(0, 20, 4))
+
+
+@dataclass(frozen=True)
+class TeamPublicKey:
+    """The diagnostic team's public key as the kiosk uses it."""
+
+    suite: int
+    raw: bytes
+    key: object  # hpke.MLKEM768X25519PublicKey or x25519.X25519PublicKey
+
+    @property
+    def key_id(self) -> bytes:
+        """Recipient key id written in envelope headers."""
+        return key_id_for(self.suite, self.raw)
+
+    @property
+    def fingerprint(self) -> str:
+        """Human-checkable fingerprint shown in the staff area and by keygen."""
+        return fingerprint(self.raw)
+
+
+def public_key_from_raw(suite: int, raw: bytes) -> TeamPublicKey:
+    """Build the HPKE public key object from raw bytes."""
+    try:
+        if suite == SUITE_HYBRID:
+            if len(raw) != MLKEM768_PUBLIC_LEN + X25519_LEN:
+                raise ValueError("length")
+            key: object = hpke.MLKEM768X25519PublicKey(
+                mlkem.MLKEM768PublicKey.from_public_bytes(raw[:MLKEM768_PUBLIC_LEN]),
+                x25519.X25519PublicKey.from_public_bytes(raw[MLKEM768_PUBLIC_LEN:]))
+        elif suite == SUITE_X25519:
+            key = x25519.X25519PublicKey.from_public_bytes(raw)
+        else:
+            raise ValueError("suite")
+    except ValueError:
+        raise KeyFileError("the public key bytes are damaged or of the wrong kind; copy the "
+                           "team's .pub file again", code="KEY-011") from None
+    return TeamPublicKey(suite, raw, key)
+
+
+def public_key_json(pub: TeamPublicKey) -> str:
+    """Serialise a team public key file (JSON text)."""
+    return json.dumps({
+        "kind": PUBLIC_KIND, "version": 1, "suite": SUITE_NAMES[pub.suite],
+        "key_id": pub.key_id.hex(), "fingerprint": pub.fingerprint,
+        "public": base64.b64encode(pub.raw).decode("ascii"),
+    }, indent=2) + "\n"
+
+
+def load_public_key(path: str | Path) -> TeamPublicKey:
+    """Read a team public key file written by ``analysis keygen``."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KeyFileError(f"public key file {str(p)!r} not found; copy the team's .pub file there "
+                           "(made by 'analysis keygen')", code="KEY-002") from None
+    except (ValueError, UnicodeDecodeError):
+        raise KeyFileError(f"{str(p)!r} is not a team public key file (expected JSON from "
+                           "'analysis keygen')", code="KEY-003") from None
+    if not isinstance(data, dict) or data.get("kind") != PUBLIC_KIND:
+        raise KeyFileError(f"{str(p)!r} is not a team public key file (kind {PUBLIC_KIND!r} expected); "
+                           "never copy a private key to a kiosk", code="KEY-003")
+    suite = SUITE_BY_NAME.get(str(data.get("suite")))
+    if suite is None:
+        raise KeyFileError(f"{str(p)!r}: unknown suite {data.get('suite')!r}", code="KEY-010")
+    try:
+        raw = base64.b64decode(data["public"], validate=True)
+    except (KeyError, ValueError):
+        raise KeyFileError(f"{str(p)!r}: the 'public' field is damaged", code="KEY-011") from None
+    pub = public_key_from_raw(suite, raw)
+    if data.get("key_id") and data["key_id"] != pub.key_id.hex():
+        raise KeyFileError(f"{str(p)!r}: key id does not match the key (file edited or damaged)",
+                           code="KEY-012")
+    return pub
+
+
+# ------------------------------------------------------------ device key
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def create_device_key(path: str | Path) -> ed25519.Ed25519PrivateKey:
+    """Create this kiosk's Ed25519 signing key (mode 0600) and, beside it,
+    ``device.pub`` for the diagnostic team's list of trusted devices."""
+    p = Path(path)
+    if p.exists():
+        raise KeyFileError(f"device key {str(p)!r} already exists; refusing to overwrite it",
+                           code="KEY-020")
+    key = ed25519.Ed25519PrivateKey.generate()
+    _write_private(p, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()))
+    p.with_name(p.stem + ".pub").write_text(device_public_json(key.public_key()), encoding="utf-8")
+    return key
+
+
+def load_device_key(path: str | Path) -> ed25519.Ed25519PrivateKey:
+    """Load this kiosk's device signing key."""
+    p = Path(path)
+    try:
+        key = serialization.load_pem_private_key(p.read_bytes(), password=None)
+    except FileNotFoundError:
+        raise KeyFileError(f"device key {str(p)!r} not found; create it with 'kiosk demo' or "
+                           "'kiosk init-device'", code="KEY-021") from None
+    except (ValueError, TypeError):
+        raise KeyFileError(f"{str(p)!r} is not a readable device key", code="KEY-022") from None
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise KeyFileError(f"{str(p)!r} is not an Ed25519 device key", code="KEY-022")
+    return key
+
+
+def device_raw(pub: ed25519.Ed25519PublicKey) -> bytes:
+    """Raw 32-byte device public key."""
+    return pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def device_id(pub: ed25519.Ed25519PublicKey) -> str:
+    """Device id: fingerprint of the device public key."""
+    return fingerprint(device_raw(pub))
+
+
+def device_public_json(pub: ed25519.Ed25519PublicKey) -> str:
+    """Serialise a device public key for the analysts' trusted-devices list."""
+    raw = device_raw(pub)
+    return json.dumps({"kind": DEVICE_PUBLIC_KIND, "version": 1,
+                       "public": base64.b64encode(raw).decode("ascii"),
+                       "fingerprint": fingerprint(raw)}, indent=2) + "\n"

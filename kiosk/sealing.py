@@ -1,0 +1,141 @@
+"""Sealing a response into an envelope only the diagnostic team can open.
+
+Layout (see ``docs/envelope.md``)::
+
+    envelope = header || HPKE(enc || ciphertext)
+    header   = "HKSE" | format version (1 byte) | suite (1 byte) | recipient key id (8 bytes)
+    info     = "health-kiosk/envelope/v1" || header        (binds the header)
+    inner    = "HKIN" | body length (u32 BE) | body | device public key (32) | signature (64) | zeros
+    signed   = "health-kiosk/signature/v1" || header || body
+
+The body is canonical JSON (sorted keys, UTF-8). The inner plaintext is padded
+with zeros to a fixed bucket per survey so its length reveals no branch taken.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from kiosk.errors import EnvelopeError, SealError
+from kiosk.keys import SUITE_NAMES, TeamPublicKey, device_raw, hpke_suite
+
+MAGIC = b"HKSE"
+FORMAT_VERSION = 1
+HEADER_LEN = 14
+INFO_PREFIX = b"health-kiosk/envelope/v1"
+SIG_PREFIX = b"health-kiosk/signature/v1"
+INNER_MAGIC = b"HKIN"
+INNER_FIXED = 4 + 4 + 32 + 64
+BUCKET = 1024
+STATUSES = ("complete", "partial", "declined")
+
+
+@dataclass(frozen=True)
+class Header:
+    """The plaintext header of an envelope."""
+
+    version: int
+    suite: int
+    key_id: bytes
+
+    def to_bytes(self) -> bytes:
+        """Serialise the 14-byte header."""
+        return MAGIC + bytes([self.version, self.suite]) + self.key_id
+
+
+def parse_header(envelope: bytes) -> Header:
+    """Read and check an envelope's header (no key needed)."""
+    if len(envelope) < HEADER_LEN:
+        raise EnvelopeError(f"envelope too short ({len(envelope)} bytes): truncated", code="ENV-002")
+    if envelope[:4] != MAGIC:
+        raise EnvelopeError("not an envelope (bad magic bytes): damaged or not ours", code="ENV-003")
+    version, suite = envelope[4], envelope[5]
+    if version != FORMAT_VERSION:
+        raise EnvelopeError(f"envelope format version {version} is not supported (expected "
+                            f"{FORMAT_VERSION}); update the analysis software", code="ENV-004")
+    if suite not in SUITE_NAMES:
+        raise EnvelopeError(f"unknown cipher suite {suite} in header: damaged", code="ENV-005")
+    return Header(version, suite, envelope[6:14])
+
+
+def period_of(day: dt.date, granularity: str) -> str:
+    """The coarse period recorded instead of any time: ISO week (``2026-W47``),
+    month (``2026-11``) or quarter (``2026-Q4``)."""
+    if granularity == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    if granularity == "month":
+        return f"{day.year}-{day.month:02d}"
+    if granularity == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    raise SealError(f"unknown period granularity {granularity!r}", code="S-002")
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Deterministic JSON encoding used for the signed body."""
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def new_envelope_id() -> str:
+    """A random 128-bit envelope id (hex); random so it reveals no order."""
+    return secrets.token_hex(16)
+
+
+def bucket_size(body_len: int, minimum: int = 0) -> int:
+    """Padded inner size: a multiple of :data:`BUCKET` covering the body and
+    at least ``minimum`` (the survey's largest possible body)."""
+    need = max(body_len, minimum) + INNER_FIXED
+    return -(-need // BUCKET) * BUCKET
+
+
+def seal(body: dict[str, Any], public_key: TeamPublicKey, device_key: ed25519.Ed25519PrivateKey,
+         pad_to_body: int = 0) -> bytes:
+    """Sign and seal one response body; return the envelope bytes.
+
+    ``pad_to_body`` is the largest body this survey can produce, so every
+    envelope of the survey has the same size.
+    """
+    header = Header(FORMAT_VERSION, public_key.suite, public_key.key_id).to_bytes()
+    data = canonical_json(body)
+    signature = device_key.sign(SIG_PREFIX + header + data)
+    inner = INNER_MAGIC + struct.pack(">I", len(data)) + data + device_raw(device_key.public_key()) + signature
+    inner += b"\0" * (bucket_size(len(data), pad_to_body) - len(inner))
+    try:
+        sealed = hpke_suite(public_key.suite).encrypt(inner, public_key.key, info=INFO_PREFIX + header)
+    except Exception as exc:  # the library raises plain exceptions; keep ours coded
+        raise SealError(f"sealing failed ({exc.__class__.__name__})", code="S-003") from None
+    return header + sealed
+
+
+def parse_inner(inner: bytes, header: bytes) -> tuple[dict[str, Any], bytes]:
+    """Split a decrypted inner plaintext, verify its signature, and return the
+    body and the raw device public key. Used by the analysis side."""
+    if len(inner) < INNER_FIXED or inner[:4] != INNER_MAGIC:
+        raise EnvelopeError("decrypted content is not a response (bad inner magic)", code="ENV-010")
+    (length,) = struct.unpack(">I", inner[4:8])
+    if 8 + length + 96 > len(inner):
+        raise EnvelopeError("decrypted content is truncated (body length beyond end)", code="ENV-011")
+    data = inner[8:8 + length]
+    device = inner[8 + length:8 + length + 32]
+    signature = inner[8 + length + 32:8 + length + 96]
+    if any(inner[8 + length + 96:]):
+        raise EnvelopeError("padding is not zero: content altered", code="ENV-012")
+    try:
+        ed25519.Ed25519PublicKey.from_public_bytes(device).verify(signature, SIG_PREFIX + header + data)
+    except Exception:
+        raise EnvelopeError("device signature does not verify: forged or altered response",
+                            code="ENV-013") from None
+    try:
+        body = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise EnvelopeError("signed body is not JSON", code="ENV-014") from None
+    if not isinstance(body, dict):
+        raise EnvelopeError("signed body is not a JSON object", code="ENV-014")
+    return body, device
