@@ -225,8 +225,6 @@ class GatedTable:
         if self.col_var == self.row_var:
             raise DisclosureError("row_var and col_var must differ")
         for name, labels in (("row_labels", self.row_labels), ("col_labels", self.col_labels)):
-            if not labels:
-                raise DisclosureError(f"{name} must not be empty")
             if not all(isinstance(label, str) for label in labels):
                 raise DisclosureError(f"{name} must be strings")
             if len(set(labels)) != len(labels):
@@ -255,7 +253,7 @@ class GatedTable:
         _check_count(self.grand_total, "grand_total")
         if list(self.row_totals) != [sum(row) for row in self.counts]:
             raise DisclosureError("row_totals do not match the row sums of counts")
-        if list(self.col_totals) != [sum(col) for col in zip(*self.counts)]:
+        if list(self.col_totals) != [sum(row[c] for row in self.counts) for c in range(n_cols)]:
             raise DisclosureError("col_totals do not match the column sums of counts")
         if self.grand_total != sum(self.row_totals):
             raise DisclosureError("grand_total does not match the sum of counts")
@@ -442,11 +440,14 @@ def _raw_table(
 ) -> GatedTable:
     """Build a table with nothing suppressed (validated, never returned to callers)."""
     matrix = _freeze_matrix(counts, "counts")
+    n_cols = len(col_labels)
+    if len(matrix) != len(row_labels) or any(len(row) != n_cols for row in matrix):
+        raise DisclosureError(f"counts must have shape {len(row_labels)}x{n_cols}")
     for row in matrix:
         for value in row:
             _check_count(value, "every count")
     row_totals = tuple(sum(row) for row in matrix)
-    col_totals = tuple(sum(col) for col in zip(*matrix)) if matrix else ()
+    col_totals = tuple(sum(row[c] for row in matrix) for c in range(n_cols))
     return GatedTable(
         row_var=row_var,
         col_var=col_var,
@@ -773,7 +774,8 @@ def gate_counts(
     col)`` category pair (2-D) with the person count in ``count``.  Pairs
     absent from ``df`` count as 0.  Categories keep their order of first
     appearance, or the declared order for ``pl.Enum`` columns (which also
-    brings in categories with no row as zeros).
+    brings in categories with no row as zeros).  An empty frame gives a table
+    whose only figure is a total of 0.
 
     A 1-D table gets primary suppression, its total is suppressed when in
     ``1..k-1``, and a lone suppressed cell next to a published total gets a
@@ -783,7 +785,7 @@ def gate_counts(
 
     Raises:
         DisclosureError: on missing columns, nulls, non-integer or negative
-            counts, duplicate category pairs or an empty frame.
+            counts, or duplicate category pairs.
     """
     _check_k(k)
     if not isinstance(df, pl.DataFrame):
@@ -794,10 +796,10 @@ def gate_counts(
     missing = [name for name in wanted if name not in df.columns]
     if missing:
         raise DisclosureError(f"missing columns {missing}; available: {df.columns}")
-    if df.height == 0:
-        raise DisclosureError("cannot gate an empty table")
     counts_series = df.get_column(count)
-    if not counts_series.dtype.is_integer():
+    # An empty frame built from empty lists has dtype Null: nothing to check.
+    untyped_empty = df.height == 0 and counts_series.dtype == pl.Null
+    if not (counts_series.dtype.is_integer() or untyped_empty):
         raise DisclosureError(f"count column {count!r} must be integer, got {counts_series.dtype}")
     if counts_series.null_count():
         raise DisclosureError(f"count column {count!r} contains nulls")
@@ -903,8 +905,6 @@ def audit_linked(tables: Sequence[GatedTable]) -> list[AuditReport]:
             if not is_suppressed:
                 if 1 <= value < k:
                     failures.append(f"{name} is published although it is below k={k}")
-                elif hidden[e]:  # pragma: no cover - impossible by construction
-                    raise AssertionError("published entry marked hidden")
                 continue
             if not hidden[e]:
                 failures.append(f"{name} is suppressed here but published in another table")

@@ -239,7 +239,7 @@ def test_gate_counts_enum_order_and_empty_categories() -> None:
         (pl.DataFrame({"a": ["x"], "b": ["u"], "n": [-1]}), "b", "negative"),
         (pl.DataFrame({"a": ["x"], "n": [1]}), "b", "missing"),
         (pl.DataFrame({"a": ["Total"], "n": [1]}), None, "reserved"),
-        (pl.DataFrame({"a": [], "n": []}, schema={"a": pl.String, "n": pl.Int64}), None, "empty"),
+        (pl.DataFrame({"a": ["x"], "b": ["u"], "n": [None]}, schema_overrides={"n": pl.Int64}), "b", "nulls"),
     ],
 )
 def test_gate_counts_rejects_misuse(frame: pl.DataFrame, col: str | None, message: str) -> None:
@@ -284,6 +284,15 @@ def test_one_d_small_total_is_suppressed() -> None:
     assert rows(table) == [("g0", S), ("g1", S), ("g2", "0"), ("Total", S)]
     assert table.total() is None
     assert audit(table).ok
+
+
+def test_empty_tables_publish_a_zero_total() -> None:
+    empty = gate_counts(pl.DataFrame({"value": [], "n": []}), "value", None)
+    assert rows(empty) == [("Total", "0")]
+    assert audit(empty).ok
+    sex = pl.Enum(["F", "M"])
+    frame = pl.DataFrame({"a": [], "sex": [], "n": []}, schema={"a": pl.String, "sex": sex, "n": pl.Int64})
+    assert rows(gate_counts(frame, "a", "sex")) == [("Total", "0", "0", "0")]
 
 
 def test_one_d_k5() -> None:

@@ -1,0 +1,58 @@
+"""Shared fixtures: a team key pair made once per run, and fresh kiosk
+folders (device key, survey, config, empty outbox) per test."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from analysis.keys import TeamPrivateKey, keygen, load_private_key
+from kiosk.cli import QUESTIONNAIRES, _demo_toml
+from kiosk.keys import create_device_key
+
+REPO = Path(__file__).resolve().parent.parent
+PASSPHRASE = b"test passphrase 123"
+
+
+@dataclass
+class TeamKeys:
+    """The team key pair used by the tests."""
+
+    dir: Path
+    private: TeamPrivateKey
+
+    @property
+    def keys(self) -> dict[bytes, TeamPrivateKey]:
+        return {self.private.public.key_id: self.private}
+
+
+@pytest.fixture(scope="session")
+def team(tmp_path_factory: pytest.TempPathFactory) -> TeamKeys:
+    d = tmp_path_factory.mktemp("team")
+    # A cheaper scrypt cost keeps the suite fast; the default is tested once.
+    keygen(d, PASSPHRASE, n=2 ** 12)
+    return TeamKeys(d, load_private_key(d / "team.key", PASSPHRASE))
+
+
+def make_kiosk(folder: Path, team: TeamKeys, survey: str = "demo_survey.yaml",
+               modules: tuple[str, ...] = ("mehm.yaml",)) -> Path:
+    """A kiosk folder like the demo one; returns the kiosk.toml path."""
+    (folder / "team").mkdir(parents=True)
+    shutil.copy(team.dir / "team.pub", folder / "team" / "team.pub")
+    create_device_key(folder / "device" / "device.key")
+    (folder / "survey").mkdir()
+    shutil.copy(QUESTIONNAIRES / survey, folder / "survey" / "demo_survey.yaml")
+    for m in modules:
+        shutil.copy(QUESTIONNAIRES / m, folder / "survey" / m)
+    cfg = folder / "kiosk.toml"
+    cfg.write_text(_demo_toml(), encoding="utf-8")
+    return cfg
+
+
+@pytest.fixture
+def kiosk_dir(tmp_path: Path, team: TeamKeys) -> Path:
+    """Path of a fresh kiosk.toml."""
+    return make_kiosk(tmp_path / "kiosk", team)
