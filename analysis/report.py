@@ -64,7 +64,7 @@ def frequency_section(responses: pl.LazyFrame, answers: pl.LazyFrame, module: Mo
         pct = disclosure.gate_percentage(n, total, k) if n is not None and total is not None else None
         rows.append((_label(module, item_id, str(code), lang),
                      format_decimal(n, locale=lang) if n is not None else disclosure.suppressed_label(k),
-                     format_percent(pct, locale=lang, format="#,##0.0%") if pct is not None else "–"))
+                     format_percent(pct / 100, locale=lang, format="#,##0.0%") if pct is not None else "–"))
     title = html.escape(item.text.get(lang) or item.text.get("en") or item_id)
     answer_label, persons_label, total_label = _t(lang, "Answer"), _t(lang, "Persons"), _t(lang, "Total")
     head = (f"<tr><th>{html.escape(answer_label)}</th><th>{html.escape(persons_label)}</th>"
@@ -94,8 +94,9 @@ def build_report(data_dir: str | Path, questionnaire_dirs: list[str | Path], lan
              f"<style>{CSS}</style></head><body>",
              f"<h1>{title}</h1>",
              f"<p class=\"note\">{produced} {dt.date.today().isoformat()}. "
-             + html.escape(_t(lang, "Counts from 1 to {k1} persons are not shown (“< {k}”), nor any figure "
-                                    "that would let them be recalculated.").format(k1=k - 1, k=k))
+             + html.escape(_t(lang, "Counts from 1 to {k1} persons are not shown: “< {k}” marks a hidden "
+                                    "figure, either such a small count or a larger one hidden so that the "
+                                    "small ones cannot be recalculated from the totals.").format(k1=k - 1, k=k))
              + "</p>"]
     ptab = pl.DataFrame({"value": ["complete", "partial", "declined"],
                          "n": [part["complete"], part["partial"], part["declined"]]})
@@ -108,7 +109,11 @@ def build_report(data_dir: str | Path, questionnaire_dirs: list[str | Path], lan
         parts.append(f"<tr><td>{html.escape(labels[status])}</td><td>"
                      f"{format_decimal(n, locale=lang) if n is not None else disclosure.suppressed_label(k)}"
                      "</td></tr>")
-    parts.append("</table>")
+    total = pg.total()
+    total_label = html.escape(_t(lang, "Total"))
+    parts.append(f"<tr><th>{total_label}</th><th>"
+                 f"{format_decimal(total, locale=lang) if total is not None else disclosure.suppressed_label(k)}"
+                 "</th></tr></table>")
     for row in present.iter_rows(named=True):
         module = modules.get((row["module"], row["version"]))
         if module is None:

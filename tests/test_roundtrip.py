@@ -1,0 +1,123 @@
+"""The whole path: surveys answered on the kiosk → kiosk export → analysis
+ingest → analysis report, with exact counts; ingest is idempotent."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import polars as pl
+
+from analysis import cli as analysis_cli
+from analysis.ingest import scan_answers, scan_responses
+from kiosk import cli as kiosk_cli
+from kiosk.config import KioskRuntime, load_config
+from kiosk.flow import Respondent
+from tests.conftest import PASSPHRASE
+
+# 30 respondents: general health (code, count), then chronic and limitation.
+PLAN = ([("1", "1", "3")] * 12 + [("2", "2", "3")] * 13 + [("3", "1", "2")] * 3 + [(None, "2", "1")] * 2)
+
+
+class Tables(HTMLParser):
+    """Collect each <table data-item> as a list of rows of cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._cur: list[list[str]] | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self._cur = self.tables.setdefault(a.get("data-item", "?"), [])
+        elif tag == "tr" and self._cur is not None:
+            self._cur.append([])
+        elif tag in ("td", "th") and self._cur is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None and self._cur is not None:
+            self._cur[-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "table":
+            self._cur = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def answer_surveys(config: Path) -> None:
+    rt = KioskRuntime(load_config(config))
+    for plan in PLAN:
+        r = Respondent(rt.survey, "fr")
+        for code in plan:
+            r.prefer_not() if code is None else r.answer(code)
+        assert r.finished
+        rt.submit(r)
+    for _ in range(4):
+        rt.decline("en")
+    rt.outbox.close()
+
+
+def test_export_ingest_report_exact_counts(kiosk_dir: Path, team, tmp_path: Path, capsys) -> None:
+    answer_surveys(kiosk_dir)
+    bundle = tmp_path / "bundle.hkb"
+    assert kiosk_cli.main(["export", "--config", str(kiosk_dir), "--out", str(bundle)]) == 0
+    pw = tmp_path / "pw.txt"
+    pw.write_text(PASSPHRASE.decode() + "\n")
+    data = tmp_path / "data"
+    args = ["ingest", str(bundle), "--key", str(team.dir / "team.key"), "--passphrase-file", str(pw),
+            "--data", str(data), "--questionnaires", str(kiosk_dir.parent / "survey")]
+    assert analysis_cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "ingested: 34\nalready ingested (skipped): 0\nquarantined: 0" in out
+
+    responses = scan_responses(data).collect()
+    answers = scan_answers(data).collect()
+    assert responses.height == 34
+    assert responses.group_by("status").len().sort("status").rows() == [("complete", 30), ("declined", 4)]
+    gh = (answers.filter(pl.col("item") == "general_health").group_by("state", "value").len()
+          .sort("state", "value").rows())
+    assert gh == [("answered", "1", 12), ("answered", "2", 13), ("answered", "3", 3), ("refused", None, 2)]
+    assert "rid" in responses.columns and "id" not in responses.columns  # no envelope id in the dataset
+
+    # Ingesting the same bundle again changes nothing.
+    before = sorted(p.name for p in data.rglob("*.parquet"))
+    assert analysis_cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "ingested: 0\nalready ingested (skipped): 34\nquarantined: 0" in out
+    assert sorted(p.name for p in data.rglob("*.parquet")) == before
+    assert scan_responses(data).collect().height == 34
+
+    report = tmp_path / "report.html"
+    assert analysis_cli.main(["report", "--data", str(data), "--out", str(report), "--lang", "en",
+                              "--questionnaires", str(kiosk_dir.parent / "survey")]) == 0
+    text = report.read_text(encoding="utf-8")
+    parser = Tables()
+    parser.feed(text)
+    # 4 declined is hidden; with 0 partial and the total published, 30 complete
+    # would give it away, so it is hidden too.
+    assert parser.tables["participation"] == [["Complete", "< 11"], ["Partial", "0"],
+                                              ["Declined at consent", "< 11"], ["Total", "34"]]
+    # 3 "fair" and 2 refusals are below 11: both hidden; as their sum (5)
+    # would bound each from the total, the smallest other count is hidden too.
+    gh_table = parser.tables["mehm.general_health"]
+    assert gh_table[0] == ["Answer", "Persons", "%"]
+    assert gh_table[1:] == [
+        ["Very good", "< 11", "–"],
+        ["Good", "13", "43.3%"],
+        ["Fair", "< 11", "–"],
+        ["Bad", "0", "0.0%"],
+        ["Very bad", "0", "0.0%"],
+        ["Prefer not to answer", "< 11", "–"],
+        ["Total", "30", ""],
+    ]
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", text)
+
+    # The receipt lets the kiosk delete exactly what was ingested.
+    assert kiosk_cli.main(["confirm", str(data / "receipt.json"), "--config", str(kiosk_dir)]) == 0
+    assert "removed 34 envelope(s)" in capsys.readouterr().out
