@@ -1,8 +1,8 @@
 """Streamlit entry point of the kiosk: builds this session's page list.
 
-Pages are hidden from navigation; staff pages are added to the list only
-after the staff PIN is entered in this session, so they are absent (not just
-hidden) for patients.
+Pages are hidden from navigation. The staff page is added to the list only
+after the staff PIN was entered in this session, so for patients it is
+absent (not just hidden) and its URL leads nowhere.
 """
 
 from __future__ import annotations
@@ -18,5 +18,8 @@ pages = [
     st.Page(ui.CONSENT, title="Consent"),
     st.Page(ui.QUESTION, title="Question"),
     st.Page(ui.THANKS, title="Thanks"),
+    st.Page(ui.STAFF_LOGIN, title="PIN", url_path="pin"),
 ]
+if st.session_state.get("staff"):
+    pages.append(st.Page(ui.STAFF, title="Staff", url_path="staff"))
 st.navigation(pages, position="hidden").run()

@@ -97,9 +97,26 @@ class KioskRuntime:
         self.device_key = load_device_key(config.device_key)
         self.outbox = Outbox(config.outbox_path)
         self.pad_to = max_body_size(self.survey)
-        self.paused = False
-        self.test_mode = False
         self.last_error: str | None = None
+
+    # Staff switches, kept in the outbox's meta table so a restart keeps them.
+    @property
+    def paused(self) -> bool:
+        """"Out of service": the welcome screen asks patients to see reception."""
+        return self.outbox.meta("paused") == "1"
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        self.outbox.set_meta("paused", "1" if value else "0")
+
+    @property
+    def test_mode(self) -> bool:
+        """Responses are marked ``test`` and excluded from the analysis."""
+        return self.outbox.meta("test_mode") == "1"
+
+    @test_mode.setter
+    def test_mode(self, value: bool) -> None:
+        self.outbox.set_meta("test_mode", "1" if value else "0")
 
     def submit(self, respondent: Respondent, status: str = "complete",
                today: dt.date | None = None) -> str:

@@ -1,6 +1,6 @@
 """Screens of the kiosk. Each page file in ``kiosk/pages/`` calls one
 function here; these functions only render and call the pure core
-(:mod:`kiosk.flow`, :class:`kiosk.config.KioskRuntime`).
+(:mod:`kiosk.flow`, :class:`kiosk.config.KioskRuntime`, :mod:`kiosk.pin`).
 
 Privacy rules applied here:
 - answers live in ``st.session_state`` (server memory) only, never in
@@ -8,29 +8,37 @@ Privacy rules applied here:
 - every answer widget is a button or has the respondent's random nonce in its
   key, so no value of a previous patient can be re-sent by the browser;
 - after a response is sealed the respondent is dropped from the session and
-  the browser is sent back to ``/`` (a new session).
+  the browser is sent back to ``/`` (a new session, empty widget memory).
 """
 
 from __future__ import annotations
 
-import html
+import datetime as dt
 import json
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
 from kiosk import i18n, scoring
 from kiosk.config import KioskRuntime, config_path_from_env, load_config
 from kiosk.errors import KioskError
-from kiosk.flow import PREFER_NOT, Respondent
+from kiosk.flow import Respondent
+from kiosk.keys import device_id
+from kiosk.pin import MAX_FAILURES, PinGate
 
 WELCOME = "pages/welcome.py"
 CONSENT = "pages/consent.py"
 QUESTION = "pages/question.py"
 THANKS = "pages/thanks.py"
+STAFF_LOGIN = "pages/staff_login.py"
+STAFF = "pages/staff.py"
 
 # Keys of st.session_state this app uses; reset() removes all of them.
-STATE_KEYS = ("lang", "respondent", "crisis", "problem", "store_failed")
+STATE_KEYS = ("lang", "respondent", "crisis", "problem", "store_failed", "confirm_stop", "staff",
+              "staff_message")
+THANKS_SECONDS = 20
+THANKS_CRISIS_SECONDS = 90
 
 
 @st.cache_resource(show_spinner=False)
@@ -70,38 +78,78 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 [data-testid="stMain"] .stButton button p { font-size: 1.25rem; }
 [data-testid="stMain"] h1, [data-testid="stMain"] h2, [data-testid="stMain"] h3 { text-align: start; }
 #MainMenu, [data-testid="stToolbar"], [data-testid="stDecoration"], footer { display: none !important; }
+.st-key-kiosk-idle { display: none !important; }
+.st-key-staff-door button { min-height: 48px !important; width: 48px !important; border: none !important;
+  background: transparent !important; color: #ddd !important; }
 """
     if direction == "rtl":
         css += '[data-testid="stMain"] { direction: rtl; }\n'
     css += "</style>"
     st.html(css)
     # <html lang dir> for screen readers, fonts and mirroring.
-    code = json.dumps(lang or "en")
-    st.html(f"<script>document.documentElement.lang={code};"
+    st.html(f"<script>document.documentElement.lang={json.dumps(lang or 'en')};"
             f"document.documentElement.dir={json.dumps(direction)};</script>",
             unsafe_allow_javascript=True)
 
 
-def idle_reload(seconds: int) -> None:
-    """Return the browser to ``/`` after ``seconds`` without a touch. A full
-    reload starts a new session and clears the browser's widget memory."""
+def idle_timer(seconds: int, seal_partial: bool = False) -> None:
+    """After ``seconds`` without a touch, return the browser to ``/``.
+
+    With ``seal_partial`` the hidden "kiosk-idle" button is pressed first so
+    the server can seal the partial response; then the page reloads, which
+    starts a new session and clears the browser's widget memory.
+    """
+    if seal_partial:
+        if st.button("idle", key="kiosk-idle"):
+            _on_idle()
     st.html(
         "<script>(function(){"
-        "if(window.__kioskIdle){clearTimeout(window.__kioskIdle.t);}"
-        "const ms=" + str(int(seconds) * 1000) + ";"
-        "const st={t:null};window.__kioskIdle=st;"
-        "const arm=()=>{clearTimeout(st.t);st.t=setTimeout(()=>{window.location.replace('/');},ms);};"
-        "if(!window.__kioskIdleBound){window.__kioskIdleBound=true;"
-        "['pointerdown','keydown','touchstart'].forEach(e=>document.addEventListener(e,()=>window.__kioskIdle&&window.__kioskIdle.arm(),true));}"
-        "st.arm=arm;arm();})();</script>",
+        "const w=window; if(w.__kioskIdle){clearTimeout(w.__kioskIdle.t);}"
+        f"const ms={int(seconds) * 1000};"
+        "const s={t:null}; w.__kioskIdle=s;"
+        "const fire=()=>{const b=document.querySelector('.st-key-kiosk-idle button');"
+        "if(b){b.click(); setTimeout(()=>w.location.replace('/'),1500);} else {w.location.replace('/');}};"
+        "s.arm=()=>{clearTimeout(s.t); s.t=setTimeout(fire, ms);};"
+        "if(!w.__kioskIdleBound){w.__kioskIdleBound=true;"
+        "['pointerdown','keydown','touchstart'].forEach(e=>document.addEventListener(e,"
+        "()=>{if(w.__kioskIdle){w.__kioskIdle.arm();}},true));}"
+        "s.arm();})();</script>",
         unsafe_allow_javascript=True)
+
+
+def no_idle_timer() -> None:
+    """Disarm the idle timer (the welcome screen has nothing to clear)."""
+    st.html("<script>if(window.__kioskIdle){clearTimeout(window.__kioskIdle.t);window.__kioskIdle=null;}"
+            "</script>", unsafe_allow_javascript=True)
+
+
+def _on_idle() -> None:
+    rt = runtime()
+    r: Respondent | None = st.session_state.get("respondent")
+    if r is not None and not r.submitted and r.history and rt.survey.site.keep_partial:
+        try:
+            rt.submit(r, "partial")
+        except KioskError:
+            pass  # the staff area shows the fault; an idle tablet has nobody to tell
+    reset()
+    st.switch_page(WELCOME)
 
 
 def show_error(exc: KioskError) -> None:
     """The one place a kiosk error becomes patient-facing text: calm, in the
-    patient's language, never a stack trace."""
+    patient's language, never a stack trace. Details go to the staff area."""
     st.error(_("Sorry, something went wrong and your answers could not be saved. "
                "Please tell the reception staff."))
+
+
+def _asset(item_module: str, ref: str) -> str:
+    """Images and audio are given relative to their module file."""
+    rt = runtime()
+    try:
+        base = Path(rt.survey.module(item_module).path).parent
+    except KeyError:
+        return ref
+    return str((base / ref).resolve())
 
 
 # ------------------------------------------------------------------ pages
@@ -111,29 +159,38 @@ def welcome_page() -> None:
     rt = runtime()
     reset()
     style(None)
+    no_idle_timer()
     if rt.paused:
-        st.header("⏸")
-        st.write(i18n.translations(rt.survey.site.languages[0]).gettext(
-            "This survey is paused. Please ask at the reception."))
-        return
-    langs = rt.survey.offered_languages()
-    greetings = " · ".join(dict.fromkeys(i18n.translations(l).gettext("Welcome") for l in langs))
-    st.title(greetings)
-    st.write(" · ".join(dict.fromkeys(i18n.translations(l).gettext("Choose your language") for l in langs)))
-    for lang in langs:
-        if st.button(i18n.native_name(lang), key=f"lang-{lang}", use_container_width=True):
-            st.session_state["lang"] = lang
-            st.switch_page(CONSENT)
+        first = rt.survey.site.languages[0] if rt.survey.site.languages else "en"
+        langs = rt.survey.offered_languages() or [first]
+        st.title("⏸")
+        for lang in langs:
+            st.write(i18n.translations(lang).gettext("This survey is paused. Please ask at the reception."))
+    else:
+        langs = rt.survey.offered_languages()
+        greetings = " · ".join(dict.fromkeys(i18n.translations(lang).gettext("Welcome") for lang in langs))
+        st.title(greetings)
+        st.write(" · ".join(dict.fromkeys(i18n.translations(lang).gettext("Choose your language")
+                                          for lang in langs)))
+        for lang in langs:
+            if st.button(i18n.native_name(lang), key=f"lang-{lang}", use_container_width=True):
+                st.session_state["lang"] = lang
+                st.switch_page(CONSENT)
+    # A discreet door to the staff PIN screen.
+    if st.button("·", key="staff-door"):
+        st.switch_page(STAFF_LOGIN)
 
 
 def consent_page() -> None:
     """What is asked, anonymous and voluntary; agree or no thanks."""
     rt = runtime()
     lang = st.session_state.get("lang")
-    if lang not in rt.survey.offered_languages():
+    if lang not in rt.survey.offered_languages() or rt.paused:
+        reset()
         st.switch_page(WELCOME)
+        return
     style(lang)
-    idle_reload(rt.survey.site.idle_timeout)
+    idle_timer(rt.survey.site.idle_timeout)
     st.title(i18n.text_for(rt.survey.title, lang) or _("Health survey"))
     site_text = rt.survey.site.consent.get(lang)
     if site_text:
@@ -156,9 +213,10 @@ def consent_page() -> None:
         st.switch_page(WELCOME)
 
 
-def _submit(rt: KioskRuntime, r: Respondent) -> None:
+def _submit(rt: KioskRuntime, r: Respondent, status: str) -> None:
+    """Seal and store; thank the patient only after the commit."""
     try:
-        rt.submit(r, "complete")
+        rt.submit(r, status)
     except KioskError as exc:
         st.session_state["store_failed"] = True
         show_error(exc)
@@ -174,7 +232,7 @@ def _submit(rt: KioskRuntime, r: Respondent) -> None:
 
 
 def question_page() -> None:
-    """One question a screen with Back and "prefer not to answer"."""
+    """One question a screen with Back, "prefer not to answer" and Stop."""
     rt = runtime()
     r: Respondent | None = st.session_state.get("respondent")
     if r is None or r.submitted:
@@ -184,9 +242,12 @@ def question_page() -> None:
         return
     lang = r.lang
     style(lang)
-    idle_reload(rt.survey.site.idle_timeout)
+    idle_timer(rt.survey.site.idle_timeout, seal_partial=True)
     if r.finished:
-        _submit(rt, r)
+        _submit(rt, r, "complete")
+        return
+    if st.session_state.get("confirm_stop"):
+        _confirm_stop(rt, r)
         return
     item = r.current
     assert item is not None
@@ -199,9 +260,9 @@ def question_page() -> None:
     if item.hint:
         st.caption(i18n.text_for(item.hint, lang))
     if item.image:
-        st.image(item.image)
+        st.image(_asset(item.module, item.image))
     if item.audio.get(lang):
-        st.audio(item.audio[lang])
+        st.audio(_asset(item.module, item.audio[lang]))
     problem = st.session_state.pop("problem", None)
     if problem:
         msgid, args = problem
@@ -217,10 +278,10 @@ def question_page() -> None:
     if item.type in ("single", "scale"):
         for choice in item.choices:
             label = i18n.text_for(choice.label, lang)
-            if choice.audio.get(lang):
-                st.audio(choice.audio[lang])
             if choice.image:
-                st.image(choice.image, width=160)
+                st.image(_asset(item.module, choice.image), width=160)
+            if choice.audio.get(lang):
+                st.audio(_asset(item.module, choice.audio[lang]))
             chosen = current == choice.code
             if st.button(("✓ " if chosen else "") + label, key=f"{key}-c-{choice.code}",
                          type="primary" if chosen else "secondary", use_container_width=True):
@@ -229,6 +290,10 @@ def question_page() -> None:
         selected = list(current) if isinstance(current, list) else []
         for choice in item.choices:
             on = choice.code in selected
+            if choice.image:
+                st.image(_asset(item.module, choice.image), width=160)
+            if choice.audio.get(lang):
+                st.audio(_asset(item.module, choice.audio[lang]))
             label = ("☑ " if on else "☐ ") + i18n.text_for(choice.label, lang)
             if st.button(label, key=f"{key}-m-{choice.code}", type="primary" if on else "secondary",
                          use_container_width=True):
@@ -250,8 +315,35 @@ def question_page() -> None:
         if st.button(_("Prefer not to answer"), key=f"{key}-pna", use_container_width=True):
             r.prefer_not()
             st.rerun()
-    if r.history and st.button(_("Back"), key=f"{key}-back", use_container_width=True):
-        r.back()
+    cols = st.columns(2)
+    with cols[0]:
+        if r.history and st.button(_("Back"), key=f"{key}-back", use_container_width=True):
+            r.back()
+            st.rerun()
+    with cols[1]:
+        if st.button(_("Stop the survey"), key=f"{key}-stop", use_container_width=True):
+            st.session_state["confirm_stop"] = True
+            st.rerun()
+
+
+def _confirm_stop(rt: KioskRuntime, r: Respondent) -> None:
+    st.header(_("Stop the survey?"))
+    keep = rt.survey.site.keep_partial and bool(r.history)
+    st.write(_("The answers you gave so far will be kept, locked like the others.") if keep
+             else _("Nothing will be kept."))
+    if st.button(_("Yes, stop"), key=f"{r.nonce}-stop-yes", type="primary", use_container_width=True):
+        st.session_state.pop("confirm_stop", None)
+        if keep:
+            _submit(rt, r, "partial")
+        else:
+            lang = r.lang
+            reset()
+            st.session_state["lang"] = lang
+            st.session_state["crisis"] = False
+            st.switch_page(THANKS)
+        return
+    if st.button(_("No, continue"), key=f"{r.nonce}-stop-no", use_container_width=True):
+        st.session_state.pop("confirm_stop", None)
         st.rerun()
 
 
@@ -265,13 +357,125 @@ def thanks_page() -> None:
     style(lang)
     st.title(_("Thank you!"))
     st.write(_("Your answers have been saved and locked. Nobody at the centre can link them to you."))
-    if st.session_state.get("crisis"):
+    crisis = bool(st.session_state.get("crisis"))
+    if crisis:
         st.warning(_("If you are having thoughts of hurting yourself, you are not alone. Help is available now:"))
-        st.markdown(html.escape(rt.survey.site.crisis.get(lang, "")))
+        st.text(rt.survey.site.crisis.get(lang, ""))
     # Back to the welcome screen by a full reload (a new session, empty browser
     # memory) after a few seconds, or at once with the button.
-    idle_reload(min(rt.survey.site.idle_timeout, 20 if not st.session_state.get("crisis") else 90))
+    idle_timer(THANKS_CRISIS_SECONDS if crisis else THANKS_SECONDS)
     if st.button(_("Finish"), key="finish", type="primary", use_container_width=True):
+        reset()
+        st.html("<script>window.location.replace('/');</script>", unsafe_allow_javascript=True)
+        st.switch_page(WELCOME)
+
+
+# ------------------------------------------------------------------ staff
+
+def _staff_text(msgid: str) -> str:
+    lang = st.session_state.get("staff_lang") or runtime().survey.site.languages[0]
+    return i18n.translations(lang).gettext(msgid)
+
+
+def staff_login_page() -> None:
+    """The PIN screen. Staff pages join this session's page list only after
+    a correct PIN; five wrong PINs lock the door for a while."""
+    rt = runtime()
+    t = _staff_text
+    style(None)
+    idle_timer(60)
+    st.title(t("Staff area"))
+    gate = PinGate(rt.config.pin_file)
+    wait = gate.locked_for()
+    if wait:
+        st.error(t("Too many wrong PINs. Try again in {minutes} min.").format(minutes=(wait + 59) // 60))
+    with st.form("pin-form", clear_on_submit=True):
+        pin = st.text_input(t("PIN"), type="password", key="staff-pin", max_chars=12)
+        submitted = st.form_submit_button(t("Unlock"))
+    if submitted:
+        result = gate.attempt(pin)
+        if result.ok:
+            st.session_state["staff"] = True
+            st.rerun()  # the app rebuilds the page list with the staff page
+        elif not result.configured:
+            st.error(t("No staff PIN is set. Set one with 'kiosk set-pin'."))
+        elif result.locked_for:
+            st.error(t("Too many wrong PINs. Try again in {minutes} min.").format(
+                minutes=(result.locked_for + 59) // 60))
+        else:
+            st.error(t("Wrong PIN ({left} tries left).").format(left=MAX_FAILURES - result.failures))
+    if st.button(t("Back to the survey"), key="staff-back"):
+        reset()
+        st.switch_page(WELCOME)
+    if st.session_state.get("staff"):
+        st.switch_page(STAFF)
+
+
+def staff_page() -> None:
+    """Counts (never answers), versions, fingerprints, and the staff actions."""
+    rt = runtime()
+    t = _staff_text
+    if not st.session_state.get("staff"):
+        st.switch_page(WELCOME)
+        return
+    style(None)
+    idle_timer(120)  # auto-logout: the reload starts a session without the PIN
+    st.title(t("Staff area"))
+    message = st.session_state.pop("staff_message", None)
+    if message:
+        st.success(message)
+    if rt.last_error:
+        st.error(t("Last storage error: {error}").format(error=rt.last_error))
+    free = rt.disk_free()
+    facts = {
+        t("Responses stored"): str(rt.outbox.count()),
+        t("Free disk space"): f"{free // 2**20} MiB",
+        t("Last export"): rt.outbox.meta("last_export") or t("never"),
+        t("Team key fingerprint"): rt.public_key.fingerprint,
+        t("Device fingerprint"): device_id(rt.device_key.public_key()),
+        t("Survey"): f"{rt.survey.id} {rt.survey.version}",
+        t("Status"): t("paused") if rt.paused else t("running"),
+        t("Test mode"): t("on") if rt.test_mode else t("off"),
+    }
+    st.table({t("Item"): list(facts), t("Value"): list(facts.values())})
+    st.subheader(t("Modules"))
+    st.table({"id": [m.id for m in rt.survey.modules], "version": [m.version for m in rt.survey.modules],
+              "hash": [m.hash for m in rt.survey.modules]})
+    st.subheader(t("Languages"))
+    offered = rt.survey.offered_languages()
+    rows = []
+    for lang in rt.survey.site.languages:
+        status = rt.survey.language_status(lang)
+        if lang in offered:
+            why = t("offered")
+        elif status == "draft":
+            why = t("not offered: some modules have only a draft translation")
+        else:
+            missing = [m.id for m in rt.survey.modules if lang not in m.languages]
+            why = t("not offered: missing in {modules}").format(modules=", ".join(missing))
+        rows.append((lang, i18n.native_name(lang), status, why))
+    st.table({t("Code"): [r[0] for r in rows], t("Name"): [r[1] for r in rows],
+              t("Translation"): [r[2] for r in rows], t("On the kiosk"): [r[3] for r in rows]})
+    st.subheader(t("Actions"))
+    if st.button(t("Export a bundle"), key="staff-export"):
+        from kiosk.store import write_bundle
+        pending = rt.outbox.pending()
+        out_dir = rt.config.data_dir / "exports"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{rt.survey.site.centre}-{dt.date.today().isoformat()}-{len(list(out_dir.glob('*.hkb'))) + 1}.hkb"
+        write_bundle(out_dir / name, [env for _, env in pending])
+        rt.outbox.mark_exported([i for i, _ in pending])
+        st.session_state["staff_message"] = t("Exported {n} envelopes to {path}").format(
+            n=len(pending), path=str(out_dir / name))
+        st.rerun()
+    if st.button(t("Resume the kiosk") if rt.paused else t("Pause the kiosk (out of service)"),
+                 key="staff-pause"):
+        rt.paused = not rt.paused
+        st.rerun()
+    if st.button(t("Turn test mode off") if rt.test_mode else t("Turn test mode on"), key="staff-test"):
+        rt.test_mode = not rt.test_mode
+        st.rerun()
+    if st.button(t("Log out"), key="staff-logout"):
         reset()
         st.html("<script>window.location.replace('/');</script>", unsafe_allow_javascript=True)
         st.switch_page(WELCOME)

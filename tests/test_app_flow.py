@@ -1,0 +1,277 @@
+"""Every branch of the patient flow and the staff area, in AppTest, on a
+small survey that uses every item type."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from analysis.envelopes import open_envelope
+from kiosk.cli import _demo_toml
+from kiosk.config import load_config
+from kiosk.keys import create_device_key
+from kiosk.pin import set_pin
+from kiosk.store import Outbox
+from tests.kiosk_driver import click, headers, labels, start
+
+MODULE = """
+id: flowtest
+version: 1.0.0
+title: {en: Flow test, fr: Test du parcours}
+source: test fixture
+license: CC0
+languages: {en: validated, fr: validated}
+choices:
+  yn:
+    - {code: "1", label: {en: "Yes", fr: Oui}}
+    - {code: "2", label: {en: "No", fr: Non}}
+  care:
+    - {code: dent, label: {en: Dentist, fr: Dentiste}}
+    - {code: eyes, label: {en: Glasses, fr: Lunettes}}
+  freq:
+    - {code: "0", label: {en: Not at all, fr: Jamais}}
+    - {code: "1", label: {en: Several days, fr: Plusieurs jours}}
+items:
+  - id: intro
+    type: note
+    text: {en: A few questions about smoking., fr: Quelques questions sur le tabac.}
+  - id: smoker
+    type: single
+    text: {en: Do you smoke?, fr: Fumez-vous ?}
+    choices: yn
+  - id: cigs
+    type: integer
+    text: {en: How many cigarettes a day?, fr: Combien de cigarettes par jour ?}
+    min: 1
+    max: 80
+    required: true
+    relevant: "${smoker} = '1'"
+    constraint: "${cigs} <= 60"
+    constraint_message: {en: At most 60 please., fr: 60 au plus svp.}
+  - id: forgo
+    type: multiple
+    text: {en: Which care did you go without?, fr: À quels soins avez-vous renoncé ?}
+    choices: care
+    required: true
+  - id: mood
+    type: single
+    text: {en: Thoughts that you would be better off dead?, fr: Penser qu'il vaudrait mieux mourir ?}
+    choices: freq
+scores:
+  - id: self_harm
+    items: [mood]
+    values: {"0": 0, "1": 1}
+    positive_at: 1
+    crisis: true
+"""
+
+SURVEY = """
+id: flowsurvey
+version: 1.0.0
+modules:
+  - {id: flowtest, version: 1.0.0}
+site:
+  centre: TEST
+  languages: [en, fr]
+  keep_partial: true
+  crisis: {en: "Call 3114, day and night.", fr: "Appelez le 3114, jour et nuit."}
+"""
+
+PIN = "246810"
+
+
+@pytest.fixture
+def flow_kiosk(tmp_path: Path, team) -> Path:
+    folder = tmp_path / "kiosk"
+    (folder / "team").mkdir(parents=True)
+    shutil.copy(team.dir / "team.pub", folder / "team" / "team.pub")
+    create_device_key(folder / "device" / "device.key")
+    (folder / "survey").mkdir()
+    (folder / "survey" / "demo_survey.yaml").write_text(SURVEY, encoding="utf-8")
+    (folder / "survey" / "flowtest.yaml").write_text(MODULE, encoding="utf-8")
+    cfg = folder / "kiosk.toml"
+    cfg.write_text(_demo_toml(), encoding="utf-8")
+    set_pin(folder / "staff.pin", PIN)
+    return cfg
+
+
+def bodies(config: Path, team) -> list[dict]:
+    outbox = Outbox(load_config(config).outbox_path)
+    try:
+        return [open_envelope(env, team.keys)[0] for _, env in outbox.pending()]
+    finally:
+        outbox.close()
+
+
+def begin(monkeypatch, config: Path, lang: str = "en"):
+    at = start(monkeypatch, config)
+    click(at, f"lang-{lang}")
+    click(at, "consent-yes")
+    return at
+
+
+def warnings(at) -> list[str]:
+    return [w.value for w in at.warning]
+
+
+def test_every_item_type_and_the_crisis_screen(monkeypatch, flow_kiosk: Path, team) -> None:
+    at = begin(monkeypatch, flow_kiosk)
+    assert headers(at) == ["A few questions about smoking."]
+    assert "Prefer not to answer" not in labels(at)  # a note asks nothing
+    click(at, "-next")
+    click(at, "-c-1")  # smoker: yes → the cigarettes question is shown
+    assert headers(at) == ["How many cigarettes a day?"]
+    click(at, "-next")  # required, nothing entered
+    assert warnings(at) == ["Please choose an answer, or tap “Prefer not to answer”."]
+    at.number_input[0].set_value(70).run()
+    click(at, "-next")
+    assert warnings(at) == ["At most 60 please."]  # the module's constraint message
+    assert headers(at) == ["How many cigarettes a day?"]
+    at.number_input[0].set_value(12).run()
+    click(at, "-next")
+    assert headers(at) == ["Which care did you go without?"]
+    click(at, "-next")
+    assert warnings(at) == ["Please choose an answer, or tap “Prefer not to answer”."]
+    click(at, "-m-eyes")
+    click(at, "-m-dent")
+    assert labels(at)[:2] == ["☑ Dentist", "☑ Glasses"]
+    click(at, "-m-eyes")  # untick
+    click(at, "-next")
+    click(at, "-c-1")  # mood: several days → crisis
+    assert [t.value for t in at.title] == ["Thank you!"]
+    assert [w.value for w in at.warning] == [
+        "If you are having thoughts of hurting yourself, you are not alone. Help is available now:"]
+    assert [t.value for t in at.text] == ["Call 3114, day and night."]
+    (body,) = bodies(flow_kiosk, team)
+    assert body["answers"] == {"flowtest.smoker": "1", "flowtest.cigs": 12, "flowtest.forgo": ["dent"],
+                               "flowtest.mood": "1"}
+    assert body["status"] == "complete" and body["test"] is False
+
+
+def test_skip_logic_and_no_crisis(monkeypatch, flow_kiosk: Path, team) -> None:
+    at = begin(monkeypatch, flow_kiosk, "fr")
+    click(at, "-next")
+    click(at, "-c-2")  # non-smoker: the cigarettes question is skipped
+    assert headers(at) == ["À quels soins avez-vous renoncé ?"]
+    assert at.get("progress")[0].proto.text == "Question 3 sur 4"
+    click(at, "-pna")
+    click(at, "-c-0")
+    assert [t.value for t in at.title] == ["Merci !"]
+    assert at.warning == [] or [w.value for w in at.warning] == []
+    (body,) = bodies(flow_kiosk, team)
+    assert body["answers"] == {"flowtest.smoker": "2", "flowtest.forgo": None, "flowtest.mood": "0"}
+    assert body["skipped"] == ["flowtest.cigs"]
+
+
+def test_stop_keeps_a_partial_response(monkeypatch, flow_kiosk: Path, team) -> None:
+    at = begin(monkeypatch, flow_kiosk)
+    click(at, "-next")
+    click(at, "-c-2")
+    click(at, "-stop")
+    assert headers(at) == ["Stop the survey?"]
+    click(at, "-stop-no")
+    assert headers(at) == ["Which care did you go without?"]
+    click(at, "-stop")
+    click(at, "-stop-yes")
+    assert [t.value for t in at.title] == ["Thank you!"]
+    (body,) = bodies(flow_kiosk, team)
+    assert body["status"] == "partial"
+    assert body["answers"] == {"flowtest.smoker": "2"} and body["skipped"] == ["flowtest.cigs"]
+
+
+def test_idle_timeout_seals_partial_and_returns_to_welcome(monkeypatch, flow_kiosk: Path, team) -> None:
+    at = begin(monkeypatch, flow_kiosk)
+    click(at, "-next")
+    click(at, "-c-1")
+    click(at, "kiosk-idle")  # what the browser's idle timer presses
+    assert labels(at) == ["English", "Français"]
+    assert "respondent" not in at.session_state
+    (body,) = bodies(flow_kiosk, team)
+    assert body["status"] == "partial" and body["answers"] == {"flowtest.smoker": "1"}
+
+
+def test_idle_before_any_answer_keeps_nothing(monkeypatch, flow_kiosk: Path, team) -> None:
+    at = begin(monkeypatch, flow_kiosk)
+    click(at, "kiosk-idle")
+    assert labels(at) == ["English", "Français"]
+    assert bodies(flow_kiosk, team) == []
+
+
+def staff_login(monkeypatch, config: Path, pin: str = PIN):
+    at = start(monkeypatch, config)
+    click(at, "staff-door")
+    assert [t.value for t in at.title] == ["Staff area"]
+    at.text_input(key="staff-pin").input(pin)
+    at.button[0].click()  # the form's submit button
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_staff_page_is_absent_without_the_pin(monkeypatch, flow_kiosk: Path) -> None:
+    at = start(monkeypatch, flow_kiosk)
+    # Not in this session's page list: there is no such page to go to.
+    with pytest.raises(ValueError, match="Could not find a navigation page for .*staff.py"):
+        at.switch_page("pages/staff.py")
+    at = staff_login(monkeypatch, flow_kiosk)
+    at.switch_page("pages/staff.py").run()  # registered once unlocked
+    assert [t.value for t in at.title] == ["Staff area"]
+
+
+def test_wrong_pins_lock_the_door(monkeypatch, flow_kiosk: Path) -> None:
+    at = staff_login(monkeypatch, flow_kiosk, "000000")
+    assert [e.value for e in at.error] == ["Wrong PIN (4 tries left)."]
+    for left in (3, 2, 1):
+        at.text_input(key="staff-pin").input("111111")
+        at.button[0].click()
+        at.run()
+        assert [e.value for e in at.error] == [f"Wrong PIN ({left} tries left)."]
+    at.text_input(key="staff-pin").input("222222")
+    at.button[0].click()
+    at.run()
+    assert [e.value for e in at.error][-1] == "Too many wrong PINs. Try again in 5 min."
+    # Even the right PIN is refused while locked, in any session.
+    at2 = staff_login(monkeypatch, flow_kiosk, PIN)
+    assert "Too many wrong PINs. Try again in 5 min." in [e.value for e in at2.error]
+    assert "staff" not in at2.session_state
+
+
+def test_staff_area_counts_exports_pauses_and_test_mode(monkeypatch, flow_kiosk: Path, team) -> None:
+    at = begin(monkeypatch, flow_kiosk)
+    click(at, "-next")
+    click(at, "-c-2")
+    click(at, "-pna")
+    click(at, "-c-0")
+    at = staff_login(monkeypatch, flow_kiosk)
+    assert [t.value for t in at.title] == ["Staff area"]
+    facts = at.table[0].value
+    values = dict(zip(facts.iloc[:, 0], facts.iloc[:, 1]))
+    assert values["Responses stored"] == "1"
+    assert values["Last export"] == "never"
+    assert values["Status"] == "running" and values["Test mode"] == "off"
+    langs = at.table[2].value
+    assert list(langs.iloc[:, 3]) == ["offered", "offered"]
+    click(at, "staff-export")
+    assert at.success[0].value.startswith("Exported 1 envelopes to ")
+    assert len(list((load_config(flow_kiosk).data_dir / "exports").glob("*.hkb"))) == 1
+    click(at, "staff-test")
+    click(at, "staff-pause")
+    click(at, "staff-logout")
+    assert "staff" not in at.session_state
+    # Paused: the welcome screen says so and offers no language.
+    at = start(monkeypatch, flow_kiosk)
+    assert labels(at) == []
+    assert [m.value for m in at.markdown if "paused" in m.value] == [
+        "This survey is paused. Please ask at the reception."]
+    # Resume; responses are now marked as test.
+    at = staff_login(monkeypatch, flow_kiosk)
+    click(at, "staff-pause")
+    at = begin(monkeypatch, flow_kiosk)
+    click(at, "-next")
+    click(at, "-c-2")
+    click(at, "-pna")
+    click(at, "-c-0")
+    tests = sorted(b["test"] for b in bodies(flow_kiosk, team))
+    assert tests == [False, True]
