@@ -147,6 +147,30 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_set_pin(args: argparse.Namespace) -> int:
+    import getpass
+    from kiosk.config import load_config
+    from kiosk.pin import set_pin
+    cfg = load_config(args.config)
+    if args.pin_file:
+        pin = Path(args.pin_file).read_text(encoding="utf-8").strip()
+    else:
+        pin = getpass.getpass("New staff PIN (digits): ")
+        if getpass.getpass("Repeat the PIN: ") != pin:
+            raise ConfigError("the two PINs differ", code="PIN-002")
+    set_pin(cfg.pin_file, pin)
+    print(f"staff PIN stored (scrypt hash) in {cfg.pin_file}")
+    return 0
+
+
+def cmd_make_cert(args: argparse.Namespace) -> int:
+    from kiosk.tls import make_self_signed
+    fp = make_self_signed(args.cert, args.key, args.host)
+    print(f"certificate {args.cert} and key {args.key} written; SHA-256 fingerprint {fp}")
+    print("set [server] tls_cert and tls_key in kiosk.toml to use them")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``kiosk`` argument parser."""
     parser = argparse.ArgumentParser(prog="kiosk", description="Anonymous health-survey kiosk.")
@@ -172,6 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("receipt")
     p.add_argument("--config", default="kiosk.toml")
     p.set_defaults(func=cmd_confirm)
+    p = sub.add_parser("set-pin", help="set the staff PIN (stored as a scrypt hash)")
+    p.add_argument("--config", default="kiosk.toml")
+    p.add_argument("--pin-file", help="read the PIN from a file instead of prompting")
+    p.set_defaults(func=cmd_set_pin)
+    p = sub.add_parser("make-cert", help="create a self-signed TLS certificate and key")
+    p.add_argument("--cert", default="tls/kiosk.crt")
+    p.add_argument("--key", default="tls/kiosk.key")
+    p.add_argument("--host", action="append", required=True, help="host name or IP (repeatable)")
+    p.set_defaults(func=cmd_make_cert)
     p = sub.add_parser("status", help="counts, versions, fingerprints")
     p.add_argument("--config", default="kiosk.toml")
     p.set_defaults(func=cmd_status)

@@ -1,0 +1,155 @@
+"""Real-browser tests of the patient and staff promises: idle timeout,
+Back and refresh after submitting, the staff URL without a PIN, the PIN
+lockout, and no request leaving loopback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kiosk.cli import _demo_toml
+from kiosk.config import load_config
+from kiosk.keys import create_device_key
+from kiosk.pin import set_pin
+from kiosk.store import Outbox
+from tests.browser_support import browser_page, kiosk_server, non_loopback, tap, wait_idle
+from tests.test_app_flow import MODULE
+
+pytestmark = pytest.mark.browser
+
+SURVEY = """
+id: flowsurvey
+version: 1.0.0
+modules:
+  - {id: flowtest, version: 1.0.0}
+site:
+  centre: TEST
+  languages: [en, fr]
+  idle_timeout: 15
+  keep_partial: true
+  crisis: {en: "Call 3114.", fr: "Appelez le 3114."}
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, team):
+    folder = tmp_path_factory.mktemp("bk") / "kiosk"
+    (folder / "team").mkdir(parents=True)
+    shutil.copy(team.dir / "team.pub", folder / "team" / "team.pub")
+    create_device_key(folder / "device" / "device.key")
+    (folder / "survey").mkdir()
+    (folder / "survey" / "demo_survey.yaml").write_text(SURVEY, encoding="utf-8")
+    (folder / "survey" / "flowtest.yaml").write_text(MODULE, encoding="utf-8")
+    cfg = folder / "kiosk.toml"
+    cfg.write_text(_demo_toml(), encoding="utf-8")
+    set_pin(folder / "staff.pin", "135790")
+    with kiosk_server(cfg) as url:
+        yield url, cfg
+
+
+def count(cfg: Path) -> int:
+    outbox = Outbox(load_config(cfg).outbox_path)
+    try:
+        return outbox.count()
+    finally:
+        outbox.close()
+
+
+def open_welcome(page, url: str) -> None:
+    page.goto(url + "/")
+    page.get_by_role("button", name="English", exact=True).wait_for()
+    wait_idle(page)
+
+
+def finish_survey(page) -> None:
+    tap(page, "English")
+    tap(page, "I agree, start")
+    tap(page, "Next")
+    tap(page, "No")
+    tap(page, "Prefer not to answer")
+    tap(page, "Not at all")
+    page.get_by_text("Thank you!").wait_for()
+
+
+def test_back_and_refresh_after_submit_show_no_answers(server) -> None:
+    url, cfg = server
+    before = count(cfg)
+    requests: list[str] = []
+    with browser_page(requests) as page:
+        open_welcome(page, url)
+        finish_survey(page)
+        page.go_back()
+        page.wait_for_timeout(500)
+        wait_idle(page)
+        page.get_by_role("button", name="English", exact=True).wait_for()
+        assert page.get_by_text("Which care did you go without?").count() == 0
+        page.reload()
+        page.get_by_role("button", name="English", exact=True).wait_for()
+        wait_idle(page)
+        assert page.get_by_text("Thank you!").count() == 0
+        page.goto(url + "/question")
+        page.get_by_role("button", name="English", exact=True).wait_for()
+        wait_idle(page)
+    assert count(cfg) == before + 1  # no double submission
+    assert non_loopback(requests) == []
+
+
+def test_idle_timeout_returns_to_welcome_and_keeps_the_partial(server) -> None:
+    url, cfg = server
+    before = count(cfg)
+    requests: list[str] = []
+    with browser_page(requests) as page:
+        open_welcome(page, url)
+        tap(page, "English")
+        tap(page, "I agree, start")
+        tap(page, "Next")
+        tap(page, "Yes")
+        page.get_by_text("How many cigarettes a day?").wait_for()
+        # Nobody touches the tablet: after 15 s the welcome screen is back.
+        page.get_by_role("button", name="English", exact=True).wait_for(timeout=30000)
+        wait_idle(page)
+        assert page.get_by_text("How many cigarettes a day?").count() == 0
+        assert count(cfg) == before + 1  # the partial response was sealed
+        tap(page, "English")
+        tap(page, "I agree, start")
+        tap(page, "Next")
+        buttons = page.get_by_role("button").all_inner_texts()
+        assert "✓ Yes" not in buttons and not any(b.startswith("✓") for b in buttons)
+    assert non_loopback(requests) == []
+
+
+def test_staff_url_without_pin_and_lockout(server) -> None:
+    url, cfg = server
+    requests: list[str] = []
+    with browser_page(requests) as page:
+        page.goto(url + "/staff")
+        page.wait_for_timeout(500)
+        wait_idle(page)
+        assert page.get_by_text("Responses stored").count() == 0
+        assert page.get_by_text("Export a bundle").count() == 0
+        page.goto(url + "/pin")
+        page.get_by_text("Staff area").wait_for()
+        for left in (4, 3, 2, 1):
+            page.get_by_label("PIN").fill("000000")
+            tap(page, "Unlock")
+            page.get_by_text(f"Wrong PIN ({left} tries left).").wait_for()
+        page.get_by_label("PIN").fill("000000")
+        tap(page, "Unlock")
+        page.get_by_text("Too many wrong PINs. Try again in 5 min.").first.wait_for()
+        page.get_by_label("PIN").fill("135790")
+        tap(page, "Unlock")
+        page.wait_for_timeout(300)
+        assert page.get_by_text("Responses stored").count() == 0
+    # Unlock again for the other tests sharing this kiosk.
+    (load_config(cfg).pin_file.with_name("staff.pin.state")).unlink()
+    with browser_page(requests) as page:
+        page.goto(url + "/pin")
+        page.get_by_label("PIN").wait_for()
+        wait_idle(page)
+        page.get_by_label("PIN").fill("135790")
+        tap(page, "Unlock")
+        page.get_by_text("Responses stored").wait_for()
+        page.get_by_text("Export a bundle").wait_for()
+    assert non_loopback(requests) == []
