@@ -275,3 +275,60 @@ def test_staff_area_counts_exports_pauses_and_test_mode(monkeypatch, flow_kiosk:
     click(at, "-c-0")
     tests = sorted(b["test"] for b in bodies(flow_kiosk, team))
     assert tests == [False, True]
+
+
+MEDIA_MODULE = """
+id: media
+version: 1.0.0
+title: {en: Pictures, fr: Images}
+source: test fixture
+license: CC0
+languages: {en: validated, fr: validated}
+items:
+  - id: teeth
+    type: single
+    text: {en: Do your teeth hurt?, fr: Avez-vous mal aux dents ?}
+    image: media/teeth.png
+    audio: {en: media/teeth-en.wav, fr: media/teeth-fr.wav}
+    choices:
+      - {code: "1", label: {en: "Yes", fr: Oui}, image: media/yes.png, audio: {en: media/yes-en.wav, fr: media/yes-fr.wav}}
+      - {code: "2", label: {en: "No", fr: Non}}
+"""
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c63f8cf000000030101001827b6d60000000049454e44ae426082")
+
+
+def _wav(path: Path, frames: int) -> None:
+    import wave
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * frames)
+
+
+def test_pictures_and_audio_in_the_chosen_language(monkeypatch, flow_kiosk: Path) -> None:
+    survey_dir = flow_kiosk.parent / "survey"
+    (survey_dir / "flowtest.yaml").unlink()
+    (survey_dir / "media.yaml").write_text(MEDIA_MODULE, encoding="utf-8")
+    (survey_dir / "demo_survey.yaml").write_text(
+        SURVEY.replace("flowtest", "media"), encoding="utf-8")
+    (survey_dir / "media").mkdir()
+    for name in ("teeth.png", "yes.png"):
+        (survey_dir / "media" / name).write_bytes(PNG)
+    # Different lengths so the test can tell which language's file is played.
+    for name, frames in (("teeth-en.wav", 800), ("teeth-fr.wav", 1600), ("yes-en.wav", 400),
+                         ("yes-fr.wav", 1200)):
+        _wav(survey_dir / "media" / name, frames)
+    seen = {}
+    for lang in ("fr", "en"):
+        at = begin(monkeypatch, flow_kiosk, lang)
+        assert headers(at) == [{"fr": "Avez-vous mal aux dents ?", "en": "Do your teeth hurt?"}[lang]], [e for e in at.main.children.values()]
+        assert len(at.get("image")) == 2  # the question's picture and the "yes" picture
+        audio = at.get("audio")
+        assert len(audio) == 2
+        seen[lang] = [a.proto.url for a in audio]
+    # The media are served by the kiosk itself and differ by language.
+    assert all(u.startswith("/mock/media/") for urls in seen.values() for u in urls)
+    assert seen["fr"] != seen["en"]
