@@ -1,33 +1,52 @@
-"""``kiosk check``: validate every questionnaire file, survey and locale
-given, collecting all problems instead of stopping at the first."""
+"""``kiosk check``: validate every questionnaire file and survey given,
+collecting all problems instead of stopping at the first.
+
+Each problem carries a stable code, the file, the line, the item id, the
+offending value and the fix (see ``docs/questionnaire-format.md``). Errors
+come first, then warnings, each group in file and line order.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ruamel.yaml import YAML
+from kiosk.errors import Problem, ProblemList, ValidationError
+from kiosk.questionnaire import _parse_yaml_text, load_module, load_survey
 
-from kiosk.errors import Problem, ValidationError
-from kiosk.questionnaire import load_module, load_survey
+YAML_SUFFIXES = ("*.yaml", "*.yml")
 
 
 def _kind(path: Path) -> str:
+    """``survey`` for a file with ``modules`` or ``site``, else ``module``."""
     try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except Exception:
-        return "module"  # the module loader reports the YAML problem with its line
-    if isinstance(data, dict) and "modules" in data and "site" in data:
+        data = _parse_yaml_text(path.read_text(encoding="utf-8"), ProblemList())
+    except (OSError, UnicodeDecodeError):
+        return "module"  # the module loader reports the problem with its code
+    if isinstance(data, dict) and ("modules" in data or "site" in data):
         return "survey"
     return "module"
 
 
-def check_paths(paths: list[Path]) -> list[Problem]:
-    """Every problem in the given files or folders (``*.yaml``)."""
+def _files(paths: list[Path], problems: list[Problem]) -> list[Path]:
     files: list[Path] = []
     for p in paths:
-        files.extend(sorted(p.glob("*.yaml")) if p.is_dir() else [p])
+        if p.is_dir():
+            found = sorted(f for pattern in YAML_SUFFIXES for f in p.glob(pattern))
+            if not found:
+                problems.append(Problem("Q-FILE-003", "folder holds no questionnaire (*.yaml); give the "
+                                                      "folder of the module and survey files", str(p),
+                                        severity="warning"))
+            files.extend(found)
+        else:
+            files.append(p)
+    return list(dict.fromkeys(files))
+
+
+def check_paths(paths: list[Path]) -> list[Problem]:
+    """Every problem in the given files or folders (``*.yaml``, ``*.yml``):
+    modules are checked on their own, surveys with the modules they pin."""
     problems: list[Problem] = []
-    for f in files:
+    for f in _files(paths, problems):
         try:
             if _kind(f) == "survey":
                 load_survey(f, warnings=problems)
@@ -35,4 +54,8 @@ def check_paths(paths: list[Path]) -> list[Problem]:
                 load_module(f, warnings=problems)
         except ValidationError as exc:
             problems.extend(exc.problems)
-    return list(dict.fromkeys(problems))  # a survey re-reports its modules
+    unique = list(dict.fromkeys(problems))  # a survey re-reports its modules
+
+    def order(p: Problem) -> tuple[int, str, int]:
+        return (0 if p.severity == "error" else 1, p.file, p.line or 0)
+    return sorted(unique, key=order)

@@ -7,17 +7,24 @@ by walking that tree. Nothing is ever passed to ``eval``.
 Values: an answer is a code (``str``), a list of codes (multiple choice), an
 ``int`` (integer items) or ``None`` (not answered, prefer not to answer, or
 skipped). As in XLSForm, an empty answer compares equal to ``''``; any other
-comparison involving an empty answer is false.
+comparison involving an empty answer is false. ``=`` and ``!=`` compare
+numbers when one side is a number (``${q1} = 2``) and text otherwise
+(``${q1} = '2'``); ``<``, ``<=``, ``>``, ``>=`` compare numbers, so codes
+such as ``'0'``..``'3'`` can be tested with ``${q1} > 0``.
+
+:func:`parse` never raises anything but :class:`ExpressionError` with a
+stable code (fuzz-tested), and bounds the size of what it accepts.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Union
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, VisitError
 
 from kiosk.errors import ExpressionError
 
@@ -26,15 +33,14 @@ Value = Union[str, int, float, bool, list[str], None]
 _GRAMMAR = r"""
 ?start: or_expr
 ?or_expr: and_expr ("or" and_expr)*          -> or_
-?and_expr: unary ("and" unary)*              -> and_
-?unary: "not" "(" or_expr ")"                -> not_
-      | comparison
+?and_expr: comparison ("and" comparison)*    -> and_
 ?comparison: sum (COMPOP sum)?               -> compare
 ?sum: product (ADDOP product)*               -> arith
 ?product: atom (MULOP atom)*                 -> arith
 ?atom: REF                                   -> ref
      | SIGNED_NUMBER                         -> number
      | STRING                                -> string
+     | "not" "(" or_expr ")"                 -> not_
      | "true" "(" ")"                        -> true
      | "false" "(" ")"                       -> false
      | "selected" "(" REF "," (STRING | SIGNED_NUMBER) ")"  -> selected
@@ -84,7 +90,14 @@ class _ToTree(Transformer):
 
     def number(self, tok: Token) -> Lit:
         text = str(tok)
-        return Lit(float(text) if any(c in text for c in ".eE") else int(text))
+        try:
+            value: float | int = float(text) if any(c in text for c in ".eE") else int(text)
+        except ValueError:  # more digits than Python converts
+            value = float("inf")
+        if not abs(value) <= MAX_NUMBER:
+            raise ExpressionError(f"number {text[:20]!r} is out of range (at most {MAX_NUMBER:.0e}); "
+                                  "use a plausible value", code="Q-EXP-003")
+        return Lit(value)
 
     def string(self, tok: Token) -> Lit:
         return Lit(str(tok)[1:-1])
@@ -129,28 +142,99 @@ class _ToTree(Transformer):
 
 _PARSER = Lark(_GRAMMAR, parser="lalr", maybe_placeholders=False)
 
+# Limits far beyond any real skip rule; they keep a malformed file from
+# exhausting the stack or the memory of the kiosk.
+MAX_LENGTH = 2000
+MAX_DEPTH = 32
+MAX_NUMBER = 10 ** 15
+
+
+def _nesting(text: str) -> int:
+    """Deepest parenthesis nesting outside quoted strings."""
+    depth = deepest = 0
+    quote = ""
+    for ch in text:
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
+
+
+# Habits from other languages, and the XLSForm way to write them.
+_HABITS = (("==", "write = to compare, not =="), ("&&", "write 'and', not &&"),
+           ("||", "write 'or', not ||"), ("<>", "write != for 'differs', not <>"))
+
+
+_FUNCTIONS = ("selected", "count-selected", "not", "true", "false")
+_CALL_RE = re.compile(r"(?<![\w$.{-])([A-Za-z_][\w:-]*)\s*\(")
+
+
+def _hint(text: str) -> str:
+    """A likely cause of a syntax error, in words (or nothing)."""
+    for habit, fix in _HABITS:
+        if habit in text:
+            return f" ({fix})"
+    outside = re.sub(r"'[^']*'|\"[^\"]*\"", "''", text)
+    for name in _CALL_RE.findall(outside):
+        if name not in _FUNCTIONS:
+            return (f" (function {name}() is not supported; the functions are "
+                    f"{', '.join(f + '()' for f in _FUNCTIONS)})")
+    return ""
+
+
+def parse(text: str) -> Node:
+    """Parse an expression into a tree; raise :class:`ExpressionError` (code
+    ``Q-EXP-001`` for syntax, ``Q-EXP-003`` for size) saying where the
+    problem is when the text is not a valid expression. Never raises
+    anything else."""
+    if not isinstance(text, str) or not text.strip():
+        raise ExpressionError("empty expression; write a condition like ${q1} = '1' or remove the key",
+                              code="Q-EXP-001")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expression of {len(text)} characters is too long (at most {MAX_LENGTH}); "
+                              "split the question or simplify the rule", code="Q-EXP-003")
+    if _nesting(text) > MAX_DEPTH:
+        raise ExpressionError(f"expression nests parentheses more than {MAX_DEPTH} deep; simplify it",
+                              code="Q-EXP-003")
+    return _parse_cached(text)
+
 
 @lru_cache(maxsize=4096)
-def parse(text: str) -> Node:
-    """Parse an expression into a tree; raise :class:`ExpressionError` with the
-    column of the problem when the text is not a valid expression."""
-    if not isinstance(text, str) or not text.strip():
-        raise ExpressionError("empty expression", code="Q-EXP-001")
+def _parse_cached(text: str) -> Node:
     try:
         return _ToTree().transform(_PARSER.parse(text))
     except UnexpectedCharacters as exc:
+        pos = getattr(exc, "pos_in_stream", None)
+        char = text[pos] if isinstance(pos, int) and 0 <= pos < len(text) else "?"
         raise ExpressionError(
-            f"cannot read expression {text!r}: unexpected character {text[exc.column - 1]!r} "
-            f"at column {exc.column}; write references as ${{item_id}} and text in 'quotes'",
+            f"cannot read expression {text!r}: unexpected character {char!r} "
+            f"at column {exc.column}{_hint(text) or '; write references as ${item_id} and text in quotes'}",
             code="Q-EXP-001") from None
     except UnexpectedInput as exc:
         col = getattr(exc, "column", "?")
+        if not isinstance(col, int) or col < 1:
+            col = len(text)
         raise ExpressionError(
-            f"cannot read expression {text!r}: incomplete or misplaced operator near column {col}",
-            code="Q-EXP-001") from None
+            f"cannot read expression {text!r}: incomplete or misplaced operator near column {col}"
+            f"{_hint(text)}", code="Q-EXP-001") from None
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, ExpressionError):
+            raise exc.orig_exc from None
+        raise ExpressionError(f"cannot read expression {text!r}: {exc.orig_exc.__class__.__name__}",
+                              code="Q-EXP-001") from None
     except LarkError as exc:  # any other parser failure is still a coded error
         raise ExpressionError(f"cannot read expression {text!r}: {exc.__class__.__name__}",
                               code="Q-EXP-001") from None
+    except RecursionError:
+        raise ExpressionError(f"expression {text[:40]!r}... is nested too deeply; simplify it",
+                              code="Q-EXP-003") from None
 
 
 def references(node: Node) -> list[str]:
@@ -185,6 +269,9 @@ def _truthy(value: Value) -> bool:
 
 
 def _compare(op: str, left: Value, right: Value) -> bool:
+    """XPath 1.0 comparison as XLSForm uses it: ``=``/``!=`` compare numbers
+    when one side is a number and text otherwise (so the code ``'2'`` is not
+    ``'02'``); ``<``, ``<=``, ``>``, ``>=`` compare numbers only."""
     if left is None or right is None:
         # XLSForm: an empty answer equals ''.
         other = right if left is None else left
@@ -196,27 +283,26 @@ def _compare(op: str, left: Value, right: Value) -> bool:
         return False
     if isinstance(left, list) or isinstance(right, list):
         return False
+    if op in ("=", "!="):
+        if isinstance(left, bool) or isinstance(right, bool):
+            same = _truthy(left) == _truthy(right)
+        elif isinstance(left, (int, float)) or isinstance(right, (int, float)):
+            ln, rn = _as_number(left), _as_number(right)
+            same = ln is not None and rn is not None and ln == rn
+        else:
+            same = str(left) == str(right)
+        return same if op == "=" else not same
     ln, rn = _as_number(left), _as_number(right)
-    if ln is not None and rn is not None:
-        a: object = ln
-        b: object = rn
-    else:
-        a, b = str(left), str(right)
-    if op == "=":
-        return a == b
-    if op == "!=":
-        return a != b
-    try:
-        if op == "<":
-            return a < b  # type: ignore[operator]
-        if op == "<=":
-            return a <= b  # type: ignore[operator]
-        if op == ">":
-            return a > b  # type: ignore[operator]
-        if op == ">=":
-            return a >= b  # type: ignore[operator]
-    except TypeError:
+    if ln is None or rn is None:
         return False
+    if op == "<":
+        return ln < rn
+    if op == "<=":
+        return ln <= rn
+    if op == ">":
+        return ln > rn
+    if op == ">=":
+        return ln >= rn
     raise ExpressionError(f"unknown comparison {op!r}", code="Q-EXP-002")
 
 

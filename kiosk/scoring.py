@@ -3,25 +3,36 @@ on the kiosk (crisis screen) and in the analysis (which checks its vectorised
 polars version against this one in tests).
 
 Rules: a score with any item unanswered (or "prefer not to answer") is
-``None``, never imputed. ``values`` maps answer codes to points for every
-item; ``weights`` gives per-item points for given codes (other codes score 0);
-the result is ``intercept + multiplier * sum``. ``any_of`` scores are 1 when
-any listed item has one of the listed codes, else 0.
+``None``, never imputed. A score declares exactly one of:
+
+- ``values``: points per answer code, the same for every item (PHQ-9:
+  ``"0"`` → 0 ... ``"3"`` → 3);
+- ``weights``: points per item and code, other codes counting 0 (EPICES:
+  ``q1: {"yes": 10.06}``);
+- ``any_of``: items and codes that make the score 1, else 0 (Hunger Vital
+  Sign).
+
+The result is ``intercept + multiplier * sum``, rounded to 2 decimals
+(WHO-5: multiplier 4; EPICES: intercept 75.14). Bands are lower bounds;
+``positive_at`` is the screening cut-off (value >= cut-off is positive).
 """
 
 from __future__ import annotations
 
 from typing import Mapping
 
-from kiosk.questionnaire import ScoreDef, Survey
+from kiosk.questionnaire import Module, ScoreDef, Survey
 
-Answer = object
+# Float sums such as 75.14 - 44.86 are not exact: compare with a tolerance far
+# below the 2-decimal precision of any published cut-off.
+_EPS = 1e-9
 
 
 def compute(score: ScoreDef, answers: Mapping[str, object]) -> float | None:
     """Compute one score from answers keyed by item id (codes as strings).
 
-    Returns ``None`` when any item is missing or refused.
+    Returns ``None`` when any item is missing or refused (any answer that is
+    not a code string: ``None``, the prefer-not sentinel, a list).
     """
     codes: list[str] = []
     for item in score.items:
@@ -30,7 +41,7 @@ def compute(score: ScoreDef, answers: Mapping[str, object]) -> float | None:
             return None
         codes.append(value)
     if score.any_of:
-        hit = any(answers.get(i) in cs for i, cs in score.any_of.items())
+        hit = any(code in score.any_of.get(item, ()) for item, code in zip(score.items, codes))
         return 1.0 if hit else 0.0
     total = 0.0
     for item, code in zip(score.items, codes):
@@ -38,7 +49,7 @@ def compute(score: ScoreDef, answers: Mapping[str, object]) -> float | None:
             total += score.weights.get(item, {}).get(code, 0.0)
         else:
             if code not in score.values:
-                return None
+                return None  # a code the module gives no points to: never guess
             total += score.values[code]
     return round(score.intercept + score.multiplier * total, 2)
 
@@ -49,16 +60,22 @@ def band(score: ScoreDef, value: float | None) -> str | None:
         return None
     label = None
     for lower, name in score.bands:
-        if value >= lower - 1e-9:
+        if value >= lower - _EPS:
             label = name
     return label
 
 
 def positive(score: ScoreDef, value: float | None) -> bool | None:
-    """Whether the value is at or above the screening cut-off."""
+    """Whether the value is at or above the screening cut-off (``None`` when
+    the score is missing or declares no cut-off)."""
     if value is None or score.positive_at is None:
         return None
-    return value >= score.positive_at - 1e-9
+    return value >= score.positive_at - _EPS
+
+
+def compute_module(module: Module, answers: Mapping[str, object]) -> dict[str, float | None]:
+    """Every score of a module, by score id, from answers keyed by item id."""
+    return {s.id: compute(s, answers) for s in module.scores}
 
 
 def crisis_flagged(survey: Survey, answers_by_key: Mapping[str, object]) -> bool:
@@ -66,7 +83,8 @@ def crisis_flagged(survey: Survey, answers_by_key: Mapping[str, object]) -> bool
     PHQ-9 item 9 answer other than "not at all"): the thank-you screen then
     shows the site's crisis resources."""
     for module in survey.modules:
-        local = {k.split(".", 1)[1]: v for k, v in answers_by_key.items() if k.startswith(module.id + ".")}
+        prefix = module.id + "."
+        local = {k[len(prefix):]: v for k, v in answers_by_key.items() if k.startswith(prefix)}
         for score in module.scores:
             if score.crisis and positive(score, compute(score, local)):
                 return True

@@ -259,8 +259,9 @@ def question_page() -> None:
     st.header(i18n.text_for(item.text, lang))
     if item.hint:
         st.caption(i18n.text_for(item.hint, lang))
-    if item.image:
-        st.image(_asset(item.module, item.image))
+    picture = item.images.get(lang) or item.image
+    if picture:
+        st.image(_asset(item.module, picture))
     if item.audio.get(lang):
         st.audio(_asset(item.module, item.audio[lang]))
     problem = st.session_state.pop("problem", None)
@@ -278,8 +279,8 @@ def question_page() -> None:
     if item.type in ("single", "scale"):
         for choice in item.choices:
             label = i18n.text_for(choice.label, lang)
-            if choice.image:
-                st.image(_asset(item.module, choice.image), width=160)
+            if choice.images.get(lang) or choice.image:
+                st.image(_asset(item.module, choice.images.get(lang) or choice.image), width=160)
             if choice.audio.get(lang):
                 st.audio(_asset(item.module, choice.audio[lang]))
             chosen = current == choice.code
@@ -290,8 +291,8 @@ def question_page() -> None:
         selected = list(current) if isinstance(current, list) else []
         for choice in item.choices:
             on = choice.code in selected
-            if choice.image:
-                st.image(_asset(item.module, choice.image), width=160)
+            if choice.images.get(lang) or choice.image:
+                st.image(_asset(item.module, choice.images.get(lang) or choice.image), width=160)
             if choice.audio.get(lang):
                 st.audio(_asset(item.module, choice.audio[lang]))
             label = ("☑ " if on else "☐ ") + i18n.text_for(choice.label, lang)

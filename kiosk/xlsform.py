@@ -1,0 +1,746 @@
+"""Convert an XLSForm (ODK, KoboToolbox) into a questionnaire module.
+
+``kiosk import-xlsform FORM.xlsx -o questionnaires/NAME.yaml`` reads the
+``survey``, ``choices`` and ``settings`` sheets and writes a module in the
+format of ``docs/questionnaire-format.md``:
+
+- ``select_one L`` → ``single`` with list ``L`` (``scale`` when the
+  appearance is ``likert``), ``select_multiple L`` → ``multiple``,
+  ``integer`` → ``integer`` (its range is taken from a constraint such as
+  ``. >= 0 and . <= 120``), ``note`` → ``note``,
+  ``begin_group``/``end_group`` → ``group``;
+- ``label::French (fr)``, ``hint::``, ``constraint_message::``, ``image::``
+  and ``audio::`` columns become per-language maps;
+- ``relevant``, ``constraint`` (``.`` becomes ``${name}``) and ``required``
+  are kept.
+
+Everything the kiosk cannot do (repeats, locations, dates, calculations, free
+text unless allowed, ...) is reported by sheet and row with the reason, as a
+coded :class:`~kiosk.errors.Problem`; nothing is dropped silently. The
+module is validated exactly like a hand-written one before anything is
+written, so the output passes ``kiosk check``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from ruamel.yaml import YAML
+
+from kiosk import logic
+from kiosk.errors import ExpressionError, Problem, ProblemList
+from kiosk.questionnaire import CODE_RE, ID_RE, LANG_RE, VERSION_RE, _did_you_mean, parse_module
+
+# Language names XLSForm authors write without a code, mapped to the codes the
+# kiosk uses (Dari is fa_AF: Babel has no prs locale).
+LANGUAGE_NAMES = {
+    "english": "en", "french": "fr", "français": "fr", "francais": "fr", "arabic": "ar", "arabe": "ar",
+    "spanish": "es", "español": "es", "portuguese": "pt", "german": "de", "italian": "it",
+    "turkish": "tr", "russian": "ru", "ukrainian": "uk", "romanian": "ro", "chinese": "zh",
+    "tamil": "ta", "somali": "so", "tigrinya": "ti", "amharic": "am", "pashto": "ps", "dari": "fa_AF",
+    "persian": "fa", "farsi": "fa", "urdu": "ur", "bengali": "bn", "wolof": "wo", "bambara": "bm",
+    "lingala": "ln", "swahili": "sw", "kurdish": "ku", "albanian": "sq", "georgian": "ka",
+    "armenian": "hy", "vietnamese": "vi", "polish": "pl", "dutch": "nl",
+}
+
+# Why each XLSForm type cannot be imported: an anonymous kiosk never records
+# what could identify someone, and has no engine for the rest.
+UNSUPPORTED_TYPES = {
+    "begin_repeat": "repeats are not supported; ask a fixed number of questions instead",
+    "end_repeat": "repeats are not supported; ask a fixed number of questions instead",
+    "decimal": "decimal numbers are not supported; use an integer with a range, or choices",
+    "calculate": "calculations are not supported; declare scores in the module's 'scores'",
+    "geopoint": "a location would identify a person",
+    "geotrace": "a location would identify a person",
+    "geoshape": "a location would identify a person",
+    "date": "an exact date could identify a person; ask in bands with select_one",
+    "time": "an exact time could identify a person; ask in bands with select_one",
+    "datetime": "an exact date and time could identify a person; ask in bands with select_one",
+    "image": "photos would identify a person",
+    "audio": "voice recordings would identify a person",
+    "video": "video recordings would identify a person",
+    "file": "file uploads are not supported",
+    "barcode": "barcodes (card or document numbers) would identify a person",
+    "signature": "a signature would identify a person",
+    "range": "range widgets are not supported; use select_one with appearance likert (a scale)",
+    "rank": "ranking is not supported; use select_multiple or several select_one",
+    "acknowledge": "acknowledge is not supported; use a note",
+    "hidden": "hidden fields are not supported",
+    "xml-external": "external data is not supported",
+    "csv-external": "external data is not supported",
+    "select_one_from_file": "choices from a file are not supported; put them in the choices sheet",
+    "select_multiple_from_file": "choices from a file are not supported; put them in the choices sheet",
+    "select_one_external": "external choices are not supported; put them in the choices sheet",
+    "trigger": "triggers are not supported",
+    "text": "free text can identify a person; use choices, or import with --allow-free-text if it is "
+            "essential (the site must also enable free text)",
+}
+# Collected automatically by ODK; the kiosk records no device, person or time.
+METADATA_TYPES = {"start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber",
+                  "username", "email", "audit", "start-geopoint", "background-audio", "caseid",
+                  "imei", "uri:deviceid", "uri:email", "uri:phonenumber", "uri:username"}
+# Columns whose effect would be lost; importing without them changes the form.
+BLOCKING_COLUMNS = {
+    "choice_filter": "choice filters are not supported; split the list or the question",
+    "repeat_count": "repeats are not supported",
+    "calculation": "calculations are not supported",
+    "trigger": "triggers are not supported",
+    "required_if": "conditional 'required' is not supported",
+}
+_KNOWN_SURVEY = {"type", "name", "label", "hint", "relevant", "constraint", "constraint_message",
+                 "required", "image", "audio"}
+_KNOWN_SETTINGS = {"form_id", "form_title", "version", "default_language", "source", "license",
+                   "licence"}
+# Settings that concern ODK servers only; the kiosk seals responses itself.
+_SERVER_SETTINGS = {"submission_url", "public_key", "instance_name", "style", "auto_send",
+                    "auto_delete", "allow_choice_duplicates", "name", "namespaces", "clean_text_values"}
+
+PLACEHOLDER_SOURCE = "Imported from an XLSForm; say where the wording comes from"
+PLACEHOLDER_LICENSE = "Unknown; check under which licence this wording may be used before fielding it"
+
+
+@dataclass
+class ImportResult:
+    """What a conversion produced: the module mapping and its YAML text (both
+    ``None`` when there are errors) and every problem found."""
+
+    data: dict[str, Any] | None
+    yaml_text: str | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Only the problems of severity ``error``."""
+        return [p for p in self.problems if p.severity == "error"]
+
+
+@dataclass
+class _Column:
+    key: str  # label, hint, image, ...
+    lang: str | None  # None when the column has no language part
+    header: str
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as text; whole floats (Excel stores 1 as 1.0) without '.0'."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def normalise_id(name: str) -> str:
+    """An XLSForm name as a kiosk id: lowercase, ``a-z0-9_``, starting with
+    a letter (``Q1-a`` → ``q1_a``, ``2b`` → ``q_2b``)."""
+    out = re.sub(r"[^a-z0-9_]+", "_", name.strip().lower())
+    out = re.sub(r"_+", "_", out).strip("_")
+    if not out:
+        return ""
+    if not out[0].isalpha():
+        out = "q_" + out
+    return out[:64]
+
+
+def _language_code(part: str) -> str | None:
+    """``French (fr)`` → ``fr``; ``fr`` → ``fr``; ``French`` → ``fr``;
+    ``Dari (fa-AF)`` → ``fa_AF``; ``None`` when it cannot be told."""
+    part = part.strip()
+    m = re.search(r"\(([A-Za-z]{2,3}(?:[-_][A-Za-z]{2})?)\)\s*$", part)
+    candidate = m.group(1) if m else part
+    cm = re.fullmatch(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}))?", candidate)
+    if cm and (m or candidate.lower() not in LANGUAGE_NAMES):
+        code = cm.group(1).lower() + (f"_{cm.group(2).upper()}" if cm.group(2) else "")
+        if LANG_RE.match(code):
+            return code
+    return LANGUAGE_NAMES.get(part.lower())
+
+
+class _Converter:
+    def __init__(self, form: Path, default_language: str | None, allow_free_text: bool,
+                 drop_unsupported: bool, validated: Iterable[str], source: str | None,
+                 license: str | None) -> None:
+        self.form = form
+        self.problems = ProblemList(file=str(form))
+        self.cli_language = default_language
+        self.allow_free_text = allow_free_text
+        self.drop_unsupported = drop_unsupported
+        self.validated = set(validated)
+        self.source = source
+        self.license = license
+        self.languages: list[str] = []
+        self.default_language: str | None = None
+        self.item_rows: dict[str, int] = {}
+        self.renamed: dict[str, str] = {}
+        self.list_alias: dict[str, str] = {}
+
+    # ----------------------------------------------------------- reporting
+    def add(self, code: str, message: str, sheet: str | None = None, row: int | None = None,
+            item: str | None = None, severity: str = "error") -> None:
+        where = f"{self.form}[{sheet}]" if sheet else str(self.form)
+        self.problems.add(code, message, line=row, item=item, severity=severity, file=where)
+
+    def unsupported(self, code: str, message: str, row: int, item: str | None) -> None:
+        """A row the kiosk cannot run: an error, or a warning when the user
+        chose to drop such rows."""
+        if self.drop_unsupported:
+            message += " (row left out)"
+        self.add(code, message, "survey", row, item, "warning" if self.drop_unsupported else "error")
+
+    # ---------------------------------------------------------------- input
+    def read_sheets(self) -> dict[str, list[tuple[int, dict[str, Any]]]] | None:
+        from openpyxl import load_workbook
+        from openpyxl.utils.exceptions import InvalidFileException
+        try:
+            data = self.form.read_bytes()
+        except FileNotFoundError:
+            self.add("X-FILE-001", f"file not found; check the path {str(self.form)!r}")
+            return None
+        except OSError as exc:
+            self.add("X-FILE-001", f"cannot read the file ({exc.__class__.__name__}); check the path "
+                                   f"{str(self.form)!r}")
+            return None
+        try:
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
+            self.add("X-FILE-002", f"not an .xlsx workbook ({exc.__class__.__name__}); save the form as "
+                                   "Excel .xlsx (ODK and KoboToolbox both export it)")
+            return None
+        sheets: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        try:
+            for ws in wb.worksheets:
+                name = ws.title.strip().lower()
+                if name not in ("survey", "choices", "settings"):
+                    continue
+                rows = list(ws.iter_rows(values_only=True))
+                if not rows:
+                    sheets[name] = []
+                    continue
+                headers = [_cell_text(h) for h in rows[0]]
+                table = []
+                for number, row in enumerate(rows[1:], start=2):
+                    record = {h: v for h, v in zip(headers, row) if h and _cell_text(v) != ""}
+                    if record:
+                        table.append((number, record))
+                sheets[name] = table
+                sheets[f"{name}#headers"] = [(1, {h: h for h in headers if h})]
+        finally:
+            wb.close()
+        if "survey" not in sheets:
+            self.add("X-SHEET-001", "the workbook has no 'survey' sheet; an XLSForm needs survey, "
+                                    "choices and (optionally) settings sheets")
+            return None
+        return sheets
+
+    def column(self, header: str, sheet: str) -> _Column | None:
+        """Split ``label::French (fr)`` into key and language code."""
+        raw = header.strip()
+        parts = raw.split("::")
+        key = parts[0].strip().lower()
+        if key == "media" and len(parts) > 1:  # old style media::image::French (fr)
+            parts = parts[1:]
+            key = parts[0].strip().lower()
+        if key in ("jr:constraintmsg",):
+            key = "constraint_message"
+        if len(parts) == 1:
+            return _Column(key, None, raw)
+        lang = _language_code("::".join(parts[1:]))
+        if lang is None:
+            self.add("X-LANG-001", f"cannot tell the language of column {raw!r}; write it as "
+                                   f"'{key}::English (en)' with the language code in brackets", sheet, 1)
+            return None
+        return _Column(key, lang, raw)
+
+    # ------------------------------------------------------------ settings
+    def settings(self, rows: list[tuple[int, dict[str, Any]]]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if not rows:
+            return out
+        row, record = rows[0]
+        for key, value in record.items():
+            k = key.strip().lower()
+            text = _cell_text(value)
+            if k in _KNOWN_SETTINGS:
+                out["license" if k == "licence" else k] = text
+            elif k in _SERVER_SETTINGS:
+                self.add("X-SET-002", f"setting {key!r} ({text!r}) concerns ODK servers and is not used: "
+                                      "the kiosk seals and stores responses itself", "settings", row,
+                         severity="warning")
+            else:
+                self.add("X-SET-002", f"setting {key!r} ({text!r}) is not used by the kiosk", "settings", row,
+                         severity="warning")
+        return out
+
+    def text_map(self, record: dict[str, Any], cols: dict[str, _Column], key: str, sheet: str,
+                 row: int) -> dict[str, str]:
+        """The per-language values of ``key`` columns in one row."""
+        out: dict[str, str] = {}
+        for header, col in cols.items():
+            if col.key != key or header not in record:
+                continue
+            lang = col.lang or self.default_language
+            if lang is None:
+                continue  # reported once for the column
+            text = _cell_text(record[header])
+            if text:
+                out[lang] = text
+        return out
+
+    # ---------------------------------------------------------------- main
+    def convert(self) -> dict[str, Any] | None:
+        sheets = self.read_sheets()
+        if sheets is None:
+            return None
+        settings = self.settings(sheets.get("settings", []))
+        if settings.get("default_language"):
+            self.default_language = _language_code(settings["default_language"])
+            if self.default_language is None:
+                self.add("X-LANG-001", f"cannot tell the language code of default_language "
+                                       f"{settings['default_language']!r}; write it as 'English (en)'",
+                         "settings", 2)
+        if self.default_language is None:
+            self.default_language = self.cli_language
+        survey_cols = self.columns(sheets, "survey")
+        choice_cols = self.columns(sheets, "choices")
+        if survey_cols is None or self.problems.errors:
+            return None  # columns in an unknown language: every text would be misfiled
+        for needed in ("type", "name"):
+            if needed not in {c.key for c in survey_cols.values()}:
+                self.add("X-SHEET-002", f"the survey sheet has no {needed!r} column", "survey", 1)
+                return None
+        langs = [c.lang for c in list(survey_cols.values()) + list((choice_cols or {}).values())
+                 if c.key in ("label", "hint", "constraint_message", "image", "audio")]
+        if any(lang is None for lang in langs) and self.default_language is None:
+            bare = sorted({c.header for c in survey_cols.values()
+                           if c.lang is None and c.key in ("label", "hint", "constraint_message")})
+            self.add("X-LANG-002", f"column(s) {', '.join(repr(b) for b in bare)} say no language; name it "
+                                   "in the settings sheet (default_language: 'French (fr)'), or import with "
+                                   "--lang fr", "survey", 1)
+            return None
+        for lang in langs:
+            code = lang or self.default_language
+            if code and code not in self.languages:
+                self.languages.append(code)
+        lists, list_rows = self.choice_lists(sheets.get("choices", []), choice_cols or {})
+        items, used = self.survey_items(sheets["survey"], survey_cols, lists)
+        for name, rows in list_rows.items():
+            if name not in used:
+                self.add("X-CHO-003", f"choice list {name!r} is not used by any question; left out",
+                         "choices", rows, severity="warning")
+        module_id = normalise_id(settings.get("form_id", "")) or normalise_id(self.form.stem) or "imported"
+        if settings.get("form_id") and module_id != settings["form_id"]:
+            self.add("X-NAME-001", f"form_id {settings['form_id']!r} written as module id {module_id!r}",
+                     "settings", 2, severity="warning")
+        version = settings.get("version", "") or "1.0.0"
+        if not VERSION_RE.match(version):
+            self.add("X-SET-001", f"version {version!r} is not semantic (like 1.0.0); the module is written "
+                                  "as version 1.0.0: raise it by hand when the wording changes", "settings", 2,
+                     severity="warning")
+            version = "1.0.0"
+        title_text = settings.get("form_title") or self.form.stem
+        source = self.source or settings.get("source") or ""
+        license_ = self.license or settings.get("license") or ""
+        if not source or not license_:
+            self.add("X-LIC-001", "the form says no source or licence; the module says it is unknown: "
+                                  "fill in 'source' and 'license' (or import with --source and --license)",
+                     severity="warning")
+        data: dict[str, Any] = {
+            "id": module_id,
+            "version": version,
+            "title": {lang: title_text for lang in self.languages},
+            "source": source or PLACEHOLDER_SOURCE,
+            "license": license_ or PLACEHOLDER_LICENSE,
+            "languages": {lang: "validated" if lang in self.validated else "draft" for lang in self.languages},
+        }
+        kept = {name: lists[name] for name in lists if name in used}
+        if kept:
+            data["choices"] = kept
+        data["items"] = items
+        return data
+
+    def columns(self, sheets: dict[str, list[tuple[int, dict[str, Any]]]],
+                sheet: str) -> dict[str, _Column] | None:
+        headers = sheets.get(f"{sheet}#headers")
+        if not headers:
+            return None if sheet == "survey" else {}
+        out: dict[str, _Column] = {}
+        for header in headers[0][1]:
+            col = self.column(header, sheet)
+            if col is not None:
+                out[header] = col
+        return out
+
+    def choice_lists(self, rows: list[tuple[int, dict[str, Any]]],
+                     cols: dict[str, _Column]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
+        lists: dict[str, list[dict[str, Any]]] = {}
+        first_row: dict[str, int] = {}
+        seen: dict[tuple[str, str], int] = {}
+        ignored: set[str] = set()
+        for row, record in rows:
+            list_name = ""
+            code = ""
+            for header, col in cols.items():
+                if col.key == "list_name" or col.key == "list name":
+                    list_name = _cell_text(record.get(header))
+                elif col.key == "name":
+                    code = _cell_text(record.get(header))
+                elif col.key not in ("label", "image", "audio") and header in record and header not in ignored:
+                    ignored.add(header)
+                    self.add("X-COL-001", f"column {header!r} of the choices sheet is not used by the kiosk; "
+                                          "its values are left out", "choices", row, severity="warning")
+            if not list_name or not code:
+                self.add("X-CHO-002", f"choice row needs 'list_name' and 'name'; got list {list_name!r}, "
+                                      f"name {code!r}", "choices", row)
+                continue
+            lname = normalise_id(list_name)
+            if lname != list_name and list_name not in self.list_alias:
+                self.add("X-NAME-001", f"choice list {list_name!r} written as {lname!r}", "choices", row,
+                         severity="warning")
+            if not CODE_RE.match(code):
+                self.add("X-CHO-004", f"choice name {code!r} in list {list_name!r} must be 1-32 letters, digits, "
+                                      "'_' or '-': it is the code stored in every response", "choices", row)
+                continue
+            if (lname, code) in seen:
+                self.add("X-CHO-005", f"choice name {code!r} appears twice in list {list_name!r} (first at row "
+                                      f"{seen[(lname, code)]}); codes must be unique in a list", "choices", row)
+                continue
+            seen[(lname, code)] = row
+            choice: dict[str, Any] = {"code": code,
+                                      "label": self.text_map(record, cols, "label", "choices", row)}
+            image = self.text_map(record, cols, "image", "choices", row)
+            audio = self.text_map(record, cols, "audio", "choices", row)
+            if image:
+                choice["image"] = image
+            if audio:
+                choice["audio"] = audio
+            lists.setdefault(lname, []).append(choice)
+            first_row.setdefault(lname, row)
+            self.list_alias[list_name] = lname
+        return lists, first_row
+
+    def survey_items(self, rows: list[tuple[int, dict[str, Any]]], cols: dict[str, _Column],
+                     lists: dict[str, list[dict[str, Any]]]) -> tuple[list[dict[str, Any]], set[str]]:
+        by_key: dict[str, str] = {}
+        for header, col in cols.items():
+            if col.lang is None:
+                by_key.setdefault(col.key, header)
+        # Names first: references anywhere in the form are rewritten to the
+        # normalised ids, whatever the row order.
+        names: dict[str, str] = {}
+        taken: dict[str, int] = {}
+        for row, record in rows:
+            name = _cell_text(record.get(by_key.get("name", "name")))
+            if not name:
+                continue
+            new = normalise_id(name)
+            if not new or not ID_RE.match(new):
+                continue
+            if new in taken and names.get(name) != new:
+                self.add("X-NAME-002", f"name {name!r} becomes {new!r}, which another row (row {taken[new]}) "
+                                       "already uses; rename one of them", "survey", row, new)
+                continue
+            taken.setdefault(new, row)
+            names[name] = new
+            if new != name:
+                self.add("X-NAME-001", f"name {name!r} written as {new!r} (ids use a-z, 0-9 and '_'); "
+                                       "references to it are rewritten", "survey", row, new, "warning")
+        self.renamed = names
+        root: list[dict[str, Any]] = []
+        stack: list[tuple[dict[str, Any] | None, int]] = []  # (group, begin row); None = dropped block
+        used: set[str] = set()
+        reported_cols: set[str] = set()
+
+        def target() -> list[dict[str, Any]] | None:
+            for group, _ in reversed(stack):
+                if group is None:
+                    return None
+            return stack[-1][0]["items"] if stack else root  # type: ignore[index]
+
+        for row, record in rows:
+            raw_type = _cell_text(record.get(by_key.get("type", "type")))
+            words = raw_type.replace("begin group", "begin_group").replace("end group", "end_group") \
+                .replace("begin repeat", "begin_repeat").replace("end repeat", "end_repeat").split()
+            base = words[0].lower() if words else ""
+            name = _cell_text(record.get(by_key.get("name", "name")))
+            item_id = names.get(name, normalise_id(name)) or None
+            if base in ("end_group", "end_repeat"):
+                if not stack:
+                    self.add("X-GRP-001", f"{base} without a matching begin", "survey", row)
+                    continue
+                group, begin = stack.pop()
+                if group is not None and not group["items"]:
+                    self.add("X-GRP-003", f"group {group['id']!r} (row {begin}) holds no question that could "
+                                          "be imported; left out", "survey", begin, group["id"], "warning")
+                    container = target()
+                    if container is not None:
+                        container[:] = [g for g in container if g is not group]
+                continue
+            if not base:
+                self.add("X-ROW-001", f"row has no type (name {name!r}); give it one or delete the row",
+                         "survey", row, item_id)
+                continue
+            inside_dropped = target() is None
+            if inside_dropped:
+                begin = next(b for g, b in reversed(stack) if g is None)
+                self.unsupported("X-ROW-002", f"{raw_type!r} is inside the block that begins at row {begin}, "
+                                              "which cannot be imported", row, item_id)
+                if base in ("begin_group", "begin_repeat"):
+                    stack.append((None, row))
+                continue
+            if base in METADATA_TYPES:
+                self.add("X-TYPE-003", f"metadata {base!r} is not collected: the kiosk records no device, "
+                                       "person or time of day", "survey", row, item_id, "warning")
+                continue
+            if base == "text" and self.allow_free_text:
+                pass
+            elif base in UNSUPPORTED_TYPES or (len(words) > 2 and words[-1] == "or_other"):
+                reason = UNSUPPORTED_TYPES.get(base, "'or_other' adds a free-text answer, which can identify "
+                                                     "a person; add an 'other' choice instead")
+                code = "X-TYPE-004" if base == "text" else "X-TYPE-001"
+                self.unsupported(code, f"type {raw_type!r} cannot be imported: {reason}", row, item_id)
+                if base == "begin_repeat":
+                    stack.append((None, row))
+                continue
+            if base not in ("select_one", "select_multiple", "integer", "note", "begin_group", "text"):
+                self.unsupported("X-TYPE-002", f"unknown type {raw_type!r}; the kiosk imports select_one, "
+                                               "select_multiple, integer, note and groups", row, item_id)
+                continue
+            if not name:
+                self.add("X-ROW-001", f"{raw_type!r} row has no name; give it a unique name", "survey", row)
+                continue
+            blocked = False
+            for header, col in cols.items():
+                if header not in record:
+                    continue
+                if col.key in BLOCKING_COLUMNS:
+                    blocked = True
+                    self.unsupported("X-COL-002", f"column {header!r} ({_cell_text(record[header])!r}): "
+                                                  f"{BLOCKING_COLUMNS[col.key]}", row, item_id)
+                elif col.key not in _KNOWN_SURVEY and col.key != "appearance" and header not in reported_cols:
+                    reported_cols.add(header)
+                    self.add("X-COL-001", f"column {header!r} is not used by the kiosk; its values are left out",
+                             "survey", row, item_id, "warning")
+            if blocked:
+                if base == "begin_group":
+                    stack.append((None, row))
+                continue
+            item = self.item(base, words, record, cols, by_key, row, item_id or "", lists, used)
+            if item is None:
+                if base == "begin_group":
+                    stack.append((None, row))  # its rows are reported, and its end_group matched
+                continue
+            container = target()
+            assert container is not None
+            container.append(item)
+            self.item_rows.setdefault(item["id"], row)
+            if base == "begin_group":
+                stack.append((item, row))
+        for group, begin in stack:
+            self.add("X-GRP-002", f"the block that begins at row {begin} has no end_group/end_repeat",
+                     "survey", begin, group["id"] if group else None)
+        return root, used
+
+    def expression(self, text: str, own_id: str) -> str:
+        """XLSForm expression to the kiosk's: ``.`` is the item itself, and
+        renamed references follow their items."""
+        def rename(m: re.Match[str]) -> str:
+            return "${" + self.renamed.get(m.group(1), m.group(1)) + "}"
+
+        parts = re.split(r"('[^']*'|\"[^\"]*\")", text)
+        for i in range(0, len(parts), 2):  # outside quoted strings only
+            parts[i] = re.sub(r"\$\{([^}]*)\}", rename, parts[i])
+            parts[i] = re.sub(r"(?<![\w.}$])\.(?![\w.])", "${" + own_id + "}", parts[i])
+        return "".join(parts)
+
+    def item(self, base: str, words: list[str], record: dict[str, Any], cols: dict[str, _Column],
+             by_key: dict[str, str], row: int, item_id: str, lists: dict[str, list[dict[str, Any]]],
+             used: set[str]) -> dict[str, Any] | None:
+        out: dict[str, Any] = {"id": item_id}
+        appearance = _cell_text(record.get(by_key.get("appearance", "appearance"))).lower()
+        if base == "select_one":
+            out["type"] = "scale" if "likert" in appearance.split() else "single"
+        elif base == "select_multiple":
+            out["type"] = "multiple"
+        elif base == "begin_group":
+            out["type"] = "group"
+        else:
+            out["type"] = base
+        if appearance and not (base == "select_one" and appearance == "likert"):
+            self.add("X-COL-001", f"appearance {appearance!r} is not used by the kiosk (one question a "
+                                  "screen, large buttons)", "survey", row, item_id, "warning")
+        label = self.text_map(record, cols, "label", "survey", row)
+        if label or base != "begin_group":
+            out["text"] = label
+        hint = self.text_map(record, cols, "hint", "survey", row)
+        if hint:
+            out["hint"] = hint
+        if base in ("select_one", "select_multiple"):
+            if len(words) < 2:
+                self.add("X-CHO-001", f"{base} needs a choice list name, like '{base} yesno'", "survey", row,
+                         item_id)
+                return None
+            lname = self.list_alias.get(words[1], normalise_id(words[1]))
+            if lname not in lists:
+                self.add("X-CHO-001", f"choice list {words[1]!r} is not in the choices sheet"
+                                      f"{_did_you_mean(lname, lists)}", "survey", row, item_id)
+                return None
+            used.add(lname)
+            out["choices"] = lname
+        relevant = _cell_text(record.get(by_key.get("relevant", "relevant")))
+        if relevant:
+            out["relevant"] = self.expression(relevant, item_id)
+        constraint = _cell_text(record.get(by_key.get("constraint", "constraint")))
+        if constraint and base in ("begin_group", "note"):
+            self.add("X-COL-001", f"a {base} takes no constraint; {constraint!r} is left out", "survey", row,
+                     item_id, "warning")
+            constraint = ""
+        if constraint:
+            converted = self.expression(constraint, item_id)
+            if base == "integer":
+                lo, hi, rest_only_bounds = _bounds(converted, item_id)
+                if lo is not None:
+                    out["min"] = lo
+                if hi is not None:
+                    out["max"] = hi
+                # A pure range becomes min/max; it stays a constraint too when
+                # the form gives a message for it, so no wording is lost.
+                if not rest_only_bounds or self.text_map(record, cols, "constraint_message", "survey", row):
+                    out["constraint"] = converted
+            else:
+                out["constraint"] = converted
+        if base == "integer" and ("min" not in out or "max" not in out):
+            self.add("X-INT-001", "an integer needs a lowest and a highest value; add a constraint like "
+                                  "'. >= 0 and . <= 120'", "survey", row, item_id)
+            return None
+        message = self.text_map(record, cols, "constraint_message", "survey", row)
+        if message and "constraint" in out:
+            out["constraint_message"] = message
+        required = _cell_text(record.get(by_key.get("required", "required"))).lower()
+        if required in ("yes", "true", "true()", "1"):
+            if base not in ("begin_group", "note"):
+                out["required"] = True
+        elif required not in ("", "no", "false", "false()", "0"):
+            self.unsupported("X-COL-002", f"required {required!r}: only yes or no is supported (a condition "
+                                          "cannot be imported)", row, item_id)
+            return None
+        if base == "text":
+            out["allow_free_text"] = True
+        image = self.text_map(record, cols, "image", "survey", row)
+        audio = self.text_map(record, cols, "audio", "survey", row)
+        if image:
+            out["image"] = image
+        if audio:
+            out["audio"] = audio
+        if base == "begin_group":
+            out["items"] = []
+        return out
+
+
+def _bounds(expression: str, own_id: str) -> tuple[int | None, int | None, bool]:
+    """Lowest and highest integer a constraint allows when it is a plain
+    ``and`` of comparisons of the item with numbers; the flag says whether
+    nothing else is in the constraint (so it can be dropped)."""
+    try:
+        tree = logic.parse(expression)
+    except ExpressionError:
+        return None, None, False
+    parts = list(tree.args) if isinstance(tree, logic.Op) and tree.op == "and" else [tree]
+    lo: int | None = None
+    hi: int | None = None
+    only_bounds = True
+    flip = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "="}
+    for part in parts:
+        if not (isinstance(part, logic.Op) and part.op in flip):
+            only_bounds = False
+            continue
+        left, right = part.args
+        op = part.op
+        if isinstance(right, logic.Ref) and isinstance(left, logic.Lit):
+            left, right, op = right, left, flip[op]
+        if not (isinstance(left, logic.Ref) and left.name == own_id and isinstance(right, logic.Lit)
+                and isinstance(right.value, (int, float)) and not isinstance(right.value, bool)):
+            only_bounds = False
+            continue
+        value = float(right.value)
+        if op == ">=":
+            lo = max(lo, math.ceil(value)) if lo is not None else math.ceil(value)
+        elif op == ">":
+            lo = max(lo, math.floor(value) + 1) if lo is not None else math.floor(value) + 1
+        elif op == "<=":
+            hi = min(hi, math.floor(value)) if hi is not None else math.floor(value)
+        elif op == "<":
+            hi = min(hi, math.ceil(value) - 1) if hi is not None else math.ceil(value) - 1
+        else:
+            only_bounds = False
+    return lo, hi, only_bounds
+
+
+def _sort(problems: ProblemList) -> None:
+    """Settings, choices, then survey rows, each in row order."""
+    rank = {"settings": 0, "choices": 1, "survey": 2}
+
+    def key(p: Problem) -> tuple[int, int]:
+        sheet = p.file.rsplit("[", 1)[-1].rstrip("]") if p.file.endswith("]") else ""
+        return rank.get(sheet, -1), p.line or 0
+    problems.items.sort(key=key)
+
+
+def _to_yaml(data: dict[str, Any], form: Path) -> str:
+    y = YAML(typ="rt")
+    y.allow_unicode = True
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    buf = io.StringIO()
+    y.dump(data, buf)
+    header = (f"# Imported from {form.name} by `kiosk import-xlsform`. Check the wording, the source,\n"
+              "# the licence and each translation's status (draft until a native speaker has\n"
+              "# reviewed it) before fielding this module.\n")
+    return header + buf.getvalue()
+
+
+def convert(form: str | Path, *, default_language: str | None = None, allow_free_text: bool = False,
+            drop_unsupported: bool = False, validated: Iterable[str] = (), source: str | None = None,
+            license: str | None = None) -> ImportResult:
+    """Convert an XLSForm workbook; validate the result like any module.
+
+    ``default_language`` is the language of unlabelled ``label``/``hint``
+    columns when the settings sheet names none. ``drop_unsupported`` turns
+    rows that cannot be imported into warnings (they are left out) instead
+    of errors. ``validated`` lists languages whose wording is already
+    reviewed; the others are marked ``draft``.
+    """
+    path = Path(form)
+    conv = _Converter(path, default_language, allow_free_text, drop_unsupported, validated, source, license)
+    data = conv.convert()
+    problems = conv.problems
+    _sort(problems)
+    if data is None or problems.errors:
+        return ImportResult(None, None, problems.items)
+    # The module validator speaks of items; point its findings at the rows.
+    check = ProblemList(file=str(path))
+    parse_module(data, check, "")
+    for p in check.items:
+        row = conv.item_rows.get(p.item or "")
+        problems.add(p.code, p.message, line=row, item=p.item, severity=p.severity,
+                     file=f"{path}[survey]" if row else str(path))
+    if problems.errors:
+        return ImportResult(None, None, problems.items)
+    return ImportResult(data, _to_yaml(data, path), problems.items)
+
+
+def import_xlsform(form: str | Path, out: str | Path, **options: Any) -> ImportResult:
+    """Convert ``form`` and write the module to ``out`` when there is no
+    error (nothing is written otherwise). Options as for :func:`convert`."""
+    result = convert(form, **options)
+    if result.yaml_text is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(result.yaml_text, encoding="utf-8")
+    return result
