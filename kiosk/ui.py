@@ -113,7 +113,14 @@ def idle_timer(seconds: int, seal_partial: bool = False) -> None:
         "if(!w.__kioskIdleBound){w.__kioskIdleBound=true;"
         "['pointerdown','keydown','touchstart'].forEach(e=>document.addEventListener(e,"
         "()=>{if(w.__kioskIdle){w.__kioskIdle.arm();}},true));}"
-        "s.arm();})();</script>",
+        "s.arm();"
+        # After a server restart this browser holds a page of a session the
+        # server no longer knows: as soon as the server answers again, start
+        # afresh from the welcome screen.
+        "if(!w.__kioskWatch){let down=false;w.__kioskWatch=setInterval(()=>{"
+        "fetch('/_stcore/health',{cache:'no-store'}).then(r=>{if(r.ok&&down){w.location.replace('/');}"
+        "else if(!r.ok){down=true;}}).catch(()=>{down=true;});},2000);}"
+        "})();</script>",
         unsafe_allow_javascript=True)
 
 

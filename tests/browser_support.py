@@ -32,9 +32,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def kiosk_server(config_path: Path) -> Iterator[str]:
-    """Serve the kiosk on a free loopback port; yield its base URL."""
-    cfg = replace(load_config(config_path), port=free_port())
+def kiosk_server(config_path: Path, port: int | None = None) -> Iterator[str]:
+    """Serve the kiosk on a loopback port (a free one by default); yield its
+    base URL."""
+    cfg = replace(load_config(config_path), port=port or free_port())
     run_dir = cfg.data_dir / "server"
     (run_dir / ".streamlit").mkdir(parents=True, exist_ok=True)
     (run_dir / ".streamlit" / "config.toml").write_text(streamlit_config(cfg), encoding="utf-8")

@@ -153,3 +153,31 @@ def test_staff_url_without_pin_and_lockout(server) -> None:
         page.get_by_text("Responses stored").wait_for()
         page.get_by_text("Export a bundle").wait_for()
     assert non_loopback(requests) == []
+
+
+def test_server_restart_mid_survey_shows_nothing_of_the_patient(tmp_path: Path, team) -> None:
+    from tests.browser_support import free_port
+    from tests.conftest import make_kiosk
+    cfg = make_kiosk(tmp_path / "restart", team)
+    port = free_port()
+    requests: list[str] = []
+    with browser_page(requests) as page:
+        with kiosk_server(cfg, port) as url:
+            open_welcome(page, url)
+            tap(page, "English")
+            tap(page, "I agree, start")
+            tap(page, "Very bad")
+            page.get_by_text("Do you have any longstanding illness or longstanding health problem?").wait_for()
+        # The server is gone (power cut, update); it comes back on the same port.
+        with kiosk_server(cfg, port) as url:
+            # The page notices the server is back and starts afresh.
+            page.get_by_role("button", name="English", exact=True).wait_for(timeout=30000)
+            wait_idle(page)
+            assert page.get_by_text("Do you have any longstanding illness").count() == 0
+            tap(page, "English")
+            tap(page, "I agree, start")
+            page.get_by_text("How is your health in general?").wait_for()
+            buttons = page.get_by_role("button").all_inner_texts()
+            assert "✓ Very bad" not in buttons
+    assert count(cfg) == 0  # nothing was sealed: the patient never finished
+    assert non_loopback(requests) == []
