@@ -1,25 +1,46 @@
 """Ingest: bundles of sealed envelopes → the team's Parquet dataset.
 
 Idempotent: a ledger of hashed envelope ids makes re-ingesting a bundle a
-no-op. What fails (damaged, forged, for another key, unknown module, invalid
-answers) is quarantined with one reason per envelope; everything valid is
-still ingested. Records are shuffled and given fresh random row ids, so
-neither arrival order nor envelope ids survive into the dataset.
+no-op. What fails (damaged, forged, for another key, from an untrusted
+device, unknown module, invalid answers, an id reused with other content) is
+quarantined with one coded reason per envelope; everything valid is still
+ingested. Records are shuffled and given fresh random row ids, so neither
+arrival order nor envelope ids survive into the dataset.
+
+Envelopes are opened in worker processes (``spawn`` context: polars in
+``fork``-ed workers deadlocks) when there are enough of them to pay for
+starting the workers, else in-process; ``bench/bench_ingest.py`` measures
+where the two cross (:data:`PARALLEL_MIN`).
 
 Dataset layout (hive-partitioned)::
 
     DATA/responses/part-<uuid>.parquet                 one row per response
     DATA/answers/module=<id>/major=<n>/part-<uuid>.parquet   one row per answer
-    DATA/ledger.sqlite3                                 hashed envelope ids, ingest log
+    DATA/ledger.sqlite3                                 hashed envelope ids, runs, outcomes
     DATA/quarantine/<sha256>.env + quarantine.jsonl     rejected envelopes and reasons
+    DATA/trusted_devices.json                           kiosks whose envelopes are accepted
+
+A run's Parquet files are first written as ``*.parquet.staged``; the ledger
+commit is the commit point, after which they are renamed. A run interrupted
+before its commit leaves only staged files, which the next run deletes; one
+interrupted after it is completed by the next run. So a crash never loses a
+committed run nor lets the next run add the same records twice.
 """
 
 from __future__ import annotations
 
+import collections
+import datetime as dt
+import fcntl
+import functools
 import hashlib
 import json
+import multiprocessing
+import os
 import secrets
 import sqlite3
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,13 +48,18 @@ from typing import Any, Iterable
 
 import polars as pl
 
-from kiosk.errors import EnvelopeError, KioskError, ValidationError
-from kiosk.questionnaire import Module, load_module
-from kiosk.sealing import STATUSES
-from kiosk.store import read_bundle
+from kiosk.errors import EnvelopeError, KeyFileError, KioskError, ValidationError
+from kiosk.questionnaire import Module, load_module, load_survey
+from kiosk.sealing import HEADER_LEN, MAGIC
+from kiosk.store import read_bundle, receipt_json
 
-from analysis.envelopes import open_envelope
+from analysis.envelopes import (BatchOpener, Catalogue, ModuleSpec, Opened, init_worker, rows_of,
+                                validate_body, worker_open)
 from analysis.keys import TeamPrivateKey
+
+__all__ = ["ANSWER_SCHEMA", "RESPONSE_SCHEMA", "STATES", "IngestResult", "ingest", "module_index",
+           "catalogue_of", "validate_body", "rows_of", "write_receipt", "scan_responses", "scan_answers",
+           "PARALLEL_MIN", "DEFAULT_WORKERS"]
 
 RESPONSE_SCHEMA = {"rid": pl.String, "survey": pl.String, "survey_version": pl.String,
                    "centre": pl.String, "period": pl.String, "lang": pl.String,
@@ -44,64 +70,80 @@ ANSWER_SCHEMA = {"rid": pl.String, "module": pl.String, "major": pl.Int64, "vers
 # answer"), skipped (not shown by skip logic), none (multiple choice, nothing).
 STATES = ("answered", "refused", "skipped", "none")
 
+DEFAULT_WORKERS = 2
+# Below this many envelopes, starting a worker process costs more than it
+# saves. bench/bench_ingest.py on 2 shared cores: with a second process, 500
+# and 1,000 envelopes always took longer (1.3-1.8x the in-process time);
+# 2,000 varied with the machine's load (0.78-1.38x); 4,000 and more always
+# gained (0.69-0.89x at 4,000, 0.63-0.77x at 8,000).
+PARALLEL_MIN = 3000
+STAGED = ".staged"
+
+
+# Loaded definitions, by file signature: parsing YAML and loading surveys is
+# the slowest fixed cost of an ingest, and the files rarely change.
+_MODULE_CACHE: dict[tuple[str, int, int], Module | None] = {}
+_SURVEY_CACHE: dict[tuple, dict[str, dict[tuple[str, str], ModuleSpec]]] = {}
+
+
+def _signature(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return (str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
+def _load_module_cached(path: Path) -> Module | None:
+    key = _signature(path)
+    if key not in _MODULE_CACHE:
+        try:
+            _MODULE_CACHE[key] = load_module(path)
+        except ValidationError:
+            _MODULE_CACHE[key] = None  # surveys and broken files are reported by 'kiosk check'
+    return _MODULE_CACHE[key]
+
 
 def module_index(dirs: Iterable[str | Path]) -> dict[tuple[str, str], Module]:
     """Every valid module found in ``dirs``, by (id, version)."""
     out: dict[tuple[str, str], Module] = {}
     for d in dirs:
         for f in sorted(Path(d).glob("*.yaml")):
-            try:
-                m = load_module(f)
-            except ValidationError:
-                continue  # surveys and broken files are reported by 'kiosk check'
-            out.setdefault((m.id, m.version), m)
+            m = _load_module_cached(f)
+            if m is not None:
+                out.setdefault((m.id, m.version), m)
     return out
 
 
-def validate_body(body: dict[str, Any], modules: dict[tuple[str, str], Module]) -> list[Module]:
-    """Check a decrypted body against the module definitions; return the
-    modules it uses or raise :class:`EnvelopeError` with the first problem."""
-    for key in ("id", "survey", "modules", "centre", "period", "lang", "status", "answers"):
-        if key not in body:
-            raise EnvelopeError(f"response lacks field {key!r}", code="ING-001")
-    if body["status"] not in STATUSES:
-        raise EnvelopeError(f"unknown status {body['status']!r}", code="ING-002")
-    used = []
-    for ref in body["modules"]:
-        m = modules.get((str(ref.get("id")), str(ref.get("version"))))
-        if m is None:
-            raise EnvelopeError(f"module {ref.get('id')!r} version {ref.get('version')} is not in the "
-                                "questionnaire folders given to ingest (--questionnaires)", code="ING-003")
-        if m.hash != ref.get("hash"):
-            raise EnvelopeError(f"module {m.id} {m.version}: definition hash {ref.get('hash')} differs from "
-                                f"the local file's {m.hash}; use the exact module file the kiosk ran",
-                                code="ING-004")
-        used.append(m)
-    items = {it.key: it for m in used for it in m.items}
-    answers = body["answers"]
-    if not isinstance(answers, dict):
-        raise EnvelopeError("answers are not a mapping", code="ING-005")
-    for key, value in answers.items():
-        it = items.get(key)
-        if it is None:
-            raise EnvelopeError(f"answer to unknown item {key!r}", code="ING-006")
-        if value is None:
+def catalogue_of(dirs: Iterable[str | Path]) -> Catalogue:
+    """Module definitions for validation: every module of ``dirs``, and for
+    every survey there whose site supplies choice lists (neighbourhoods),
+    its modules with those lists, keyed by the survey's hash."""
+    dirs = [Path(d) for d in dirs]
+    modules = {k: ModuleSpec.of(m) for k, m in module_index(dirs).items()}
+    surveys: dict[str, dict[tuple[str, str], ModuleSpec]] = {}
+    by_hash: dict[tuple[str, str, str], ModuleSpec] = {}
+    files = [f for d in dirs for f in sorted(d.glob("*.yaml"))]
+    for f in files:
+        m = _load_module_cached(f)
+        if m is not None:
+            # Two folders may hold different definitions of one version.
+            by_hash.setdefault((m.id, m.version, m.hash), ModuleSpec.of(m))
             continue
-        codes = {c.code for c in it.choices}
-        ok = True
-        if it.type in ("single", "scale"):
-            ok = isinstance(value, str) and value in codes
-        elif it.type == "multiple":
-            ok = isinstance(value, list) and all(isinstance(v, str) and v in codes for v in value)
-        elif it.type == "integer":
-            ok = isinstance(value, int) and not isinstance(value, bool) and \
-                (it.minimum is None or it.minimum <= value <= (it.maximum if it.maximum is not None else value))
-        if not ok:
-            raise EnvelopeError(f"answer {value!r} is not valid for item {key!r}", code="ING-007")
-    for key in body.get("skipped", []):
-        if key not in items:
-            raise EnvelopeError(f"skipped item {key!r} is unknown", code="ING-006")
-    return used
+        try:
+            text = f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if "choices" not in text:
+            continue  # no site lists: the module files alone validate its responses
+        # The survey loader reads the survey's own folder as well.
+        key = (_signature(f), tuple(_signature(x) for x in files + sorted(f.parent.glob("*.yaml"))))
+        if key not in _SURVEY_CACHE:
+            try:
+                s = load_survey(f, dirs)
+                _SURVEY_CACHE[key] = {s.hash: {(m.id, m.version): ModuleSpec.of(m) for m in s.modules}}
+            except (ValidationError, KioskError):
+                _SURVEY_CACHE[key] = {}
+        for h, specs in _SURVEY_CACHE[key].items():
+            surveys.setdefault(h, specs)
+    return Catalogue(modules, surveys, by_hash)
 
 
 @dataclass
@@ -112,141 +154,410 @@ class IngestResult:
     duplicates: int = 0
     quarantined: list[tuple[str, int, str]] = field(default_factory=list)  # (bundle, index, reason)
     receipt_ids: list[str] = field(default_factory=list)
+    duplicate_list: list[tuple[str, int, str]] = field(default_factory=list)  # (bundle, index, reason)
+    run: int = 0
+    envelopes: int = 0
+    workers: int = 1  # processes that opened envelopes: this one + spawned workers
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase, for benchmarks
 
     def summary(self) -> str:
         """One line per fact, for the command line."""
         lines = [f"ingested: {self.ingested}", f"already ingested (skipped): {self.duplicates}",
                  f"quarantined: {len(self.quarantined)}"]
         for bundle, index, reason in self.quarantined:
-            lines.append(f"  {bundle} #{index}: {reason}")
+            where = f"{bundle}" if index < 0 else f"{bundle} #{index}"
+            lines.append(f"  {where}: {reason}")
         return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ ledger
+
+_LEDGER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ingested (id_hash BLOB PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (n INTEGER PRIMARY KEY, bundles TEXT, ingested INTEGER,
+    duplicates INTEGER, quarantined INTEGER);
+CREATE TABLE IF NOT EXISTS outcomes (run INTEGER NOT NULL, bundle TEXT NOT NULL, idx INTEGER NOT NULL,
+    code TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bundles (sha256 TEXT NOT NULL, run INTEGER NOT NULL, name TEXT NOT NULL,
+    envelopes INTEGER NOT NULL, PRIMARY KEY (sha256, run)) WITHOUT ROWID;
+"""
+_LEDGER_COLUMNS = {"ingested": {"body_hash": "BLOB", "run": "INTEGER"},
+                   "runs": {"day": "TEXT", "part": "TEXT", "state": "TEXT", "workers": "INTEGER"}}
 
 
 def _ledger(data_dir: Path) -> sqlite3.Connection:
     db = sqlite3.connect(data_dir / "ledger.sqlite3", isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("CREATE TABLE IF NOT EXISTS ingested (id_hash BLOB PRIMARY KEY) WITHOUT ROWID")
-    db.execute("CREATE TABLE IF NOT EXISTS runs (n INTEGER PRIMARY KEY, bundles TEXT, ingested INTEGER,"
-               " duplicates INTEGER, quarantined INTEGER)")
+    db.execute("PRAGMA synchronous=FULL")
+    db.executescript(_LEDGER_SCHEMA)
+    for table, columns in _LEDGER_COLUMNS.items():  # ledgers of earlier versions gain the new columns
+        have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
     return db
 
 
 def _id_hash(envelope_id: str) -> bytes:
+    # Hashed so the ledger does not keep the ids the kiosks' outboxes used.
     return hashlib.sha256(b"health-kiosk/ledger/" + envelope_id.encode()).digest()
 
 
-def rows_of(body: dict[str, Any], used: list[Module], rid: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Flatten one response into a responses row and answer rows."""
-    response = {"rid": rid, "survey": str(body["survey"]["id"]), "survey_version": str(body["survey"]["version"]),
-                "centre": str(body["centre"]), "period": str(body["period"]), "lang": str(body["lang"]),
-                "status": str(body["status"]), "test": bool(body.get("test", False))}
-    answers = body["answers"]
-    skipped = set(body.get("skipped", []))
-    rows: list[dict[str, Any]] = []
-    for m in used:
-        for it in m.items:
-            if not it.is_question:
-                continue
-            base = {"rid": rid, "module": m.id, "major": m.major, "version": m.version, "item": it.id}
-            if it.key in skipped:
-                rows.append({**base, "state": "skipped", "value": None})
-            elif it.key in answers:
-                value = answers[it.key]
-                if value is None:
-                    rows.append({**base, "state": "refused", "value": None})
-                elif isinstance(value, list):
-                    if not value:
-                        rows.append({**base, "state": "none", "value": None})
-                    rows.extend({**base, "state": "answered", "value": str(v)} for v in value)
-                else:
-                    rows.append({**base, "state": "answered", "value": str(value)})
-            # Items neither answered nor skipped were never reached (partial).
-    return response, rows
+def _recover(data: Path, ledger: sqlite3.Connection) -> None:
+    """Finish or undo a run a crash interrupted (see the module docstring)."""
+    committed = {r[0] for r in ledger.execute("SELECT part FROM runs WHERE state = 'staged'")}
+    for staged in sorted(data.glob(f"responses/*{STAGED}")) + sorted(data.glob(f"answers/*/*/*{STAGED}")):
+        part = staged.name.removeprefix("part-").removesuffix(".parquet" + STAGED)
+        if part in committed:
+            staged.replace(staged.with_name(staged.name.removesuffix(STAGED)))
+        else:
+            staged.unlink()
+    if committed:
+        ledger.execute("UPDATE runs SET state = 'done' WHERE state = 'staged'")
 
+
+class _DataLock:
+    """An exclusive lock on the dataset for the length of one ingest."""
+
+    def __init__(self, data: Path) -> None:
+        self.fh = open(data / ".ingest.lock", "a+b")
+        try:
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.fh.close()
+            raise EnvelopeError(f"another ingest is running on {str(data)!r}; wait for it to finish",
+                                code="ING-040") from None
+
+    def release(self) -> None:
+        fcntl.flock(self.fh.fileno(), fcntl.LOCK_UN)
+        self.fh.close()
+
+
+# ------------------------------------------------------------------ opening
+
+class _Opening:
+    """Opens envelopes with ``processes`` processes: this one and
+    ``processes - 1`` workers of the ``spawn`` context, all taking batches
+    from one queue, so no core idles while the workers start (they start
+    when this object is made, while the questionnaires are loaded)."""
+
+    BATCH = 500
+
+    def __init__(self, keys: dict[bytes, TeamPrivateKey], trusted: list[Any] | None, processes: int) -> None:
+        self.keys, self.trusted = keys, trusted
+        self.spawned = max(0, processes - 1)
+        self.pool = None
+        if self.spawned:
+            ctx = multiprocessing.get_context("spawn")
+            self.pool = ctx.Pool(self.spawned, initializer=init_worker,
+                                 initargs=([(k.suite, k.secret) for k in keys.values()], trusted))
+
+    def run(self, todo: list[tuple[int, bytes]], catalogue: Catalogue) -> list[Opened]:
+        """Open every (index, envelope) pair."""
+        local = BatchOpener(self.keys, self.trusted, catalogue)
+        if self.pool is None:
+            return local.open_batch(todo)
+        batches = collections.deque(enumerate(todo[i:i + self.BATCH] for i in range(0, len(todo), self.BATCH)))
+        total = len(batches)
+        results: dict[int, list[Opened]] = {}
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+        finished = threading.Event()
+        task = functools.partial(worker_open, catalogue, secrets.randbits(62))
+
+        def done(no: int, opened: list[Opened]) -> None:
+            # Runs in the pool's result thread: record, then feed the worker again.
+            with lock:
+                results[no] = opened
+                if len(results) == total:
+                    finished.set()
+            feed()
+
+        def failed(exc: BaseException) -> None:
+            errors.append(exc)
+            finished.set()
+
+        def feed() -> None:
+            with lock:
+                if not batches or errors:
+                    return
+                no, batch = batches.popleft()
+            assert self.pool is not None
+            self.pool.apply_async(task, (batch,), callback=functools.partial(done, no),
+                                  error_callback=failed)
+
+        for _ in range(2 * self.spawned):  # two in flight per worker: no gap between batches
+            feed()
+        while not errors:
+            with lock:
+                if not batches:
+                    break
+                no, batch = batches.popleft()
+            opened = local.open_batch(batch)
+            with lock:
+                results[no] = opened
+                if len(results) == total:
+                    finished.set()
+        finished.wait()
+        if errors:
+            raise errors[0]
+        return [o for no in range(total) for o in results[no]]
+
+    def terminate(self) -> None:
+        """Stop the workers at once (they are idle once ``run`` returned)."""
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+
+
+def _check_keys(entries: list[tuple[str, int, bytes]], keys: dict[bytes, TeamPrivateKey]) -> None:
+    """Refuse a run in which no envelope is sealed for any key given: the
+    wrong key file was given, and quarantining everything would only hide it."""
+    ids = {env[6:HEADER_LEN] for _, _, env in entries if len(env) >= HEADER_LEN and env[:4] == MAGIC}
+    if ids and not ids & set(keys):
+        given = ", ".join(sorted(k.hex() for k in keys)) or "none"
+        wanted = ", ".join(sorted(i.hex() for i in ids))
+        raise KeyFileError(f"no envelope is sealed for the key(s) given (key id {given}); the bundles are "
+                           f"sealed for key id {wanted}: give that team key with --key", code="KEY-050")
+
+
+# ------------------------------------------------------------------ ingest
 
 def ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey], data_dir: str | Path,
-           questionnaire_dirs: list[str | Path], trusted_devices: set[str] | None = None) -> IngestResult:
+           questionnaire_dirs: list[str | Path], trusted_devices: Iterable[Any] | None = None, *,
+           workers: int = DEFAULT_WORKERS, parallel_min: int = PARALLEL_MIN,
+           require_key_match: bool = False, today: dt.date | None = None) -> IngestResult:
     """Open, verify, validate, deduplicate and store the envelopes of
-    ``bundles``. Safe to run any number of times on the same bundles."""
-    data = Path(data_dir)
-    data.mkdir(parents=True, exist_ok=True)
-    modules = module_index(questionnaire_dirs)
-    ledger = _ledger(data)
-    result = IngestResult()
-    responses: list[dict[str, Any]] = []
-    answers: list[dict[str, Any]] = []
-    new_hashes: list[bytes] = []
-    seen_now: set[bytes] = set()
-    quarantine_log: list[dict[str, Any]] = []
+    ``bundles``. Safe to run any number of times on the same bundles.
+
+    ``trusted_devices``: accepted devices (raw 32-byte public keys or
+    fingerprints); ``None`` accepts any device whose signature verifies.
+    ``workers``: processes that open envelopes (this one and ``workers - 1``
+    spawned workers) when there are at least ``parallel_min`` of them;
+    below that, or with ``workers`` ≤ 1, everything is opened in-process.
+    ``require_key_match``: raise KEY-050, writing nothing, instead of
+    quarantining everything when no envelope is sealed for ``keys``.
+    """
+    clock = time.perf_counter()
+    quarantine: list[tuple[str, int, str, str, bytes | None]] = []  # bundle, index, code, reason, envelope
+    bundle_rows: list[tuple[str, str, int]] = []
+    entries: list[tuple[str, int, bytes]] = []
     for bundle_path in bundles:
         name = Path(bundle_path).name
         try:
             bundle = read_bundle(bundle_path)
         except EnvelopeError as exc:
-            result.quarantined.append((name, -1, exc.user_text()))
-            quarantine_log.append({"bundle": name, "index": -1, "reason": exc.user_text()})
+            quarantine.append((name, -1, exc.code, exc.user_text(), None))
             continue
-        for index, env in enumerate(bundle.envelopes):
-            try:
-                body, _device = open_envelope(env, keys, trusted_devices)
-                used = validate_body(body, modules)
-            except KioskError as exc:
-                result.quarantined.append((name, index, exc.user_text()))
-                digest = hashlib.sha256(env).hexdigest()
-                (data / "quarantine").mkdir(exist_ok=True)
-                (data / "quarantine" / f"{digest}.env").write_bytes(env)
-                quarantine_log.append({"bundle": name, "index": index, "sha256": digest,
-                                       "reason": exc.user_text()})
+        bundle_rows.append((bundle.sha256, name, len(bundle.envelopes)))
+        entries.extend((name, i, env) for i, env in enumerate(bundle.envelopes))
+    if require_key_match:
+        _check_keys(entries, keys)  # before anything is written
+    data = Path(data_dir)
+    data.mkdir(parents=True, exist_ok=True)
+    lock = _DataLock(data)
+    try:
+        return _ingest(bundles, entries, quarantine, bundle_rows, keys, data, questionnaire_dirs,
+                       trusted_devices, workers, parallel_min, today or dt.date.today(), clock)
+    finally:
+        lock.release()
+
+
+def _ingest(bundles: list[str | Path], entries: list[tuple[str, int, bytes]],
+            quarantine: list[tuple[str, int, str, str, bytes | None]], bundle_rows: list[tuple[str, str, int]],
+            keys: dict[bytes, TeamPrivateKey], data: Path, questionnaire_dirs: list[str | Path],
+            trusted_devices: Iterable[Any] | None, workers: int, parallel_min: int, today: dt.date,
+            clock: float) -> IngestResult:
+    result = IngestResult(envelopes=len(entries))
+
+    def lap(phase: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        result.timings[phase] = result.timings.get(phase, 0.0) + now - clock
+        clock = now
+
+    outcomes: list[tuple[str, int, str, str]] = []  # duplicates and quarantine, for the ledger
+    lap("read")
+    ledger = _ledger(data)
+    try:
+        _recover(data, ledger)
+        # The same bytes twice (a bundle given twice, an envelope repeated)
+        # are opened once; the copies take the first one's outcome.
+        first_of: dict[bytes, int] = {}
+        copy_of: dict[int, int] = {}
+        todo: list[tuple[int, bytes]] = []
+        for g, (_, _, env) in enumerate(entries):
+            h = hashlib.sha256(env).digest()
+            if h in first_of:
+                copy_of[g] = first_of[h]
+            else:
+                first_of[h] = g
+                todo.append((g, env))
+        trusted = None if trusted_devices is None else list(trusted_devices)
+        result.workers = workers if workers > 1 and len(todo) >= parallel_min else 1
+        opening = _Opening(keys, trusted, result.workers)
+        try:
+            lap("start")
+            catalogue = catalogue_of(questionnaire_dirs)
+            lap("catalogue")
+            opened_list = opening.run(todo, catalogue)
+            lap("open")
+        finally:
+            # Every result is in (or the run failed): the idle workers can go.
+            opening.terminate()
+        opened = {o.index: o for o in opened_list}
+
+        # Deduplicate by envelope id, in bundle order: against the ledger,
+        # then within this run. Same id and same content = duplicate
+        # (receipted, the team holds it); same id and other content = conflict.
+        hashes = {g: _id_hash(o.envelope_id) for g, o in opened.items() if o.code is None}
+        known: dict[bytes, tuple[bytes | None, int | None]] = {}
+        hash_list = list(set(hashes.values()))
+        for i in range(0, len(hash_list), 500):
+            chunk = hash_list[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for id_hash, body_hash, run in ledger.execute(
+                    f"SELECT id_hash, body_hash, run FROM ingested WHERE id_hash IN ({marks})", chunk):
+                known[bytes(id_hash)] = (None if body_hash is None else bytes(body_hash), run)
+        seen: dict[bytes, tuple[int, bytes]] = {}
+        responses: list[tuple] = []
+        answers: list[tuple] = []
+        new_rows: list[tuple[bytes, bytes]] = []
+        receipt: set[str] = set()
+        for g, (name, index, env) in enumerate(entries):
+            o = opened[copy_of.get(g, g)]
+            if o.code is not None:
+                quarantine.append((name, index, o.code, o.reason or "", env))
                 continue
-            h = _id_hash(str(body["id"]))
-            if h in seen_now or ledger.execute("SELECT 1 FROM ingested WHERE id_hash = ?", (h,)).fetchone():
-                result.duplicates += 1
-                result.receipt_ids.append(str(body["id"]))
+            h = hashes[copy_of.get(g, g)]
+            assert o.envelope_id is not None and o.body_hash is not None
+            if h in known:
+                body_hash, run = known[h]
+                if body_hash is not None and body_hash != o.body_hash:
+                    quarantine.append((name, index, "ING-022", _conflict_text(f"run {run}"), env))
+                    continue
+                reason = f"[ING-021] already ingested (run {run})" if run else "[ING-021] already ingested"
+                result.duplicate_list.append((name, index, reason))
+                receipt.add(o.envelope_id)
                 continue
-            seen_now.add(h)
-            new_hashes.append(h)
-            result.receipt_ids.append(str(body["id"]))
-            response, rows = rows_of(body, used, secrets.token_hex(8))
-            responses.append(response)
-            answers.extend(rows)
-    if responses:
-        _write(data, responses, answers)
-    # The ledger is committed after the data files: a crash in between leaves
-    # records that the next run would add again, so the ledger and files are
-    # committed in this order and a run's files are named by a fresh uuid.
-    ledger.execute("BEGIN")
-    ledger.executemany("INSERT OR IGNORE INTO ingested VALUES (?)", [(h,) for h in new_hashes])
-    ledger.execute("INSERT INTO runs (bundles, ingested, duplicates, quarantined) VALUES (?, ?, ?, ?)",
-                   (json.dumps([Path(b).name for b in bundles]), len(responses), result.duplicates,
-                    len(result.quarantined)))
-    ledger.execute("COMMIT")
-    ledger.close()
-    if quarantine_log:
-        with open(data / "quarantine.jsonl", "a", encoding="utf-8") as fh:
-            for entry in quarantine_log:
-                fh.write(json.dumps(entry) + "\n")
+            if h in seen:
+                first, body_hash = seen[h]
+                fname, findex, _ = entries[first]
+                if body_hash != o.body_hash:
+                    quarantine.append((name, index, "ING-022", _conflict_text(f"{fname} #{findex}"), env))
+                    continue
+                result.duplicate_list.append((name, index, f"[ING-020] same response as {fname} #{findex} "
+                                                           "in this run"))
+                receipt.add(o.envelope_id)
+                continue
+            seen[h] = (g, o.body_hash)
+            new_rows.append((h, o.body_hash))
+            receipt.add(o.envelope_id)
+            assert o.response is not None and o.answers is not None
+            responses.append(o.response)
+            answers.extend(o.answers)
+
+        lap("dedup")
+        part = uuid.uuid4().hex
+        staged = _write_staged(data, part, responses, answers) if responses else []
+        lap("write")
+        for name, index, code, reason, _env in quarantine:
+            outcomes.append((name, index, code, reason))
+        for name, index, reason in result.duplicate_list:
+            outcomes.append((name, index, reason[1:8], reason))
+        # The commit point: from here the run's records are part of the dataset.
+        ledger.execute("BEGIN IMMEDIATE")
+        cur = ledger.execute(
+            "INSERT INTO runs (bundles, ingested, duplicates, quarantined, day, part, state, workers) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (json.dumps([Path(b).name for b in bundles]), len(responses), len(result.duplicate_list),
+             len(quarantine), today.isoformat(), part, "staged" if staged else "done", result.workers))
+        run = int(cur.lastrowid or 0)
+        ledger.executemany("INSERT INTO ingested (id_hash, body_hash, run) VALUES (?, ?, ?)",
+                           [(h, b, run) for h, b in new_rows])
+        ledger.executemany("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?)", [(run, *o) for o in outcomes])
+        ledger.executemany("INSERT OR IGNORE INTO bundles VALUES (?, ?, ?, ?)",
+                           [(sha, run, name, n) for sha, name, n in bundle_rows])
+        ledger.execute("COMMIT")
+        _publish(staged)
+        if staged:
+            ledger.execute("UPDATE runs SET state = 'done' WHERE n = ?", (run,))
+    finally:
+        ledger.close()
+
+    _write_quarantine(data, run, quarantine)
+    lap("commit")
+    result.run = run
     result.ingested = len(responses)
+    result.duplicates = len(result.duplicate_list)
+    result.quarantined = [(name, index, reason) for name, index, _, reason, _ in quarantine]
+    result.receipt_ids = sorted(receipt)
     return result
 
 
-def _write(data: Path, responses: list[dict[str, Any]], answers: list[dict[str, Any]]) -> None:
-    part = uuid.uuid4().hex
+def _conflict_text(where: str) -> str:
+    return (f"[ING-022] same envelope id as the response ingested in {where} but different content: "
+            "replayed id or forged response")
+
+
+def _write_staged(data: Path, part: str, responses: list[tuple], answers: list[tuple]) -> list[Path]:
+    """Write the run's Parquet files under staged names; return them."""
+    out: list[Path] = []
     # Shuffle so file order carries no arrival order.
-    rdf = pl.DataFrame(responses, schema=RESPONSE_SCHEMA).sample(fraction=1.0, shuffle=True)
+    rdf = pl.DataFrame(responses, schema=RESPONSE_SCHEMA, orient="row").sample(fraction=1.0, shuffle=True)
     (data / "responses").mkdir(exist_ok=True)
-    rdf.write_parquet(data / "responses" / f"part-{part}.parquet")
-    adf = pl.DataFrame(answers, schema=ANSWER_SCHEMA)
+    out.append(_write_parquet(rdf, data / "responses" / f"part-{part}.parquet{STAGED}"))
+    adf = pl.DataFrame(answers, schema=ANSWER_SCHEMA, orient="row")
     for (module, major), group in adf.group_by(["module", "major"]):
         d = data / "answers" / f"module={module}" / f"major={major}"
         d.mkdir(parents=True, exist_ok=True)
-        group.drop("module", "major").sample(fraction=1.0, shuffle=True).write_parquet(d / f"part-{part}.parquet")
+        out.append(_write_parquet(group.drop("module", "major").sample(fraction=1.0, shuffle=True),
+                                  d / f"part-{part}.parquet{STAGED}"))
+    return out
+
+
+def _write_parquet(df: pl.DataFrame, path: Path) -> Path:
+    df.write_parquet(path)
+    with open(path, "rb") as fh:  # on disk before the ledger commit refers to it
+        os.fsync(fh.fileno())
+    return path
+
+
+def _publish(staged: list[Path]) -> None:
+    """Rename a committed run's staged files to their final names."""
+    dirs = set()
+    for p in staged:
+        p.replace(p.with_name(p.name.removesuffix(STAGED)))
+        dirs.add(p.parent)
+    for d in dirs:
+        fd = os.open(d, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_quarantine(data: Path, run: int, quarantine: list[tuple[str, int, str, str, bytes | None]]) -> None:
+    """Keep each rejected envelope (by content hash) and log why."""
+    if not quarantine:
+        return
+    qdir = data / "quarantine"
+    qdir.mkdir(exist_ok=True)
+    with open(data / "quarantine.jsonl", "a", encoding="utf-8") as fh:
+        for name, index, code, reason, env in quarantine:
+            entry: dict[str, Any] = {"run": run, "bundle": name, "index": index, "code": code, "reason": reason}
+            if env is not None:
+                digest = hashlib.sha256(env).hexdigest()
+                (qdir / f"{digest}.env").write_bytes(env)
+                entry["sha256"] = digest
+            fh.write(json.dumps(entry) + "\n")
 
 
 def write_receipt(path: str | Path, result: IngestResult) -> None:
-    """The receipt a kiosk needs to delete what the analysts hold safely."""
-    Path(path).write_text(json.dumps({"kind": "health-kiosk-receipt", "version": 1,
-                                      "envelopes": sorted(result.receipt_ids)}, indent=1) + "\n",
-                          encoding="utf-8")
+    """The receipt a kiosk needs to delete what the analysts hold safely:
+    every envelope ingested now or earlier, never a quarantined one."""
+    Path(path).write_text(receipt_json(result.receipt_ids), encoding="utf-8")
 
 
 def scan_responses(data_dir: str | Path) -> pl.LazyFrame:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -21,8 +21,9 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
 from kiosk.errors import KeyFileError
-from kiosk.keys import (SUITE_BY_NAME, SUITE_HYBRID, SUITE_NAMES, SUITE_X25519, TeamPublicKey,
-                        public_key_from_raw, public_key_json)
+from kiosk.keys import (SUITE_BY_NAME, SUITE_HYBRID, SUITE_NAMES, SUITE_X25519, DevicePublicKey,
+                        TeamPublicKey, fingerprint, load_device_public, public_key_from_raw,
+                        public_key_json, write_atomic)
 
 PRIVATE_KIND = "health-kiosk-team-private-key"
 SCRYPT_N = 2 ** 17
@@ -38,6 +39,14 @@ class TeamPrivateKey:
     suite: int
     key: object  # hpke.MLKEM768X25519PrivateKey or x25519.X25519PrivateKey
     public: TeamPublicKey
+    # ML-KEM seed || X25519 scalar: what worker processes rebuild the key
+    # from (key objects cannot be pickled). Never printed.
+    secret: bytes = field(default=b"", repr=False)
+
+
+def key_from_secret(suite: int, secret: bytes) -> TeamPrivateKey:
+    """Rebuild a private key from its secret bytes (for worker processes)."""
+    return _build(suite, secret)
 
 
 def _build(suite: int, secret: bytes) -> TeamPrivateKey:
@@ -51,7 +60,7 @@ def _build(suite: int, secret: bytes) -> TeamPrivateKey:
         x = x25519.X25519PrivateKey.from_private_bytes(secret)
         raw_pub = x.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         key = x
-    return TeamPrivateKey(suite, key, public_key_from_raw(suite, raw_pub))
+    return TeamPrivateKey(suite, key, public_key_from_raw(suite, raw_pub), secret)
 
 
 def generate(suite: int = SUITE_HYBRID) -> tuple[TeamPrivateKey, bytes]:
@@ -100,25 +109,39 @@ def keygen(out_dir: str | Path, passphrase: bytes, suite: int = SUITE_HYBRID,
     fd = os.open(priv_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
-    pub_path.write_text(public_key_json(key.public), encoding="utf-8")
+        fh.flush()
+        os.fsync(fh.fileno())
+    write_atomic(pub_path, public_key_json(key.public).encode("utf-8"))
     return key
 
 
-def load_private_key(path: str | Path, passphrase: bytes) -> TeamPrivateKey:
-    """Open a private key file; clear errors for a missing file, a file of
-    the wrong kind, or a wrong passphrase."""
+def read_private_key_file(path: str | Path) -> dict:
+    """Read a private key file without its passphrase: checks it exists and
+    is a team private key, so a wrong path is reported before the passphrase
+    is asked for."""
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise KeyFileError(f"private key file {str(p)!r} not found; give the path to the "
                            "team's .key file made by 'analysis keygen'", code="KEY-040") from None
+    except IsADirectoryError:
+        raise KeyFileError(f"{str(p)!r} is a folder; give the team's .key file inside it",
+                           code="KEY-041") from None
     except (ValueError, UnicodeDecodeError):
         raise KeyFileError(f"{str(p)!r} is not a team private key file", code="KEY-041") from None
     if not isinstance(data, dict) or data.get("kind") != PRIVATE_KIND:
         hint = " (this is the public key; give the .key file)" if isinstance(data, dict) and \
             "public" in str(data.get("kind")) else ""
         raise KeyFileError(f"{str(p)!r} is not a team private key file{hint}", code="KEY-041")
+    return data
+
+
+def load_private_key(path: str | Path, passphrase: bytes) -> TeamPrivateKey:
+    """Open a private key file; clear errors for a missing file, a file of
+    the wrong kind, or a wrong passphrase."""
+    p = Path(path)
+    data = read_private_key_file(p)
     try:
         suite = SUITE_BY_NAME[data["suite"]]
         kdf, aead = data["kdf"], data["aead"]
@@ -128,10 +151,16 @@ def load_private_key(path: str | Path, passphrase: bytes) -> TeamPrivateKey:
         nonce = base64.b64decode(aead["nonce"])
         ct = base64.b64decode(data["ciphertext"])
         n = int(kdf["n"])
-    except (KeyError, ValueError, TypeError):
+        # A power of two within sane bounds: an edited n could otherwise make
+        # the key derivation run out of memory or take hours.
+        if n < 2 ** 10 or n > 2 ** 22 or n & (n - 1) or kdf.get("name") != "scrypt":
+            raise ValueError("kdf")
+    except (KeyError, ValueError, TypeError, AttributeError):
         raise KeyFileError(f"{str(p)!r} is damaged (missing or unreadable fields)", code="KEY-042") from None
     try:
         secret = ChaCha20Poly1305(_kdf(passphrase, salt, n)).decrypt(nonce, ct, aad)
+    except ValueError:  # salt or nonce of the wrong size
+        raise KeyFileError(f"{str(p)!r} is damaged (missing or unreadable fields)", code="KEY-042") from None
     except InvalidTag:
         raise KeyFileError(f"wrong passphrase for {str(p)!r} (or the file was altered)",
                            code="KEY-043") from None
@@ -151,3 +180,104 @@ def read_passphrase(passphrase_file: str | None, prompt: str = "Passphrase: ") -
         return text.splitlines()[0].encode() if text.strip() else b""
     import getpass
     return getpass.getpass(prompt).encode()
+
+
+def load_private_keys(paths: list[str], passphrases: list[bytes]) -> dict[bytes, TeamPrivateKey]:
+    """Several team keys (key rotation), by key id. ``passphrases`` has one
+    passphrase for all keys or one per key, in the same order."""
+    if len(passphrases) not in (1, len(paths)):
+        raise KeyFileError(f"give one passphrase file for all keys or one per key ({len(paths)} "
+                           f"key(s), {len(passphrases)} passphrase file(s))", code="KEY-046")
+    for path in paths:  # every path checked before any slow key derivation
+        read_private_key_file(path)
+    keys: dict[bytes, TeamPrivateKey] = {}
+    for i, path in enumerate(paths):
+        key = load_private_key(path, passphrases[i if len(passphrases) > 1 else 0])
+        keys[key.public.key_id] = key
+    return keys
+
+
+# ---------------------------------------------------------- trusted devices
+
+TRUSTED_KIND = "health-kiosk-trusted-devices"
+TRUSTED_FILE = "trusted_devices.json"
+
+
+@dataclass(frozen=True)
+class TrustedDevice:
+    """One kiosk whose signed envelopes ingest accepts."""
+
+    raw: bytes
+    label: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        """The device id printed by ``kiosk init-device``."""
+        return fingerprint(self.raw)
+
+
+def trusted_devices_path(data_dir: str | Path) -> Path:
+    """Where a dataset keeps its list of trusted devices."""
+    return Path(data_dir) / TRUSTED_FILE
+
+
+def load_trusted_devices(data_dir: str | Path) -> list[TrustedDevice] | None:
+    """The dataset's trusted devices, or ``None`` when it has no list."""
+    p = trusted_devices_path(data_dir)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    damaged = KeyFileError(f"{str(p)!r} is damaged; restore it from a backup or rebuild it with "
+                           "'analysis trust'", code="KEY-061")
+    if not isinstance(data, dict) or data.get("kind") != TRUSTED_KIND or \
+            not isinstance(data.get("devices"), list):
+        raise damaged
+    out = []
+    for entry in data["devices"]:
+        try:
+            raw = base64.b64decode(entry["public"], validate=True)
+            ok = len(raw) == 32 and entry["fingerprint"] == fingerprint(raw)
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise damaged
+        out.append(TrustedDevice(raw, str(entry.get("label", ""))))
+    return out
+
+
+def save_trusted_devices(data_dir: str | Path, devices: list[TrustedDevice]) -> Path:
+    """Write the list atomically; return its path."""
+    p = trusted_devices_path(data_dir)
+    text = json.dumps({"kind": TRUSTED_KIND, "version": 1, "devices": [
+        {"fingerprint": d.fingerprint, "public": base64.b64encode(d.raw).decode("ascii"), "label": d.label}
+        for d in sorted(devices, key=lambda d: d.fingerprint)]}, indent=2) + "\n"
+    write_atomic(p, text.encode("utf-8"))
+    return p
+
+
+def trust_device(data_dir: str | Path, device_pub: str | Path, label: str = "") -> tuple[DevicePublicKey, bool]:
+    """Add a kiosk's ``device.pub`` to the dataset's trusted list (created if
+    missing); returns (device, added) where added is False if already there."""
+    dev = load_device_public(device_pub)
+    devices = load_trusted_devices(data_dir) or []
+    if any(d.raw == dev.raw for d in devices):
+        return dev, False
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    save_trusted_devices(data_dir, devices + [TrustedDevice(dev.raw, label)])
+    return dev, True
+
+
+def untrust_device(data_dir: str | Path, device_fingerprint: str) -> TrustedDevice:
+    """Remove a device from the trusted list by its fingerprint (spaces and
+    case ignored); its envelopes are rejected from then on."""
+    want = device_fingerprint.replace(" ", "").upper()
+    devices = load_trusted_devices(data_dir) or []
+    keep = [d for d in devices if d.fingerprint.replace(" ", "") != want]
+    if len(keep) == len(devices):
+        raise KeyFileError(f"device {device_fingerprint!r} is not in the trusted list of "
+                           f"{str(Path(data_dir))!r}", code="KEY-062")
+    save_trusted_devices(data_dir, keep)
+    return next(d for d in devices if d not in keep)

@@ -8,7 +8,6 @@ the command exits 1; a patient never sees any of this.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -100,35 +99,87 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def cmd_import_xlsform(args: argparse.Namespace) -> int:
+    """Convert an XLSForm; write the module only when it has no error."""
+    from kiosk.xlsform import import_xlsform
+    validated = [x.strip() for x in (args.validated or "").split(",") if x.strip()]
+    result = import_xlsform(args.form, args.out, default_language=args.lang,
+                            allow_free_text=args.allow_free_text, drop_unsupported=args.drop_unsupported,
+                            validated=validated, source=args.source, license=args.license)
+    for p in result.problems:
+        print(p.render())
+    warnings = [p for p in result.problems if p.severity != "error"]
+    print(f"{len(result.errors)} error(s), {len(warnings)} warning(s)")
+    if result.errors:
+        print(f"nothing written to {args.out}: fix the form (or pass --drop-unsupported to leave out "
+              "the rows the kiosk cannot run)")
+        return 1
+    print(f"wrote {args.out}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from kiosk.config import load_config
-    from kiosk.store import Outbox, write_bundle
+    from kiosk.store import Outbox
     cfg = load_config(args.config)
     outbox = Outbox(cfg.outbox_path)
-    pending = outbox.pending()
-    write_bundle(args.out, [env for _, env in pending])
-    outbox.mark_exported([i for i, _ in pending])
-    print(f"exported {len(pending)} envelope(s) to {args.out}; they stay on this kiosk until "
+    try:
+        n = outbox.export_bundle(args.out)
+    finally:
+        outbox.close()
+    print(f"exported {n} envelope(s) to {args.out}; they stay on this kiosk until "
           "'kiosk confirm RECEIPT'")
     return 0
 
 
 def cmd_confirm(args: argparse.Namespace) -> int:
     from kiosk.config import load_config
-    from kiosk.store import Outbox
+    from kiosk.store import Outbox, read_receipt
     cfg = load_config(args.config)
+    ids = read_receipt(args.receipt)  # a damaged receipt is refused before anything is removed
+    outbox = Outbox(cfg.outbox_path)
     try:
-        data = json.loads(Path(args.receipt).read_text(encoding="utf-8"))
-        ids = [bytes.fromhex(i) for i in data["envelopes"]]
-        if data.get("kind") != "health-kiosk-receipt":
-            raise ValueError
-    except FileNotFoundError:
-        raise ConfigError(f"receipt {args.receipt!r} not found", code="CFG-020") from None
-    except (ValueError, KeyError, TypeError):
-        raise ConfigError(f"{args.receipt!r} is not an ingest receipt (made by 'analysis ingest')",
-                          code="CFG-021") from None
-    removed = Outbox(cfg.outbox_path).confirm(ids)
-    print(f"removed {removed} envelope(s) confirmed as ingested")
+        outcome = outbox.confirm_ids(ids)
+        left = outbox.count()
+    finally:
+        outbox.close()
+    print(f"removed {outcome.removed} envelope(s) confirmed as ingested")
+    if outcome.unknown:
+        print(f"{outcome.unknown} envelope(s) of the receipt are not on this kiosk (removed earlier, or "
+              "from another kiosk)")
+    if outcome.not_exported:
+        print(f"{outcome.not_exported} envelope(s) of the receipt were never exported from this kiosk: "
+              "kept")
+    print(f"{left} envelope(s) remain on this kiosk")
+    return 0
+
+
+def cmd_init_device(args: argparse.Namespace) -> int:
+    from kiosk.config import load_config
+    from kiosk.keys import device_id, ensure_device_key
+    cfg = load_config(args.config)
+    key, created = ensure_device_key(cfg.device_key)
+    pub = cfg.device_key.with_name(cfg.device_key.stem + ".pub")
+    print(f"{'created' if created else 'already present'}: device key {cfg.device_key}")
+    print(f"device fingerprint: {device_id(key.public_key())}")
+    print(f"give {pub} to the diagnostic team ('analysis trust {pub.name} --data DIR') and check that "
+          "they see the same fingerprint")
+    return 0
+
+
+def cmd_set_key(args: argparse.Namespace) -> int:
+    from kiosk.config import load_config
+    from kiosk.keys import install_public_key
+    cfg = load_config(args.config)
+    old, new = install_public_key(args.public_key, cfg.public_key)
+    if old is not None and old.key_id == new.key_id:
+        print(f"team key unchanged: key id {new.key_id.hex()}  fingerprint {new.fingerprint}")
+        return 0
+    if old is not None:
+        print(f"previous team key: key id {old.key_id.hex()}  fingerprint {old.fingerprint}")
+    print(f"new team key: key id {new.key_id.hex()}  fingerprint {new.fingerprint}")
+    print("check this fingerprint with the diagnostic team; responses from now on are sealed for it, "
+          "those already stored stay sealed for the previous key. Restart the kiosk to use it.")
     return 0
 
 
@@ -171,6 +222,39 @@ def cmd_make_cert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_i18n_status(args: argparse.Namespace) -> int:
+    from kiosk.translate import status_report
+    print(status_report(args.survey or QUESTIONNAIRES, items=args.items, locales=args.locales), end="")
+    return 0
+
+
+def cmd_i18n_export(args: argparse.Namespace) -> int:
+    from kiosk.translate import export_module
+    n = export_module(args.module, args.lang, args.out, source=args.source)
+    print(f"{n} text(s) of {args.module} written to {args.out} for translation into {args.lang}; "
+          f"translate it (Poedit, Weblate), then: kiosk i18n import {args.module} {args.out} --lang {args.lang}")
+    return 0
+
+
+def cmd_i18n_import(args: argparse.Namespace) -> int:
+    from kiosk.translate import import_module
+    result = import_module(args.module, args.po, args.lang, status=args.status, dry_run=args.dry_run)
+    for p in result.problems:
+        print(p.render())
+    print(result.summary())
+    return 1 if result.errors else 0
+
+
+def cmd_i18n_check(args: argparse.Namespace) -> int:
+    from kiosk.i18n import check_catalogs, locales_dir
+    problems = check_catalogs(args.locales)
+    for p in problems:
+        print(p.render())
+    errors = [p for p in problems if p.severity == "error"]
+    print(f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s) in {locales_dir(args.locales)}")
+    return 1 if errors else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``kiosk`` argument parser."""
     parser = argparse.ArgumentParser(prog="kiosk", description="Anonymous health-survey kiosk.")
@@ -188,6 +272,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="validate questionnaires, surveys and locales")
     p.add_argument("paths", nargs="*")
     p.set_defaults(func=cmd_check)
+    p = sub.add_parser("import-xlsform", help="convert an XLSForm (ODK/KoboToolbox) into a module")
+    p.add_argument("form", help="the .xlsx form")
+    p.add_argument("-o", "--out", required=True, help="the module file to write (.yaml)")
+    p.add_argument("--lang", help="language code of unlabelled label/hint columns (default: the form's "
+                                  "default_language)")
+    p.add_argument("--allow-free-text", action="store_true", help="import text questions as free text")
+    p.add_argument("--drop-unsupported", action="store_true",
+                   help="leave out rows the kiosk cannot run (reported as warnings) instead of failing")
+    p.add_argument("--validated", help="comma-separated languages whose wording is reviewed (others: draft)")
+    p.add_argument("--source", help="where the wording comes from")
+    p.add_argument("--license", help="under which licence the wording may be used")
+    p.set_defaults(func=cmd_import_xlsform)
     p = sub.add_parser("export", help="write a bundle of the stored envelopes")
     p.add_argument("--config", default="kiosk.toml")
     p.add_argument("--out", required=True)
@@ -196,6 +292,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("receipt")
     p.add_argument("--config", default="kiosk.toml")
     p.set_defaults(func=cmd_confirm)
+    p = sub.add_parser("init-device", help="create this kiosk's device signing key if missing; "
+                                           "show its fingerprint")
+    p.add_argument("--config", default="kiosk.toml")
+    p.set_defaults(func=cmd_init_device)
+    p = sub.add_parser("set-key", help="install a new team public key (key rotation)")
+    p.add_argument("public_key", help="the team's new .pub file")
+    p.add_argument("--config", default="kiosk.toml")
+    p.set_defaults(func=cmd_set_key)
     p = sub.add_parser("set-pin", help="set the staff PIN (stored as a scrypt hash)")
     p.add_argument("--config", default="kiosk.toml")
     p.add_argument("--pin-file", help="read the PIN from a file instead of prompting")
@@ -208,6 +312,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="counts, versions, fingerprints")
     p.add_argument("--config", default="kiosk.toml")
     p.set_defaults(func=cmd_status)
+    p = sub.add_parser("i18n", help="translations: status, module export/import, catalog check")
+    i18n_sub = p.add_subparsers(dest="i18n_command", required=True)
+    q = i18n_sub.add_parser("status", help="every language of each survey and module: coverage and status")
+    q.add_argument("survey", nargs="?", help="a survey or module file, or a folder of surveys "
+                                             "(default: questionnaires/)")
+    q.add_argument("--items", action="store_true", help="show which text exists in which language")
+    q.add_argument("--locales", help="interface catalogs folder (default: the kiosk's locales/)")
+    q.set_defaults(func=cmd_i18n_status)
+    q = i18n_sub.add_parser("export", help="write a module's texts to a .po file for one language")
+    q.add_argument("module", help="the module file (.yaml)")
+    q.add_argument("--lang", required=True, help="language to translate into (ar, fa_AF, ps, ti...)")
+    q.add_argument("-o", "--out", required=True, help="the .po file to write")
+    q.add_argument("--source", help="language to translate from (default: the first validated one)")
+    q.set_defaults(func=cmd_i18n_export)
+    q = i18n_sub.add_parser("import", help="write a translated .po file back into the module")
+    q.add_argument("module", help="the module file (.yaml)")
+    q.add_argument("po", help="the translated .po file")
+    q.add_argument("--lang", required=True, help="language of the translation")
+    q.add_argument("--status", choices=["draft", "validated"],
+                   help="status of the language afterwards (default: draft)")
+    q.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    q.set_defaults(func=cmd_i18n_import)
+    q = i18n_sub.add_parser("check", help="check the interface catalogs against messages.pot")
+    q.add_argument("--locales", help="catalogs folder (default: the kiosk's locales/)")
+    q.set_defaults(func=cmd_i18n_check)
     return parser
 
 

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,6 +127,52 @@ def load_public_key(path: str | Path) -> TeamPublicKey:
     return pub
 
 
+# ------------------------------------------------------------ key rotation
+
+def write_atomic(path: str | Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves either the old or
+    the new file, never half of one: temporary file, fsync, rename, fsync of
+    the folder."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(p.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def install_public_key(new_file: str | Path, target: str | Path) -> tuple[TeamPublicKey | None, TeamPublicKey]:
+    """Key rotation on a kiosk: check ``new_file`` is a team public key and
+    write it over ``target`` (the ``public_key`` path of kiosk.toml).
+
+    Returns (previous key or None, new key). Envelopes already stored stay
+    sealed for the previous key: the team keeps that private key until they
+    are ingested. A private key file is refused by :func:`load_public_key`.
+    """
+    new = load_public_key(new_file)
+    old: TeamPublicKey | None = None
+    if Path(target).exists():
+        try:
+            old = load_public_key(target)
+        except KeyFileError:
+            old = None  # a damaged current key is exactly what set-key repairs
+    if old is None or old.key_id != new.key_id:
+        write_atomic(target, public_key_json(new).encode("utf-8"))
+    return old, new
+
+
 # ------------------------------------------------------------ device key
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -133,6 +180,8 @@ def _write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())  # losing the device key after setup would orphan its fingerprint
 
 
 def create_device_key(path: str | Path) -> ed25519.Ed25519PrivateKey:
@@ -180,3 +229,58 @@ def device_public_json(pub: ed25519.Ed25519PublicKey) -> str:
     return json.dumps({"kind": DEVICE_PUBLIC_KIND, "version": 1,
                        "public": base64.b64encode(raw).decode("ascii"),
                        "fingerprint": fingerprint(raw)}, indent=2) + "\n"
+
+
+@dataclass(frozen=True)
+class DevicePublicKey:
+    """A kiosk's device public key as read from its ``device.pub``."""
+
+    raw: bytes
+
+    @property
+    def fingerprint(self) -> str:
+        """The device id shown by ``kiosk init-device`` and ``kiosk status``."""
+        return fingerprint(self.raw)
+
+
+def load_device_public(path: str | Path) -> DevicePublicKey:
+    """Read a ``device.pub`` file (for the analysts' trusted-devices list);
+    refuse anything else, including a device *private* key."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KeyFileError(f"device public key file {str(p)!r} not found; it is the device.pub "
+                           "beside the kiosk's device key ('kiosk init-device' prints where)",
+                           code="KEY-023") from None
+    except UnicodeDecodeError:
+        text = ""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or data.get("kind") != DEVICE_PUBLIC_KIND:
+        hint = " (this is a private key: never copy it off the kiosk)" if "PRIVATE KEY" in text else ""
+        raise KeyFileError(f"{str(p)!r} is not a kiosk device public key file{hint}", code="KEY-024")
+    try:
+        raw = base64.b64decode(data["public"], validate=True)
+        ed25519.Ed25519PublicKey.from_public_bytes(raw)
+    except (KeyError, ValueError, TypeError):
+        raise KeyFileError(f"{str(p)!r}: the 'public' field is damaged", code="KEY-025") from None
+    pub = DevicePublicKey(raw)
+    if data.get("fingerprint") != pub.fingerprint:
+        raise KeyFileError(f"{str(p)!r}: fingerprint does not match the key (file edited or damaged)",
+                           code="KEY-025")
+    return pub
+
+
+def ensure_device_key(path: str | Path) -> tuple[ed25519.Ed25519PrivateKey, bool]:
+    """This kiosk's device key, created if missing; returns (key, created)."""
+    p = Path(path)
+    if p.exists():
+        key = load_device_key(p)
+        pub = p.with_name(p.stem + ".pub")
+        if not pub.exists():  # restore the shareable half if it was lost
+            pub.write_text(device_public_json(key.public_key()), encoding="utf-8")
+        return key, False
+    return create_device_key(p), True

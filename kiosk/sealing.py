@@ -15,6 +15,7 @@ with zeros to a fixed bucket per survey so its length reveals no branch taken.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import secrets
 import struct
@@ -95,6 +96,18 @@ def bucket_size(body_len: int, minimum: int = 0) -> int:
     return -(-need // BUCKET) * BUCKET
 
 
+def signed_message(header: bytes, data: bytes) -> bytes:
+    """What the device key signs: a domain prefix, the 14 header bytes and
+    the body bytes. Signing the header binds the recipient key id and suite."""
+    return SIG_PREFIX + header + data
+
+
+def build_inner(data: bytes, device_public: bytes, signature: bytes, size: int) -> bytes:
+    """Assemble the inner plaintext and pad it with zeros to ``size`` bytes."""
+    inner = INNER_MAGIC + struct.pack(">I", len(data)) + data + device_public + signature
+    return inner + b"\0" * (size - len(inner))
+
+
 def seal(body: dict[str, Any], public_key: TeamPublicKey, device_key: ed25519.Ed25519PrivateKey,
          pad_to_body: int = 0) -> bytes:
     """Sign and seal one response body; return the envelope bytes.
@@ -104,9 +117,9 @@ def seal(body: dict[str, Any], public_key: TeamPublicKey, device_key: ed25519.Ed
     """
     header = Header(FORMAT_VERSION, public_key.suite, public_key.key_id).to_bytes()
     data = canonical_json(body)
-    signature = device_key.sign(SIG_PREFIX + header + data)
-    inner = INNER_MAGIC + struct.pack(">I", len(data)) + data + device_raw(device_key.public_key()) + signature
-    inner += b"\0" * (bucket_size(len(data), pad_to_body) - len(inner))
+    signature = device_key.sign(signed_message(header, data))
+    inner = build_inner(data, device_raw(device_key.public_key()), signature,
+                        bucket_size(len(data), pad_to_body))
     try:
         sealed = hpke_suite(public_key.suite).encrypt(inner, public_key.key, info=INFO_PREFIX + header)
     except Exception as exc:  # the library raises plain exceptions; keep ours coded
@@ -114,28 +127,54 @@ def seal(body: dict[str, Any], public_key: TeamPublicKey, device_key: ed25519.Ed
     return header + sealed
 
 
-def parse_inner(inner: bytes, header: bytes) -> tuple[dict[str, Any], bytes]:
-    """Split a decrypted inner plaintext, verify its signature, and return the
-    body and the raw device public key. Used by the analysis side."""
+def split_inner(inner: bytes) -> tuple[bytes, bytes, bytes]:
+    """Split a decrypted inner plaintext into (body bytes, device public key,
+    signature), checking magic, bucket padding and zero padding. The
+    signature is *not* verified here."""
     if len(inner) < INNER_FIXED or inner[:4] != INNER_MAGIC:
         raise EnvelopeError("decrypted content is not a response (bad inner magic)", code="ENV-010")
+    if len(inner) % BUCKET:
+        # Every writer pads to a whole bucket; anything else leaks length.
+        raise EnvelopeError(f"decrypted content is {len(inner)} bytes, not a multiple of {BUCKET}: "
+                            "not padded as the format requires", code="ENV-015")
     (length,) = struct.unpack(">I", inner[4:8])
-    if 8 + length + 96 > len(inner):
+    end = 8 + length + 96
+    if end > len(inner):
         raise EnvelopeError("decrypted content is truncated (body length beyond end)", code="ENV-011")
-    data = inner[8:8 + length]
-    device = inner[8 + length:8 + length + 32]
-    signature = inner[8 + length + 32:8 + length + 96]
-    if any(inner[8 + length + 96:]):
+    if inner.count(0, end) != len(inner) - end:  # C-speed check that the padding is all zeros
         raise EnvelopeError("padding is not zero: content altered", code="ENV-012")
+    return inner[8:8 + length], inner[8 + length:8 + length + 32], inner[8 + length + 32:end]
+
+
+@functools.lru_cache(maxsize=256)
+def _device_key(device: bytes) -> ed25519.Ed25519PublicKey:
+    # A site has a handful of kiosks: parse each device key once.
+    return ed25519.Ed25519PublicKey.from_public_bytes(device)
+
+
+def verify_signature(header: bytes, data: bytes, device: bytes, signature: bytes) -> None:
+    """Check the device signature over header and body (ENV-013 if not)."""
     try:
-        ed25519.Ed25519PublicKey.from_public_bytes(device).verify(signature, SIG_PREFIX + header + data)
+        _device_key(device).verify(signature, signed_message(header, data))
     except Exception:
         raise EnvelopeError("device signature does not verify: forged or altered response",
                             code="ENV-013") from None
+
+
+def decode_body(data: bytes) -> dict[str, Any]:
+    """The signed body bytes as a JSON object (ENV-014 if not)."""
     try:
-        body = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        body = json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise EnvelopeError("signed body is not JSON", code="ENV-014") from None
     if not isinstance(body, dict):
         raise EnvelopeError("signed body is not a JSON object", code="ENV-014")
-    return body, device
+    return body
+
+
+def parse_inner(inner: bytes, header: bytes) -> tuple[dict[str, Any], bytes]:
+    """Split a decrypted inner plaintext, verify its signature, and return the
+    body and the raw device public key. Used by the analysis side."""
+    data, device, signature = split_inner(inner)
+    verify_signature(header, data, device, signature)
+    return decode_body(data), device

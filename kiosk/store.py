@@ -1,21 +1,31 @@
-"""The outbox: a write-only SQLite store of sealed envelopes.
+"""The outbox: a write-only SQLite store of sealed envelopes, and the bundle
+and receipt files that carry envelopes to the analysts and back.
 
 WAL mode with ``synchronous=FULL`` makes each committed response durable; one
 transaction per response; the table is ``WITHOUT ROWID`` keyed by the random
 envelope id so storage order reveals no arrival order; ``secure_delete``
 overwrites removed envelopes. The store never sees a plaintext answer.
+
+An envelope leaves the outbox only through :meth:`Outbox.confirm`, with the
+ids of a receipt written by ``analysis ingest`` once the envelopes are safe in
+the team's dataset; export alone never removes anything. Formats are in
+``docs/envelope.md``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import os
+import re
 import sqlite3
 import struct
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.errors import EnvelopeError, StoreError
+from kiosk.errors import ConfigError, EnvelopeError, StoreError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -31,13 +41,57 @@ CREATE TABLE IF NOT EXISTS meta (
 
 BUNDLE_MAGIC = b"HKBUNDLE"
 BUNDLE_VERSION = 1
+BUNDLE_DIGEST_LEN = 32
+# No envelope comes near this; a larger length field means a damaged bundle.
+MAX_ENVELOPE_LEN = 1 << 20
+RECEIPT_KIND = "health-kiosk-receipt"
+RECEIPT_VERSION = 1
+_ENVELOPE_ID_RE = re.compile(r"[0-9a-f]{32}")
+
+# SQLite primary result codes (the low byte of ``sqlite_errorcode``).
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
+_SQLITE_FULL = 13
+_SQLITE_CANTOPEN = 14
+
+
+def _store_error(action: str, exc: sqlite3.Error, default_code: str) -> StoreError:
+    """A coded :class:`StoreError` for an SQLite failure: the staff area and
+    the logs can tell a full disk from a read-only one from anything else."""
+    primary = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    if primary == _SQLITE_FULL:
+        return StoreError(f"{action}: the kiosk's disk is full; free space or export and confirm "
+                          "stored responses (nothing already stored was lost)", code="S-016")
+    if primary in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
+        return StoreError(f"{action}: the outbox cannot be written (read-only file, folder or disk); "
+                          "check the data folder's permissions (nothing already stored was lost)",
+                          code="S-017")
+    if primary == _SQLITE_IOERR:
+        return StoreError(f"{action}: the disk reported a write error ({exc}); nothing already "
+                          "stored was lost, but check the storage", code="S-018")
+    return StoreError(f"{action}: {exc}", code=default_code)
+
+
+@dataclass(frozen=True)
+class ConfirmOutcome:
+    """What :meth:`Outbox.confirm_ids` did with the ids of a receipt."""
+
+    removed: int
+    unknown: int          # not on this kiosk: removed earlier, or another kiosk's
+    not_exported: int     # on this kiosk but never exported: kept
 
 
 class Outbox:
-    """Durable, append-mostly store of envelopes on the kiosk."""
+    """Durable, append-mostly store of envelopes on the kiosk.
+
+    One connection is shared by every Streamlit session of the kiosk, so
+    every transaction runs under a lock: SQLite connections are not meant to
+    interleave transactions from several threads.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, one per response.
@@ -47,73 +101,131 @@ class Outbox:
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA secure_delete=ON")
             self.db.executescript(SCHEMA)
+        except OSError as exc:
+            raise StoreError(f"cannot open the outbox {str(self.path)!r}: {exc.strerror}",
+                             code="S-011") from None
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the outbox {str(self.path)!r}: {exc}", code="S-011") from None
+            raise _store_error(f"cannot open the outbox {str(self.path)!r}", exc, "S-011") from None
 
     def close(self) -> None:
         """Close the database connection."""
-        self.db.close()
+        with self._lock:
+            self.db.close()
+
+    def _rollback(self) -> None:
+        # After SQLITE_FULL or an I/O error SQLite may already have rolled
+        # back; a second ROLLBACK then fails harmlessly.
+        try:
+            self.db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
     def put(self, envelope_id: str, envelope: bytes) -> None:
         """Store one envelope in its own durable transaction. Returns only
-        after the commit: the patient is thanked after this call."""
+        after the commit: the patient is thanked after this call. On any
+        failure nothing is written and a coded :class:`StoreError` is raised
+        (S-016 disk full, S-017 read-only, S-018 I/O error, S-012 other)."""
         try:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute("INSERT INTO outbox (id, envelope) VALUES (?, ?)",
-                            (bytes.fromhex(envelope_id), envelope))
-            self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
+            key = bytes.fromhex(envelope_id)
+        except ValueError:
+            raise StoreError(f"envelope id {envelope_id!r} is not hexadecimal", code="S-019") from None
+        with self._lock:
             try:
-                self.db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            raise StoreError(f"could not store the response: {exc}", code="S-012") from None
+                self.db.execute("BEGIN IMMEDIATE")
+                self.db.execute("INSERT INTO outbox (id, envelope) VALUES (?, ?)", (key, envelope))
+                self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise _store_error("could not store the response", exc, "S-012") from None
 
     def count(self) -> int:
         """Number of envelopes held (not yet confirmed as ingested)."""
-        return int(self.db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        with self._lock:
+            return int(self.db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
     def pending(self) -> list[tuple[bytes, bytes]]:
         """All envelopes held, in key order (random, not arrival order)."""
-        return [(bytes(r[0]), bytes(r[1])) for r in
-                self.db.execute("SELECT id, envelope FROM outbox ORDER BY id")]
+        with self._lock:
+            return [(bytes(r[0]), bytes(r[1])) for r in
+                    self.db.execute("SELECT id, envelope FROM outbox ORDER BY id")]
+
+    def ids(self) -> set[bytes]:
+        """The ids of every envelope held."""
+        with self._lock:
+            return {bytes(r[0]) for r in self.db.execute("SELECT id FROM outbox")}
 
     def mark_exported(self, ids: list[bytes], when: dt.date | None = None) -> None:
         """Record that these envelopes went into a bundle (they stay stored)."""
         day = (when or dt.date.today()).isoformat()
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany("UPDATE outbox SET exported = exported + 1 WHERE id = ?",
-                                [(i,) for i in ids])
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('last_export', ?)", (day,))
-            self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self.db.execute("ROLLBACK")
-            raise StoreError(f"could not record the export: {exc}", code="S-013") from None
+        with self._lock:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                self.db.executemany("UPDATE outbox SET exported = exported + 1 WHERE id = ?",
+                                    [(i,) for i in ids])
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('last_export', ?)", (day,))
+                self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise _store_error("could not record the export", exc, "S-013") from None
+
+    def export_bundle(self, path: str | Path, when: dt.date | None = None) -> int:
+        """Write every envelope held to a bundle file, then record the export;
+        return how many. Nothing is removed: that waits for a receipt."""
+        # No lock around the file write: responses submitted meanwhile are
+        # simply not in this bundle and not marked.
+        pending = self.pending()
+        write_bundle(path, [env for _, env in pending])
+        self.mark_exported([i for i, _ in pending], when)
+        return len(pending)
+
+    def confirm_ids(self, ids: list[bytes]) -> ConfirmOutcome:
+        """Delete the envelopes whose ids a receipt lists, in one transaction.
+
+        Only envelopes that were exported are removed (an envelope that never
+        left this kiosk cannot have been ingested); ids this kiosk does not
+        hold are counted and ignored. Running it again removes nothing more.
+        """
+        wanted = sorted(set(ids))
+        with self._lock:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                removed = not_exported = 0
+                for i in wanted:
+                    row = self.db.execute("SELECT exported FROM outbox WHERE id = ?", (i,)).fetchone()
+                    if row is None:
+                        continue
+                    if row[0] == 0:
+                        not_exported += 1
+                        continue
+                    removed += self.db.execute("DELETE FROM outbox WHERE id = ?", (i,)).rowcount
+                self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise _store_error("could not remove confirmed envelopes", exc, "S-014") from None
+        return ConfirmOutcome(removed, len(wanted) - removed - not_exported, not_exported)
 
     def confirm(self, ids: list[bytes]) -> int:
-        """Delete envelopes the analysts confirmed as ingested; return how many."""
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-            cur = self.db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
-            self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self.db.execute("ROLLBACK")
-            raise StoreError(f"could not remove confirmed envelopes: {exc}", code="S-014") from None
-        return cur.rowcount
+        """Delete exported envelopes the analysts confirmed; return how many."""
+        return self.confirm_ids(ids).removed
 
     def meta(self, key: str) -> str | None:
         """A staff-visible setting such as the date of the last export."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self._lock:
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row else None
 
     def set_meta(self, key: str, value: str) -> None:
         """Store a staff-visible setting."""
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        with self._lock:
+            try:
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            except sqlite3.Error as exc:
+                raise _store_error("could not save a setting", exc, "S-012") from None
 
     def integrity_ok(self) -> bool:
         """``PRAGMA integrity_check`` passes."""
-        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        with self._lock:
+            return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 # ------------------------------------------------------------------ bundles
@@ -123,55 +235,128 @@ class Bundle:
     """Envelopes carried from a kiosk to the analysts."""
 
     envelopes: list[bytes]
+    sha256: str = ""  # hex checksum stored at the end of the file
 
 
-def write_bundle(path: str | Path, envelopes: list[bytes]) -> None:
-    """Write a bundle: magic, version, count, length-prefixed envelopes, then
-    a SHA-256 of everything before it. Written to a temporary name then
-    renamed, so a half-written bundle never looks complete."""
-    p = Path(path)
+def bundle_bytes(envelopes: list[bytes]) -> bytes:
+    """The bytes of a bundle: magic, version, count, length-prefixed
+    envelopes, then a SHA-256 of everything before it."""
     parts = [BUNDLE_MAGIC, struct.pack(">BI", BUNDLE_VERSION, len(envelopes))]
     for env in envelopes:
         parts.append(struct.pack(">I", len(env)))
         parts.append(env)
     payload = b"".join(parts)
+    return payload + hashlib.sha256(payload).digest()
+
+
+def write_bundle(path: str | Path, envelopes: list[bytes]) -> None:
+    """Write a bundle durably. It is written to a temporary name, flushed to
+    disk, then renamed, so a half-written bundle never looks complete."""
+    p = Path(path)
     tmp = p.with_name(p.name + ".part")
-    with open(tmp, "wb") as fh:
-        fh.write(payload + hashlib.sha256(payload).digest())
-        fh.flush()
-        import os
-        os.fsync(fh.fileno())
-    tmp.replace(p)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(bundle_bytes(envelopes))
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(p)
+        dir_fd = os.open(p.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"cannot write the bundle {str(p)!r}: {exc.strerror}; nothing was removed "
+                         "from the kiosk", code="S-020") from None
 
 
 def read_bundle(path: str | Path) -> Bundle:
     """Read and verify a bundle; raise :class:`EnvelopeError` naming the file
-    and the problem when it is truncated or damaged."""
+    and the problem: missing (BND-001), not a bundle (BND-002), damaged
+    (BND-003), unknown version (BND-004), malformed (BND-005), truncated
+    (BND-006)."""
     p = Path(path)
     try:
         data = p.read_bytes()
     except FileNotFoundError:
         raise EnvelopeError(f"bundle {str(p)!r} not found", code="BND-001") from None
-    if len(data) < len(BUNDLE_MAGIC) + 5 + 32 or data[:len(BUNDLE_MAGIC)] != BUNDLE_MAGIC:
-        raise EnvelopeError(f"{str(p)!r} is not a kiosk bundle (bad magic or too short)", code="BND-002")
-    payload, digest = data[:-32], data[-32:]
-    if hashlib.sha256(payload).digest() != digest:
-        raise EnvelopeError(f"bundle {str(p)!r} is truncated or damaged (checksum mismatch); export it "
-                            "again from the kiosk: nothing was removed there", code="BND-003")
-    off = len(BUNDLE_MAGIC)
-    version, count = struct.unpack(">BI", payload[off:off + 5])
+    except IsADirectoryError:
+        raise EnvelopeError(f"{str(p)!r} is a folder, not a bundle", code="BND-002") from None
+    again = "export it again from the kiosk: nothing was removed there"
+    head = len(BUNDLE_MAGIC) + 5
+    if data[:len(BUNDLE_MAGIC)] != BUNDLE_MAGIC:
+        raise EnvelopeError(f"{str(p)!r} is not a kiosk bundle (bad magic bytes)", code="BND-002")
+    if len(data) < head:
+        raise EnvelopeError(f"bundle {str(p)!r} is truncated (ends inside its header); {again}",
+                            code="BND-006")
+    version, count = struct.unpack(">BI", data[len(BUNDLE_MAGIC):head])
     if version != BUNDLE_VERSION:
         raise EnvelopeError(f"bundle {str(p)!r} has version {version}; expected {BUNDLE_VERSION}",
                             code="BND-004")
-    off += 5
-    envelopes = []
-    for _ in range(count):
-        if off + 4 > len(payload):
-            raise EnvelopeError(f"bundle {str(p)!r} ends early", code="BND-005")
-        (n,) = struct.unpack(">I", payload[off:off + 4])
-        off += 4
-        envelopes.append(payload[off:off + n])
-        off += n
-    if off != len(payload):
-        raise EnvelopeError(f"bundle {str(p)!r} has trailing bytes", code="BND-005")
-    return Bundle(envelopes)
+    # Walk the structure first so a short file is reported as truncated,
+    # then check the digest, which catches any other change.
+    off = head
+    spans: list[tuple[int, int]] = []
+    for k in range(count):
+        if off + 4 > len(data):
+            raise EnvelopeError(f"bundle {str(p)!r} is truncated (ends before envelope {k + 1} of "
+                                f"{count}); {again}", code="BND-006")
+        (n,) = struct.unpack(">I", data[off:off + 4])
+        if n > MAX_ENVELOPE_LEN:
+            raise EnvelopeError(f"bundle {str(p)!r} is damaged (envelope {k + 1} of {count} claims "
+                                f"{n} bytes); {again}", code="BND-003")
+        if off + 4 + n > len(data):
+            raise EnvelopeError(f"bundle {str(p)!r} is truncated (ends inside envelope {k + 1} of "
+                                f"{count}); {again}", code="BND-006")
+        spans.append((off + 4, off + 4 + n))
+        off += 4 + n
+    if len(data) < off + BUNDLE_DIGEST_LEN:
+        raise EnvelopeError(f"bundle {str(p)!r} is truncated (checksum missing); {again}", code="BND-006")
+    digest = hashlib.sha256(data[:off]).digest()
+    if data[off:off + BUNDLE_DIGEST_LEN] != digest:
+        raise EnvelopeError(f"bundle {str(p)!r} is damaged (checksum mismatch); {again}", code="BND-003")
+    if len(data) != off + BUNDLE_DIGEST_LEN:
+        raise EnvelopeError(f"bundle {str(p)!r} has {len(data) - off - BUNDLE_DIGEST_LEN} trailing "
+                            f"byte(s) after its checksum; {again}", code="BND-005")
+    return Bundle([data[a:b] for a, b in spans], digest.hex())
+
+
+# ------------------------------------------------------------------ receipts
+
+def receipt_json(envelope_ids: list[str]) -> str:
+    """A receipt: the ids of envelopes the analysts hold safely (ingested now
+    or earlier), sorted, so the kiosk may delete them."""
+    ids = sorted(set(envelope_ids))
+    for i in ids:
+        if not _ENVELOPE_ID_RE.fullmatch(i):
+            raise ValueError(f"not an envelope id: {i!r}")
+    return json.dumps({"kind": RECEIPT_KIND, "version": RECEIPT_VERSION, "count": len(ids),
+                       "envelopes": ids}, indent=1) + "\n"
+
+
+def read_receipt(path: str | Path) -> list[bytes]:
+    """The envelope ids of a receipt, all checked before anything is used:
+    a damaged receipt removes nothing (CFG-020 missing, CFG-021 not a
+    receipt or damaged)."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"receipt {str(p)!r} not found", code="CFG-020") from None
+    except (ValueError, UnicodeDecodeError, IsADirectoryError):
+        data = None
+    bad = ConfigError(f"{str(p)!r} is not an ingest receipt (made by 'analysis ingest'); nothing was "
+                      "removed", code="CFG-021")
+    if not isinstance(data, dict) or data.get("kind") != RECEIPT_KIND:
+        raise bad
+    if data.get("version") != RECEIPT_VERSION:
+        raise ConfigError(f"receipt {str(p)!r} has version {data.get('version')!r}; expected "
+                          f"{RECEIPT_VERSION}; nothing was removed", code="CFG-022")
+    ids = data.get("envelopes")
+    if not isinstance(ids, list) or not all(isinstance(i, str) and _ENVELOPE_ID_RE.fullmatch(i) for i in ids):
+        raise bad
+    if "count" in data and data["count"] != len(ids):
+        raise ConfigError(f"receipt {str(p)!r} is damaged (lists {len(ids)} envelope(s), says "
+                          f"{data['count']}); nothing was removed", code="CFG-023")
+    return [bytes.fromhex(i) for i in ids]

@@ -71,7 +71,7 @@ def test_export_ingest_report_exact_counts(kiosk_dir: Path, team, tmp_path: Path
     pw.write_text(PASSPHRASE.decode() + "\n")
     data = tmp_path / "data"
     args = ["ingest", str(bundle), "--key", str(team.dir / "team.key"), "--passphrase-file", str(pw),
-            "--data", str(data), "--questionnaires", str(kiosk_dir.parent / "survey")]
+            "--data", str(data), "--questionnaires", str(kiosk_dir.parent / "survey"), "--any-device"]
     assert analysis_cli.main(args) == 0
     out = capsys.readouterr().out
     assert "ingested: 34\nalready ingested (skipped): 0\nquarantined: 0" in out
