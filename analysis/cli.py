@@ -1,4 +1,4 @@
-"""``analysis`` command line: keygen, ingest, report.
+"""``analysis`` command line: keygen, trust, ingest, report.
 
 Errors become ``error: [CODE] message`` here and nowhere else.
 """
@@ -23,39 +23,152 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         again = read_passphrase(None, "Repeat the passphrase: ")
         if again != passphrase:
             raise KeyFileError("the two passphrases differ", code="KEY-032")
-    key = keygen(args.out, passphrase, SUITE_BY_NAME[args.suite])
-    print(f"team key pair written to {args.out} (team.key private, team.pub for the kiosks)")
+    key = keygen(args.out, passphrase, SUITE_BY_NAME[args.suite], name=args.name)
+    print(f"team key pair written to {args.out} ({args.name}.key private, {args.name}.pub for the kiosks)")
     print(f"key id {key.public.key_id.hex()}  fingerprint {key.public.fingerprint}")
     return 0
 
 
-def _load_keys(paths: list[str], passphrase_file: str | None) -> dict:
-    from analysis.keys import load_private_key, read_passphrase
-    keys = {}
-    passphrase = read_passphrase(passphrase_file, "Passphrase of the team private key: ")
+def _load_keys(paths: list[str], passphrase_files: list[str]) -> dict:
+    """The team keys of ``--key``: every file is checked before a passphrase
+    is asked for; one passphrase file for all keys, or one per key. Without
+    files, a passphrase typed once is tried on every key, and a new one is
+    asked only for a key it does not open (old and new keys of a rotation
+    may have different passphrases)."""
+    from analysis.keys import load_private_key, load_private_keys, read_private_key_file, read_passphrase
     for p in paths:
-        key = load_private_key(p, passphrase)
+        read_private_key_file(p)
+    if passphrase_files:
+        return load_private_keys(paths, [read_passphrase(f) for f in passphrase_files])
+    keys: dict = {}
+    typed: list[bytes] = []
+    for p in paths:
+        key = None
+        for passphrase in typed:
+            try:
+                key = load_private_key(p, passphrase)
+                break
+            except KeyFileError as exc:
+                if exc.code != "KEY-043":
+                    raise
+        if key is None:
+            typed.append(read_passphrase(None, f"Passphrase of {p}: "))
+            key = load_private_key(p, typed[-1])
         keys[key.public.key_id] = key
     return keys
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from analysis.ingest import ingest, write_receipt
+    from analysis.keys import load_trusted_devices, trusted_devices_path
+    if args.workers < 1:
+        raise KioskError("--workers must be 1 (open in-process) or more", code="CFG-030")
+    trusted = None
+    if not args.any_device:
+        devices = load_trusted_devices(args.data)
+        if devices is None:
+            raise KioskError(f"no list of trusted devices in {args.data!r}; add each kiosk's device.pub "
+                             f"with 'analysis trust DEVICE.pub --data {args.data}', or pass --any-device "
+                             "to accept any kiosk whose signature verifies", code="ING-030")
+        trusted = [d.raw for d in devices]
     keys = _load_keys(args.key, args.passphrase_file)
     qdirs = [QUESTIONNAIRES] + [Path(q) for q in args.questionnaires]
-    result = ingest(args.bundles, keys, args.data, qdirs)
+    result = ingest(args.bundles, keys, args.data, qdirs, trusted, workers=args.workers,
+                    require_key_match=True)
     print(result.summary())
+    if trusted is None:
+        print("devices: any device whose signature verifies was accepted (--any-device)")
+    else:
+        print(f"devices: {len(trusted)} trusted ({trusted_devices_path(args.data)})")
+    how = f"by {result.workers} processes" if result.workers > 1 else "in-process"
+    print(f"run {result.run}: {result.envelopes} envelope(s) opened {how}")
     receipt = args.receipt or str(Path(args.data) / "receipt.json")
     write_receipt(receipt, result)
     print(f"receipt for the kiosk ('kiosk confirm'): {receipt}")
     return 0
 
 
+def cmd_trust(args: argparse.Namespace) -> int:
+    from analysis.keys import load_trusted_devices, trust_device, trusted_devices_path, untrust_device
+    path = trusted_devices_path(args.data)
+    if args.remove:
+        gone = untrust_device(args.data, args.remove)
+        print(f"removed device {gone.fingerprint}{f' ({gone.label})' if gone.label else ''} from {path}; "
+              "its envelopes are rejected from now on")
+    for pub in args.device_pub:
+        dev, added = trust_device(args.data, pub, args.label or "")
+        state = "trusted" if added else "already trusted"
+        print(f"{state}: device {dev.fingerprint}; compare it with the fingerprint the kiosk shows")
+    devices = load_trusted_devices(args.data) or []
+    if args.list or not (args.device_pub or args.remove):
+        for d in devices:
+            print(f"  {d.fingerprint}{f'  {d.label}' if d.label else ''}")
+    print(f"{len(devices)} trusted device(s) in {path}")
+    return 0
+
+
+def _breakdowns(specs: list[str]) -> dict[str, str] | None:
+    """``--breakdown NAME=SOURCE`` options over the defaults (None: defaults)."""
+    from analysis.tables import DEFAULT_BREAKDOWNS
+    if not specs:
+        return None
+    out = dict(DEFAULT_BREAKDOWNS)
+    for spec in specs:
+        name, sep, source = spec.partition("=")
+        if not sep or not name:
+            raise KioskError(f"--breakdown {spec!r}: use NAME=SOURCE, e.g. neighbourhood=demographics.neighbourhood "
+                             "(SOURCE '-' drops the breakdown)", code="CFG-040")
+        if source == "-":
+            out.pop(name, None)
+        else:
+            out[name] = source
+    return out
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import write_report
     qdirs = [QUESTIONNAIRES] + [Path(q) for q in args.questionnaires]
-    write_report(args.data, args.out, qdirs, args.lang, args.k)
+    write_report(args.data, args.out, qdirs, args.lang, args.k, _breakdowns(args.breakdown))
     print(f"report written to {args.out}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from analysis.export import export, export_record_level
+    qdirs = [QUESTIONNAIRES] + [Path(q) for q in args.questionnaires]
+    if args.record_level:
+        files = export_record_level(args.data, args.format, args.out, qdirs, accept_risk=True, lang=args.lang,
+                                    labels=args.labels)
+        print("record-level export: keep it on the team's encrypted storage; never publish it")
+    else:
+        files = export(args.data, args.format, args.out, qdirs, args.lang, args.labels, args.k,
+                       _breakdowns(args.breakdown))
+    for f in files:
+        print(f"written: {f}")
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+    app = Path(__file__).resolve().parent / "dashboard_app.py"
+    env = {**os.environ, "ANALYSIS_DATA": str(Path(args.data).resolve()), "ANALYSIS_K": str(args.k),
+           "ANALYSIS_QUESTIONNAIRES": os.pathsep.join(str(Path(q).resolve()) for q in
+                                                      [QUESTIONNAIRES, *args.questionnaires])}
+    # Local only, no usage statistics: the dashboard shows health data.
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
+           "--server.port", str(args.port), "--browser.gatherUsageStats", "false",
+           "--server.headless", "true", "--client.toolbarMode", "minimal"]
+    print(f"dashboard on http://{args.address}:{args.port}")
+    return subprocess.call(cmd, env=env)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from analysis.simulate import simulate
+    counts = simulate(args.n, args.survey, args.pub, args.device_key, args.out, seed=args.seed,
+                      module_dirs=[QUESTIONNAIRES, *args.questionnaires])
+    print(f"{args.n} synthetic responses sealed into {args.out}: " +
+          ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
 
@@ -66,23 +179,75 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("keygen", help="create the team key pair")
     p.add_argument("--out", required=True)
     p.add_argument("--passphrase-file")
-    p.add_argument("--suite", choices=sorted(SUITE_BY_NAME), default="mlkem768-x25519")
+    p.add_argument("--suite", choices=sorted(SUITE_BY_NAME), default="mlkem768-x25519",
+                   help="mlkem768-x25519 (post-quantum hybrid, default) or x25519 (classic)")
+    p.add_argument("--name", default="team", help="file names NAME.key and NAME.pub (default team)")
     p.set_defaults(func=cmd_keygen)
     p = sub.add_parser("ingest", help="open bundles into the dataset")
     p.add_argument("bundles", nargs="+")
-    p.add_argument("--key", action="append", required=True, help="team private key file (repeatable)")
-    p.add_argument("--passphrase-file")
+    p.add_argument("--key", action="append", required=True,
+                   help="team private key file (repeatable: old and new keys during a rotation)")
+    p.add_argument("--passphrase-file", action="append", default=[],
+                   help="first line is the passphrase; one for all keys or one per --key, in order")
     p.add_argument("--data", required=True)
     p.add_argument("--questionnaires", action="append", default=[])
     p.add_argument("--receipt")
+    p.add_argument("--workers", type=int, default=2,
+                   help="processes opening envelopes: this one and N-1 spawned workers (default 2; "
+                        "fewer than 3,000 envelopes are opened in-process, which is faster)")
+    p.add_argument("--any-device", action="store_true",
+                   help="accept envelopes from any kiosk whose signature verifies, without the "
+                        "trusted devices list")
     p.set_defaults(func=cmd_ingest)
+    p = sub.add_parser("trust", help="manage the kiosks whose envelopes ingest accepts")
+    p.add_argument("device_pub", nargs="*", help="a kiosk's device.pub (made by 'kiosk init-device')")
+    p.add_argument("--data", required=True)
+    p.add_argument("--label", help="a note such as the centre's name")
+    p.add_argument("--remove", metavar="FINGERPRINT", help="stop trusting this device")
+    p.add_argument("--list", action="store_true", help="list the trusted devices")
+    p.set_defaults(func=cmd_trust)
     p = sub.add_parser("report", help="write the offline HTML report")
     p.add_argument("--data", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--lang", default="fr")
     p.add_argument("--k", type=int, default=11)
     p.add_argument("--questionnaires", action="append", default=[])
+    p.add_argument("--breakdown", action="append", default=[], metavar="NAME=SOURCE",
+                   help="breakdown variable: a response column (centre, lang, period) or a single-choice "
+                        "module.item; '-' drops one (repeatable)")
     p.set_defaults(func=cmd_report)
+    p = sub.add_parser("export", help="export the gated tables and a codebook")
+    p.add_argument("--data", required=True)
+    p.add_argument("--format", required=True, choices=["xlsx", "csv", "parquet", "sav"])
+    p.add_argument("--out", required=True, help="xlsx: the workbook; csv, parquet, sav: a folder")
+    p.add_argument("--lang", default="fr")
+    p.add_argument("--k", type=int, default=11)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--labels", dest="labels", action="store_true", default=True,
+                       help="categories as labels in --lang (default)")
+    group.add_argument("--codes", dest="labels", action="store_false", help="categories as codes")
+    p.add_argument("--questionnaires", action="append", default=[])
+    p.add_argument("--breakdown", action="append", default=[], metavar="NAME=SOURCE")
+    p.add_argument("--record-level-i-understand-reidentification-risk", dest="record_level",
+                   action="store_true",
+                   help="one line per response instead of gated tables: can re-identify patients")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("dashboard", help="serve the team dashboard (Streamlit, local)")
+    p.add_argument("--data", required=True)
+    p.add_argument("--k", type=int, default=11)
+    p.add_argument("--questionnaires", action="append", default=[])
+    p.add_argument("--address", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8502)
+    p.set_defaults(func=cmd_dashboard)
+    p = sub.add_parser("simulate", help="seal synthetic responses into a bundle")
+    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--survey", required=True)
+    p.add_argument("--pub", required=True, help="team public key")
+    p.add_argument("--device-key", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--questionnaires", action="append", default=[])
+    p.set_defaults(func=cmd_simulate)
     return parser
 
 
