@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS meta (
 ) WITHOUT ROWID;
 """
 
+PAGE_SIZE = 65536
 BUNDLE_MAGIC = b"HKBUNDLE"
 BUNDLE_VERSION = 1
 BUNDLE_DIGEST_LEN = 32
@@ -97,6 +98,11 @@ class Outbox:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, one per response.
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                       timeout=30)
+            # Large pages keep each envelope inside its B-tree leaf: overflow
+            # pages would be allocated one after the other in arrival order,
+            # and the file would tell which response came when. (Only takes
+            # effect on a new file, before WAL mode.)
+            self.db.execute(f"PRAGMA page_size={PAGE_SIZE}")
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA secure_delete=ON")
@@ -176,7 +182,20 @@ class Outbox:
         pending = self.pending()
         write_bundle(path, [env for _, env in pending])
         self.mark_exported([i for i, _ in pending], when)
+        self.reshuffle()
         return len(pending)
+
+    def reshuffle(self) -> None:
+        """Rewrite the file in key order (random ids), so that where an
+        envelope lies in the file no longer reflects when it arrived; then
+        fold the write-ahead log into it. Run after each export and confirm."""
+        with self._lock:
+            try:
+                self.db.execute("VACUUM")
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                # A failed reshuffle leaves the data as it was: report, keep going.
+                raise _store_error("could not reorder the outbox", exc, "S-021") from None
 
     def confirm_ids(self, ids: list[bytes]) -> ConfirmOutcome:
         """Delete the envelopes whose ids a receipt lists, in one transaction.
@@ -202,6 +221,8 @@ class Outbox:
             except sqlite3.Error as exc:
                 self._rollback()
                 raise _store_error("could not remove confirmed envelopes", exc, "S-014") from None
+        if removed:
+            self.reshuffle()
         return ConfirmOutcome(removed, len(wanted) - removed - not_exported, not_exported)
 
     def confirm(self, ids: list[bytes]) -> int:

@@ -124,3 +124,34 @@ def test_sizes_identical_and_order_unrelated_to_arrival(day, team) -> None:
     d2 = sum((pos - rank) ** 2 for pos, rank in enumerate(order))
     rho = 1 - 6 * d2 / (n * (n * n - 1))
     assert abs(rho) < 0.25, rho  # random order: |rho| > 0.25 has probability < 0.1 %
+
+
+def _rank_correlation(values: list[int]) -> float:
+    n = len(values)
+    order = sorted(range(n), key=lambda i: values[i])
+    position = {item: rank for rank, item in enumerate(order)}
+    return 1 - 6 * sum((i - position[i]) ** 2 for i in range(n)) / (n * (n * n - 1))
+
+
+def test_where_an_envelope_lies_in_the_file_tells_nothing(tmp_path: Path) -> None:
+    import os
+    import secrets
+    from kiosk.store import Outbox
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    arrivals = []
+    for _ in range(N):
+        envelope = os.urandom(2200)  # the size of a real envelope
+        outbox.put(secrets.token_hex(16), envelope)
+        arrivals.append(envelope)
+    for stage in ("stored", "exported"):
+        if stage == "exported":
+            outbox.export_bundle(tmp_path / "b.hkb")
+        outbox.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        data = (tmp_path / "outbox.sqlite3").read_bytes()
+        # The envelope's last bytes would sit in an overflow page allocated at
+        # arrival time if envelopes did not fit in a page.
+        offsets = [data.find(e[-64:]) for e in arrivals]
+        assert min(offsets) > 0
+        assert abs(_rank_correlation(offsets)) < 0.25, stage
+    assert _rank_correlation(list(range(N))) == 1.0  # the measure sees an ordered file
+    outbox.close()
