@@ -50,3 +50,28 @@ def test_the_checks_above_would_catch_a_breach(tmp_path: Path) -> None:
     names = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert "decrypt" in names and "analysis.keys" in modules
+
+
+def test_only_the_runtime_is_cached_across_sessions() -> None:
+    # st.cache_* is shared by every session: nothing of a patient may go there.
+    cached = []
+    for f in _python_files():
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef):
+                for dec in node.decorator_list:
+                    target = dec.func if isinstance(dec, ast.Call) else dec
+                    if isinstance(target, ast.Attribute) and target.attr.startswith("cache"):
+                        cached.append((f.name, node.name, [a.arg for a in node.args.args]))
+    assert cached == [("ui.py", "_runtime", ["config_path"])]
+
+
+def test_kiosk_code_never_logs() -> None:
+    # A log line could carry an answer: the kiosk has no logging calls at all.
+    offenders = []
+    for f in _python_files():
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                if "logging" in names:
+                    offenders.append(f"{f.name}:{node.lineno}")
+    assert offenders == []

@@ -109,6 +109,11 @@ def test_full_survey_in_each_script(server, lang: str) -> None:
             # Mirrored: the heading hugs the right edge.
             assert box["x"] + box["width"] > viewport["width"] * 0.8
         page.screenshot(path=str(ARTIFACTS / f"question-{lang}.png"))
+        # Large type and touch targets of at least 48 px for every button.
+        assert float(page.evaluate("getComputedStyle(document.body).fontSize").rstrip("px")) >= 20
+        heights = page.locator("[data-testid=stMain] button:visible").evaluate_all(
+            "els => els.map(e => e.getBoundingClientRect().height)")
+        assert heights and min(heights) >= 48, heights
         faces = fonts_in_use(page)
         # The text is drawn with the bundled face for its script, never a
         # fallback with empty boxes.
