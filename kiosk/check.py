@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiosk.errors import Problem, ProblemList, ValidationError
+from kiosk.i18n import check_catalogs
 from kiosk.questionnaire import _parse_yaml_text, load_module, load_survey
 
 YAML_SUFFIXES = ("*.yaml", "*.yml")
@@ -54,6 +55,7 @@ def check_paths(paths: list[Path]) -> list[Problem]:
                 load_module(f, warnings=problems)
         except ValidationError as exc:
             problems.extend(exc.problems)
+    problems.extend(check_catalogs())  # the interface catalogs, against locales/messages.pot
     unique = list(dict.fromkeys(problems))  # a survey re-reports its modules
 
     def order(p: Problem) -> tuple[int, str, int]:

@@ -84,11 +84,13 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 """
     if direction == "rtl":
         css += '[data-testid="stMain"] { direction: rtl; }\n'
-    css += "</style>"
+    # Streamlit's own English texts: hidden, or covered in the patient's language.
+    css += i18n.chrome_css(lang) + "</style>"
     st.html(css)
-    # <html lang dir> for screen readers, fonts and mirroring.
+    # <html lang dir> for screen readers, fonts and mirroring; Streamlit's own
+    # dialogs closed at once (hidden but open, they would make the page inert).
     st.html(f"<script>document.documentElement.lang={json.dumps(lang or 'en')};"
-            f"document.documentElement.dir={json.dumps(direction)};</script>",
+            f"document.documentElement.dir={json.dumps(direction)};{i18n.chrome_script()}</script>",
             unsafe_allow_javascript=True)
 
 
@@ -385,6 +387,11 @@ def _staff_text(msgid: str) -> str:
     return i18n.translations(lang).gettext(msgid)
 
 
+def _staff_ntext(singular: str, plural: str, n: int) -> str:
+    lang = st.session_state.get("staff_lang") or runtime().survey.site.languages[0]
+    return i18n.translations(lang).ngettext(singular, plural, n)
+
+
 def staff_login_page() -> None:
     """The PIN screen. Staff pages join this session's page list only after
     a correct PIN; five wrong PINs lock the door for a while."""
@@ -396,7 +403,9 @@ def staff_login_page() -> None:
     gate = PinGate(rt.config.pin_file)
     wait = gate.locked_for()
     if wait:
-        st.error(t("Too many wrong PINs. Try again in {minutes} min.").format(minutes=(wait + 59) // 60))
+        minutes = (wait + 59) // 60
+        st.error(_staff_ntext("Too many wrong PINs. Try again in {minutes} minute.",
+                              "Too many wrong PINs. Try again in {minutes} minutes.", minutes).format(minutes=minutes))
     with st.form("pin-form", clear_on_submit=True):
         pin = st.text_input(t("PIN"), type="password", key="staff-pin", max_chars=12)
         submitted = st.form_submit_button(t("Unlock"))
@@ -408,10 +417,14 @@ def staff_login_page() -> None:
         elif not result.configured:
             st.error(t("No staff PIN is set. Set one with 'kiosk set-pin'."))
         elif result.locked_for:
-            st.error(t("Too many wrong PINs. Try again in {minutes} min.").format(
-                minutes=(result.locked_for + 59) // 60))
+            minutes = (result.locked_for + 59) // 60
+            st.error(_staff_ntext("Too many wrong PINs. Try again in {minutes} minute.",
+                                  "Too many wrong PINs. Try again in {minutes} minutes.", minutes).format(
+                minutes=minutes))
         else:
-            st.error(t("Wrong PIN ({left} tries left).").format(left=MAX_FAILURES - result.failures))
+            left = MAX_FAILURES - result.failures
+            st.error(_staff_ntext("Wrong PIN ({left} try left).", "Wrong PIN ({left} tries left).", left).format(
+                left=left))
     if st.button(t("Back to the survey"), key="staff-back"):
         reset()
         st.switch_page(WELCOME)
@@ -473,7 +486,8 @@ def staff_page() -> None:
         name = f"{rt.survey.site.centre}-{dt.date.today().isoformat()}-{len(list(out_dir.glob('*.hkb'))) + 1}.hkb"
         write_bundle(out_dir / name, [env for _, env in pending])
         rt.outbox.mark_exported([i for i, _ in pending])
-        st.session_state["staff_message"] = t("Exported {n} envelopes to {path}").format(
+        st.session_state["staff_message"] = _staff_ntext(
+            "Exported {n} envelope to {path}", "Exported {n} envelopes to {path}", len(pending)).format(
             n=len(pending), path=str(out_dir / name))
         st.rerun()
     if st.button(t("Resume the kiosk") if rt.paused else t("Pause the kiosk (out of service)"),

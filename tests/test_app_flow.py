@@ -227,14 +227,14 @@ def test_wrong_pins_lock_the_door(monkeypatch, flow_kiosk: Path) -> None:
         at.text_input(key="staff-pin").input("111111")
         at.button[0].click()
         at.run()
-        assert [e.value for e in at.error] == [f"Wrong PIN ({left} tries left)."]
+        assert [e.value for e in at.error] == [f"Wrong PIN ({left} {'try' if left == 1 else 'tries'} left)."]
     at.text_input(key="staff-pin").input("222222")
     at.button[0].click()
     at.run()
-    assert [e.value for e in at.error][-1] == "Too many wrong PINs. Try again in 5 min."
+    assert [e.value for e in at.error][-1] == "Too many wrong PINs. Try again in 5 minutes."
     # Even the right PIN is refused while locked, in any session.
     at2 = staff_login(monkeypatch, flow_kiosk, PIN)
-    assert "Too many wrong PINs. Try again in 5 min." in [e.value for e in at2.error]
+    assert "Too many wrong PINs. Try again in 5 minutes." in [e.value for e in at2.error]
     assert "staff" not in at2.session_state
 
 
@@ -254,7 +254,7 @@ def test_staff_area_counts_exports_pauses_and_test_mode(monkeypatch, flow_kiosk:
     langs = at.table[2].value
     assert list(langs.iloc[:, 3]) == ["offered", "offered"]
     click(at, "staff-export")
-    assert at.success[0].value.startswith("Exported 1 envelopes to ")
+    assert at.success[0].value.startswith("Exported 1 envelope to ")
     assert len(list((load_config(flow_kiosk).data_dir / "exports").glob("*.hkb"))) == 1
     click(at, "staff-test")
     click(at, "staff-pause")

@@ -134,10 +134,10 @@ def test_staff_url_without_pin_and_lockout(server) -> None:
         for left in (4, 3, 2, 1):
             page.get_by_label("PIN").fill("000000")
             tap(page, "Unlock")
-            page.get_by_text(f"Wrong PIN ({left} tries left).").wait_for()
+            page.get_by_text(f"Wrong PIN ({left} {'try' if left == 1 else 'tries'} left).").wait_for()
         page.get_by_label("PIN").fill("000000")
         tap(page, "Unlock")
-        page.get_by_text("Too many wrong PINs. Try again in 5 min.").first.wait_for()
+        page.get_by_text("Too many wrong PINs. Try again in 5 minutes.").first.wait_for()
         page.get_by_label("PIN").fill("135790")
         tap(page, "Unlock")
         page.wait_for_timeout(300)
