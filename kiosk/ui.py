@@ -121,7 +121,7 @@ def idle_timer(seconds: int, seal_partial: bool = False) -> None:
         # afresh from the welcome screen.
         "if(!w.__kioskWatch){let down=false;w.__kioskWatch=setInterval(()=>{"
         "fetch('/_stcore/health',{cache:'no-store'}).then(r=>{if(r.ok&&down){w.location.replace('/');}"
-        "else if(!r.ok){down=true;}}).catch(()=>{down=true;});},2000);}"
+        "else if(!r.ok){down=true;}}).catch(()=>{down=true;});},1000);}"
         "})();</script>",
         unsafe_allow_javascript=True)
 
