@@ -964,3 +964,227 @@ def gate_linked(tables: Sequence[GatedTable]) -> list[GatedTable]:
         table._with_mask(lambda pos, t=t: suppressed[system.index[t][pos]])
         for t, table in enumerate(tables)
     ]
+
+
+# --------------------------------------------------------------------------
+# Releases made of several groups of linked tables, with caller-given keys
+# --------------------------------------------------------------------------
+
+KeyMap = dict[Position, Hashable]
+"""Identity of each entry of a table (extended position -> key)."""
+
+
+def link_keys(table: GatedTable) -> KeyMap:
+    """The default identities used by :func:`gate_linked` (see ``_link_key``)."""
+    return {pos: table._link_key(pos) for pos, _, _, _ in table._entries()}
+
+
+def _build_system_keyed(tables: Sequence[GatedTable], keys: Sequence[KeyMap]) -> _System:
+    """Like ``_build_system(link=True)`` with the caller's entry identities.
+
+    Labels alone cannot say that the total of a table over the persons who
+    saw a question is the same figure as the "saw it" cell of another table
+    over the whole population; semantic keys can.
+    """
+    values: list[int] = []
+    is_margin: list[bool] = []
+    suppressed: list[bool] = []
+    index_of: dict[Hashable, int] = {}
+    index: list[dict[Position, int]] = []
+    names: list[dict[Position, str]] = []
+    for t, table in enumerate(tables):
+        table_index: dict[Position, int] = {}
+        table_names: dict[Position, str] = {}
+        for pos, value, is_suppressed, margin in table._entries():
+            key = keys[t][pos]
+            e = index_of.get(key)
+            if e is None:
+                e = index_of[key] = len(values)
+                values.append(value)
+                is_margin.append(margin)
+                suppressed.append(is_suppressed)
+            elif values[e] != value:
+                raise DisclosureError(f"linked tables disagree on {table._entry_name(pos)} (table {t}, key {key!r})")
+            else:
+                is_margin[e] = is_margin[e] or margin
+                suppressed[e] = suppressed[e] or is_suppressed
+            table_index[pos] = e
+            table_names[pos] = table._entry_name(pos)
+        index.append(table_index)
+        names.append(table_names)
+    lines: list[tuple[tuple[int, ...], int]] = []
+    seen: set[tuple[tuple[int, ...], int]] = set()
+    for t, table in enumerate(tables):
+        for parts, total in table._lines():
+            line = (tuple(index[t][p] for p in parts), index[t][total])
+            signature = (tuple(sorted(line[0])), line[1])
+            if signature not in seen:
+                seen.add(signature)
+                lines.append(line)
+    entry_lines: list[list[int]] = [[] for _ in values]
+    for li, (parts, total) in enumerate(lines):
+        for e in (*parts, total):
+            entry_lines[e].append(li)
+    return _System(values, is_margin, lines, entry_lines, index, names, suppressed)
+
+
+def _check_keys(tables: Sequence[GatedTable], keys: Sequence[KeyMap] | None) -> list[KeyMap]:
+    if keys is None:
+        return [link_keys(t) for t in tables]
+    if len(keys) != len(tables):
+        raise DisclosureError("one key map per table is needed")
+    for table, key_map in zip(tables, keys):
+        missing = [pos for pos, _, _, _ in table._entries() if pos not in key_map]
+        if missing:
+            raise DisclosureError(f"key map lacks entries {missing[:3]} of a {table.row_var} table")
+    return list(keys)
+
+
+def gate_linked_keyed(tables: Sequence[GatedTable], keys: Sequence[KeyMap] | None = None) -> list[GatedTable]:
+    """:func:`gate_linked` where ``keys`` says which entries are the same figure.
+
+    Entries already hidden in the input tables stay hidden.
+    """
+    if not tables:
+        return []
+    k = _check_same_k(tables)
+    system = _build_system_keyed(tables, _check_keys(tables, keys))
+    suppressed = _protect(system, k)
+    return [table._with_mask(lambda pos, t=t: suppressed[system.index[t][pos]])
+            for t, table in enumerate(tables)]
+
+
+def audit_linked_keyed(tables: Sequence[GatedTable], keys: Sequence[KeyMap] | None = None) -> list[AuditReport]:
+    """:func:`audit_linked` with caller-given entry identities (see :func:`gate_linked_keyed`)."""
+    if not tables:
+        return []
+    k = _check_same_k(tables)
+    system = _build_system_keyed(tables, _check_keys(tables, keys))
+    hidden = [True] * len(system.values)
+    for t, table in enumerate(tables):
+        for pos, _, is_suppressed, _ in table._entries():
+            if not is_suppressed:
+                hidden[system.index[t][pos]] = False
+    model = _AttackerModel(system, hidden)
+    reports = []
+    for t, table in enumerate(tables):
+        intervals: dict[Position, tuple[float, float]] = {}
+        failures: list[str] = []
+        for pos, value, is_suppressed, _ in table._entries():
+            e = system.index[t][pos]
+            name = system.names[t][pos]
+            if not is_suppressed:
+                if 1 <= value < k:
+                    failures.append(f"{name} is published although it is below k={k}")
+                continue
+            if not hidden[e]:
+                failures.append(f"{name} is suppressed here but published in another table")
+                continue
+            lo, hi = model.lower(e), model.upper(e)
+            intervals[pos] = (lo, hi)
+            if 1 <= value < k and not _is_protected(lo, hi, k):
+                failures.append(f"{name}: published figures bound it to [{lo:g}, {hi:g}], "
+                                f"which does not cover [0, {k}]")
+        reports.append(AuditReport(ok=not failures, intervals=intervals, failures=failures))
+    return reports
+
+
+def _force(table: GatedTable, key_map: KeyMap, forced: set[tuple[Hashable, int]]) -> GatedTable:
+    """``table`` with every entry whose (key, value) is in ``forced`` hidden."""
+    state = {pos: (value, s) for pos, value, s, _ in table._entries()}
+    return table._with_mask(lambda pos: state[pos][1] or (key_map[pos], state[pos][0]) in forced)
+
+
+def gate_release(groups: Sequence[Sequence[GatedTable]],
+                 keys: Sequence[Sequence[KeyMap]] | None = None) -> list[list[GatedTable]]:
+    """Gate a whole release made of several groups of linked tables.
+
+    Each group (a cross-tab and its 1-D margins, say) is gated with
+    :func:`gate_linked_keyed`.  Groups also share figures - the total of
+    persons who saw a question is in every cross-tab of that question - so
+    a figure hidden in one group is then hidden in every group that shows
+    the same figure (same key and same value), and the groups that published
+    it are gated again until no group publishes what another hides.  Hiding
+    more only adds constraints that are already satisfied, so this ends.
+
+    ``keys`` gives, per group and table, the identity of every entry
+    (default: :func:`link_keys`, identities from labels).
+    """
+    if not groups:
+        return []
+    every_table = [t for group in groups for t in group]
+    if every_table:
+        _check_same_k(every_table)
+    key_maps = [_check_keys(group, None if keys is None else keys[g]) for g, group in enumerate(groups)]
+
+    def figures(tables: Sequence[GatedTable], maps: Sequence[KeyMap], hidden: bool) -> set[tuple[Hashable, int]]:
+        return {(m[pos], value) for t, m in zip(tables, maps)
+                for pos, value, is_suppressed, _ in t._entries() if is_suppressed == hidden}
+
+    entries = [figures(group, maps, False) | figures(group, maps, True) for group, maps in zip(groups, key_maps)]
+    out = [gate_linked_keyed(group, maps) for group, maps in zip(groups, key_maps)]
+    forced: set[tuple[Hashable, int]] = set()
+    while True:
+        for g, group in enumerate(groups):
+            # Re-gate only a group that publishes a figure hidden elsewhere.
+            if forced & figures(out[g], key_maps[g], False):
+                relevant = forced & entries[g]
+                out[g] = gate_linked_keyed([_force(t, m, relevant) for t, m in zip(group, key_maps[g])],
+                                           key_maps[g])
+        hidden = set().union(*(figures(o, m, True) for o, m in zip(out, key_maps)))
+        if hidden <= forced:
+            return out
+        forced |= hidden
+
+
+def release_inconsistencies(groups: Sequence[Sequence[GatedTable]],
+                            keys: Sequence[Sequence[KeyMap]] | None = None) -> list[str]:
+    """Figures (same key and value) hidden in one table but published in another.
+
+    An empty list means the release is consistent; with
+    :func:`audit_linked_keyed` on every group this is the release audit.
+    """
+    published: dict[tuple[Hashable, int], str] = {}
+    hidden: dict[tuple[Hashable, int], str] = {}
+    for g, group in enumerate(groups):
+        maps = _check_keys(group, None if keys is None else keys[g])
+        for table, m in zip(group, maps):
+            for pos, value, is_suppressed, _ in table._entries():
+                target = hidden if is_suppressed else published
+                target.setdefault((m[pos], value), table._entry_name(pos))
+    return [f"{name} is hidden in one table and published in another"
+            for key, name in hidden.items() if key in published]
+
+
+def gate_group_means(
+    counts: Sequence[int], means: Sequence[float | None], k: int = DEFAULT_K
+) -> list[float | None]:
+    """Gate the means of the groups of one breakdown, published with the overall mean.
+
+    A group mean needs ``>= k`` contributors (:func:`gate_mean`).  When exactly
+    one group with contributors is hidden, the overall mean and the other
+    groups' means and sizes would give its sum back, so the mean of the next
+    smallest group with contributors is hidden as well (secondary
+    suppression for means).
+
+    Args:
+        counts: contributors per group.
+        means: mean per group (None where there are no contributors).
+
+    Returns:
+        The publishable mean per group, None where hidden.
+    """
+    _check_k(k)
+    if len(counts) != len(means):
+        raise DisclosureError("counts and means must have the same length")
+    out = [None if m is None else gate_mean(n, m, k) for n, m in zip(counts, means)]
+    hidden = [i for i, (n, m) in enumerate(zip(counts, out)) if n > 0 and m is None]
+    if len(hidden) == 1:
+        candidates = [i for i, (n, m) in enumerate(zip(counts, out)) if m is not None]
+        if candidates:
+            out[min(candidates, key=lambda i: (counts[i], i))] = None
+    return out
+
+
+__all__ += ["audit_linked_keyed", "gate_group_means", "gate_linked_keyed", "gate_release", "link_keys",
+            "release_inconsistencies"]

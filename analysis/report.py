@@ -1,41 +1,835 @@
-"""The diagnostic report: one self-contained, offline HTML file.
+"""The diagnostic release: gated tables, and the report as one offline HTML file.
 
-Every figure passes :mod:`analysis.disclosure`; suppressed cells read
-``< k``. No external script, font, stylesheet or image is referenced.
+:func:`build_release` computes every table of the diagnostic from the
+dataset (:mod:`analysis.tables`, :mod:`analysis.scores`), gates all of them
+together with :mod:`analysis.disclosure` (one release: a figure hidden in a
+table is hidden in every table that shows it) and returns :class:`View`
+objects that hold only publishable figures. The HTML report, the exports
+(:mod:`analysis.export`) and the team dashboard render these views and
+nothing else.
+
+The HTML file references no external script, font, stylesheet or image;
+charts are inline SVG.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 from babel.numbers import format_decimal, format_percent
 
 from kiosk import i18n
-from kiosk.questionnaire import Module
+from kiosk.errors import ValidationError
+from kiosk.questionnaire import Item, Module, ScoreDef, load_survey
 
-from analysis import disclosure, tables
+from analysis import disclosure, scores, tables
+from analysis.disclosure import GatedTable
 from analysis.ingest import module_index, scan_answers, scan_responses
+from analysis.tables import MISSING, NO_ANSWER, NONE, NOT_REACHED, REFUSED, SKIPPED
 
-CSS = """
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem}
-th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:end}
-th:first-child,td:first-child{text-align:start}
-caption{text-align:start;font-weight:600;padding:.3rem 0}
-.note{color:#555;font-size:.9rem}
-"""
+NOT_COMPUTABLE = "_notcomputable"
+STATUSES = ("complete", "partial", "declined")
 
 
 def _t(lang: str, msgid: str) -> str:
     return i18n.translations(lang).gettext(msgid)
 
 
-def _label(module: Module | None, item_id: str, code: str, lang: str) -> str:
-    if code == "refused":
+def N_(message: str) -> str:
+    """Mark a string for extraction (``make i18n-extract``); translated where shown."""
+    return message
+
+
+# ---------------------------------------------------------------- views
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One published figure: a count (None when hidden), its percentage
+    (0-100) and Wilson 95 % interval when publishable."""
+
+    n: int | None
+    pct: float | None = None
+    lo: float | None = None
+    hi: float | None = None
+
+
+@dataclass(frozen=True)
+class Mean:
+    """A published mean with its 95 % interval (None when hidden)."""
+
+    mean: float | None
+    lo: float | None = None
+    hi: float | None = None
+
+
+@dataclass
+class View:
+    """A publishable table: only gated figures, ready to render.
+
+    ``cols`` is ``[""]`` for a one-dimensional table. ``cells`` maps
+    ``(row, col)`` to a :class:`Figure`; ``means`` and ``prevalence`` (score
+    views) map a column (``""`` overall) to a :class:`Mean` / :class:`Figure`.
+    """
+
+    id: str
+    kind: str
+    module: str | None = None
+    major: int | None = None
+    item: str | None = None
+    score: str | None = None
+    by: str | None = None
+    rows: list[str] = field(default_factory=list)
+    cols: list[str] = field(default_factory=lambda: [""])
+    cells: dict[tuple[str, str], Figure] = field(default_factory=dict)
+    row_totals: dict[str, Figure] = field(default_factory=dict)
+    col_totals: dict[str, Figure] = field(default_factory=dict)
+    total: Figure = field(default_factory=lambda: Figure(None))
+    means: dict[str, Mean] = field(default_factory=dict)
+    prevalence: dict[str, Figure] = field(default_factory=dict)
+
+    def frame(self) -> pl.DataFrame:
+        """Tidy form: one line per cell and margin (``row``/``col`` ``"_total"``)."""
+        records = []
+
+        def add(row: str, col: str, f: Figure) -> None:
+            records.append({"table": self.id, "kind": self.kind, "module": self.module, "major": self.major,
+                            "item": self.item or self.score, "by": self.by, "row": row, "col": col,
+                            "n": f.n, "suppressed": f.n is None, "pct": f.pct, "ci_low": f.lo, "ci_high": f.hi})
+        for r in self.rows:
+            for c in self.cols:
+                if (r, c) in self.cells:
+                    add(r, c, self.cells[(r, c)])
+            if r in self.row_totals:
+                add(r, "_total", self.row_totals[r])
+        for c, f in self.col_totals.items():
+            add("_total", c, f)
+        add("_total", "_total", self.total)
+        for c, m in self.means.items():
+            records.append({"table": self.id, "kind": self.kind, "module": self.module, "major": self.major,
+                            "item": self.item or self.score, "by": self.by, "row": "_mean", "col": c or "_total",
+                            "n": None, "suppressed": m.mean is None, "pct": m.mean, "ci_low": m.lo,
+                            "ci_high": m.hi})
+        for c, f in self.prevalence.items():
+            add("_positive", c or "_total", f)
+        return pl.DataFrame(records, schema=VIEW_SCHEMA)
+
+
+VIEW_SCHEMA = {"table": pl.String, "kind": pl.String, "module": pl.String, "major": pl.Int64, "item": pl.String,
+               "by": pl.String, "row": pl.String, "col": pl.String, "n": pl.Int64, "suppressed": pl.Boolean,
+               "pct": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
+"""Columns of :meth:`View.frame` (``pct`` holds the mean on ``_mean`` lines)."""
+
+
+@dataclass
+class Release:
+    """Everything the diagnostic publishes, already gated."""
+
+    k: int
+    views: dict[str, View]
+    modules: dict[tuple[str, int], Module]
+    breakdowns: dict[str, str]
+    breakdown_labels: dict[str, dict[str, dict[str, str]]]
+    versions: dict[tuple[str, int], list[str]]
+    question_labels: dict[str, str] = field(default_factory=dict)
+
+    def for_module(self, module: str, major: int) -> list[View]:
+        """Views of one pooled module, in questionnaire order."""
+        return [v for v in self.views.values() if v.module == module and v.major == major]
+
+
+# ------------------------------------------------------------ computing
+
+
+def _raw(matrix: Sequence[Sequence[int]], rows: Sequence[str], cols: Sequence[str], row_var: str,
+         col_var: str | None, k: int) -> GatedTable:
+    """A table with nothing hidden yet: input of the release gate only."""
+    counts = tuple(tuple(int(v) for v in r) for r in matrix)
+    row_totals = tuple(sum(r) for r in counts)
+    col_totals = tuple(sum(r[c] for r in counts) for c in range(len(cols)))
+    return GatedTable(row_var=row_var, col_var=col_var, row_labels=tuple(rows), col_labels=tuple(cols),
+                      counts=counts, suppressed=tuple(tuple(False for _ in r) for r in counts),
+                      row_totals=row_totals, row_totals_suppressed=tuple(False for _ in row_totals),
+                      col_totals=col_totals, col_totals_suppressed=tuple(False for _ in col_totals),
+                      grand_total=sum(row_totals), grand_total_suppressed=False, k=k)
+
+
+def _sum_by(df: pl.DataFrame, keys: Sequence[str]) -> dict[tuple, int]:
+    if df.height == 0:
+        return {}
+    agg = df.group_by(list(keys)).agg(pl.col("n").sum())
+    return {tuple(r[:-1]): int(r[-1]) for r in agg.iter_rows()}
+
+
+def _semver(v: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in v.split("."))
+
+
+def survey_orders(dirs: Sequence[str | Path]) -> pl.DataFrame:
+    """Question order of every survey found in ``dirs``: survey
+    (``id@version``), module, item, pos."""
+    records: list[dict[str, object]] = []
+    seen: set[str] = set()
+    for d in dirs:
+        for f in sorted(Path(d).glob("*.yaml")):
+            try:
+                head = f.read_text(encoding="utf-8")
+            except OSError:
+                continue
+            if "\nmodules:" not in "\n" + head:
+                continue
+            try:
+                survey = load_survey(f, [Path(x) for x in dirs])
+            except ValidationError:
+                continue
+            key = f"{survey.id}@{survey.version}"
+            if key in seen:
+                continue
+            seen.add(key)
+            pos = 0
+            for it in survey.items:
+                if it.is_question:
+                    records.append({"survey": key, "module": it.module, "item": it.id, "pos": pos})
+                    pos += 1
+    return pl.DataFrame(records, schema={"survey": pl.String, "module": pl.String, "item": pl.String,
+                                         "pos": pl.Int64})
+
+
+def _fallback_order(surveys: Sequence[str], modules: Sequence[Module]) -> pl.DataFrame:
+    """Order for surveys without a definition at hand: modules by id."""
+    records = []
+    for s in surveys:
+        pos = 0
+        for m in sorted(modules, key=lambda m: m.id):
+            for it in m.items:
+                if it.is_question:
+                    records.append({"survey": s, "module": m.id, "item": it.id, "pos": pos})
+                    pos += 1
+    return pl.DataFrame(records, schema={"survey": pl.String, "module": pl.String, "item": pl.String,
+                                         "pos": pl.Int64})
+
+
+@dataclass
+class _Family:
+    """Linked tables (one group of the release gate), their entry keys, and
+    what view each table becomes."""
+
+    tables: list[GatedTable] = field(default_factory=list)
+    keys: list[dict] = field(default_factory=list)
+    specs: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+
+    def add(self, table: GatedTable, keys: dict, kind: str, spec: dict[str, object]) -> None:
+        self.tables.append(table)
+        self.keys.append(keys)
+        self.specs.append((kind, spec))
+
+
+def _one_d(values: Sequence[int], rows: Sequence[str], row_var: str, cell_keys: Sequence[object],
+           grand_key: object, k: int) -> tuple[GatedTable, dict]:
+    """A 1-D table and the identity of each of its figures."""
+    table = _raw([[v] for v in values], rows, ["n"], row_var, None, k)
+    keys = {(r, 0): cell_keys[r] for r in range(len(rows))}
+    keys[(len(rows), 0)] = grand_key
+    return table, keys
+
+
+def _two_d(matrix: Sequence[Sequence[int]], rows: Sequence[str], cols: Sequence[str], row_var: str, col_var: str,
+           cell_key, row_keys: Sequence[object], col_keys: Sequence[object], grand_key: object,  # type: ignore[no-untyped-def]
+           k: int) -> tuple[GatedTable, dict]:
+    """A 2-D table and the identity of each of its figures."""
+    table = _raw(matrix, rows, cols, row_var, col_var, k)
+    n_rows, n_cols = len(rows), len(cols)
+    keys = {(r, c): cell_key(r, c) for r in range(n_rows) for c in range(n_cols)}
+    keys.update({(r, n_cols): row_keys[r] for r in range(n_rows)})
+    keys.update({(n_rows, c): col_keys[c] for c in range(n_cols)})
+    keys[(n_rows, n_cols)] = grand_key
+    return table, keys
+
+
+class _Builder:
+    """Turns the true counts into linked raw tables with semantic keys.
+
+    A key names a figure by what it counts - ``(item, "=", code, by, cat)``
+    is "persons in category ``cat`` of ``by`` who gave ``code``" - so the
+    release gate knows that the total of a cross-tab, the total of the
+    frequency table and the "saw the question" cell of the status table
+    are one figure.
+    """
+
+    def __init__(self, counts: tables.Counts, modules: dict[tuple[str, int], Module],
+                 breakdowns: dict[str, str], k: int, score_frames: dict[tuple[str, int, str], dict]) -> None:
+        self.c = counts
+        self.modules = modules
+        self.breakdowns = breakdowns
+        self.k = k
+        self.score_frames = score_frames
+        self.families: list[_Family] = []
+        self.order: list[tuple[str, str]] = []  # (module, item) in questionnaire order, for drop-off
+        self._index()
+
+    # -- helpers ---------------------------------------------------------
+    def _index(self) -> None:
+        """Counts as nested dicts: thousands of lookups on small frames
+        would cost more than the counting itself."""
+        def nest(frames: dict, keys: list[str]) -> dict:
+            out: dict = {}
+            for by, df in frames.items():
+                cols = [*keys, "survey", *([by] if by else [])]
+                d: dict = {}
+                for row in df.select(*cols, "n").iter_rows():
+                    inner = d.setdefault(row[:len(keys)], {})
+                    rest = row[len(keys):-1]
+                    inner[rest] = inner.get(rest, 0) + int(row[-1])
+                out[by] = d
+            return out
+        self._items = nest(self.c.items, ["module", "major", "item", "cat"])
+        self._persons = nest(self.c.persons, ["module", "major", "item"])
+        self._pop = nest(self.c.population, [])
+
+    def module_surveys(self, module: str, major: int) -> list[str]:
+        return sorted({s[0] for (m, j, _, _), per in self._items[None].items() if (m, j) == (module, major)
+                       for s in per})
+
+    def count(self, table: dict, by: str | None, key: tuple, surveys: list[str], cat: str | None) -> int:
+        """Sum of one count over the given surveys (and breakdown category)."""
+        per = table[by].get(key, {})
+        if by is None:
+            return sum(per.get((s,), 0) for s in surveys)
+        return sum(per.get((s, cat), 0) for s in surveys)
+
+    def pop(self, surveys: list[str], by: str | None) -> dict[str, int]:
+        per = self._pop[by].get((), {})
+        out: dict[str, int] = {}
+        for key, n in per.items():
+            if key[0] in surveys:
+                cat = "" if by is None else key[1]
+                out[cat] = out.get(cat, 0) + n
+        return out if by is not None else {"": out.get("", 0)}
+
+    def categories(self, surveys: list[str], by: str) -> list[str]:
+        present = [c for c, n in self.pop(surveys, by).items() if n > 0]
+        source = self.breakdowns[by]
+        if "." in source:
+            mid, iid = source.split(".", 1)
+            codes: list[str] = []
+            for (m_id, _), m in sorted(self.modules.items()):
+                if m_id == mid:
+                    try:
+                        codes = [c.code for c in m.item(iid).choices]
+                    except KeyError:
+                        pass
+            ordered = [c for c in codes if c in present]
+            rest = sorted(c for c in present if c not in ordered and c != MISSING)
+            return ordered + rest + ([MISSING] if MISSING in present else [])
+        return sorted(present)
+
+    def usable_breakdowns(self, surveys: list[str], skip_item: str | None = None) -> list[tuple[str, list[str]]]:
+        out = []
+        for by, source in self.breakdowns.items():
+            if skip_item is not None and source == skip_item:
+                continue  # an item crossed with itself tells nothing
+            cats = self.categories(surveys, by)
+            if len(cats) >= 2:
+                out.append((by, cats))
+        return out
+
+    def _informative(self, column_totals: list[int]) -> bool:
+        """A cross-tab tells more than its 1-D margins only if at least two
+        of its columns can be published; otherwise it is left out (its
+        gating would hide every cell, at the cost of many LP audits)."""
+        return sum(1 for n in column_totals if n >= self.k) >= 2
+
+    def _groups(self, base: _Family, per_by: list[_Family]) -> None:
+        """One group per cross-tab with its 1-D margins (the base tables).
+
+        Gating each cross-tab with its margins rather than all cross-tabs of
+        an item at once keeps secondary suppression local; the release gate
+        then makes the figures they share consistent.
+        """
+        if not per_by:
+            self.families.append(base)
+            return
+        for i, fam in enumerate(per_by):
+            group = _Family()
+            for t, key, (kind, spec) in zip(base.tables, base.keys, base.specs):
+                # The base tables come out identical in every group: render them once.
+                group.add(t, key, kind if i == 0 else "linked", spec)
+            for t, key, (kind, spec) in zip(fam.tables, fam.keys, fam.specs):
+                group.add(t, key, kind, spec)
+            self.families.append(group)
+
+    # -- participation ----------------------------------------------------
+    def participation(self) -> None:
+        base = {s: 0 for s in STATUSES}
+        for (status,), n in _sum_by(self.c.participation[None], ["status"]).items():
+            base[status] = n
+        q = ("participation",)
+        fam = _Family()
+        t, keys = _one_d([base[s] for s in STATUSES], STATUSES, "status", [(q, "=", s) for s in STATUSES], q, self.k)
+        fam.add(t, keys, "participation", {})
+        if self.c.dropoff is not None and base["partial"] > 0:
+            found = {(r["module"], r["item"]): int(r["n"]) for r in self.c.dropoff.iter_rows(named=True)}
+            rows = list(dict.fromkeys([*self.order, *sorted(k_ for k_ in found if k_ not in self.order
+                                                              and k_ != (NO_ANSWER, NO_ANSWER))]))
+            labels = [f"{m}.{i}" for m, i in rows] + [NO_ANSWER]
+            values = [found.get(key, 0) for key in rows] + [found.get((NO_ANSWER, NO_ANSWER), 0)]
+            if sum(values) == base["partial"]:
+                t, keys = _one_d(values, labels, "last_question", [(q, "last", lab) for lab in labels],
+                                 (q, "=", "partial"), self.k)
+                fam.add(t, keys, "dropoff", {})
+        self.families.append(fam)
+
+    # -- items ------------------------------------------------------------
+    def item(self, module: Module, major: int, item: Item, surveys: list[str]) -> None:
+        x = ("item", module.id, major, item.id)
+        population = ("pop", module.id, major)
+        multiple = item.type == "multiple"
+        codes = [c.code for c in item.choices]
+        present = {key[3] for key in self._items[None] if key[:3] == (module.id, major, item.id)}
+        # Codes outside the choice list: whole numbers of an integer item, in numeric order.
+        extra = sorted((c for c in present if not c.startswith("_") and c not in codes),
+                       key=lambda c: (0, int(c), c) if c.lstrip("-").isdigit() else (1, 0, c))
+        codes = codes + extra
+        options = [*codes, NONE] if multiple else [""]
+        common = {"module": module.id, "major": major, "item": item.id, "codes": codes, "multiple": multiple}
+
+        def parts(by: str | None, cat: str | None) -> tuple[dict[str, list[int]], int, int, int]:
+            """Per option: the seen rows' counts; then seen, skipped, not reached."""
+            def n(c: str) -> int:
+                return self.count(self._items, by, (module.id, major, item.id, c), surveys, cat)
+            pop = self.pop(surveys, by).get("" if by is None else str(cat), 0)
+            skipped, refused = n(SKIPPED), n(REFUSED)
+            if not multiple:
+                seen_rows = [n(c) for c in codes] + [refused]
+                seen = sum(seen_rows)
+                return {"": seen_rows}, seen, skipped, pop - seen - skipped
+            answered = self.count(self._persons, by, (module.id, major, item.id), surveys, cat)
+            seen = answered + n(NONE) + refused
+            out = {o: [n(o), seen - refused - n(o), refused] for o in options}
+            return out, seen, skipped, pop - seen - skipped
+
+        def rows_of(option: str) -> tuple[list[str], list[object]]:
+            if not multiple:
+                return [*codes, REFUSED], [(x, "=", c) for c in [*codes, REFUSED]]
+            return [option, f"!{option}", REFUSED], [(x, "has", option), (x, "hasnot", option), (x, "=", REFUSED)]
+
+        seen_rows, seen, skipped, notreached = parts(None, None)
+        base = _Family()
+        for o in options:
+            rows, keys = rows_of(o)
+            t, km = _one_d(seen_rows[o], rows, "answer", keys, (x, "seen"), self.k)
+            base.add(t, km, "frequency", {**common, "option": o})
+        t, km = _one_d([seen, skipped, notreached], ["_seen", SKIPPED, NOT_REACHED], "status",
+                       [(x, "seen"), (x, "=", SKIPPED), (x, "=", NOT_REACHED)], population, self.k)
+        base.add(t, km, "status", common)
+        per_by = []
+        # Whole numbers (an integer item) get their distribution only: crossed
+        # with a breakdown, nearly every cell would be a small count.
+        bys = [] if item.type == "integer" else self.usable_breakdowns(surveys, f"{module.id}.{item.id}")
+        for by, cats in bys:
+            per_cat = [parts(by, c) for c in cats]
+            if not self._informative([p[1] for p in per_cat]):
+                continue
+            fam = _Family()
+            for o in options:
+                rows, keys = rows_of(o)
+                matrix = [[per_cat[ci][0][o][ri] for ci in range(len(cats))] for ri in range(len(rows))]
+                t, km = _two_d(matrix, rows, cats, "answer", by,
+                               lambda r, c, keys=keys, cats=cats, by=by: (*keys[r], by, cats[c]),  # type: ignore[misc]
+                               keys, [(x, "seen", by, c) for c in cats], (x, "seen"), self.k)
+                fam.add(t, km, "crosstab", {**common, "option": o, "by": by})
+            per_by.append(fam)
+        self._groups(base, per_by)
+
+    # -- scores -----------------------------------------------------------
+    def score(self, module: Module, major: int, score: ScoreDef, surveys: list[str]) -> None:
+        s = ("score", module.id, major, score.id)
+        population = ("pop", module.id, major)
+        frames = self.score_frames[(module.id, major, score.id)]
+        cls = [c.id for c in scores.classes(score)]
+        common = {"module": module.id, "major": major, "score": score, "classes": cls}
+
+        # (category, class) -> [n, sum, sumsq] per breakdown, over this module's surveys.
+        sums_of: dict[str | None, dict[tuple[str, str | None], list[float]]] = {}
+        for by, df in frames.items():
+            acc: dict[tuple[str, str | None], list[float]] = {}
+            for row in df.filter(pl.col("survey").is_in(surveys)).iter_rows(named=True):
+                slot = acc.setdefault(("" if by is None else str(row[by]), row["class"]), [0, 0.0, 0.0])
+                slot[0] += int(row["n"])
+                slot[1] += float(row["sum"])
+                slot[2] += float(row["sumsq"])
+            sums_of[by] = acc
+
+        def column(by: str | None, cat: str | None) -> tuple[list[int], int, tuple[int, float, float]]:
+            here = {c: v for (k, c), v in sums_of[by].items() if k == ("" if by is None else str(cat))}
+            scored = int(sum(v[0] for v in here.values()))
+            pop = self.pop(surveys, by).get("" if by is None else str(cat), 0)
+            sums = (scored, sum(v[1] for v in here.values()), sum(v[2] for v in here.values()))
+            return [int(here[c][0]) if c in here else 0 for c in cls], pop - scored, sums
+
+        values, not_computable, sums = column(None, None)
+        scored = sums[0]
+        sides = {c.id: bool(c.positive) for c in scores.classes(score)}
+        # With bands and a cut-off, the breakdown tables give the screen
+        # (below / at or above the cut-off) rather than every band: far fewer
+        # small cells. A bands x screen table with structural zeros tells the
+        # release gate that "at or above" is the sum of its bands.
+        screen = bool(cls) and score.positive_at is not None and set(cls) != {scores.NEGATIVE, scores.POSITIVE}
+        base = _Family()
+        if cls:
+            t, km = _one_d(values, cls, "class", [(s, "=", c) for c in cls], (s, "scored"), self.k)
+            base.add(t, km, "score", {**common, "positive_rows": [c for c in cls if sides[c]]})
+        t, km = _one_d([scored, not_computable], ["_scored", NOT_COMPUTABLE], "status",
+                       [(s, "scored"), (s, "=", NOT_COMPUTABLE)], population, self.k)
+        base.add(t, km, "score_status", {**common, "sums": {"": sums}})
+        side_rows = [scores.NEGATIVE, scores.POSITIVE]
+        if screen:
+            matrix = [[0, v] if sides[c] else [v, 0] for c, v in zip(cls, values)]
+            t, km = _two_d(matrix, cls, side_rows, "class", "screen",
+                           lambda r, c: (s, "=", cls[r]) if sides[cls[r]] == (c == 1) else (s, "zero", cls[r], c),
+                           [(s, "=", c) for c in cls], [(s, "=", x) for x in side_rows], (s, "scored"), self.k)
+            base.add(t, km, "score_screen", common)
+        per_by = []
+        for by, cats in self.usable_breakdowns(surveys):
+            per_cat = [column(by, c) for c in cats]
+            if not self._informative([p[2][0] for p in per_cat]):
+                continue
+            fam = _Family()
+            group_sums = {c: per_cat[i][2] for i, c in enumerate(cats)}
+            if screen:
+                rows = side_rows
+                matrix = [[sum(v for c, v in zip(cls, p[0]) if sides[c] == (r == 1)) for p in per_cat]
+                          for r in range(2)]
+                positive_rows = [scores.POSITIVE]
+            elif cls:
+                rows, matrix = cls, [[per_cat[ci][0][ri] for ci in range(len(cats))] for ri in range(len(cls))]
+                positive_rows = [c for c in cls if sides[c]]
+            else:
+                rows, positive_rows = [], []
+            if rows:
+                t, km = _two_d(matrix, rows, cats, "class", by,
+                               lambda r, c, by=by, cats=cats, rows=rows: (s, "=", rows[r], by, cats[c]),  # type: ignore[misc]
+                               [(s, "=", r) for r in rows], [(s, "scored", by, c) for c in cats], (s, "scored"),
+                               self.k)
+            else:
+                matrix = [[p[2][0] for p in per_cat], [p[1] for p in per_cat]]
+                t, km = _two_d(matrix, ["_scored", NOT_COMPUTABLE], cats, "status", by,
+                               lambda r, c, by=by, cats=cats: ((s, "scored") if r == 0 else (s, "=", NOT_COMPUTABLE))
+                               + (by, cats[c]),
+                               [(s, "scored"), (s, "=", NOT_COMPUTABLE)], [(*population, by, c) for c in cats],
+                               population, self.k)
+            fam.add(t, km, "score_by", {**common, "by": by, "sums": group_sums, "positive_rows": positive_rows,
+                                        "counts_scored": bool(rows)})
+            per_by.append(fam)
+        self._groups(base, per_by)
+
+
+def _pct(num: int | None, den: int | None, k: int) -> Figure:
+    if num is None or den is None or den <= 0:
+        return Figure(num)
+    pct = disclosure.gate_percentage(num, den, k)
+    if pct is None:
+        return Figure(num)
+    ci = tables.wilson(num, den)
+    assert ci is not None
+    return Figure(num, pct, 100 * ci[0], 100 * ci[1])
+
+
+def _view_id(module: str, major: int, item: str, prefix: str = "") -> str:
+    return f"{prefix}{module}.{item}" if major == 1 else f"{prefix}{module}@{major}.{item}"
+
+
+def _views_of(family: _Family, gated: list[GatedTable], k: int) -> list[View]:
+    """Publishable views from a gated family; percentages only from
+    published figures, so they reveal nothing the counts do not."""
+    out: list[View] = []
+    for table, (kind, spec) in zip(gated, family.specs):
+        if kind == "participation":
+            v = View("participation", kind, rows=list(STATUSES))
+            for r, s in enumerate(STATUSES):
+                v.cells[(s, "")] = Figure(table.cell(r, 0))
+            v.total = Figure(table.total())
+            comp, part = table.cell(0, 0), table.cell(1, 0)
+            v.prevalence[""] = _pct(comp, None if comp is None or part is None else comp + part, k)
+            out.append(v)
+        elif kind == "dropoff":
+            v = View("participation.dropoff", kind, rows=list(table.row_labels))
+            for r, label in enumerate(table.row_labels):
+                v.cells[(label, "")] = _pct(table.cell(r, 0), table.total(), k)
+            v.total = Figure(table.total())
+            out.append(v)
+        elif kind in ("frequency", "status", "crosstab"):
+            out.append(_item_view(table, kind, spec, k))
+        elif kind in ("score", "score_status", "score_screen", "score_by"):
+            out.append(_score_view(table, kind, spec, k))
+    return out
+
+
+def _fill_2d(v: View, table: GatedTable, k: int, pct_of_column: bool = False) -> None:
+    for r, row in enumerate(table.row_labels):
+        for c, col in enumerate(table.col_labels):
+            n = table.cell(r, c)
+            v.cells[(row, col)] = _pct(n, table.col_total(c), k) if pct_of_column else Figure(n)
+        v.row_totals[row] = Figure(table.row_total(r))
+    for c, col in enumerate(table.col_labels):
+        v.col_totals[col] = Figure(table.col_total(c))
+    v.total = Figure(table.total())
+
+
+def _item_view(table: GatedTable, kind: str, spec: dict, k: int) -> View:
+    module, major, item = str(spec["module"]), int(spec["major"]), str(spec["item"])
+    multiple, option = bool(spec["multiple"]), str(spec.get("option", ""))
+    base = _view_id(module, major, item) + (f"#{option}" if multiple and kind != "status" else "")
+    rows = list(table.row_labels)
+    if kind == "frequency":
+        shown = rows if not multiple else [option]
+        v = View(base, kind, module, major, item, rows=shown)
+        for r, label in enumerate(shown):
+            v.cells[(label, "")] = _pct(table.cell(r, 0), table.total(), k)
+        v.total = Figure(table.total())
+        return v
+    if kind == "status":
+        v = View(f"{base}.status", kind, module, major, item, rows=rows)
+        for r, label in enumerate(rows):
+            v.cells[(label, "")] = Figure(table.cell(r, 0))
+        v.total = Figure(table.total())
+        return v
+    by = str(spec["by"])
+    v = View(f"{base}.by.{by}", kind, module, major, item, by=by, rows=rows, cols=list(table.col_labels))
+    # Column percentages: over the persons of that column who saw the item.
+    _fill_2d(v, table, k, pct_of_column=True)
+    return v
+
+
+def _score_view(table: GatedTable, kind: str, spec: dict, k: int) -> View:
+    score: ScoreDef = spec["score"]
+    module, major = str(spec["module"]), int(spec["major"])
+    base = _view_id(module, major, score.id, "score.")
+    if kind == "score_status":
+        sums: dict[str, tuple[int, float, float]] = spec["sums"]
+        v = View(f"{base}.status", kind, module, major, score=score.id, rows=list(table.row_labels))
+        for r, row in enumerate(table.row_labels):
+            v.cells[(row, "")] = Figure(table.cell(r, 0))
+        v.total = Figure(table.total())
+        m = scores.mean_ci(*sums[""])
+        g = disclosure.gate_mean(sums[""][0], m[0], k) if m else None
+        v.means[""] = Mean(g, m[1], m[2]) if g is not None and m else Mean(None)
+        return v
+    if kind == "score_screen":
+        # Only the prevalence is new here; the bands are the "score" view.
+        v = View(f"{base}.screen", kind, module, major, score=score.id, rows=[scores.NEGATIVE, scores.POSITIVE])
+        for c, side in enumerate(table.col_labels):
+            v.cells[(side, "")] = _pct(table.col_total(c), table.total(), k)
+        v.total = Figure(table.total())
+        v.prevalence[""] = v.cells[(scores.POSITIVE, "")]
+        return v
+    positive: list[str] = spec.get("positive_rows", [])
+    if kind == "score":
+        cls = list(table.row_labels)
+        v = View(base, kind, module, major, score=score.id, rows=cls)
+        for r, row in enumerate(cls):
+            v.cells[(row, "")] = _pct(table.cell(r, 0), table.total(), k)
+        v.total = Figure(table.total())
+        if positive and set(cls) == {scores.NEGATIVE, scores.POSITIVE}:
+            v.prevalence[""] = v.cells[(scores.POSITIVE, "")]
+        return v
+    by = str(spec["by"])
+    sums = spec["sums"]
+    v = View(f"{base}.by.{by}", kind, module, major, score=score.id, by=by, rows=list(table.row_labels),
+             cols=list(table.col_labels))
+    _fill_2d(v, table, k, pct_of_column=bool(spec.get("counts_scored")))
+    columns = list(table.col_labels)
+    raw = [scores.mean_ci(*sums[c]) for c in columns]
+    gated = disclosure.gate_group_means([sums[c][0] for c in columns], [m[0] if m else None for m in raw], k)
+    for c, col in enumerate(columns):
+        m = raw[c]
+        v.means[col] = Mean(gated[c], m[1], m[2]) if gated[c] is not None and m else Mean(None)
+        if positive:
+            v.prevalence[col] = _prevalence([table.cell(r, c) for r, row in enumerate(table.row_labels)
+                                             if row in positive], table.col_total(c), k)
+    return v
+
+
+def _prevalence(parts: list[int | None], scored: int | None, k: int) -> Figure:
+    """Share at or above the cut-off: a sum of published classes, so it is
+    only given when every one of them is published."""
+    if any(p is None for p in parts):
+        return Figure(None)
+    return _pct(sum(parts), scored, k)  # type: ignore[arg-type]
+
+
+def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path],
+                  k: int = disclosure.DEFAULT_K, breakdowns: Mapping[str, str] | None = None,
+                  period: str | None = "quarter", filters: Mapping[str, Sequence[str]] | None = None) -> Release:
+    """Compute and gate every table of the diagnostic.
+
+    ``breakdowns`` maps a breakdown name to a response column (centre,
+    lang, period) or a single-choice ``module.item`` (default
+    :data:`analysis.tables.DEFAULT_BREAKDOWNS`); ``period`` coarsens periods
+    for breakdowns (``quarter`` by default: weeks make tables too sparse to
+    publish). ``filters`` keeps only responses whose breakdown value is in
+    the given list (the dashboard's filters), applied before any count.
+    """
+    responses = scan_responses(data_dir)
+    answers = scan_answers(data_dir)
+    return release_from_frames(responses, answers, module_index(questionnaire_dirs), questionnaire_dirs,
+                               k, breakdowns, period, filters)
+
+
+def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
+                        index: Mapping[tuple[str, str], Module], questionnaire_dirs: Sequence[str | Path] = (),
+                        k: int = disclosure.DEFAULT_K, breakdowns: Mapping[str, str] | None = None,
+                        period: str | None = "quarter",
+                        filters: Mapping[str, Sequence[str]] | None = None) -> Release:
+    """:func:`build_release` on given frames and module definitions."""
+    disclosure._check_k(k)
+    bds = dict(tables.DEFAULT_BREAKDOWNS if breakdowns is None else breakdowns)
+    present = (answers.select("module", "major", "version").unique().collect(engine="streaming"))
+    versions: dict[tuple[str, int], list[str]] = {}
+    for m_id, major, version in present.iter_rows():
+        versions.setdefault((m_id, int(major)), []).append(version)
+    modules: dict[tuple[str, int], Module] = {}
+    for (m_id, major), vs in versions.items():
+        known = [v for v in vs if (m_id, v) in index]
+        if known:
+            modules[(m_id, major)] = index[(m_id, max(known, key=_semver))]
+        versions[(m_id, major)] = sorted(vs, key=_semver)
+    # A breakdown item must be single choice: a multiple choice would count a person twice.
+    for name, source in list(bds.items()):
+        if "." in source:
+            mid, iid = source.split(".", 1)
+            types = {m.item(iid).type for (x, _), m in modules.items() if x == mid
+                     and any(it.id == iid for it in m.items)}
+            if types - {"single", "scale"}:
+                del bds[name]
+    if filters:
+        responses = _apply_filters(responses, answers, bds, period, filters)
+    multiple = [(m_id, major, it.id) for (m_id, major), m in modules.items() for it in m.items
+                if it.type == "multiple"]
+    surveys_in_data = (responses.select((pl.col("survey") + "@" + pl.col("survey_version")).alias("s")).unique()
+                       .collect(engine="streaming")["s"].to_list())
+    order = survey_orders(questionnaire_dirs) if questionnaire_dirs else _fallback_order([], [])
+    missing = [s for s in surveys_in_data if s not in set(order["survey"].to_list())]
+    if missing:
+        order = pl.concat([order, _fallback_order(missing, list(modules.values()))])
+    score_specs: list[tuple[str, int, ScoreDef]] = []
+    extra = []
+    for (m_id, major), m in sorted(modules.items()):
+        mult = frozenset(it.id for it in m.items if it.type == "multiple")
+        for sc in m.scores:
+            score_specs.append((m_id, major, sc))
+            extra.append((m_id, major, _score_query(sc, m_id, major, mult)))
+    counts = tables.collect_counts(responses, answers, bds, multiple, order, period, extra)
+    score_frames: dict[tuple[str, int, str], dict] = {}
+    for (m_id, major, sc), frame in zip(score_specs, counts.extra):
+        score_frames[(m_id, major, sc.id)] = {
+            by: tables.marginal(frame, counts.cells, by, ["class"], ("n", "sum", "sumsq")) for by in [None, *bds]}
+    builder = _Builder(counts, modules, bds, k, score_frames)
+    order_labels = {(r["module"], r["item"]): f"{r['module']}.{r['item']}"
+                    for r in order.sort("pos").iter_rows(named=True)}
+    builder.order = list(order_labels)
+    builder.participation()
+    for (m_id, major), m in sorted(modules.items()):
+        surveys = builder.module_surveys(m_id, major)
+        if not surveys:
+            continue
+        for it in m.items:
+            if it.is_question and it.type != "text":
+                builder.item(m, major, it, surveys)
+        for sc in m.scores:
+            builder.score(m, major, sc, surveys)
+    gated = disclosure.gate_release([f.tables for f in builder.families], [f.keys for f in builder.families])
+    views: dict[str, View] = {}
+    for family, g in zip(builder.families, gated):
+        for v in _views_of(family, g, k):
+            views[v.id] = v
+    labels = {by: _breakdown_labels(bds[by], modules) for by in bds}
+    return Release(k, views, modules, bds, labels, versions,
+                   {f"{m}.{i}": f"{m}.{i}" for (m, i) in order_labels})
+
+
+def _score_query(score: ScoreDef, module: str, major: int, multiple: frozenset[str]):
+    """Deferred cell-level score counts, run in the release's single pass."""
+    def query(coded: pl.LazyFrame, units_: pl.LazyFrame) -> pl.LazyFrame:
+        values = scores.score_values(coded, score, module, major, multiple)
+        return scores.score_counts(values, units_, score)
+    return query
+
+
+def _apply_filters(responses: pl.LazyFrame, answers: pl.LazyFrame, bds: Mapping[str, str],
+                   period: str | None, filters: Mapping[str, Sequence[str]]) -> pl.LazyFrame:
+    """Responses whose breakdown values pass ``filters`` (declined responses
+    have no answers: an answer-based filter drops them)."""
+    key = tables.choose_key(responses)
+    for name, wanted in filters.items():
+        if not wanted:
+            continue
+        source = bds.get(name, name)
+        if "." in source:
+            u = tables.units(responses, answers, key, {name: source}, period).filter(
+                pl.col(name).is_in(list(wanted))).select("key")
+            responses = responses.with_columns(key.alias("_k")).join(
+                u, left_on="_k", right_on="key", how="semi").drop("_k")
+        else:
+            expr = tables.coarsen_period(pl.col(source), period) if source == "period" else pl.col(source)
+            responses = responses.filter(expr.is_in(list(wanted)))
+    return responses
+
+
+def _breakdown_labels(source: str, modules: Mapping[tuple[str, int], Module]) -> dict[str, dict[str, str]]:
+    """Category code -> {lang: label} of an answer-based breakdown."""
+    if "." not in source:
+        return {}
+    mid, iid = source.split(".", 1)
+    out: dict[str, dict[str, str]] = {}
+    for (m_id, _), m in sorted(modules.items()):
+        if m_id != mid:
+            continue
+        try:
+            for c in m.item(iid).choices:
+                out[c.code] = dict(c.label)
+        except KeyError:
+            continue
+    return out
+
+
+# ------------------------------------------------------------ labels
+
+
+def breakdown_title(lang: str, by: str) -> str:
+    """Human name of a breakdown."""
+    names = {"neighbourhood": N_("Neighbourhood"), "centre": N_("Centre"), "age_band": N_("Age band"),
+             "gender": N_("Gender"), "lang": N_("Language"), "period": N_("Period")}
+    return _t(lang, names[by]) if by in names else by
+
+
+def category_label(release: Release, by: str, cat: str, lang: str) -> str:
+    """Label of a breakdown category."""
+    if cat == REFUSED:
         return _t(lang, "Prefer not to answer")
+    if cat == MISSING:
+        return _t(lang, "Not stated")
+    if by in release.breakdowns and release.breakdowns[by] == "lang":
+        return i18n.native_name(cat)
+    labels = release.breakdown_labels.get(by, {}).get(cat)
+    if labels:
+        return labels.get(lang) or labels.get("en") or cat
+    return cat
+
+
+def answer_label(module: Module | None, item_id: str, code: str, lang: str) -> str:
+    """Label of an answer code or state of an item."""
+    special = {REFUSED: N_("Prefer not to answer"), SKIPPED: N_("Skipped (not asked)"),
+               NOT_REACHED: N_("Not reached"), NONE: N_("None of these"), "_seen": N_("Saw the question")}
+    if code in special:
+        return _t(lang, special[code])
+    if code.startswith("!"):
+        return _t(lang, "Not selected")
     if module is None:
         return code
     try:
@@ -48,86 +842,348 @@ def _label(module: Module | None, item_id: str, code: str, lang: str) -> str:
     return code
 
 
-def frequency_section(responses: pl.LazyFrame, answers: pl.LazyFrame, module: Module, item_id: str,
-                      lang: str, k: int) -> str:
-    """HTML table of one item's gated frequencies with percentages."""
-    item = module.item(item_id)
-    freq = tables.frequencies(responses, answers, module.id, item_id)
-    codes = [c.code for c in item.choices] + ["refused"] if item.choices else freq["value"].to_list()
-    counts = dict(zip(freq["value"].to_list(), freq["n"].to_list()))
-    df = pl.DataFrame({"value": [str(c) for c in codes], "n": [int(counts.get(c, 0)) for c in codes]})
-    gated = disclosure.gate_counts(df, row="value", col=None, count="n", k=k)
-    total = gated.total()
-    rows = []
-    for r, code in enumerate(codes):
-        n = gated.cell(r, 0)
-        pct = disclosure.gate_percentage(n, total, k) if n is not None and total is not None else None
-        rows.append((_label(module, item_id, str(code), lang),
-                     format_decimal(n, locale=lang) if n is not None else disclosure.suppressed_label(k),
-                     format_percent(pct / 100, locale=lang, format="#,##0.0%") if pct is not None else "–"))
-    title = html.escape(item.text.get(lang) or item.text.get("en") or item_id)
-    answer_label, persons_label, total_label = _t(lang, "Answer"), _t(lang, "Persons"), _t(lang, "Total")
-    head = (f"<tr><th>{html.escape(answer_label)}</th><th>{html.escape(persons_label)}</th>"
-            f"<th>%</th></tr>")
-    body = "".join(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td>{html.escape(c)}</td></tr>"
-                   for a, b, c in rows)
-    tot = format_decimal(total, locale=lang) if total is not None else disclosure.suppressed_label(k)
-    body += f"<tr><th>{html.escape(total_label)}</th><th>{html.escape(tot)}</th><th></th></tr>"
-    return (f'<table data-item="{html.escape(module.id)}.{html.escape(item_id)}"><caption>{title}</caption>'
-            f"{head}{body}</table>")
+def class_label(score: ScoreDef, class_id: str, lang: str) -> str:
+    """Label of a score class (band, band split at the cut-off, or screen result)."""
+    if class_id == NOT_COMPUTABLE:
+        return _t(lang, "Not computable (item missing or refused)")
+    if class_id == "_scored":
+        return _t(lang, "Scored")
+    if class_id == scores.NEGATIVE:
+        return _t(lang, "Below the cut-off")
+    if class_id == scores.POSITIVE:
+        return _t(lang, "At or above the cut-off")
+    base, _, split = class_id.partition("|")
+    name = _t(lang, "Below the first band") if base == scores.BELOW else base
+    if split == "below":
+        return f"{name} ({_t(lang, 'below the cut-off')})"
+    if split == "above":
+        return f"{name} ({_t(lang, 'at or above the cut-off')})"
+    return name
+
+
+def item_title(module: Module | None, item_id: str, lang: str) -> str:
+    """Question text of an item."""
+    if module is None:
+        return item_id
+    try:
+        it = module.item(item_id)
+    except KeyError:
+        return item_id
+    return it.text.get(lang) or it.text.get("en") or item_id
+
+
+def title_of(texts: Mapping[str, str], lang: str, default: str) -> str:
+    """Text in ``lang`` or English or ``default``."""
+    return texts.get(lang) or texts.get("en") or default
+
+
+# ------------------------------------------------------------ formatting
+
+
+class Fmt:
+    """Locale formatting of published figures (babel)."""
+
+    def __init__(self, lang: str, k: int) -> None:
+        self.lang = lang if i18n.babel_locale(lang) else "en"
+        self.k = k
+        self.hidden = disclosure.suppressed_label(k)
+
+    def n(self, value: int | None) -> str:
+        """A count, or ``< k`` when hidden."""
+        return self.hidden if value is None else format_decimal(value, locale=self.lang)
+
+    def pct(self, value: float | None) -> str:
+        """A percentage (0-100) with one decimal, ``–`` when not publishable."""
+        return "–" if value is None else format_percent(value / 100, locale=self.lang, format="#,##0.0%")
+
+    def num(self, value: float | None, digits: int = 1) -> str:
+        """A decimal number."""
+        return "–" if value is None else format_decimal(value, locale=self.lang,
+                                                         format="#,##0." + "0" * digits)
+
+    def ci(self, lo: float | None, hi: float | None, digits: int = 1) -> str:
+        """An interval ``[lo – hi]``."""
+        if lo is None or hi is None:
+            return ""
+        return f"[{self.num(lo, digits)} – {self.num(hi, digits)}]"
+
+
+# ------------------------------------------------------------ HTML
+
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem}
+th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:end}
+th:first-child,td:first-child{text-align:start}
+caption{text-align:start;font-weight:600;padding:.3rem 0}
+.note{color:#555;font-size:.9rem}
+svg{display:block;margin:.3rem 0 1rem}
+svg text{font:12px system-ui,sans-serif;fill:#222}
+h3{font-size:1.05rem;margin-top:2rem}
+"""
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _table_html(data_item: str, caption: str | None, header: list[str] | None, body: list[list[str]],
+                footer: list[str] | None = None) -> str:
+    parts = [f'<table data-item="{_e(data_item)}">']
+    if caption:
+        parts.append(f"<caption>{_e(caption)}</caption>")
+    if header:
+        parts.append("<tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>")
+    for row in body:
+        parts.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>")
+    if footer:
+        parts.append("<tr>" + "".join(f"<th>{_e(c)}</th>" for c in footer) + "</tr>")
+    parts.append("</table>")
+    return "".join(parts)
+
+
+def bar_chart(data_item: str, bars: list[tuple[str, Figure]], fmt: Fmt) -> str:
+    """Horizontal bar chart (inline SVG) of published percentages with their
+    95 % intervals; a hidden figure gets no bar, only ``< k``."""
+    label_w, bar_w, row_h = 220, 360, 22
+    height = row_h * len(bars) + 8
+    width = label_w + bar_w + 150
+    out = [f'<svg data-chart="{_e(data_item)}" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+           f'height="{height}" role="img" viewBox="0 0 {width} {height}">']
+    for i, (label, f) in enumerate(bars):
+        y = 4 + i * row_h
+        short = label if len(label) <= 34 else label[:33] + "…"
+        out.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{_e(short)}</text>')
+        if f.pct is None:
+            text = fmt.hidden if f.n is None else "–"
+            out.append(f'<text x="{label_w + 4}" y="{y + 15}">{_e(text)}</text>')
+            continue
+        w = bar_w * f.pct / 100
+        out.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="#4a78a8"/>')
+        if f.lo is not None and f.hi is not None:
+            x1, x2 = label_w + bar_w * f.lo / 100, label_w + bar_w * f.hi / 100
+            cy = y + row_h / 2 + 1
+            out.append(f'<path d="M{x1:.1f} {cy}H{x2:.1f}M{x1:.1f} {cy - 4}V{cy + 4}M{x2:.1f} {cy - 4}V{cy + 4}" '
+                       'stroke="#222" stroke-width="1"/>')
+        out.append(f'<text x="{label_w + bar_w + 6}" y="{y + 15}">{_e(fmt.pct(f.pct))} '
+                   f'{_e(fmt.ci(f.lo, f.hi))}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _method(lang: str, k: int) -> str:
+    lines = [
+        _t(lang, "Responses made in test mode are excluded. Answers are pooled only across versions of a "
+                 "questionnaire module with the same identifier and major version."),
+        _t(lang, "Percentages of a question are computed over the persons who saw it: those who answered "
+                 "or chose “Prefer not to answer”. Questions skipped by the questionnaire’s logic and "
+                 "questions not reached by persons who left the survey early are counted apart."),
+        _t(lang, "95% confidence intervals: Wilson score interval for percentages, Student’s t interval for "
+                 "means."),
+        _t(lang, "A score is computed only when every one of its items was answered; it is never imputed. "
+               "Prevalence above a cut-off describes a screening result, not a diagnosis."),
+        _t(lang, "Disclosure control: a count of persons is shown only if it is 0 or at least {k}; a "
+                 "percentage only if its numerator and denominator are at least {k} (or the numerator is "
+                 "0); a mean only if at least {k} persons contribute. Further figures are hidden so that no "
+                 "hidden figure can be recalculated from totals, and a figure hidden in one table is hidden "
+                 "in every table that shows it. Each table was checked by linear programming.").format(k=k),
+    ]
+    return "".join(f"<p class=\"note\">{_e(x)}</p>" for x in lines)
+
+
+def render_html(release: Release, lang: str = "fr") -> str:
+    """The report as one self-contained HTML string."""
+    k = release.k
+    fmt = Fmt(lang, k)
+    title = _t(lang, "Community health diagnostic")
+    parts = [f"<!doctype html><html lang=\"{_e(lang)}\" dir=\"{i18n.direction(lang)}\"><head>"
+             f"<meta charset=\"utf-8\"><title>{_e(title)}</title>"
+             f"<style>{CSS}</style></head><body>",
+             f"<h1>{_e(title)}</h1>",
+             f"<p class=\"note\">{_e(_t(lang, 'Produced on'))} {dt.date.today().isoformat()}. "
+             + _e(_t(lang, "Counts from 1 to {k1} persons are not shown: “< {k}” marks a hidden "
+                           "figure, either such a small count or a larger one hidden so that the "
+                           "small ones cannot be recalculated from the totals.").format(k1=k - 1, k=k))
+             + "</p>",
+             f"<h2>{_e(_t(lang, 'Method'))}</h2>", _method(lang, k)]
+    parts.append(_participation_html(release, lang, fmt))
+    for (m_id, major), module in sorted(release.modules.items()):
+        views = release.for_module(m_id, major)
+        if not views:
+            continue
+        versions = ", ".join(release.versions.get((m_id, major), []))
+        parts.append(f"<h2>{_e(title_of(module.title, lang, m_id))} <small>({_e(m_id)} {_e(versions)})</small></h2>")
+        for it in module.items:
+            parts.append(_item_html(release, module, major, it, lang, fmt))
+        for sc in module.scores:
+            parts.append(_score_html(release, module, major, sc, lang, fmt))
+    parts.append("</body></html>")
+    return "\n".join(p for p in parts if p)
+
+
+def _status_label(lang: str, s: str) -> str:
+    return {"complete": _t(lang, "Complete"), "partial": _t(lang, "Partial"),
+            "declined": _t(lang, "Declined at consent")}[s]
+
+
+def _participation_html(release: Release, lang: str, fmt: Fmt) -> str:
+    v = release.views["participation"]
+    out = [f"<h2>{_e(_t(lang, 'Participation'))}</h2>"]
+    body = [[_status_label(lang, s), fmt.n(v.cells[(s, '')].n)] for s in STATUSES]
+    out.append(_table_html("participation", None, None, body, [_t(lang, "Total"), fmt.n(v.total.n)]))
+    rate = v.prevalence.get("")
+    out.append(_table_html("participation.completion", None, None,
+                           [[_t(lang, "Completion rate (complete among started)"),
+                             fmt.pct(rate.pct if rate else None), fmt.ci(rate.lo if rate else None,
+                                                                          rate.hi if rate else None)]]))
+    dv = release.views.get("participation.dropoff")
+    if dv is not None:
+        body = []
+        for row in dv.rows:
+            f = dv.cells[(row, "")]
+            body.append([_question_label(release, row, lang), fmt.n(f.n), fmt.pct(f.pct)])
+        out.append(_table_html(dv.id, _t(lang, "Partial responses: last question answered before leaving"),
+                               [_t(lang, "Question"), _t(lang, "Persons"), "%"], body,
+                               [_t(lang, "Total"), fmt.n(dv.total.n), ""]))
+    return "".join(out)
+
+
+def _question_label(release: Release, row: str, lang: str) -> str:
+    if row == NO_ANSWER:
+        return _t(lang, "Left before answering any question")
+    mid, _, iid = row.partition(".")
+    for (m_id, _), m in release.modules.items():
+        if m_id == mid:
+            return f"{item_title(m, iid, lang)} ({row})"
+    return row
+
+
+def _item_html(release: Release, module: Module, major: int, it: Item, lang: str, fmt: Fmt) -> str:
+    base = f"{module.id}.{it.id}" if major == 1 else f"{module.id}@{major}.{it.id}"
+    title = item_title(module, it.id, lang)
+    out: list[str] = []
+    if it.type == "multiple":
+        options = [c.code for c in it.choices] + [NONE]
+        views = [release.views.get(f"{base}#{o}") for o in options]
+        if not any(views):
+            return ""
+        out.append(f"<h3>{_e(title)}</h3>")
+        body, bars = [], []
+        for o, v in zip(options, views):
+            if v is None:
+                continue
+            f = v.cells[(o, "")]
+            label = answer_label(module, it.id, o, lang)
+            body.append([label, fmt.n(f.n), fmt.pct(f.pct), fmt.ci(f.lo, f.hi)])
+            bars.append((label, f))
+        seen = next(v for v in views if v is not None).total
+        out.append(_table_html(base, _t(lang, "Several answers possible: percentages of those who saw the "
+                                              "question"),
+                               [_t(lang, "Answer"), _t(lang, "Persons"), "%", _t(lang, "95% CI")], body,
+                               [_t(lang, "Saw the question"), fmt.n(seen.n), "", ""]))
+        out.append(bar_chart(base, bars, fmt))
+        status = release.views.get(f"{base}.status")
+        crosstabs = [(o, release.views.get(f"{base}#{o}.by.{by}"), by) for by in release.breakdowns for o in options]
+    else:
+        v = release.views.get(base)
+        if v is None:
+            return ""
+        out.append(f"<h3>{_e(title)}</h3>")
+        body, bars = [], []
+        for row in v.rows:
+            f = v.cells[(row, "")]
+            label = answer_label(module, it.id, row, lang)
+            body.append([label, fmt.n(f.n), fmt.pct(f.pct)])
+            bars.append((label, f))
+        out.append(_table_html(base, title, [_t(lang, "Answer"), _t(lang, "Persons"), "%"], body,
+                               [_t(lang, "Total"), fmt.n(v.total.n), ""]))
+        out.append(bar_chart(base, bars, fmt))
+        status = release.views.get(f"{base}.status")
+        crosstabs = [(None, release.views.get(f"{base}.by.{by}"), by) for by in release.breakdowns]
+    if status is not None:
+        body = [[answer_label(module, it.id, r, lang), fmt.n(status.cells[(r, "")].n)] for r in status.rows]
+        out.append(_table_html(status.id, _t(lang, "Who saw the question"), None, body,
+                               [_t(lang, "Total"), fmt.n(status.total.n)]))
+    for option, cv, by in crosstabs:
+        if cv is None:
+            continue
+        caption = f"{title} — {breakdown_title(lang, by)}"
+        if option is not None:
+            caption += f" — {answer_label(module, it.id, option, lang)}"
+        header = [_t(lang, "Answer"), *(category_label(release, by, c, lang) for c in cv.cols), _t(lang, "Total")]
+        body = []
+        for row in cv.rows:
+            cells = []
+            for col in cv.cols:
+                f = cv.cells[(row, col)]
+                cells.append(fmt.n(f.n) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else ""))
+            body.append([answer_label(module, it.id, row, lang), *cells, fmt.n(cv.row_totals[row].n)])
+        footer = [_t(lang, "Total"), *(fmt.n(cv.col_totals[c].n) for c in cv.cols), fmt.n(cv.total.n)]
+        out.append(_table_html(cv.id, caption, header, body, footer))
+    return "".join(out)
+
+
+def _score_html(release: Release, module: Module, major: int, sc: ScoreDef, lang: str, fmt: Fmt) -> str:
+    base = _view_id(module.id, major, sc.id, "score.")
+    status = release.views.get(f"{base}.status")
+    if status is None:
+        return ""
+    v = release.views.get(base)
+    name = title_of(sc.label, lang, sc.id)
+    out = [f"<h3>{_e(_t(lang, 'Score'))}: {_e(name)}</h3>"]
+    if v is not None:
+        body, bars = [], []
+        for row in v.rows:
+            f = v.cells[(row, "")]
+            label = class_label(sc, row, lang)
+            body.append([label, fmt.n(f.n), fmt.pct(f.pct), fmt.ci(f.lo, f.hi)])
+            bars.append((label, f))
+        out.append(_table_html(base, name, [_t(lang, "Class"), _t(lang, "Persons"), "%", _t(lang, "95% CI")], body,
+                               [_t(lang, "Scored"), fmt.n(v.total.n), "", ""]))
+        out.append(bar_chart(base, bars, fmt))
+    body = [[class_label(sc, r, lang), fmt.n(status.cells[(r, "")].n)] for r in status.rows]
+    out.append(_table_html(f"{base}.status", None, None, body, [_t(lang, "Total"), fmt.n(status.total.n)]))
+    mean = status.means.get("", Mean(None))
+    screen = release.views.get(f"{base}.screen")
+    prev = (screen or v).prevalence.get("") if (screen or v) is not None else None  # type: ignore[union-attr]
+    summary = [[_t(lang, "Mean"), fmt.num(mean.mean, 2), fmt.ci(mean.lo, mean.hi, 2)]]
+    if sc.positive_at is not None and prev is not None:
+        summary.append([_t(lang, "At or above the cut-off") + f" ({fmt.num(sc.positive_at, 2)})",
+                        fmt.pct(prev.pct if prev else None),
+                        fmt.ci(prev.lo if prev else None, prev.hi if prev else None)])
+    out.append(_table_html(f"{base}.summary", None, None, summary))
+    for by in release.breakdowns:
+        bv = release.views.get(f"{base}.by.{by}")
+        if bv is None:
+            continue
+        header = [_t(lang, "Class"), *(category_label(release, by, c, lang) for c in bv.cols), _t(lang, "Total")]
+        body = []
+        for row in bv.rows:
+            cells = []
+            for c in bv.cols:
+                f = bv.cells[(row, c)]
+                cells.append(fmt.n(f.n) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else ""))
+            body.append([class_label(sc, row, lang), *cells, fmt.n(bv.row_totals[row].n)])
+        footer = [_t(lang, "Scored"), *(fmt.n(bv.col_totals[c].n) for c in bv.cols), fmt.n(bv.total.n)]
+        body.append(footer)
+        body.append([_t(lang, "Mean"), *(f"{fmt.num(bv.means[c].mean, 2)} {fmt.ci(bv.means[c].lo, bv.means[c].hi, 2)}"
+                                          .strip() for c in bv.cols), fmt.num(mean.mean, 2)])
+        if bv.prevalence:
+            body.append([_t(lang, "At or above the cut-off"),
+                         *(f"{fmt.pct(bv.prevalence[c].pct)} {fmt.ci(bv.prevalence[c].lo, bv.prevalence[c].hi)}"
+                           .strip() for c in bv.cols), fmt.pct(prev.pct if prev else None)])
+        out.append(_table_html(bv.id, f"{name} — {breakdown_title(lang, by)}", header, body))
+    return "".join(out)
 
 
 def build_report(data_dir: str | Path, questionnaire_dirs: list[str | Path], lang: str = "fr",
-                 k: int = disclosure.DEFAULT_K) -> str:
+                 k: int = disclosure.DEFAULT_K, breakdowns: Mapping[str, str] | None = None) -> str:
     """The whole report as an HTML string."""
-    responses = scan_responses(data_dir)
-    answers = scan_answers(data_dir)
-    modules = module_index(questionnaire_dirs)
-    present = (answers.select("module", "major", "version").unique().sort("module", "version")
-               .collect(engine="streaming"))
-    part = tables.participation(responses)
-    title = html.escape(_t(lang, "Community health diagnostic"))
-    produced = html.escape(_t(lang, "Produced on"))
-    participation_title = html.escape(_t(lang, "Participation"))
-    parts = [f"<!doctype html><html lang=\"{html.escape(lang)}\" dir=\"{i18n.direction(lang)}\"><head>"
-             f"<meta charset=\"utf-8\"><title>{title}</title>"
-             f"<style>{CSS}</style></head><body>",
-             f"<h1>{title}</h1>",
-             f"<p class=\"note\">{produced} {dt.date.today().isoformat()}. "
-             + html.escape(_t(lang, "Counts from 1 to {k1} persons are not shown: “< {k}” marks a hidden "
-                                    "figure, either such a small count or a larger one hidden so that the "
-                                    "small ones cannot be recalculated from the totals.").format(k1=k - 1, k=k))
-             + "</p>"]
-    ptab = pl.DataFrame({"value": ["complete", "partial", "declined"],
-                         "n": [part["complete"], part["partial"], part["declined"]]})
-    pg = disclosure.gate_counts(ptab, row="value", col=None, count="n", k=k)
-    labels = {"complete": _t(lang, "Complete"), "partial": _t(lang, "Partial"),
-              "declined": _t(lang, "Declined at consent")}
-    parts.append(f"<h2>{participation_title}</h2><table data-item=\"participation\">")
-    for r, status in enumerate(["complete", "partial", "declined"]):
-        n = pg.cell(r, 0)
-        parts.append(f"<tr><td>{html.escape(labels[status])}</td><td>"
-                     f"{format_decimal(n, locale=lang) if n is not None else disclosure.suppressed_label(k)}"
-                     "</td></tr>")
-    total = pg.total()
-    total_label = html.escape(_t(lang, "Total"))
-    parts.append(f"<tr><th>{total_label}</th><th>"
-                 f"{format_decimal(total, locale=lang) if total is not None else disclosure.suppressed_label(k)}"
-                 "</th></tr></table>")
-    for row in present.iter_rows(named=True):
-        module = modules.get((row["module"], row["version"]))
-        if module is None:
-            continue
-        parts.append(f"<h2>{html.escape(module.title.get(lang) or module.title.get('en') or module.id)}"
-                     f" <small>({html.escape(module.id)} {html.escape(module.version)})</small></h2>")
-        for item in module.items:
-            if item.is_question:
-                parts.append(frequency_section(responses, answers, module, item.id, lang, k))
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return render_html(build_release(data_dir, questionnaire_dirs, k, breakdowns), lang)
 
 
 def write_report(data_dir: str | Path, out: str | Path, questionnaire_dirs: list[str | Path],
-                 lang: str = "fr", k: int = disclosure.DEFAULT_K) -> None:
+                 lang: str = "fr", k: int = disclosure.DEFAULT_K,
+                 breakdowns: Mapping[str, str] | None = None) -> None:
     """Write the report file."""
-    Path(out).write_text(build_report(data_dir, questionnaire_dirs, lang, k), encoding="utf-8")
+    Path(out).write_text(build_report(data_dir, questionnaire_dirs, lang, k, breakdowns), encoding="utf-8")

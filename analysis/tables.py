@@ -1,13 +1,53 @@
-"""Frequency tables and cross-tabs from the dataset (polars, lazy).
+"""Counts behind every table of the diagnostic (polars, lazy, streaming).
 
-Every function takes LazyFrames and returns a LazyFrame or DataFrame of
-*true* counts; nothing here is published directly: :mod:`analysis.report`
-passes each table through :mod:`analysis.disclosure` first.
+Each step takes LazyFrames and returns a LazyFrame of *true* counts; nothing
+here is published directly: :mod:`analysis.report` gates every figure with
+:mod:`analysis.disclosure` first. :func:`collect_counts` runs all the steps
+of a release in one streaming ``collect_all``.
+
+Vocabulary:
+
+* *unit*: one response that counts (not test mode, not declined), with its
+  breakdown categories (centre, language, period from the response;
+  neighbourhood, age band, gender from answers of the demographics module).
+* *category* (``cat``) of an answer row: the answer code, or ``_refused``
+  (prefer not to answer), ``_skipped`` (not shown by skip logic), ``_none``
+  (multiple choice, nothing selected). A unit of a module's population with
+  no row for an item never reached it (``_notreached``: abandoned before).
+* *population* of a module: units of the surveys that include the module,
+  known from the data (a survey includes a module when any of its responses
+  has answers in it). Only one module id and major version is pooled.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
 import polars as pl
+
+REFUSED = "_refused"
+SKIPPED = "_skipped"
+NONE = "_none"
+NOT_REACHED = "_notreached"
+MISSING = "_missing"
+"""Breakdown category of a unit that did not answer the breakdown item."""
+NO_ANSWER = "_noanswer"
+"""Drop-off row of partial responses that left before answering anything."""
+DEFAULT_BREAKDOWNS: dict[str, str] = {
+    "neighbourhood": "demographics.neighbourhood",
+    "centre": "centre",
+    "age_band": "demographics.age_band",
+    "gender": "demographics.gender",
+    "lang": "lang",
+    "period": "period",
+}
+"""Breakdown name -> source: a response column or ``module.item`` of a
+single-choice item (its code is the category)."""
+
+Z95 = 1.959963984540054
+"""Standard normal quantile for 95 % intervals."""
 
 
 def included(responses: pl.LazyFrame) -> pl.LazyFrame:
@@ -15,35 +55,287 @@ def included(responses: pl.LazyFrame) -> pl.LazyFrame:
     return responses.filter(~pl.col("test") & (pl.col("status") != "declined"))
 
 
-def frequencies(responses: pl.LazyFrame, answers: pl.LazyFrame, module: str, item: str) -> pl.DataFrame:
-    """Counts per answer code of one item over respondents who saw it.
+def hex_key() -> pl.Expr:
+    """Join key of a response: its 16-hex-digit rid as an unsigned integer.
 
-    Columns: ``value`` (code, or ``"refused"`` for prefer not to answer) and
-    ``n`` (persons). Skipped-by-logic and never-reached are excluded.
+    Ingest draws rids as 8 random bytes in hex; joining on the integer is
+    several times faster than on the string. Non-hex rids give null, which
+    :func:`choose_key` detects to fall back to the string.
     """
-    keep = included(responses).select("rid")
-    a = answers.filter((pl.col("module") == module) & (pl.col("item") == item)
-                       & pl.col("state").is_in(["answered", "refused"]))
-    return (a.join(keep, on="rid", how="semi")
-             .with_columns(pl.when(pl.col("state") == "refused").then(pl.lit("refused"))
-                           .otherwise(pl.col("value")).alias("value"))
-             .group_by("value").agg(pl.col("rid").n_unique().alias("n"))
-             .sort("value")
-             .collect(engine="streaming"))
+    return pl.col("rid").str.to_integer(base=16, dtype=pl.UInt64, strict=False)
 
 
-def seen_count(responses: pl.LazyFrame, answers: pl.LazyFrame, module: str, item: str) -> int:
-    """Number of respondents who saw the item (answered or refused)."""
-    keep = included(responses).select("rid")
-    return int(answers.filter((pl.col("module") == module) & (pl.col("item") == item)
-                              & pl.col("state").is_in(["answered", "refused", "none"]))
-               .join(keep, on="rid", how="semi").select(pl.col("rid").n_unique())
-               .collect(engine="streaming").item())
+def choose_key(responses: pl.LazyFrame) -> pl.Expr:
+    """The join key expression for this dataset (integer when every rid is hex)."""
+    bad = (responses.select((hex_key().is_null() | (pl.col("rid").str.len_bytes() > 16)).any())
+           .collect(engine="streaming").item())
+    return pl.col("rid") if bad else hex_key()
+
+
+def coarsen_period(expr: pl.Expr, granularity: str = "quarter") -> pl.Expr:
+    """Coarsen periods (``2026-W47``, ``2026-11``, ``2026-Q4``) to ``quarter``
+    or ``month``; ``week`` (or None) keeps them. An ISO week belongs to the
+    month and quarter of its Thursday, as in ISO 8601."""
+    if granularity in (None, "week"):
+        return expr
+    if granularity not in ("month", "quarter"):
+        raise ValueError(f"unknown period granularity {granularity!r}")
+    year = expr.str.slice(0, 4).cast(pl.Int32, strict=False)
+    week = expr.str.slice(6, 2).cast(pl.Int32, strict=False)
+    jan4 = pl.date(year, 1, 4)
+    thursday = (jan4 - pl.duration(days=jan4.dt.weekday() - 1) + pl.duration(days=(week - 1) * 7 + 3))
+    month_of = pl.when(expr.str.contains("-W")).then(thursday.dt.month().cast(pl.Int32)) \
+        .otherwise(expr.str.slice(5, 2).cast(pl.Int32, strict=False))
+    year_of = pl.when(expr.str.contains("-W")).then(thursday.dt.year().cast(pl.Int32)).otherwise(year)
+    if granularity == "month":
+        out = year_of.cast(pl.String) + "-" + month_of.cast(pl.String).str.zfill(2)
+        return pl.when(expr.str.contains("-Q")).then(expr).otherwise(out)
+    out = year_of.cast(pl.String) + "-Q" + ((month_of - 1) // 3 + 1).cast(pl.String)
+    return pl.when(expr.str.contains("-Q")).then(expr).otherwise(out)
+
+
+def category() -> pl.Expr:
+    """The category of an answer row: its code, or ``_`` + its state."""
+    return pl.when(pl.col("state") == "answered").then(pl.col("value")).otherwise(pl.lit("_") + pl.col("state"))
+
+
+def coded_answers(answers: pl.LazyFrame, key: pl.Expr) -> pl.LazyFrame:
+    """Answer rows with the join key (module, major, item, state, value).
+
+    The category (:func:`category`) is derived after aggregation: building
+    a string for each of millions of rows would cost more than the count.
+    """
+    return answers.select(key.alias("key"), "module", "major", "item", "state", "value")
+
+
+def units(responses: pl.LazyFrame, answers: pl.LazyFrame, key: pl.Expr,
+          breakdowns: Mapping[str, str] = DEFAULT_BREAKDOWNS, period: str | None = "quarter") -> pl.LazyFrame:
+    """One row per unit: ``key``, ``survey`` (``id@version``), ``status`` and one
+    String column per breakdown.
+
+    Answer-based breakdowns read the item's code, or ``_missing`` when the
+    item was not answered (prefer not to answer, skipped or not reached);
+    the item must be single choice (one row per response).
+    """
+    cols: list[pl.Expr] = [key.alias("key"), (pl.col("survey") + "@" + pl.col("survey_version")).alias("survey"),
+                           "status"]
+    for name, source in breakdowns.items():
+        if "." not in source:
+            expr = coarsen_period(pl.col(source), period) if source == "period" else pl.col(source)
+            cols.append(expr.alias(name))
+    out = included(responses).select(cols)
+    for name, source in breakdowns.items():
+        if "." not in source:
+            continue
+        module, item = source.split(".", 1)
+        # Refusals join the not-stated category: both are small, and one
+        # small column instead of two spares many complementary suppressions.
+        values = (answers.filter((pl.col("module") == module) & (pl.col("item") == item)
+                                 & (pl.col("state") == "answered"))
+                  .select(key.alias("key"), pl.col("value").alias(name)))
+        out = out.join(values, on="key", how="left").with_columns(pl.col(name).fill_null(MISSING))
+    return out
+
+
+def participation_counts(responses: pl.LazyFrame, by: str | None = None) -> pl.LazyFrame:
+    """Non-test responses per status (complete, partial, declined)[, by]:
+    ``n``. ``by`` is a response column (centre, lang, period)."""
+    r = responses.filter(~pl.col("test"))
+    return r.group_by("status", *([by] if by else [])).agg(pl.len().alias("n"))
+
+
+def last_positions(joined: pl.LazyFrame, order: pl.DataFrame) -> pl.LazyFrame:
+    """For partial units, the rank of the last question they answered
+    (answered, refused or nothing selected) in one module: key -> ``pos``.
+
+    ``joined`` is one module's answer rows joined with the units (columns
+    key, module, item, state, partial, survey); ``order`` has survey,
+    module, item, pos (the question's rank in that survey).
+    """
+    return (joined.filter(pl.col("partial") & (pl.col("state") != "skipped"))
+            .join(order.lazy().select("survey", "module", "item", "pos"), on=["survey", "module", "item"],
+                  how="inner")
+            .group_by("key").agg(pl.col("pos").max()))
+
+
+def dropoff(unit_frame: pl.DataFrame, positions: Sequence[pl.DataFrame], order: pl.DataFrame) -> pl.DataFrame:
+    """Partial responses by the last question answered before leaving:
+    (module, item) -> ``n``; module and item ``_noanswer`` for those who
+    answered nothing."""
+    partial = unit_frame.filter(pl.col("partial")).select("key", "survey")
+    last = (pl.concat(positions).group_by("key").agg(pl.col("pos").max()) if positions else
+            pl.DataFrame(schema={"key": partial.schema["key"], "pos": pl.Int64}))
+    named = (partial.join(last, on="key", how="left")
+             .join(order.select("survey", "pos", "module", "item"), on=["survey", "pos"], how="left")
+             .with_columns(pl.col("module").fill_null(NO_ANSWER), pl.col("item").fill_null(NO_ANSWER)))
+    return named.group_by("module", "item").agg(pl.len().alias("n"))
+
+
+# ----------------------------------------------------------------- intervals
+
+def wilson(x: int, n: int, z: float = Z95) -> tuple[float, float] | None:
+    """Wilson score interval of a proportion ``x / n`` (as fractions), None if ``n == 0``.
+
+    Preferred to the normal approximation: it stays within [0, 1] and keeps
+    its coverage for small counts and proportions near 0 or 1.
+    """
+    if n <= 0:
+        return None
+    p = x / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    # At 0 % or 100 % the bound is exactly 0 or 1 (rounding would leave 1e-16).
+    lower = 0.0 if x == 0 else max(0.0, centre - half)
+    upper = 1.0 if x == n else min(1.0, centre + half)
+    return lower, upper
+
+
+def wilson_exprs(x: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Expr]:
+    """The same interval as polars expressions (lower, upper)."""
+    p = x / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * (p * (1 - p) / n + z * z / (4 * n * n)).sqrt() / denominator
+    return (centre - half).clip(0.0, 1.0), (centre + half).clip(0.0, 1.0)
+
+
+# ----------------------------------------------------------------- one pass
+
+def module_rows(coded: pl.LazyFrame, units_: pl.LazyFrame, module: str, major: int) -> pl.LazyFrame:
+    """One module's answer rows joined with their unit (cell, partial, survey).
+
+    Only that module's files are read. Queries built on this same frame
+    share its scan and join in one ``collect_all``.
+    """
+    return (coded.filter((pl.col("module") == module) & (pl.col("major") == major))
+            .join(units_, on="key", how="inner"))
+
+
+def cell_counts(joined: pl.LazyFrame, module: str, major: int) -> pl.LazyFrame:
+    """Answer rows per (module, major, item, cat, cell): ``n``.
+
+    A *cell* is one combination of survey and breakdown categories; every
+    unit is in exactly one cell, so any breakdown's table is a sum over
+    cells (:func:`marginal`). One join and one group-by then serve every
+    breakdown, instead of one pass over the answers per breakdown.
+    ``joined`` is :func:`module_rows`.
+    """
+    return (joined.group_by("item", "state", "value", "cell").agg(pl.len().alias("n"))
+            .select(pl.lit(module).alias("module"), pl.lit(major, dtype=pl.Int64).alias("major"), "item",
+                    category().alias("cat"), "cell", "n"))
+
+
+def cell_persons(coded: pl.LazyFrame, units_: pl.LazyFrame,
+                 items: Iterable[tuple[str, int, str]]) -> pl.LazyFrame:
+    """Persons with at least one selected code per multiple-choice item and cell: ``n``."""
+    wanted = pl.DataFrame([list(t) for t in items] or None,
+                          schema={"module": pl.String, "major": pl.Int64, "item": pl.String}, orient="row")
+    modules = sorted({m for m, _, _ in wanted.iter_rows()})
+    # The module filter first: it prunes the other modules' files unread.
+    return (coded.filter(pl.col("module").is_in(modules) & (pl.col("state") == "answered"))
+            .join(wanted.lazy(), on=["module", "major", "item"], how="semi")
+            .join(units_.select("key", "cell"), on="key", how="inner")
+            .group_by("module", "major", "item", "cell").agg(pl.col("key").n_unique().cast(pl.UInt32).alias("n")))
+
+
+def marginal(frame: pl.DataFrame, cells: pl.DataFrame, by: str | None, keys: Sequence[str],
+             sums: Sequence[str] = ("n",)) -> pl.DataFrame:
+    """Sum a cell-level frame to (``keys``, survey[, by])."""
+    extra = ["survey"] + ([by] if by else [])
+    return (frame.join(cells.select("cell", *extra), on="cell", how="inner")
+            .group_by(*keys, *extra).agg(pl.col(c).sum() for c in sums))
+
+
+@dataclass
+class Counts:
+    """Every true count a release needs, collected in one pass.
+
+    ``items[by]`` / ``persons[by]`` / ``population[by]`` use ``None`` for the
+    table without breakdown. Participation is counted without breakdown:
+    declined consents are published as a count only. ``cells`` maps each
+    cell to its survey and breakdown categories; ``extra`` holds the
+    cell-level frames of the extra queries (scores).
+    """
+
+    breakdowns: dict[str, str]
+    cells: pl.DataFrame
+    items: dict[str | None, pl.DataFrame] = field(default_factory=dict)
+    persons: dict[str | None, pl.DataFrame] = field(default_factory=dict)
+    population: dict[str | None, pl.DataFrame] = field(default_factory=dict)
+    participation: dict[str | None, pl.DataFrame] = field(default_factory=dict)
+    dropoff: pl.DataFrame | None = None
+    extra: list[pl.DataFrame] = field(default_factory=list)
+
+
+def collect_counts(responses: pl.LazyFrame, answers: pl.LazyFrame,
+                   breakdowns: Mapping[str, str] = DEFAULT_BREAKDOWNS,
+                   multiple_items: Sequence[tuple[str, int, str]] = (),
+                   order: pl.DataFrame | None = None, period: str | None = "quarter",
+                   extra: Sequence[tuple[str, int, object]] = ()) -> Counts:
+    """Run every count of a release with the streaming engine.
+
+    ``extra`` holds ``(module, major, query)`` where ``query(coded, units)``
+    returns a cell-level LazyFrame (the scores). The units are collected
+    first: every other query joins on them. Then one ``collect_all`` per
+    questionnaire module: its queries share one scan and one join of that
+    module's answers, and peak memory is that of one module at a time
+    (all modules at once held one hash table of the units per module).
+    """
+    key = choose_key(responses)
+    names = ["survey", *breakdowns]
+    unit_frame = (units(responses, answers, key, breakdowns, period).collect(engine="streaming")
+                  .with_columns(pl.col(c).cast(pl.Categorical) for c in names))
+    cells = unit_frame.select(names).unique().sort(names).with_row_index("cell")
+    surveys = pl.Enum(sorted(set(cells["survey"].cast(pl.String).to_list())
+                             | set([] if order is None else order["survey"].to_list())))
+    unit_frame = unit_frame.join(cells, on=names, how="inner").select(
+        "key", "cell", (pl.col("status") == "partial").alias("partial"),
+        pl.col("survey").cast(pl.String).cast(surveys))
+    u = unit_frame.lazy()
+    order_e = None if order is None else order.with_columns(pl.col("survey").cast(surveys))
+    coded = coded_answers(answers, key)
+    partitions = answers.select("module", "major").unique().collect(engine="streaming").sort("module", "major").rows()
+    person_cells, pop_cells, participation_all = pl.collect_all(
+        [cell_persons(coded, u, multiple_items), u.group_by("cell").agg(pl.len().alias("n")),
+         participation_counts(responses)], engine="streaming")
+    item_frames: list[pl.DataFrame] = []
+    positions: list[pl.DataFrame] = []
+    extra_frames: dict[int, pl.DataFrame] = {}
+    for m, j in partitions:
+        joined = module_rows(coded, u, m, j)
+        batch = [cell_counts(joined, m, j)]
+        if order_e is not None:
+            batch.append(last_positions(joined, order_e))
+        mine = [i for i, (em, ej, _) in enumerate(extra) if (em, ej) == (m, j)]
+        batch += [extra[i][2](coded, u) for i in mine]  # type: ignore[operator]
+        frames = pl.collect_all(batch, engine="streaming")
+        item_frames.append(frames[0])
+        if order_e is not None:
+            positions.append(frames[1])
+        for i, frame in zip(mine, frames[len(frames) - len(mine):]):
+            extra_frames[i] = frame
+    for i, (em, ej, query) in enumerate(extra):
+        if i not in extra_frames:  # a module without answers: empty counts
+            extra_frames[i] = query(coded, u).collect(engine="streaming")  # type: ignore[operator]
+    cells = cells.with_columns(pl.col(c).cast(pl.String) for c in names)
+    out = Counts(dict(breakdowns), cells)
+    out.participation[None] = participation_all
+    item_cells = (pl.concat(item_frames) if item_frames else
+                  pl.DataFrame(schema={"module": pl.String, "major": pl.Int64, "item": pl.String, "cat": pl.String,
+                                       "cell": pl.UInt32, "n": pl.UInt32}))
+    for by in [None, *breakdowns]:
+        out.items[by] = marginal(item_cells, cells, by, ["module", "major", "item", "cat"])
+        out.persons[by] = marginal(person_cells, cells, by, ["module", "major", "item"])
+        out.population[by] = marginal(pop_cells, cells, by, [])
+    if order_e is not None:
+        out.dropoff = dropoff(unit_frame, positions, order_e).with_columns(pl.col("module").cast(pl.String))
+    out.extra = [extra_frames[i] for i in range(len(extra))]
+    return out
 
 
 def participation(responses: pl.LazyFrame) -> dict[str, int]:
     """Counts of complete, partial and declined responses (test excluded)."""
-    df = (responses.filter(~pl.col("test")).group_by("status").agg(pl.len().alias("n"))
-          .collect(engine="streaming"))
+    df = participation_counts(responses, None).collect(engine="streaming")
     counts = {row["status"]: int(row["n"]) for row in df.iter_rows(named=True)}
     return {s: counts.get(s, 0) for s in ("complete", "partial", "declined")}

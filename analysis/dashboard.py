@@ -1,0 +1,218 @@
+"""The team dashboard: the diagnostic's gated tables, filtered, in Streamlit.
+
+Separate from the kiosk (it reads the analysts' dataset). Filters (period,
+centre, neighbourhood) select responses *before* counting, and the filtered
+release is gated like the report: every number shown comes from
+:class:`analysis.report.View`, so a suppressed figure is shown as ``< k``
+and never as a number. Started by ``analysis dashboard``, which passes the
+dataset through environment variables.
+
+Filtering lets a user compare two overlapping selections; the release gate
+protects each selection, and the dashboard is for the diagnostic team only
+(it is served on 127.0.0.1), never for publication.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from analysis import disclosure, tables
+from analysis.ingest import scan_answers, scan_responses
+from analysis.report import (
+    NONE,
+    NOT_COMPUTABLE,
+    STATUSES,
+    N_,
+    Fmt,
+    Release,
+    View,
+    _t,
+    answer_label,
+    breakdown_title,
+    build_release,
+    category_label,
+    class_label,
+    item_title,
+    title_of,
+)
+
+FILTERS = ("period", "centre", "neighbourhood")
+
+
+def filter_options(data_dir: str | Path, breakdowns: dict[str, str] | None = None,
+                   period: str = "quarter") -> dict[str, list[str]]:
+    """Values offered by each filter (from the non-test responses)."""
+    bds = breakdowns or tables.DEFAULT_BREAKDOWNS
+    responses = scan_responses(data_dir)
+    answers = scan_answers(data_dir)
+    key = tables.choose_key(responses)
+    wanted = {name: bds[name] for name in FILTERS if name in bds}
+    u = tables.units(responses, answers, key, wanted, period).collect(engine="streaming")
+    out = {}
+    for name in wanted:
+        values = sorted(v for v in u[name].unique().to_list() if v is not None)
+        out[name] = values
+    return out
+
+
+def frequency_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
+    """Display table (strings) of a single-choice item's frequencies."""
+    fmt = Fmt(lang, release.k)
+    module = release.modules.get((view.module, view.major))
+    rows = []
+    for row in view.rows:
+        f = view.cells[(row, "")]
+        rows.append({_t(lang, "Answer"): answer_label(module, view.item or "", row, lang), _t(lang, "Persons"): fmt.n(f.n),
+                     "%": fmt.pct(f.pct), _t(lang, "95% CI"): fmt.ci(f.lo, f.hi)})
+    rows.append({_t(lang, "Answer"): _t(lang, "Total"), _t(lang, "Persons"): fmt.n(view.total.n), "%": "",
+                 _t(lang, "95% CI"): ""})
+    return pl.DataFrame(rows)
+
+
+def options_frame(release: Release, views: Sequence[View], lang: str) -> pl.DataFrame:
+    """Display table of a multiple-choice item (one line per option)."""
+    fmt = Fmt(lang, release.k)
+    rows = []
+    for v in views:
+        module = release.modules.get((v.module, v.major))
+        option = v.rows[0]
+        f = v.cells[(option, "")]
+        rows.append({_t(lang, "Answer"): answer_label(module, v.item or "", option, lang),
+                     _t(lang, "Persons"): fmt.n(f.n), "%": fmt.pct(f.pct), _t(lang, "95% CI"): fmt.ci(f.lo, f.hi)})
+    return pl.DataFrame(rows)
+
+
+def crosstab_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
+    """Display table of a cross-tab (counts, column % of those who saw the item)."""
+    fmt = Fmt(lang, release.k)
+    module = release.modules.get((view.module, view.major))
+    by = view.by or ""
+    rows = []
+    for row in view.rows:
+        line = {_t(lang, "Answer"): answer_label(module, view.item or "", row, lang)}
+        for col in view.cols:
+            f = view.cells[(row, col)]
+            line[category_label(release, by, col, lang)] = fmt.n(f.n) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else "")
+        line[_t(lang, "Total")] = fmt.n(view.row_totals[row].n)
+        rows.append(line)
+    total = {_t(lang, "Answer"): _t(lang, "Total")}
+    for col in view.cols:
+        total[category_label(release, by, col, lang)] = fmt.n(view.col_totals[col].n)
+    total[_t(lang, "Total")] = fmt.n(view.total.n)
+    rows.append(total)
+    return pl.DataFrame(rows)
+
+
+def score_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
+    """Display table of a score: classes, then mean and prevalence."""
+    fmt = Fmt(lang, release.k)
+    module = release.modules[(view.module, view.major)]
+    sc = next(s for s in module.scores if s.id == view.score)
+    rows = []
+    for row in view.rows:
+        f = view.cells[(row, "")]
+        rows.append({_t(lang, "Class"): class_label(sc, row, lang), _t(lang, "Persons"): fmt.n(f.n),
+                     "%": fmt.pct(f.pct) if row != NOT_COMPUTABLE else "", _t(lang, "95% CI"): fmt.ci(f.lo, f.hi)})
+    m = view.means.get("")
+    rows.append({_t(lang, "Class"): _t(lang, "Mean"), _t(lang, "Persons"): "",
+                 "%": fmt.num(m.mean if m else None, 2), _t(lang, "95% CI"): fmt.ci(m.lo if m else None,
+                                                                                    m.hi if m else None, 2)})
+    p = view.prevalence.get("")
+    if p is not None:
+        rows.append({_t(lang, "Class"): _t(lang, "At or above the cut-off"), _t(lang, "Persons"): "",
+                     "%": fmt.pct(p.pct), _t(lang, "95% CI"): fmt.ci(p.lo, p.hi)})
+    return pl.DataFrame(rows)
+
+
+def participation_frame(release: Release, lang: str) -> pl.DataFrame:
+    """Display table of participation."""
+    fmt = Fmt(lang, release.k)
+    v = release.views["participation"]
+    names = {"complete": N_("Complete"), "partial": N_("Partial"), "declined": N_("Declined at consent")}
+    rows = [{_t(lang, "Status"): _t(lang, names[s]), _t(lang, "Persons"): fmt.n(v.cells[(s, "")].n)} for s in STATUSES]
+    rows.append({_t(lang, "Status"): _t(lang, "Total"), _t(lang, "Persons"): fmt.n(v.total.n)})
+    rate = v.prevalence.get("")
+    rows.append({_t(lang, "Status"): _t(lang, "Completion rate"),
+                 _t(lang, "Persons"): f"{fmt.pct(rate.pct if rate else None)} {fmt.ci(rate.lo if rate else None, rate.hi if rate else None)}".strip()})
+    return pl.DataFrame(rows)
+
+
+def chart_frame(release: Release, view: View, lang: str, label_of) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+    """Published percentages only (a hidden figure has no bar)."""
+    rows = [{"label": label_of(row), "pct": view.cells[(row, "")].pct} for row in view.rows
+            if (row, "") in view.cells and view.cells[(row, "")].pct is not None]
+    return pl.DataFrame(rows, schema={"label": pl.String, "pct": pl.Float64})
+
+
+def main() -> None:  # pragma: no cover - exercised through AppTest
+    """The Streamlit page (run by analysis/dashboard_app.py)."""
+    import streamlit as st
+
+    data = os.environ.get("ANALYSIS_DATA", "")
+    qdirs = tuple(p for p in os.environ.get("ANALYSIS_QUESTIONNAIRES", "").split(os.pathsep) if p)
+    k = int(os.environ.get("ANALYSIS_K", str(disclosure.DEFAULT_K)))
+    st.set_page_config(page_title="Diagnostic", layout="wide")
+    lang = st.sidebar.radio("Langue / Language", ["fr", "en"], horizontal=True, key="lang")
+    st.title(_t(lang, "Community health diagnostic"))
+    if not data or not Path(data, "responses").is_dir():
+        st.error(_t(lang, "No dataset: start the dashboard with 'analysis dashboard --data DIR'."))
+        return
+
+    @st.cache_resource(max_entries=16, show_spinner=False)
+    def options(path: str) -> dict[str, list[str]]:
+        return filter_options(path)
+
+    @st.cache_resource(max_entries=32, show_spinner=False)
+    def release_for(path: str, dirs: tuple[str, ...], k: int, chosen: tuple) -> Release:
+        return build_release(path, list(dirs), k, filters={name: list(values) for name, values in chosen})
+
+    opts = options(data)
+    titles = {"period": _t(lang, "Period"), "centre": _t(lang, "Centre"), "neighbourhood": _t(lang, "Neighbourhood")}
+    chosen = []
+    probe = release_for(data, qdirs, k, ())
+    for name in FILTERS:
+        if name not in opts:
+            continue
+        values = st.sidebar.multiselect(titles[name], opts[name], key=f"filter_{name}",
+                                        format_func=lambda c, n=name: category_label(probe, n, c, lang))
+        chosen.append((name, tuple(values)))
+    release = release_for(data, qdirs, k, tuple(chosen))
+    st.caption(_t(lang, "Counts from 1 to {k1} persons are not shown: “< {k}” marks a hidden figure, either such a "
+                        "small count or a larger one hidden so that the small ones cannot be recalculated from the "
+                        "totals.").format(k1=k - 1, k=k))
+    st.header(_t(lang, "Participation"))
+    st.dataframe(participation_frame(release, lang), hide_index=True)
+    by_names = list(release.breakdowns)
+    by = st.selectbox(_t(lang, "Cross-tabulate by"), ["", *by_names], key="by",
+                      format_func=lambda b: breakdown_title(lang, b) if b else "—")
+    for (m_id, major), module in sorted(release.modules.items()):
+        st.header(title_of(module.title, lang, m_id))
+        for it in module.items:
+            base = f"{m_id}.{it.id}" if major == 1 else f"{m_id}@{major}.{it.id}"
+            if it.type == "multiple":
+                views = [release.views[f"{base}#{o}"] for o in [*(c.code for c in it.choices), NONE]
+                         if f"{base}#{o}" in release.views]
+                if not views:
+                    continue
+                st.subheader(item_title(module, it.id, lang))
+                st.dataframe(options_frame(release, views, lang), hide_index=True)
+                continue
+            view = release.views.get(base)
+            if view is None:
+                continue
+            st.subheader(item_title(module, it.id, lang))
+            st.dataframe(frequency_frame(release, view, lang), hide_index=True)
+            chart = chart_frame(release, view, lang, lambda r, m=module, i=it.id: answer_label(m, i, r, lang))
+            if chart.height:
+                st.bar_chart(chart, x="label", y="pct", horizontal=True, sort=False, x_label="", y_label="%")
+            if by and f"{base}.by.{by}" in release.views:
+                st.dataframe(crosstab_frame(release, release.views[f"{base}.by.{by}"], lang), hide_index=True)
+        for sc in module.scores:
+            base = f"score.{m_id}.{sc.id}" if major == 1 else f"score.{m_id}@{major}.{sc.id}"
+            if base in release.views:
+                st.subheader(f"{_t(lang, 'Score')}: {title_of(sc.label, lang, sc.id)}")
+                st.dataframe(score_frame(release, release.views[base], lang), hide_index=True)

@@ -1,0 +1,5 @@
+"""Streamlit entry point of the team dashboard (``analysis dashboard``)."""
+
+from analysis.dashboard import main
+
+main()

@@ -1,0 +1,280 @@
+"""Exports of the diagnostic: gated tables plus a codebook.
+
+Formats: ``xlsx`` (one workbook: README, tables, codebook, modules sheets),
+and ``csv`` (UTF-8 with BOM, so that spreadsheet software detects the
+encoding), ``parquet`` or ``sav`` (SPSS, through pyreadstat) as a folder with
+one file per sheet. Every figure comes from :func:`analysis.report.build_release`:
+suppressed counts are empty in the ``n`` column and ``< k`` in ``n_display``.
+
+A record-level export (one line per response) is refused unless the caller
+explicitly accepts the re-identification risk; even then it has fresh random
+row ids (never the dataset's), periods coarsened to quarters, no test-mode
+responses, and rows in random order.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import polars as pl
+
+from kiosk.errors import KioskError
+
+from analysis import disclosure, scores, tables
+from analysis.ingest import module_index, scan_answers, scan_responses
+from analysis.report import (
+    NOT_COMPUTABLE,
+    N_,
+    Release,
+    _t,
+    answer_label,
+    breakdown_title,
+    build_release,
+    category_label,
+    class_label,
+    item_title,
+    title_of,
+)
+
+FORMATS = ("xlsx", "csv", "parquet", "sav")
+RECORD_LEVEL_FLAG = "--record-level-i-understand-reidentification-risk"
+
+
+class ExportError(KioskError):
+    """An export that cannot or must not be made."""
+
+
+def _row_label(release: Release, table: str, kind: str, module: str | None, major: int | None,
+               item: str | None, row: str, lang: str) -> str:
+    m = release.modules.get((module, major)) if module is not None and major is not None else None
+    if row == "_total":
+        return _t(lang, "Total")
+    if row == "_mean":
+        return _t(lang, "Mean")
+    if row == "_positive":
+        return _t(lang, "At or above the cut-off") if kind.startswith("score") else _t(lang, "Completion rate")
+    if kind == "participation":
+        return {"complete": _t(lang, "Complete"), "partial": _t(lang, "Partial"),
+                "declined": _t(lang, "Declined at consent")}.get(row, row)
+    if kind.startswith("score") and m is not None:
+        sc = next((s for s in m.scores if s.id == item), None)
+        if sc is not None:
+            return class_label(sc, row, lang) if row != NOT_COMPUTABLE else class_label(sc, NOT_COMPUTABLE, lang)
+    if kind == "dropoff":
+        return row
+    if item is not None:
+        return answer_label(m, item, row, lang)
+    return row
+
+
+def tables_frame(release: Release, lang: str = "fr", labels: bool = True) -> pl.DataFrame:
+    """Every published figure of the release in one long table.
+
+    Columns: table, kind, module, major, item, question, by, row, col, n
+    (empty when suppressed), n_display (``< k`` when suppressed), pct,
+    ci_low, ci_high (percentages 0-100; on ``_mean`` lines ``pct`` is the
+    mean). With ``labels`` the row and column categories are labels in
+    ``lang``; otherwise codes.
+    """
+    from analysis.report import VIEW_SCHEMA
+
+    frames = [v.frame() for v in release.views.values()]
+    df = pl.concat(frames) if frames else pl.DataFrame(schema=VIEW_SCHEMA)
+    hidden = disclosure.suppressed_label(release.k)
+    df = df.with_columns(
+        pl.when(pl.col("row") == "_mean").then(pl.lit(""))
+        .when(pl.col("suppressed")).then(pl.lit(hidden))
+        .otherwise(pl.col("n").cast(pl.String)).alias("n_display"))
+    questions = []
+    if labels:
+        rows, cols = [], []
+        for r in df.iter_rows(named=True):
+            rows.append(_row_label(release, r["table"], r["kind"], r["module"], r["major"], r["item"], r["row"], lang))
+            col = r["col"]
+            if col in ("", None):
+                cols.append("")
+            elif col == "_total":
+                cols.append(_t(lang, "Total"))
+            elif r["by"]:
+                cols.append(category_label(release, r["by"], col, lang))
+            else:
+                cols.append(col)
+            m = release.modules.get((r["module"], r["major"])) if r["module"] else None
+            questions.append(item_title(m, r["item"], lang) if m is not None and r["item"]
+                             and not r["kind"].startswith("score") else "")
+        df = df.with_columns(pl.Series("row", rows, dtype=pl.String), pl.Series("col", cols, dtype=pl.String),
+                             pl.Series("by", [breakdown_title(lang, b) if b else "" for b in df["by"].to_list()],
+                                       dtype=pl.String))
+    else:
+        questions = [""] * df.height
+    df = df.with_columns(pl.Series("question", questions, dtype=pl.String))
+    return df.select("table", "kind", "module", "major", "item", "question", "by", "row", "col", "n", "n_display",
+                     "pct", "ci_low", "ci_high")
+
+
+def codebook(release: Release) -> pl.DataFrame:
+    """Items, codes and labels per language of every module in the release."""
+    langs = sorted({lang for m in release.modules.values() for lang in m.languages})
+    records = []
+    for (m_id, major), m in sorted(release.modules.items()):
+        versions = ", ".join(release.versions.get((m_id, major), [m.version]))
+        for it in m.items:
+            if not it.is_question:
+                continue
+            base = {"module": m_id, "major": major, "versions": versions, "item": it.id, "type": it.type}
+            texts = {f"question_{lang}": it.text.get(lang, "") for lang in langs}
+            special = [("_refused", N_("Prefer not to answer")), ("_skipped", N_("Skipped (not asked)")),
+                       ("_notreached", N_("Not reached"))]
+            if it.type == "multiple":
+                special.append(("_none", N_("None of these")))
+            for c in it.choices:
+                records.append({**base, **texts, "code": c.code,
+                                **{f"label_{lang}": c.label.get(lang, "") for lang in langs}})
+            for code, msgid in special:
+                records.append({**base, **texts, "code": code,
+                                **{f"label_{lang}": _t(lang, msgid) for lang in langs}})
+        for sc in m.scores:
+            for cls in [*(c.id for c in scores.classes(sc)), NOT_COMPUTABLE]:
+                records.append({"module": m_id, "major": major, "versions": versions, "item": f"score:{sc.id}",
+                                "type": "score", **{f"question_{lang}": sc.label.get(lang, sc.id) for lang in langs},
+                                "code": cls, **{f"label_{lang}": class_label(sc, cls, lang) for lang in langs}})
+    schema = {"module": pl.String, "major": pl.Int64, "versions": pl.String, "item": pl.String, "type": pl.String,
+              **{f"question_{lang}": pl.String for lang in langs}, "code": pl.String,
+              **{f"label_{lang}": pl.String for lang in langs}}
+    return pl.DataFrame(records, schema=schema)
+
+
+def modules_frame(release: Release) -> pl.DataFrame:
+    """One line per pooled module: id, major, versions in the data, title, source, licence."""
+    records = [{"module": m_id, "major": major, "versions": ", ".join(release.versions.get((m_id, major), [])),
+                "title": title_of(m.title, "en", m_id), "source": m.source, "license": m.license,
+                "hash_of_latest": m.hash}
+               for (m_id, major), m in sorted(release.modules.items())]
+    return pl.DataFrame(records, schema={"module": pl.String, "major": pl.Int64, "versions": pl.String,
+                                         "title": pl.String, "source": pl.String, "license": pl.String,
+                                         "hash_of_latest": pl.String})
+
+
+def readme_frame(release: Release, lang: str) -> pl.DataFrame:
+    """The method and the suppression rule, one paragraph a line."""
+    k = release.k
+    lines = [_t(lang, "Community health diagnostic"),
+             _t(lang, "Counts from 1 to {k1} persons are not shown: “< {k}” marks a hidden figure, either such a "
+                      "small count or a larger one hidden so that the small ones cannot be recalculated from the "
+                      "totals.").format(k1=k - 1, k=k),
+             _t(lang, "Percentages of a question are computed over the persons who saw it: those who answered or "
+                      "chose “Prefer not to answer”. Questions skipped by the questionnaire’s logic and questions "
+                      "not reached by persons who left the survey early are counted apart."),
+             _t(lang, "95% confidence intervals: Wilson score interval for percentages, Student’s t interval for "
+                      "means.")]
+    return pl.DataFrame({"text": lines})
+
+
+def _write_sheets(sheets: Mapping[str, pl.DataFrame], fmt: str, out: Path) -> list[Path]:
+    written: list[Path] = []
+    if fmt == "xlsx":
+        import xlsxwriter
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with xlsxwriter.Workbook(str(out)) as wb:
+            for name, df in sheets.items():
+                df.write_excel(wb, worksheet=name[:31], autofit=True)
+        return [out]
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in sheets.items():
+        if fmt == "csv":
+            path = out / f"{name}.csv"
+            # BOM: spreadsheet software then reads the file as UTF-8.
+            path.write_bytes(b"\xef\xbb\xbf" + df.write_csv().encode("utf-8"))
+        elif fmt == "parquet":
+            path = out / f"{name}.parquet"
+            df.write_parquet(path)
+        elif fmt == "sav":
+            path = out / f"{name}.sav"
+            _write_sav(df, path)
+        else:
+            raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", code="EXP-001")
+        written.append(path)
+    return written
+
+
+def _write_sav(df: pl.DataFrame, path: Path) -> None:
+    try:
+        import pyreadstat
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ExportError("SPSS export needs the pyreadstat package", code="EXP-002") from None
+    # SPSS names: start with a letter, letters/digits/underscore, <= 64 bytes.
+    renamed = {c: _spss_name(c, i) for i, c in enumerate(df.columns)}
+    out = df.rename(renamed).with_columns(pl.col(pl.Boolean).cast(pl.Int8))
+    pyreadstat.write_sav(out, str(path), column_labels={renamed[c]: c for c in df.columns})
+
+
+def _spss_name(name: str, index: int) -> str:
+    clean = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
+    if not clean or not clean[0].isalpha():
+        clean = f"v{index}_{clean}"
+    return clean[:64]
+
+
+def export(data_dir: str | Path, fmt: str, out: str | Path, questionnaire_dirs: Sequence[str | Path],
+           lang: str = "fr", labels: bool = True, k: int = disclosure.DEFAULT_K,
+           breakdowns: Mapping[str, str] | None = None) -> list[Path]:
+    """Write the aggregated (gated) export; return the files written."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", code="EXP-001")
+    release = build_release(data_dir, questionnaire_dirs, k, breakdowns)
+    sheets = {"README": readme_frame(release, lang), "tables": tables_frame(release, lang, labels),
+              "codebook": codebook(release), "modules": modules_frame(release)}
+    return _write_sheets(sheets, fmt, Path(out))
+
+
+def record_level_frame(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path], lang: str = "fr",
+                       labels: bool = False) -> pl.DataFrame:
+    """One line per response (test mode excluded), for analysts who accepted
+    the re-identification risk: fresh random ids, quarters, random order."""
+    index = module_index(questionnaire_dirs)
+    responses = scan_responses(data_dir).filter(~pl.col("test"))
+    answers = scan_answers(data_dir)
+    r = responses.select("rid", "centre", tables.coarsen_period(pl.col("period"), "quarter").alias("period"),
+                         "lang", "status").collect()
+    a = (answers.join(responses.select("rid"), on="rid", how="semi")
+         .with_columns((pl.col("module") + "." + pl.col("item")).alias("column"),
+                       pl.when(pl.col("state") == "answered").then(pl.col("value"))
+                       .otherwise(pl.lit("_") + pl.col("state")).alias("cat"))
+         .collect())
+    latest: dict[str, object] = {}
+    for (m_id, version), m in index.items():
+        cur = latest.get(m_id)
+        if cur is None or tuple(int(x) for x in version.split(".")) > tuple(int(x) for x in cur.version.split(".")):  # type: ignore[attr-defined]
+            latest[m_id] = m
+    if labels:
+        mapping = {}
+        for m_id, m in latest.items():
+            for it in m.items:  # type: ignore[attr-defined]
+                for c in it.choices:
+                    mapping[(f"{m_id}.{it.id}", c.code)] = c.label.get(lang) or c.label.get("en") or c.code
+        a = a.with_columns(pl.struct("column", "cat").map_elements(
+            lambda s: mapping.get((s["column"], s["cat"]), s["cat"]), return_dtype=pl.String).alias("cat"))
+    # Multiple choice: codes of one item joined with ";" (sorted), one column per item.
+    wide = (a.group_by("rid", "column").agg(pl.col("cat").sort().str.join(";"))
+            .pivot(on="column", index="rid", values="cat")) if a.height else pl.DataFrame({"rid": []},
+                                                                                         schema={"rid": pl.String})
+    out = r.join(wide, on="rid", how="left")
+    item_cols = sorted(c for c in out.columns if c not in ("rid", "centre", "period", "lang", "status"))
+    out = out.select("centre", "period", "lang", "status", *item_cols)
+    fresh = pl.Series("id", [secrets.token_hex(8) for _ in range(out.height)], dtype=pl.String)
+    return out.insert_column(0, fresh).sample(fraction=1.0, shuffle=True)
+
+
+def export_record_level(data_dir: str | Path, fmt: str, out: str | Path, questionnaire_dirs: Sequence[str | Path],
+                        accept_risk: bool, lang: str = "fr", labels: bool = False) -> list[Path]:
+    """Write the record-level export; refused unless ``accept_risk``."""
+    if not accept_risk:
+        raise ExportError("record-level data can re-identify patients in a small community; it is only "
+                          f"written with {RECORD_LEVEL_FLAG}", code="EXP-010")
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", code="EXP-001")
+    frame = record_level_frame(data_dir, questionnaire_dirs, lang, labels)
+    return _write_sheets({"records": frame}, fmt, Path(out))

@@ -1,0 +1,116 @@
+"""Synthetic responses through the real sealing path, for demos and benchmarks.
+
+Each synthetic patient walks the survey with :class:`kiosk.flow.Respondent`
+(so skip logic, constraints and "prefer not to answer" behave exactly as on
+the kiosk), then the response body is signed and sealed with
+:func:`kiosk.sealing.seal` and the envelopes are written as a bundle with
+:func:`kiosk.store.write_bundle`, ready for ``analysis ingest``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kiosk.flow import Respondent, max_body_size, response_body
+from kiosk.keys import load_device_key, load_public_key
+from kiosk.questionnaire import Item, Survey, load_survey
+from kiosk.sealing import seal
+from kiosk.store import write_bundle
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How synthetic patients behave (probabilities)."""
+
+    decline: float = 0.05
+    abandon_per_screen: float = 0.01
+    prefer_not: float = 0.03
+    skip_optional: float = 0.02
+    test_mode: float = 0.0
+    weeks: int = 26
+
+
+def _random_answer(item: Item, rng: random.Random) -> Any:
+    if item.type in ("single", "scale"):
+        # Unequal weights make the synthetic tables look like real ones.
+        weights = [1.0 / (i + 1) for i in range(len(item.choices))]
+        return rng.choices([c.code for c in item.choices], weights=weights)[0]
+    if item.type == "multiple":
+        return [c.code for c in item.choices if rng.random() < 0.25]
+    if item.type == "integer":
+        lo = item.minimum if item.minimum is not None else 0
+        hi = item.maximum if item.maximum is not None else lo + 100
+        return rng.randint(lo, hi)
+    return None
+
+
+def walk(survey: Survey, lang: str, rng: random.Random, behaviour: Behaviour = Behaviour()) -> tuple[Respondent, str]:
+    """One synthetic patient; returns the respondent and ``complete`` or ``partial``."""
+    r = Respondent(survey, lang)
+    while not r.finished:
+        item = r.current
+        assert item is not None
+        if rng.random() < behaviour.abandon_per_screen:
+            return r, "partial"
+        if not item.is_question:
+            r.next()
+            continue
+        if rng.random() < behaviour.prefer_not:
+            r.prefer_not()
+            continue
+        if not item.required and rng.random() < behaviour.skip_optional:
+            if r.next() is None:
+                continue
+        value = _random_answer(item, rng)
+        if item.type == "multiple":
+            r.set_pending(value)
+            if r.next() is None:
+                continue
+        elif value is not None:
+            for _ in range(20):  # constraints: draw again, then give up politely
+                if r.answer(value) is None:
+                    break
+                value = _random_answer(item, rng)
+            else:
+                r.prefer_not()
+            continue
+        r.prefer_not()
+    return r, "complete"
+
+
+def simulate(n: int, survey_path: str | Path, public_key_path: str | Path, device_key_path: str | Path,
+             out: str | Path, seed: int | None = None, behaviour: Behaviour = Behaviour(),
+             module_dirs: list[str | Path] | None = None, today: dt.date | None = None) -> dict[str, int]:
+    """Write a bundle of ``n`` sealed synthetic responses; return counts per status.
+
+    ``seed`` makes the answers reproducible (envelope ids stay random, as
+    they must). Periods are spread over the last ``behaviour.weeks`` weeks.
+    """
+    survey = load_survey(survey_path, [Path(d) for d in (module_dirs or [])])
+    public = load_public_key(public_key_path)
+    device = load_device_key(device_key_path)
+    rng = random.Random(seed)
+    languages = survey.offered_languages() or list(survey.site.languages)
+    pad = max_body_size(survey)
+    end = today or dt.date.today()
+    envelopes: list[bytes] = []
+    counts = {"complete": 0, "partial": 0, "declined": 0, "test": 0}
+    for _ in range(n):
+        lang = rng.choice(languages)
+        day = end - dt.timedelta(days=rng.randrange(7 * max(1, behaviour.weeks)))
+        test = rng.random() < behaviour.test_mode
+        if rng.random() < behaviour.decline:
+            body = response_body(survey, lang, "declined", {}, [], day, test=test)
+            status = "declined"
+        else:
+            respondent, status = walk(survey, lang, rng, behaviour)
+            body = respondent.body(status, day, test=test)
+        envelopes.append(seal(body, public, device, pad))
+        counts[status] += 1
+        counts["test"] += int(test)
+    write_bundle(out, envelopes)
+    return counts

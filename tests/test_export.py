@@ -1,0 +1,129 @@
+"""Exports: gated tables and codebook in xlsx, csv (UTF-8 with BOM),
+parquet and sav; labels or codes; record-level only behind the named flag,
+with fresh ids and quarters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from analysis import cli as analysis_cli
+from analysis.export import RECORD_LEVEL_FLAG
+from tests.test_tables import Data, MODULE_T, d1, write_modules
+
+NO_DEMOGRAPHICS = ["--breakdown", "neighbourhood=-", "--breakdown", "age_band=-", "--breakdown", "gender=-"]
+
+
+def run_export(data: Path, qdir: Path, fmt: str, out: Path, *extra: str) -> int:
+    return analysis_cli.main(["export", "--data", str(data), "--format", fmt, "--out", str(out),
+                              "--questionnaires", str(qdir), "--lang", "en", *NO_DEMOGRAPHICS, *extra])
+
+
+def read_xlsx(path: Path) -> dict[str, pl.DataFrame]:
+    """Every sheet as a frame (header row first), read with openpyxl."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    out = {}
+    for ws in book.worksheets:
+        rows = list(ws.iter_rows(values_only=True))
+        out[ws.title] = pl.DataFrame([list(r) for r in rows[1:]], schema=list(rows[0]), orient="row",
+                                     infer_schema_length=None)
+    return out
+
+
+def q1_lines(df: pl.DataFrame) -> list[tuple]:
+    return (df.filter((pl.col("table") == "t.q1") & ~pl.col("row").is_in(["_total", "Total"]))
+            .select("row", "n", pl.col("n_display").cast(pl.String), "pct").rows())
+
+
+def test_csv_with_bom_labels_and_codebook(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, qdir = d1(tmp_path)
+    out = tmp_path / "csv"
+    assert run_export(data, qdir, "csv", out) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["README.csv", "codebook.csv", "modules.csv", "tables.csv"]
+    raw = (out / "tables.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    df = pl.read_csv(raw[3:])
+    assert q1_lines(df) == [("Apple", 45, "45", pytest.approx(100 * 45 / 77)),
+                            ("Banana", 20, "20", pytest.approx(100 * 20 / 77)),
+                            ("Prefer not to answer", 12, "12", pytest.approx(100 * 12 / 77))]
+    book = pl.read_csv((out / "codebook.csv").read_bytes()[3:])
+    q1 = book.filter(pl.col("item") == "q1").select("code", "label_en", "label_fr").rows()
+    assert q1 == [("a", "Apple", "Pomme"), ("b", "Banana", "Banane"),
+                  ("_refused", "Prefer not to answer", "Je préfère ne pas répondre"),
+                  ("_skipped", "Skipped (not asked)", "Sautée (non posée)"),
+                  ("_notreached", "Not reached", "Non atteinte")]
+    assert book.filter(pl.col("item") == "q1")["question_fr"][0] == "Première question"
+    modules = pl.read_csv((out / "modules.csv").read_bytes()[3:])
+    assert modules.select("module", "major", "versions").rows() == [("t", 1, "1.0.0")]
+
+
+def test_codes_instead_of_labels_in_parquet(tmp_path: Path) -> None:
+    data, qdir = d1(tmp_path)
+    out = tmp_path / "pq"
+    assert run_export(data, qdir, "parquet", out, "--codes") == 0
+    df = pl.read_parquet(out / "tables.parquet")
+    assert q1_lines(df) == [("a", 45, "45", pytest.approx(100 * 45 / 77)),
+                            ("b", 20, "20", pytest.approx(100 * 20 / 77)),
+                            ("_refused", 12, "12", pytest.approx(100 * 12 / 77))]
+    xt = df.filter(pl.col("table") == "t.q1.by.centre").filter(pl.col("row") == "b").select("col", "n").rows()
+    assert xt == [("C1", 0), ("C2", 20), ("_total", 20)]
+
+
+def test_suppressed_cells_are_empty_with_the_label(tmp_path: Path) -> None:
+    qdir = write_modules(tmp_path / "q", MODULE_T)
+    d = Data()
+    d.respond({"t.q1": "a"}, times=40)
+    d.respond({"t.q1": "b"}, times=3)
+    data = d.write(tmp_path / "data")
+    out = tmp_path / "book.xlsx"
+    assert run_export(data, qdir, "xlsx", out) == 0
+    sheets = read_xlsx(out)
+    assert sorted(sheets) == ["README", "codebook", "modules", "tables"]
+    lines = q1_lines(sheets["tables"])
+    assert [(r, n, d) for r, n, d, _ in lines] == [("Apple", None, "< 11"), ("Banana", None, "< 11"),
+                                                   ("Prefer not to answer", 0, "0")]
+    assert "< 11" in sheets["README"]["text"][1]
+
+
+def test_sav_round_trip(tmp_path: Path) -> None:
+    import pyreadstat
+
+    data, qdir = d1(tmp_path)
+    out = tmp_path / "sav"
+    assert run_export(data, qdir, "sav", out, "--codes") == 0
+    df, meta = pyreadstat.read_sav(str(out / "tables.sav"), output_format="polars")
+    lines = df.filter(pl.col("table") == "t.q1").filter(pl.col("col") == "").select("row", "n").rows()
+    assert lines == [("a", 45.0), ("b", 20.0), ("_refused", 12.0)]
+    assert "ci_low" in meta.column_names
+
+
+def test_record_level_needs_the_flag_and_is_coarsened(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, qdir = d1(tmp_path)
+    out = tmp_path / "records"
+    # The flag is the only way: an ordinary export never writes records.
+    assert run_export(data, qdir, "parquet", out) == 0
+    assert not (out / "records.parquet").exists()
+    assert run_export(data, qdir, "parquet", out, RECORD_LEVEL_FLAG, "--codes") == 0
+    records = pl.read_parquet(out / "records.parquet")
+    assert records.columns == ["id", "centre", "period", "lang", "status", "t.q1", "t.q2", "t.q3"]
+    assert records.height == 88  # 77 started + 11 declined; the 5 test responses are gone
+    assert set(records["period"].to_list()) == {"2026-Q1"}
+    dataset_rids = set(pl.read_parquet(data / "responses" / "part-0.parquet")["rid"].to_list())
+    assert not set(records["id"].to_list()) & dataset_rids
+    assert records["id"].n_unique() == 88
+    counts = records.group_by("t.q3").len().sort("t.q3").rows()
+    assert counts == [(None, 26), ("_none", 12), ("x", 20), ("x;y", 30)]
+
+
+def test_record_level_refused_without_flag_in_python(tmp_path: Path) -> None:
+    from analysis.export import ExportError, export_record_level
+
+    data, qdir = d1(tmp_path)
+    with pytest.raises(ExportError) as err:
+        export_record_level(data, "csv", tmp_path / "x", [qdir], accept_risk=False)
+    assert RECORD_LEVEL_FLAG in str(err.value) and err.value.code == "EXP-010"
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,271 @@
+"""Tables of the diagnostic on small hand-built Parquet datasets: exact counts,
+percentages, intervals, denominators (seen vs skipped vs not reached),
+multiple choice, cross-tabs, pooling by major version, test-mode exclusion."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from analysis import tables
+from analysis.ingest import ANSWER_SCHEMA, RESPONSE_SCHEMA, module_index, scan_answers, scan_responses
+from analysis.report import release_from_frames
+
+# ----------------------------------------------------------------- helpers
+
+MODULE_T = """
+id: t
+version: 1.0.0
+title: {en: Test module, fr: Module test}
+source: tests
+license: tests
+languages: {en: validated, fr: validated}
+items:
+  - id: q1
+    type: single
+    text: {en: First question, fr: Première question}
+    choices: [{code: a, label: {en: Apple, fr: Pomme}}, {code: b, label: {en: Banana, fr: Banane}}]
+  - id: q2
+    type: single
+    text: {en: Second question, fr: Deuxième question}
+    relevant: "${q1} = 'a'"
+    choices: [{code: "1", label: {en: "Yes", fr: Oui}}, {code: "2", label: {en: "No", fr: Non}}]
+  - id: q3
+    type: multiple
+    text: {en: Third question, fr: Troisième question}
+    choices: [{code: x, label: {en: Ex, fr: Ix}}, {code: y, label: {en: Why, fr: Igrec}},
+              {code: z, label: {en: Zed, fr: Zède}}]
+"""
+
+
+def write_modules(folder: Path, *texts: str) -> Path:
+    """Write module YAML texts into ``folder``; return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, text in enumerate(texts):
+        (folder / f"m{i}.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+    return folder
+
+
+class Data:
+    """Builds a dataset in the layout of analysis.ingest, row by row."""
+
+    def __init__(self) -> None:
+        self.responses: list[dict[str, Any]] = []
+        self.answers: list[dict[str, Any]] = []
+        self._n = 0
+
+    def respond(self, answers: dict[str, Any], *, status: str = "complete", centre: str = "C1",
+                lang: str = "fr", period: str = "2026-W10", test: bool = False, skipped: tuple[str, ...] = (),
+                survey: str = "s", versions: dict[str, str] | None = None, times: int = 1) -> None:
+        """Add ``times`` responses; ``answers`` maps ``module.item`` to a code,
+        a list (multiple choice), None (prefer not to answer)."""
+        for _ in range(times):
+            self._n += 1
+            rid = f"{self._n:016x}"
+            self.responses.append({"rid": rid, "survey": survey, "survey_version": "1.0.0", "centre": centre,
+                                   "period": period, "lang": lang, "status": status, "test": test})
+            for key, value in answers.items():
+                module, item = key.split(".", 1)
+                version = (versions or {}).get(module, "1.0.0")
+                base = {"rid": rid, "module": module, "major": int(version.split(".")[0]), "version": version,
+                        "item": item}
+                if value is None:
+                    self.answers.append({**base, "state": "refused", "value": None})
+                elif isinstance(value, list):
+                    if not value:
+                        self.answers.append({**base, "state": "none", "value": None})
+                    self.answers.extend({**base, "state": "answered", "value": v} for v in value)
+                else:
+                    self.answers.append({**base, "state": "answered", "value": str(value)})
+            for key in skipped:
+                module, item = key.split(".", 1)
+                version = (versions or {}).get(module, "1.0.0")
+                self.answers.append({"rid": rid, "module": module, "major": int(version.split(".")[0]),
+                                     "version": version, "item": item, "state": "skipped", "value": None})
+
+    def write(self, folder: Path) -> Path:
+        """Write the Parquet files; return ``folder``."""
+        (folder / "responses").mkdir(parents=True, exist_ok=True)
+        pl.DataFrame(self.responses, schema=RESPONSE_SCHEMA).write_parquet(folder / "responses" / "part-0.parquet")
+        adf = pl.DataFrame(self.answers, schema=ANSWER_SCHEMA)
+        for (module, major), group in adf.group_by(["module", "major"]):
+            d = folder / "answers" / f"module={module}" / f"major={major}"
+            d.mkdir(parents=True, exist_ok=True)
+            group.drop("module", "major").write_parquet(d / "part-0.parquet")
+        return folder
+
+
+def release(data_dir: Path, qdir: Path, **kw: Any):  # type: ignore[no-untyped-def]
+    """The gated release of a test dataset (only the test's modules)."""
+    return release_from_frames(scan_responses(data_dir), scan_answers(data_dir), module_index([qdir]), [qdir], **kw)
+
+
+def figures(view) -> dict:  # type: ignore[no-untyped-def]
+    """(row, col) -> published count of a view (None when hidden)."""
+    return {key: f.n for key, f in view.cells.items()}
+
+
+def d1(tmp_path: Path) -> tuple[Path, Path]:
+    """The reference dataset of this file (see the module docstring of each test)."""
+    qdir = write_modules(tmp_path / "q", MODULE_T)
+    d = Data()
+    d.respond({"t.q1": "a", "t.q2": "1", "t.q3": ["x", "y"]}, centre="C1", times=30)
+    d.respond({"t.q1": "b", "t.q3": ["x"]}, skipped=("t.q2",), centre="C2", times=20)
+    d.respond({"t.q1": None, "t.q3": []}, skipped=("t.q2",), centre="C1", times=12)
+    d.respond({"t.q1": "a"}, status="partial", centre="C2", times=15)
+    d.respond({"t.q1": "b", "t.q3": ["z"]}, skipped=("t.q2",), test=True, times=5)
+    d.respond({}, status="declined", times=11)
+    return d.write(tmp_path / "data"), qdir
+
+
+BY_CENTRE = {"centre": "centre"}
+
+
+# ----------------------------------------------------------------- tests
+
+def test_frequencies_over_those_who_saw_the_item(tmp_path: Path) -> None:
+    data, qdir = d1(tmp_path)
+    r = release(data, qdir, breakdowns=BY_CENTRE)
+    q1 = r.views["t.q1"]
+    assert q1.rows == ["a", "b", "_refused"]
+    assert figures(q1) == {("a", ""): 45, ("b", ""): 20, ("_refused", ""): 12}
+    assert q1.total.n == 77  # the 5 test-mode responses are not counted
+    a = q1.cells[("a", "")]
+    assert a.pct == pytest.approx(100 * 45 / 77, abs=1e-12)
+    lo, hi = tables.wilson(45, 77)
+    assert (a.lo, a.hi) == (pytest.approx(100 * lo), pytest.approx(100 * hi))
+    assert r.views["t.q1.status"].rows == ["_seen", "_skipped", "_notreached"]
+    assert figures(r.views["t.q1.status"]) == {("_seen", ""): 77, ("_skipped", ""): 0, ("_notreached", ""): 0}
+
+
+def test_skipped_by_logic_and_not_reached_are_out_of_the_denominator(tmp_path: Path) -> None:
+    data, qdir = d1(tmp_path)
+    r = release(data, qdir, breakdowns=BY_CENTRE)
+    q2 = r.views["t.q2"]
+    assert figures(q2) == {("1", ""): 30, ("2", ""): 0, ("_refused", ""): 0}
+    assert q2.total.n == 30
+    assert q2.cells[("1", "")].pct == 100.0
+    assert q2.cells[("2", "")].pct == 0.0  # 0 % is publishable over >= 11 persons
+    # 32 skipped by logic (b or refused at q1), 15 left before q2.
+    status = r.views["t.q2.status"]
+    assert figures(status) == {("_seen", ""): 30, ("_skipped", ""): 32, ("_notreached", ""): 15}
+    assert status.total.n == 77
+
+
+def test_multiple_choice_counted_per_option(tmp_path: Path) -> None:
+    data, qdir = d1(tmp_path)
+    r = release(data, qdir, breakdowns=BY_CENTRE)
+    per_option = {o: r.views[f"t.q3#{o}"].cells[(o, "")] for o in ("x", "y", "z", "_none")}
+    assert {o: f.n for o, f in per_option.items()} == {"x": 50, "y": 30, "z": 0, "_none": 12}
+    assert {o: r.views[f"t.q3#{o}"].total.n for o in per_option} == {"x": 62, "y": 62, "z": 62, "_none": 62}
+    assert per_option["x"].pct == pytest.approx(100 * 50 / 62)
+    assert figures(r.views["t.q3.status"]) == {("_seen", ""): 62, ("_skipped", ""): 0, ("_notreached", ""): 15}
+    # One cross-tab per option: selected / not selected / refused by centre.
+    xt = r.views["t.q3#x.by.centre"]
+    assert xt.rows == ["x", "!x", "_refused"] and xt.cols == ["C1", "C2"]
+    assert figures(xt) == {("x", "C1"): 30, ("x", "C2"): 20, ("!x", "C1"): 12, ("!x", "C2"): 0,
+                           ("_refused", "C1"): 0, ("_refused", "C2"): 0}
+    assert xt.cells[("x", "C1")].pct == pytest.approx(100 * 30 / 42)
+
+
+def test_crosstab_with_margins_and_column_percentages(tmp_path: Path) -> None:
+    data, qdir = d1(tmp_path)
+    r = release(data, qdir, breakdowns=BY_CENTRE)
+    xt = r.views["t.q1.by.centre"]
+    assert xt.rows == ["a", "b", "_refused"] and xt.cols == ["C1", "C2"]
+    assert figures(xt) == {("a", "C1"): 30, ("a", "C2"): 15, ("b", "C1"): 0, ("b", "C2"): 20,
+                           ("_refused", "C1"): 12, ("_refused", "C2"): 0}
+    assert {c: f.n for c, f in xt.col_totals.items()} == {"C1": 42, "C2": 35}
+    assert {c: f.n for c, f in xt.row_totals.items()} == {"a": 45, "b": 20, "_refused": 12}
+    assert xt.total.n == 77
+    assert xt.cells[("b", "C2")].pct == pytest.approx(100 * 20 / 35)
+
+
+def test_participation_completion_and_dropoff(tmp_path: Path) -> None:
+    data, qdir = d1(tmp_path)
+    r = release(data, qdir, breakdowns=BY_CENTRE)
+    p = r.views["participation"]
+    assert figures(p) == {("complete", ""): 62, ("partial", ""): 15, ("declined", ""): 11}
+    assert p.total.n == 88
+    rate = p.prevalence[""]
+    assert rate.pct == pytest.approx(100 * 62 / 77)
+    drop = r.views["participation.dropoff"]
+    assert drop.rows == ["t.q1", "t.q2", "t.q3", "_noanswer"]
+    assert figures(drop) == {("t.q1", ""): 15, ("t.q2", ""): 0, ("t.q3", ""): 0, ("_noanswer", ""): 0}
+    assert drop.total.n == 15
+
+
+def test_answer_breakdown_and_pooling_by_major_version(tmp_path: Path) -> None:
+    demo = """
+    id: demographics
+    version: 1.0.0
+    title: {en: You, fr: Vous}
+    source: tests
+    license: tests
+    languages: {en: validated, fr: validated}
+    items:
+      - id: neighbourhood
+        type: single
+        text: {en: Neighbourhood, fr: Quartier}
+        choices: [{code: n1, label: {en: North, fr: Nord}}, {code: n2, label: {en: South, fr: Sud}}]
+    """
+    t_v11 = MODULE_T.replace("version: 1.0.0", "version: 1.1.0")
+    t_v2 = MODULE_T.replace("version: 1.0.0", "version: 2.0.0")
+    qdir = write_modules(tmp_path / "q", MODULE_T, t_v11, t_v2, demo)
+    d = Data()
+    d.respond({"demographics.neighbourhood": "n1", "t.q1": "a"}, times=12)
+    d.respond({"demographics.neighbourhood": "n2", "t.q1": "b"}, times=11, versions={"t": "1.1.0"})
+    d.respond({"demographics.neighbourhood": None, "t.q1": "b"}, times=13)
+    d.respond({"demographics.neighbourhood": "n2", "t.q1": "a"}, times=20, versions={"t": "2.0.0"})
+    data = d.write(tmp_path / "data")
+    r = release(data, qdir, breakdowns={"neighbourhood": "demographics.neighbourhood"})
+    # 1.0.0 and 1.1.0 pool; 2.0.0 is reported apart.
+    assert r.versions[("t", 1)] == ["1.0.0", "1.1.0"] and r.versions[("t", 2)] == ["2.0.0"]
+    assert figures(r.views["t.q1"]) == {("a", ""): 12, ("b", ""): 24, ("_refused", ""): 0}
+    assert figures(r.views["t@2.q1"]) == {("a", ""): 20, ("b", ""): 0, ("_refused", ""): 0}
+    xt = r.views["t.q1.by.neighbourhood"]
+    assert xt.cols == ["n1", "n2", "_missing"]  # prefer-not-to-answer is "not stated"
+    assert figures(xt) == {("a", "n1"): 12, ("a", "n2"): 0, ("a", "_missing"): 0, ("b", "n1"): 0,
+                           ("b", "n2"): 11, ("b", "_missing"): 13, ("_refused", "n1"): 0,
+                           ("_refused", "n2"): 0, ("_refused", "_missing"): 0}
+
+
+def test_period_coarsening_follows_iso_weeks() -> None:
+    periods = ["2026-W01", "2025-W01", "2020-W53", "2026-W13", "2026-W14", "2026-11", "2026-Q2", "2026-W05"]
+    df = pl.DataFrame({"p": periods})
+    quarters = df.select(tables.coarsen_period(pl.col("p"), "quarter"))["p"].to_list()
+    assert quarters == ["2026-Q1", "2025-Q1", "2020-Q4", "2026-Q1", "2026-Q2", "2026-Q4", "2026-Q2", "2026-Q1"]
+    months = df.select(tables.coarsen_period(pl.col("p"), "month"))["p"].to_list()
+    assert months == ["2026-01", "2025-01", "2020-12", "2026-03", "2026-04", "2026-11", "2026-Q2", "2026-01"]
+    assert df.select(tables.coarsen_period(pl.col("p"), "week"))["p"].to_list() == periods
+
+
+def test_wilson_interval_reference_values() -> None:
+    # Reference values of the Wilson score interval (95 %).
+    assert tables.wilson(0, 10) == (0.0, pytest.approx(0.27753, abs=1e-5))
+    assert tables.wilson(10, 10) == (pytest.approx(0.72247, abs=1e-5), 1.0)
+    assert tables.wilson(5, 10) == (pytest.approx(0.23659, abs=1e-5), pytest.approx(0.76341, abs=1e-5))
+    assert tables.wilson(0, 0) is None
+    x, n = pl.lit(5.0), pl.lit(10.0)
+    lo, hi = tables.wilson_exprs(x, n)
+    assert pl.select(lo.alias("lo"), hi.alias("hi")).row(0) == (pytest.approx(0.23659, abs=1e-5), pytest.approx(0.76341, abs=1e-5))
+
+
+def test_non_hex_rids_fall_back_to_string_keys(tmp_path: Path) -> None:
+    qdir = write_modules(tmp_path / "q", MODULE_T)
+    d = Data()
+    d.respond({"t.q1": "a"}, times=12)
+    data = d.write(tmp_path / "data")
+    # Rewrite the rids as something that is not 16 hex digits.
+    for sub in ("responses",):
+        f = data / sub / "part-0.parquet"
+        pl.read_parquet(f).with_columns(pl.lit("r-") + pl.col("rid")).write_parquet(f)
+    f = data / "answers" / "module=t" / "major=1" / "part-0.parquet"
+    pl.read_parquet(f).with_columns(pl.lit("r-") + pl.col("rid")).write_parquet(f)
+    assert tables.choose_key(scan_responses(data)).meta.output_name() == "rid"
+    r = release(data, qdir, breakdowns={})
+    assert figures(r.views["t.q1"])[("a", "")] == 12
