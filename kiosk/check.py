@@ -43,11 +43,40 @@ def _files(paths: list[Path], problems: list[Problem]) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
+def check_site_config(path: Path, problems: list[Problem]) -> None:
+    """A kiosk's ``kiosk.toml``: readable, its survey valid with the modules it
+    pins, its team public key and device key loadable, its server settings
+    safe (a network address needs TLS)."""
+    from kiosk.config import load_config
+    from kiosk.errors import KioskError
+    from kiosk.keys import load_device_key, load_public_key
+    from kiosk.server import streamlit_config
+    try:
+        cfg = load_config(path)
+    except KioskError as exc:
+        problems.append(Problem(exc.code, exc.message, str(path)))
+        return
+    try:
+        load_survey(cfg.survey, list(cfg.module_dirs), warnings=problems)
+    except ValidationError as exc:
+        problems.extend(exc.problems)
+    for check in (lambda: load_public_key(cfg.public_key), lambda: load_device_key(cfg.device_key),
+                  lambda: streamlit_config(cfg)):
+        try:
+            check()
+        except KioskError as exc:
+            problems.append(Problem(exc.code, exc.message, str(path)))
+
+
 def check_paths(paths: list[Path]) -> list[Problem]:
-    """Every problem in the given files or folders (``*.yaml``, ``*.yml``):
-    modules are checked on their own, surveys with the modules they pin."""
+    """Every problem in the given files or folders (``*.yaml``, ``*.yml``,
+    and ``kiosk.toml`` site configurations): modules are checked on their
+    own, surveys with the modules they pin, then the interface catalogs."""
     problems: list[Problem] = []
-    for f in _files(paths, problems):
+    for p in paths:
+        if p.suffix == ".toml":
+            check_site_config(p, problems)
+    for f in _files([p for p in paths if p.suffix != ".toml"], problems):
         try:
             if _kind(f) == "survey":
                 load_survey(f, warnings=problems)
