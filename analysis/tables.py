@@ -146,11 +146,11 @@ def participation_counts(responses: pl.LazyFrame, by: str | None = None) -> pl.L
 
 def last_positions(joined: pl.LazyFrame, order: pl.DataFrame) -> pl.LazyFrame:
     """For partial units, the rank of the last question they answered
-    (answered, refused or nothing selected) in one module: key -> ``pos``.
+    (answered, refused or nothing selected): key -> ``pos``.
 
-    ``joined`` is one module's answer rows joined with the units (columns
-    key, module, item, state, partial, survey); ``order`` has survey,
-    module, item, pos (the question's rank in that survey).
+    ``joined`` is answer rows joined with the units (columns key, module,
+    item, state, partial, survey); ``order`` has survey, module, item, pos
+    (the question's rank in that survey).
     """
     return (joined.filter(pl.col("partial") & (pl.col("state") != "skipped"))
             .join(order.lazy().select("survey", "module", "item", "pos"), on=["survey", "module", "item"],
@@ -205,8 +205,7 @@ def wilson_exprs(x: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Ex
 def module_rows(coded: pl.LazyFrame, units_: pl.LazyFrame, module: str, major: int) -> pl.LazyFrame:
     """One module's answer rows joined with their unit (cell, partial, survey).
 
-    Only that module's files are read. Queries built on this same frame
-    share its scan and join in one ``collect_all``.
+    Only that module's files are read.
     """
     return (coded.filter((pl.col("module") == module) & (pl.col("major") == major))
             .join(units_, on="key", how="inner"))
@@ -277,10 +276,10 @@ def collect_counts(responses: pl.LazyFrame, answers: pl.LazyFrame,
 
     ``extra`` holds ``(module, major, query)`` where ``query(coded, units)``
     returns a cell-level LazyFrame (the scores). The units are collected
-    first: every other query joins on them. Then one ``collect_all`` per
-    questionnaire module: its queries share one scan and one join of that
-    module's answers, and peak memory is that of one module at a time
-    (all modules at once held one hash table of the units per module).
+    first: every other query joins on them. Then the counts of one
+    questionnaire module at a time, and its scores after them: running
+    them side by side (one ``collect_all``) held a hash table of the units
+    per module, or cached the joined answers, and tripled peak memory.
     """
     key = choose_key(responses)
     names = ["survey", *breakdowns]
@@ -302,19 +301,18 @@ def collect_counts(responses: pl.LazyFrame, answers: pl.LazyFrame,
     item_frames: list[pl.DataFrame] = []
     positions: list[pl.DataFrame] = []
     extra_frames: dict[int, pl.DataFrame] = {}
+    if order_e is not None:
+        # Only partial responses matter: a small hash table, one pass over all modules.
+        partial_rows = coded.join(u.filter(pl.col("partial")), on="key", how="inner")
+        positions.append(last_positions(partial_rows, order_e).collect(engine="streaming"))
     for m, j in partitions:
-        joined = module_rows(coded, u, m, j)
-        batch = [cell_counts(joined, m, j)]
-        if order_e is not None:
-            batch.append(last_positions(joined, order_e))
+        item_frames.append(cell_counts(module_rows(coded, u, m, j), m, j).collect(engine="streaming"))
+        # Scores aggregate per person (millions of groups): run after, not
+        # beside, the module's counts, so their memory peaks do not add up.
         mine = [i for i, (em, ej, _) in enumerate(extra) if (em, ej) == (m, j)]
-        batch += [extra[i][2](coded, u) for i in mine]  # type: ignore[operator]
-        frames = pl.collect_all(batch, engine="streaming")
-        item_frames.append(frames[0])
-        if order_e is not None:
-            positions.append(frames[1])
-        for i, frame in zip(mine, frames[len(frames) - len(mine):]):
-            extra_frames[i] = frame
+        if mine:
+            scored = pl.collect_all([extra[i][2](coded, u) for i in mine], engine="streaming")  # type: ignore[operator]
+            extra_frames.update(zip(mine, scored))
     for i, (em, ej, query) in enumerate(extra):
         if i not in extra_frames:  # a module without answers: empty counts
             extra_frames[i] = query(coded, u).collect(engine="streaming")  # type: ignore[operator]
