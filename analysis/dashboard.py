@@ -39,6 +39,7 @@ from analysis.report import (
     item_title,
     title_of,
 )
+from kiosk import i18n
 
 FILTERS = ("period", "centre", "neighbourhood")
 
@@ -181,9 +182,12 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
                                         format_func=lambda c, n=name: category_label(probe, n, c, lang))
         chosen.append((name, tuple(values)))
     release = release_for(data, qdirs, k, tuple(chosen))
-    st.caption(_t(lang, "Counts from 1 to {k1} persons are not shown: “< {k}” marks a hidden figure, either such a "
-                        "small count or a larger one hidden so that the small ones cannot be recalculated from the "
-                        "totals.").format(k1=k - 1, k=k))
+    st.caption(i18n.translations(lang).ngettext(
+                 "Counts from 1 to {k1} person are not shown: “< {k}” marks a hidden figure, either such a small "
+                 "count or a larger one hidden so that the small ones cannot be recalculated from the totals.",
+                 "Counts from 1 to {k1} persons are not shown: “< {k}” marks a hidden figure, either such a small "
+                 "count or a larger one hidden so that the small ones cannot be recalculated from the totals.",
+                 k - 1).format(k1=k - 1, k=k))
     st.header(_t(lang, "Participation"))
     st.dataframe(participation_frame(release, lang), hide_index=True)
     by_names = list(release.breakdowns)
@@ -214,5 +218,5 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
         for sc in module.scores:
             base = f"score.{m_id}.{sc.id}" if major == 1 else f"score.{m_id}@{major}.{sc.id}"
             if base in release.views:
-                st.subheader(f"{_t(lang, 'Score')}: {title_of(sc.label, lang, sc.id)}")
+                st.subheader(_t(lang, "Score") + f": {title_of(sc.label, lang, sc.id)}")
                 st.dataframe(score_frame(release, release.views[base], lang), hide_index=True)

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import polars as pl
 
+from kiosk import i18n
 from kiosk.errors import KioskError
+from kiosk.i18n import N_
 
 from analysis import disclosure, scores, tables
 from analysis.ingest import module_index, scan_answers, scan_responses
@@ -161,9 +163,12 @@ def readme_frame(release: Release, lang: str) -> pl.DataFrame:
     """The method and the suppression rule, one paragraph a line."""
     k = release.k
     lines = [_t(lang, "Community health diagnostic"),
-             _t(lang, "Counts from 1 to {k1} persons are not shown: “< {k}” marks a hidden figure, either such a "
-                      "small count or a larger one hidden so that the small ones cannot be recalculated from the "
-                      "totals.").format(k1=k - 1, k=k),
+             i18n.translations(lang).ngettext(
+                 "Counts from 1 to {k1} person are not shown: “< {k}” marks a hidden figure, either such a small "
+                 "count or a larger one hidden so that the small ones cannot be recalculated from the totals.",
+                 "Counts from 1 to {k1} persons are not shown: “< {k}” marks a hidden figure, either such a small "
+                 "count or a larger one hidden so that the small ones cannot be recalculated from the totals.",
+                 k - 1).format(k1=k - 1, k=k),
              _t(lang, "Percentages of a question are computed over the persons who saw it: those who answered or "
                       "chose “Prefer not to answer”. Questions skipped by the questionnaire’s logic and questions "
                       "not reached by persons who left the survey early are counted apart."),

@@ -24,6 +24,7 @@ import polars as pl
 from babel.numbers import format_decimal, format_percent
 
 from kiosk import i18n
+from kiosk.i18n import N_
 from kiosk.errors import ValidationError
 from kiosk.questionnaire import Item, Module, ScoreDef, load_survey
 
@@ -38,11 +39,6 @@ STATUSES = ("complete", "partial", "declined")
 
 def _t(lang: str, msgid: str) -> str:
     return i18n.translations(lang).gettext(msgid)
-
-
-def N_(message: str) -> str:
-    """Mark a string for extraction (``make i18n-extract``); translated where shown."""
-    return message
 
 
 # ---------------------------------------------------------------- views
@@ -855,9 +851,9 @@ def class_label(score: ScoreDef, class_id: str, lang: str) -> str:
     base, _, split = class_id.partition("|")
     name = _t(lang, "Below the first band") if base == scores.BELOW else base
     if split == "below":
-        return f"{name} ({_t(lang, 'below the cut-off')})"
+        return name + " (" + _t(lang, "below the cut-off") + ")"
     if split == "above":
-        return f"{name} ({_t(lang, 'at or above the cut-off')})"
+        return name + " (" + _t(lang, "at or above the cut-off") + ")"
     return name
 
 
@@ -1000,12 +996,15 @@ def render_html(release: Release, lang: str = "fr") -> str:
              f"<meta charset=\"utf-8\"><title>{_e(title)}</title>"
              f"<style>{CSS}</style></head><body>",
              f"<h1>{_e(title)}</h1>",
-             f"<p class=\"note\">{_e(_t(lang, 'Produced on'))} {dt.date.today().isoformat()}. "
-             + _e(_t(lang, "Counts from 1 to {k1} persons are not shown: “< {k}” marks a hidden "
-                           "figure, either such a small count or a larger one hidden so that the "
-                           "small ones cannot be recalculated from the totals.").format(k1=k - 1, k=k))
+             "<p class=\"note\">" + _e(_t(lang, "Produced on")) + f" {dt.date.today().isoformat()}. "
+             + _e(i18n.translations(lang).ngettext(
+                 "Counts from 1 to {k1} person are not shown: “< {k}” marks a hidden figure, either such a small "
+                 "count or a larger one hidden so that the small ones cannot be recalculated from the totals.",
+                 "Counts from 1 to {k1} persons are not shown: “< {k}” marks a hidden figure, either such a small "
+                 "count or a larger one hidden so that the small ones cannot be recalculated from the totals.",
+                 k - 1).format(k1=k - 1, k=k))
              + "</p>",
-             f"<h2>{_e(_t(lang, 'Method'))}</h2>", _method(lang, k)]
+             "<h2>" + _e(_t(lang, "Method")) + "</h2>", _method(lang, k)]
     parts.append(_participation_html(release, lang, fmt))
     for (m_id, major), module in sorted(release.modules.items()):
         views = release.for_module(m_id, major)
@@ -1028,7 +1027,7 @@ def _status_label(lang: str, s: str) -> str:
 
 def _participation_html(release: Release, lang: str, fmt: Fmt) -> str:
     v = release.views["participation"]
-    out = [f"<h2>{_e(_t(lang, 'Participation'))}</h2>"]
+    out = ["<h2>" + _e(_t(lang, "Participation")) + "</h2>"]
     body = [[_status_label(lang, s), fmt.n(v.cells[(s, '')].n)] for s in STATUSES]
     out.append(_table_html("participation", None, None, body, [_t(lang, "Total"), fmt.n(v.total.n)]))
     rate = v.prevalence.get("")
@@ -1130,7 +1129,7 @@ def _score_html(release: Release, module: Module, major: int, sc: ScoreDef, lang
         return ""
     v = release.views.get(base)
     name = title_of(sc.label, lang, sc.id)
-    out = [f"<h3>{_e(_t(lang, 'Score'))}: {_e(name)}</h3>"]
+    out = ["<h3>" + _e(_t(lang, "Score")) + f": {_e(name)}</h3>"]
     if v is not None:
         body, bars = [], []
         for row in v.rows:
