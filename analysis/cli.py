@@ -1,4 +1,5 @@
-"""``analysis`` command line: keygen, trust, ingest, report.
+"""``analysis`` command line: keygen, trust, ingest, report, export,
+dashboard, simulate.
 
 Errors become ``error: [CODE] message`` here and nowhere else.
 """

@@ -52,6 +52,21 @@ def make_kiosk(folder: Path, team: TeamKeys, survey: str = "demo_survey.yaml",
     return cfg
 
 
+def inline_kiosk(folder: Path, team: TeamKeys, survey: str, modules: dict[str, str]) -> Path:
+    """A kiosk folder running a survey given as YAML text, with modules given
+    as ``{file name: YAML text}``; returns the kiosk.toml path."""
+    (folder / "team").mkdir(parents=True)
+    shutil.copy(team.dir / "team.pub", folder / "team" / "team.pub")
+    create_device_key(folder / "device" / "device.key")
+    (folder / "survey").mkdir()
+    (folder / "survey" / "demo_survey.yaml").write_text(survey, encoding="utf-8")
+    for name, text in modules.items():
+        (folder / "survey" / name).write_text(text, encoding="utf-8")
+    cfg = folder / "kiosk.toml"
+    cfg.write_text(_demo_toml(), encoding="utf-8")
+    return cfg
+
+
 @pytest.fixture
 def kiosk_dir(tmp_path: Path, team: TeamKeys) -> Path:
     """Path of a fresh kiosk.toml."""

@@ -3,18 +3,16 @@ small survey that uses every item type."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from analysis.envelopes import open_envelope
-from kiosk.cli import _demo_toml
 from kiosk.config import load_config
-from kiosk.keys import create_device_key
 from kiosk.pin import set_pin
 from kiosk.store import Outbox
 from tests.kiosk_driver import click, headers, labels, start
+from tests.conftest import inline_kiosk
 
 MODULE = """
 id: flowtest
@@ -84,16 +82,8 @@ PIN = "246810"
 
 @pytest.fixture
 def flow_kiosk(tmp_path: Path, team) -> Path:
-    folder = tmp_path / "kiosk"
-    (folder / "team").mkdir(parents=True)
-    shutil.copy(team.dir / "team.pub", folder / "team" / "team.pub")
-    create_device_key(folder / "device" / "device.key")
-    (folder / "survey").mkdir()
-    (folder / "survey" / "demo_survey.yaml").write_text(SURVEY, encoding="utf-8")
-    (folder / "survey" / "flowtest.yaml").write_text(MODULE, encoding="utf-8")
-    cfg = folder / "kiosk.toml"
-    cfg.write_text(_demo_toml(), encoding="utf-8")
-    set_pin(folder / "staff.pin", PIN)
+    cfg = inline_kiosk(tmp_path / "kiosk", team, SURVEY, {"flowtest.yaml": MODULE})
+    set_pin(cfg.parent / "staff.pin", PIN)
     return cfg
 
 

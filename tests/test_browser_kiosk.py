@@ -4,18 +4,16 @@ lockout, and no request leaving loopback."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from kiosk.cli import _demo_toml
 from kiosk.config import load_config
-from kiosk.keys import create_device_key
 from kiosk.pin import set_pin
 from kiosk.store import Outbox
 from tests.browser_support import browser_page, kiosk_server, non_loopback, tap, wait_idle
 from tests.test_app_flow import MODULE
+from tests.conftest import inline_kiosk
 
 pytestmark = pytest.mark.browser
 
@@ -35,16 +33,8 @@ site:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, team):
-    folder = tmp_path_factory.mktemp("bk") / "kiosk"
-    (folder / "team").mkdir(parents=True)
-    shutil.copy(team.dir / "team.pub", folder / "team" / "team.pub")
-    create_device_key(folder / "device" / "device.key")
-    (folder / "survey").mkdir()
-    (folder / "survey" / "demo_survey.yaml").write_text(SURVEY, encoding="utf-8")
-    (folder / "survey" / "flowtest.yaml").write_text(MODULE, encoding="utf-8")
-    cfg = folder / "kiosk.toml"
-    cfg.write_text(_demo_toml(), encoding="utf-8")
-    set_pin(folder / "staff.pin", "135790")
+    cfg = inline_kiosk(tmp_path_factory.mktemp("bk") / "kiosk", team, SURVEY, {"flowtest.yaml": MODULE})
+    set_pin(cfg.parent / "staff.pin", "135790")
     with kiosk_server(cfg) as url:
         yield url, cfg
 

@@ -4,16 +4,14 @@ Noto fonts actually used, and screenshots kept as test artefacts."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from kiosk.cli import _demo_toml
 from kiosk.config import load_config
-from kiosk.keys import create_device_key
 from kiosk.store import Outbox
 from tests.browser_support import browser_page, kiosk_server, non_loopback, wait_idle
+from tests.conftest import inline_kiosk
 
 pytestmark = pytest.mark.browser
 
@@ -61,15 +59,7 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, team):
-    folder = tmp_path_factory.mktemp("scripts") / "kiosk"
-    (folder / "team").mkdir(parents=True)
-    shutil.copy(team.dir / "team.pub", folder / "team" / "team.pub")
-    create_device_key(folder / "device" / "device.key")
-    (folder / "survey").mkdir()
-    (folder / "survey" / "demo_survey.yaml").write_text(SURVEY, encoding="utf-8")
-    (folder / "survey" / "scripts.yaml").write_text(MODULE, encoding="utf-8")
-    cfg = folder / "kiosk.toml"
-    cfg.write_text(_demo_toml(), encoding="utf-8")
+    cfg = inline_kiosk(tmp_path_factory.mktemp("scripts") / "kiosk", team, SURVEY, {"scripts.yaml": MODULE})
     with kiosk_server(cfg) as url:
         yield url, cfg
 

@@ -6,16 +6,14 @@ Arabic, Dari and Pashto."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
 from kiosk import i18n
-from kiosk.cli import _demo_toml
-from kiosk.keys import create_device_key
 from tests.kiosk_driver import click, start
+from tests.conftest import inline_kiosk
 
 LANGS = ["fr", "en", "ar", "fa_AF", "ps", "ti", "ro", "es", "uk", "ru"]
 
@@ -73,16 +71,7 @@ site:
 
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory: pytest.TempPathFactory, team) -> Path:
-    folder = tmp_path_factory.mktemp("all-languages")
-    (folder / "team").mkdir()
-    shutil.copy(team.dir / "team.pub", folder / "team" / "team.pub")
-    create_device_key(folder / "device" / "device.key")
-    (folder / "survey").mkdir()
-    (folder / "survey" / "demo_survey.yaml").write_text(SURVEY, encoding="utf-8")
-    (folder / "survey" / "smoking.yaml").write_text(MODULE, encoding="utf-8")
-    cfg = folder / "kiosk.toml"
-    cfg.write_text(_demo_toml(), encoding="utf-8")
-    return cfg
+    return inline_kiosk(tmp_path_factory.mktemp("all-languages"), team, SURVEY, {"smoking.yaml": MODULE})
 
 
 def _english_msgids() -> list[str]:
