@@ -373,7 +373,7 @@ def thanks_page() -> None:
         st.text(rt.survey.site.crisis.get(lang, ""))
     # Back to the welcome screen by a full reload (a new session, empty browser
     # memory) after a few seconds, or at once with the button.
-    idle_timer(THANKS_CRISIS_SECONDS if crisis else THANKS_SECONDS)
+    idle_timer(THANKS_CRISIS_SECONDS if crisis else min(THANKS_SECONDS, rt.survey.site.idle_timeout))
     if st.button(_("Finish"), key="finish", type="primary", use_container_width=True):
         reset()
         st.html("<script>window.location.replace('/');</script>", unsafe_allow_javascript=True)
@@ -398,7 +398,7 @@ def staff_login_page() -> None:
     rt = runtime()
     t = _staff_text
     style(None)
-    idle_timer(60)
+    idle_timer(rt.survey.site.idle_timeout)
     st.title(t("Staff area"))
     gate = PinGate(rt.config.pin_file)
     wait = gate.locked_for()
@@ -440,7 +440,8 @@ def staff_page() -> None:
         st.switch_page(WELCOME)
         return
     style(None)
-    idle_timer(120)  # auto-logout: the reload starts a session without the PIN
+    # Auto-logout: the reload starts a session whose page list has no staff page.
+    idle_timer(rt.survey.site.idle_timeout)
     st.title(t("Staff area"))
     message = st.session_state.pop("staff_message", None)
     if message:

@@ -171,3 +171,28 @@ def test_server_restart_mid_survey_shows_nothing_of_the_patient(tmp_path: Path, 
             assert "✓ Very bad" not in buttons
     assert count(cfg) == 0  # nothing was sealed: the patient never finished
     assert non_loopback(requests) == []
+
+
+def test_thanks_screen_and_staff_area_time_out_by_themselves(server) -> None:
+    url, cfg = server
+    (load_config(cfg).pin_file.with_name("staff.pin.state")).unlink(missing_ok=True)
+    requests: list[str] = []
+    with browser_page(requests) as page:
+        open_welcome(page, url)
+        finish_survey(page)
+        # Nobody taps "Finish": the welcome screen comes back by itself.
+        page.get_by_role("button", name="English", exact=True).wait_for(timeout=30000)
+        assert page.get_by_text("Thank you!").count() == 0
+        page.goto(url + "/pin")
+        page.get_by_label("PIN").wait_for()
+        wait_idle(page)
+        page.get_by_label("PIN").fill("135790")
+        tap(page, "Unlock")
+        page.get_by_text("Responses stored").wait_for()
+        # Staff walks away: logged out, and the staff page is gone again.
+        page.get_by_role("button", name="English", exact=True).wait_for(timeout=30000)
+        page.goto(url + "/staff")
+        page.wait_for_timeout(500)
+        wait_idle(page)
+        assert page.get_by_text("Responses stored").count() == 0
+    assert non_loopback(requests) == []
