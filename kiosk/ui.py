@@ -177,10 +177,13 @@ def welcome_page() -> None:
             st.write(i18n.translations(lang).gettext("This survey is paused. Please ask at the reception."))
     else:
         langs = rt.survey.offered_languages()
-        greetings = " · ".join(dict.fromkeys(i18n.translations(lang).gettext("Welcome") for lang in langs))
+        # Each greeting in a Unicode isolate (FSI … PDI), so right-to-left
+        # and left-to-right greetings on one line keep their own order.
+        greetings = " · ".join(dict.fromkeys(
+            "\u2068" + i18n.translations(lang).gettext("Welcome") + "\u2069" for lang in langs))
         st.title(greetings)
-        st.write(" · ".join(dict.fromkeys(i18n.translations(lang).gettext("Choose your language")
-                                          for lang in langs)))
+        st.write(" · ".join(dict.fromkeys("\u2068" + i18n.translations(lang).gettext("Choose your language")
+                                          + "\u2069" for lang in langs)))
         for lang in langs:
             if st.button(i18n.native_name(lang), key=f"lang-{lang}", use_container_width=True):
                 st.session_state["lang"] = lang

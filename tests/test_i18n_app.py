@@ -122,7 +122,7 @@ def html_blocks(at) -> list[str]:
 
 def test_the_welcome_page_greets_in_every_language(monkeypatch, kiosk: Path) -> None:
     at = start(monkeypatch, kiosk)
-    greetings = [i18n.translations(lang).gettext("Welcome") for lang in LANGS]
+    greetings = ["\u2068" + i18n.translations(lang).gettext("Welcome") + "\u2069" for lang in LANGS]
     assert [t.value for t in at.title] == [" · ".join(greetings)]
     assert len(set(greetings)) == len(LANGS)  # ten different greetings, none left in English
     assert [b.label for b in at.button if b.key.startswith("lang-")] == [i18n.native_name(lang) for lang in LANGS]
