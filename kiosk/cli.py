@@ -19,6 +19,7 @@ from kiosk.errors import ConfigError, KioskError, ValidationError
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONNAIRES = REPO / "questionnaires"
 DEMO_PASSPHRASE = "demo passphrase, not for real data"
+DEMO_PIN = "246810"  # the demo's staff PIN; a real site sets its own with 'kiosk set-pin'
 
 
 def _demo_toml() -> str:
@@ -59,6 +60,9 @@ def make_demo(folder: Path) -> Path:
     cfg = folder / "kiosk.toml"
     if not cfg.exists():
         cfg.write_text(_demo_toml(), encoding="utf-8")
+    if not (folder / "staff.pin").exists():
+        from kiosk.pin import set_pin
+        set_pin(folder / "staff.pin", DEMO_PIN)
     return cfg
 
 

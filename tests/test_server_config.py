@@ -76,3 +76,13 @@ def test_lockout_expires(tmp_path: Path) -> None:
     assert not gate.attempt("999999").ok
     now[0] += 2
     assert gate.attempt("999999").ok
+
+
+def test_demo_folder_has_everything_and_a_staff_pin(tmp_path: Path) -> None:
+    assert cli.main(["demo", "--folder", str(tmp_path / "demo"), "--no-serve"]) == 0
+    demo = tmp_path / "demo"
+    for part in ("team/team.pub", "team/team.key", "device/device.key", "device/device.pub",
+                 "survey/demo_survey.yaml", "survey/mehm.yaml", "kiosk.toml", "staff.pin"):
+        assert (demo / part).is_file(), part
+    assert PinGate(demo / "staff.pin").attempt(cli.DEMO_PIN).ok
+    assert cli.main(["check", str(demo / "kiosk.toml")]) == 0
