@@ -886,7 +886,11 @@ def audit_linked(tables: Sequence[GatedTable]) -> list[AuditReport]:
     if not tables:
         return []
     k = _check_same_k(tables)
-    system = _build_system(tables, link=True)
+    return _audit_system(tables, _build_system(tables, link=True), k)
+
+
+def _audit_system(tables: Sequence[GatedTable], system: _System, k: int) -> list[AuditReport]:
+    """Bound every hidden figure of ``system`` jointly; one report per table."""
     # The attacker sees a figure as hidden only if no table publishes it.
     hidden = [True] * len(system.values)
     for t, table in enumerate(tables):
@@ -1059,34 +1063,7 @@ def audit_linked_keyed(tables: Sequence[GatedTable], keys: Sequence[KeyMap] | No
     if not tables:
         return []
     k = _check_same_k(tables)
-    system = _build_system_keyed(tables, _check_keys(tables, keys))
-    hidden = [True] * len(system.values)
-    for t, table in enumerate(tables):
-        for pos, _, is_suppressed, _ in table._entries():
-            if not is_suppressed:
-                hidden[system.index[t][pos]] = False
-    model = _AttackerModel(system, hidden)
-    reports = []
-    for t, table in enumerate(tables):
-        intervals: dict[Position, tuple[float, float]] = {}
-        failures: list[str] = []
-        for pos, value, is_suppressed, _ in table._entries():
-            e = system.index[t][pos]
-            name = system.names[t][pos]
-            if not is_suppressed:
-                if 1 <= value < k:
-                    failures.append(f"{name} is published although it is below k={k}")
-                continue
-            if not hidden[e]:
-                failures.append(f"{name} is suppressed here but published in another table")
-                continue
-            lo, hi = model.lower(e), model.upper(e)
-            intervals[pos] = (lo, hi)
-            if 1 <= value < k and not _is_protected(lo, hi, k):
-                failures.append(f"{name}: published figures bound it to [{lo:g}, {hi:g}], "
-                                f"which does not cover [0, {k}]")
-        reports.append(AuditReport(ok=not failures, intervals=intervals, failures=failures))
-    return reports
+    return _audit_system(tables, _build_system_keyed(tables, _check_keys(tables, keys)), k)
 
 
 def _force(table: GatedTable, key_map: KeyMap, forced: set[tuple[Hashable, int]]) -> GatedTable:
