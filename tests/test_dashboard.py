@@ -9,28 +9,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_tables import MODULE_T, Data, write_modules
+from tests.test_tables import MODULE_DEMO, MODULE_T, Data, write_modules
 
 APP = str(Path(__file__).resolve().parent.parent / "analysis" / "dashboard_app.py")
-
-DEMO = """
-id: demographics
-version: 1.0.0
-title: {en: You, fr: Vous}
-source: tests
-license: tests
-languages: {en: validated, fr: validated}
-items:
-  - id: neighbourhood
-    type: single
-    text: {en: Neighbourhood, fr: Quartier}
-    choices: [{code: n1, label: {en: North, fr: Nord}}, {code: n2, label: {en: South, fr: Sud}}]
-"""
 
 
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    qdir = write_modules(tmp_path / "q", MODULE_T, DEMO)
+    qdir = write_modules(tmp_path / "q", MODULE_T, MODULE_DEMO)
     d = Data()
     d.respond({"demographics.neighbourhood": "n1", "t.q1": "a"}, centre="C1", period="2026-W02", times=25)
     d.respond({"demographics.neighbourhood": "n1", "t.q1": "b"}, centre="C1", period="2026-W02", times=12)

@@ -42,6 +42,22 @@ items:
 """
 
 
+# A demographics module with the neighbourhood breakdown item.
+MODULE_DEMO = """
+id: demographics
+version: 1.0.0
+title: {en: You, fr: Vous}
+source: tests
+license: tests
+languages: {en: validated, fr: validated}
+items:
+  - id: neighbourhood
+    type: single
+    text: {en: Neighbourhood, fr: Quartier}
+    choices: [{code: n1, label: {en: North, fr: Nord}}, {code: n2, label: {en: South, fr: Sud}}]
+"""
+
+
 def write_modules(folder: Path, *texts: str) -> Path:
     """Write module YAML texts into ``folder``; return it."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -200,22 +216,9 @@ def test_participation_completion_and_dropoff(tmp_path: Path) -> None:
 
 
 def test_answer_breakdown_and_pooling_by_major_version(tmp_path: Path) -> None:
-    demo = """
-    id: demographics
-    version: 1.0.0
-    title: {en: You, fr: Vous}
-    source: tests
-    license: tests
-    languages: {en: validated, fr: validated}
-    items:
-      - id: neighbourhood
-        type: single
-        text: {en: Neighbourhood, fr: Quartier}
-        choices: [{code: n1, label: {en: North, fr: Nord}}, {code: n2, label: {en: South, fr: Sud}}]
-    """
     t_v11 = MODULE_T.replace("version: 1.0.0", "version: 1.1.0")
     t_v2 = MODULE_T.replace("version: 1.0.0", "version: 2.0.0")
-    qdir = write_modules(tmp_path / "q", MODULE_T, t_v11, t_v2, demo)
+    qdir = write_modules(tmp_path / "q", MODULE_T, t_v11, t_v2, MODULE_DEMO)
     d = Data()
     d.respond({"demographics.neighbourhood": "n1", "t.q1": "a"}, times=12)
     d.respond({"demographics.neighbourhood": "n2", "t.q1": "b"}, times=11, versions={"t": "1.1.0"})
