@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1110,16 +1110,22 @@ def _item_html(release: Release, module: Module, major: int, it: Item, lang: str
         if option is not None:
             caption += f" — {answer_label(module, it.id, option, lang)}"
         header = [_t(lang, "Answer"), *(category_label(release, by, c, lang) for c in cv.cols), _t(lang, "Total")]
-        body = []
-        for row in cv.rows:
-            cells = []
-            for col in cv.cols:
-                f = cv.cells[(row, col)]
-                cells.append(fmt.n(f.n) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else ""))
-            body.append([answer_label(module, it.id, row, lang), *cells, fmt.n(cv.row_totals[row].n)])
+        body = _crosstab_rows(cv, lambda row: answer_label(module, it.id, row, lang), fmt)
         footer = [_t(lang, "Total"), *(fmt.n(cv.col_totals[c].n) for c in cv.cols), fmt.n(cv.total.n)]
         out.append(_table_html(cv.id, caption, header, body, footer))
     return "".join(out)
+
+
+def _crosstab_rows(view: View, label: Callable[[str], str], fmt: Fmt) -> list[list[str]]:
+    """Body rows of a cross-tab: the row label, each cell as "n (pct)", the row total."""
+    body = []
+    for row in view.rows:
+        cells = []
+        for col in view.cols:
+            f = view.cells[(row, col)]
+            cells.append(fmt.n(f.n) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else ""))
+        body.append([label(row), *cells, fmt.n(view.row_totals[row].n)])
+    return body
 
 
 def _score_html(release: Release, module: Module, major: int, sc: ScoreDef, lang: str, fmt: Fmt) -> str:
@@ -1156,13 +1162,7 @@ def _score_html(release: Release, module: Module, major: int, sc: ScoreDef, lang
         if bv is None:
             continue
         header = [_t(lang, "Class"), *(category_label(release, by, c, lang) for c in bv.cols), _t(lang, "Total")]
-        body = []
-        for row in bv.rows:
-            cells = []
-            for c in bv.cols:
-                f = bv.cells[(row, c)]
-                cells.append(fmt.n(f.n) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else ""))
-            body.append([class_label(sc, row, lang), *cells, fmt.n(bv.row_totals[row].n)])
+        body = _crosstab_rows(bv, lambda row: class_label(sc, row, lang), fmt)
         footer = [_t(lang, "Scored"), *(fmt.n(bv.col_totals[c].n) for c in bv.cols), fmt.n(bv.total.n)]
         body.append(footer)
         body.append([_t(lang, "Mean"), *(f"{fmt.num(bv.means[c].mean, 2)} {fmt.ci(bv.means[c].lo, bv.means[c].hi, 2)}"
