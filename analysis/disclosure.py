@@ -34,7 +34,7 @@ the row of column totals and the column of row totals.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -490,51 +490,11 @@ class _System:
 
 def _build_system(tables: Sequence[GatedTable], *, link: bool) -> _System:
     """Merge the entries of ``tables``; with ``link`` the same figure is one entry."""
-    values: list[int] = []
-    is_margin: list[bool] = []
-    suppressed: list[bool] = []
-    keys: dict[Hashable, int] = {}
-    index: list[dict[Position, int]] = []
-    names: list[dict[Position, str]] = []
-    for t, table in enumerate(tables):
-        table_index: dict[Position, int] = {}
-        table_names: dict[Position, str] = {}
-        for pos, value, is_suppressed, margin in table._entries():
-            key = table._link_key(pos) if link else (t, pos)
-            e = keys.get(key)
-            if e is None:
-                e = keys[key] = len(values)
-                values.append(value)
-                is_margin.append(margin)
-                suppressed.append(is_suppressed)
-            elif values[e] != value:
-                raise DisclosureError(
-                    f"linked tables disagree on {table._entry_name(pos)} "
-                    f"(table {t}); only tables describing the same population can be linked"
-                )
-            else:
-                # A figure is a margin if any table presents it as one.
-                is_margin[e] = is_margin[e] or margin
-                suppressed[e] = suppressed[e] or is_suppressed
-            table_index[pos] = e
-            table_names[pos] = table._entry_name(pos)
-        index.append(table_index)
-        names.append(table_names)
-
-    lines: list[tuple[tuple[int, ...], int]] = []
-    seen: set[tuple[tuple[int, ...], int]] = set()
-    for t, table in enumerate(tables):
-        for parts, total in table._lines():
-            line = (tuple(index[t][p] for p in parts), index[t][total])
-            signature = (tuple(sorted(line[0])), line[1])
-            if signature not in seen:  # e.g. the 1-D table repeating a margin line
-                seen.add(signature)
-                lines.append(line)
-    entry_lines: list[list[int]] = [[] for _ in values]
-    for li, (parts, total) in enumerate(lines):
-        for e in (*parts, total):
-            entry_lines[e].append(li)
-    return _System(values, is_margin, lines, entry_lines, index, names, suppressed)
+    keys = [{pos: table._link_key(pos) if link else (t, pos) for pos, _, _, _ in table._entries()}
+            for t, table in enumerate(tables)]
+    return _merge_entries(tables, keys, lambda table, t, pos, key: (
+        f"linked tables disagree on {table._entry_name(pos)} "
+        f"(table {t}); only tables describing the same population can be linked"))
 
 
 def _linprog() -> Callable[..., Any]:
@@ -990,6 +950,14 @@ def _build_system_keyed(tables: Sequence[GatedTable], keys: Sequence[KeyMap]) ->
     saw a question is the same figure as the "saw it" cell of another table
     over the whole population; semantic keys can.
     """
+    return _merge_entries(tables, keys, lambda table, t, pos, key: (
+        f"linked tables disagree on {table._entry_name(pos)} (table {t}, key {key!r})"))
+
+
+def _merge_entries(tables: Sequence[GatedTable], keys: Sequence[Mapping[Position, Hashable]],
+                   disagreement: Callable[[GatedTable, int, Position, Hashable], str]) -> _System:
+    """One entry per distinct key across ``tables``, and the sum lines over
+    them; a key with two different values raises ``disagreement(...)``."""
     values: list[int] = []
     is_margin: list[bool] = []
     suppressed: list[bool] = []
@@ -1008,8 +976,9 @@ def _build_system_keyed(tables: Sequence[GatedTable], keys: Sequence[KeyMap]) ->
                 is_margin.append(margin)
                 suppressed.append(is_suppressed)
             elif values[e] != value:
-                raise DisclosureError(f"linked tables disagree on {table._entry_name(pos)} (table {t}, key {key!r})")
+                raise DisclosureError(disagreement(table, t, pos, key))
             else:
+                # A figure is a margin if any table presents it as one.
                 is_margin[e] = is_margin[e] or margin
                 suppressed[e] = suppressed[e] or is_suppressed
             table_index[pos] = e
@@ -1022,7 +991,7 @@ def _build_system_keyed(tables: Sequence[GatedTable], keys: Sequence[KeyMap]) ->
         for parts, total in table._lines():
             line = (tuple(index[t][p] for p in parts), index[t][total])
             signature = (tuple(sorted(line[0])), line[1])
-            if signature not in seen:
+            if signature not in seen:  # e.g. the 1-D table repeating a margin line
                 seen.add(signature)
                 lines.append(line)
     entry_lines: list[list[int]] = [[] for _ in values]
