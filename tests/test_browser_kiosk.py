@@ -12,23 +12,15 @@ from kiosk.config import load_config
 from kiosk.pin import set_pin
 from kiosk.store import Outbox
 from tests.browser_support import browser_page, kiosk_server, non_loopback, tap, wait_idle
-from tests.test_app_flow import MODULE
+from tests.test_app_flow import MODULE, SURVEY as FLOW_SURVEY
 from tests.conftest import inline_kiosk
 
 pytestmark = pytest.mark.browser
 
-SURVEY = """
-id: flowsurvey
-version: 1.0.0
-modules:
-  - {id: flowtest, version: 1.0.0}
-site:
-  centre: TEST
-  languages: [en, fr]
-  idle_timeout: 15
-  keep_partial: true
-  crisis: {en: "Call 3114.", fr: "Appelez le 3114."}
-"""
+# The AppTest flow survey with the shortest idle timeout, so timeouts can be
+# watched in a real browser.
+SURVEY = FLOW_SURVEY.replace("  keep_partial: true", "  idle_timeout: 15\n  keep_partial: true")
+assert "idle_timeout: 15" in SURVEY
 
 
 @pytest.fixture(scope="module")
