@@ -67,6 +67,8 @@ def hex_key() -> pl.Expr:
 
 def choose_key(responses: pl.LazyFrame) -> pl.Expr:
     """The join key expression for this dataset (integer when every rid is hex)."""
+    if responses.collect_schema()["rid"].is_integer():
+        return pl.col("rid")
     bad = (responses.select((hex_key().is_null() | (pl.col("rid").str.len_bytes() > 16)).any())
            .collect(engine="streaming").item())
     return pl.col("rid") if bad else hex_key()
@@ -153,7 +155,7 @@ def last_positions(joined: pl.LazyFrame, order: pl.DataFrame) -> pl.LazyFrame:
     (the question's rank in that survey).
     """
     return (joined.filter(pl.col("partial") & (pl.col("state") != "skipped"))
-            .join(order.lazy().select("survey", "module", "item", "pos"), on=["survey", "module", "item"],
+            .join(order.lazy().select("survey", "module", pl.col("item").cast(joined.collect_schema()["item"]), "pos"), on=["survey", "module", "item"],
                   how="inner")
             .group_by("key").agg(pl.col("pos").max()))
 
@@ -233,7 +235,7 @@ def cell_persons(coded: pl.LazyFrame, units_: pl.LazyFrame,
     modules = sorted({m for m, _, _ in wanted.iter_rows()})
     # The module filter first: it prunes the other modules' files unread.
     return (coded.filter(pl.col("module").is_in(modules) & (pl.col("state") == "answered"))
-            .join(wanted.lazy(), on=["module", "major", "item"], how="semi")
+            .join(wanted.lazy().with_columns(pl.col("item").cast(coded.collect_schema()["item"])), on=["module", "major", "item"], how="semi")
             .join(units_.select("key", "cell"), on="key", how="inner")
             .group_by("module", "major", "item", "cell").agg(pl.col("key").n_unique().cast(pl.UInt32).alias("n")))
 

@@ -88,7 +88,8 @@ def crypto_costs(bundle: Path, keys: dict[bytes, Any], sample: int = 1000) -> tu
     """Seconds per envelope for the HPKE open and for the Ed25519 signature
     check, measured on a sample of the bundle (best of 3)."""
     from kiosk.keys import hpke_suite
-    from kiosk.sealing import HEADER_LEN, INFO_PREFIX, split_inner, verify_signature
+    from analysis.envelopes import verify_signature
+    from kiosk.sealing import HEADER_LEN, INFO_PREFIX, split_inner
     from kiosk.store import read_bundle
 
     key = next(iter(keys.values()))

@@ -15,7 +15,6 @@ with zeros to a fixed bucket per survey so its length reveals no branch taken.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import secrets
 import struct
@@ -146,21 +145,6 @@ def split_inner(inner: bytes) -> tuple[bytes, bytes, bytes]:
     return inner[8:8 + length], inner[8 + length:8 + length + 32], inner[8 + length + 32:end]
 
 
-@functools.lru_cache(maxsize=256)
-def _device_key(device: bytes) -> ed25519.Ed25519PublicKey:
-    # A site has a handful of kiosks: parse each device key once.
-    return ed25519.Ed25519PublicKey.from_public_bytes(device)
-
-
-def verify_signature(header: bytes, data: bytes, device: bytes, signature: bytes) -> None:
-    """Check the device signature over header and body (ENV-013 if not)."""
-    try:
-        _device_key(device).verify(signature, signed_message(header, data))
-    except Exception:
-        raise EnvelopeError("device signature does not verify: forged or altered response",
-                            code="ENV-013") from None
-
-
 def decode_body(data: bytes) -> dict[str, Any]:
     """The signed body bytes as a JSON object (ENV-014 if not)."""
     try:
@@ -170,11 +154,3 @@ def decode_body(data: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise EnvelopeError("signed body is not a JSON object", code="ENV-014")
     return body
-
-
-def parse_inner(inner: bytes, header: bytes) -> tuple[dict[str, Any], bytes]:
-    """Split a decrypted inner plaintext, verify its signature, and return the
-    body and the raw device public key. Used by the analysis side."""
-    data, device, signature = split_inner(inner)
-    verify_signature(header, data, device, signature)
-    return decode_body(data), device
