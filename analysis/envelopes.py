@@ -285,11 +285,11 @@ def validate_body(body: dict[str, Any], catalogue: Catalogue) -> list[ModuleSpec
 
 # --------------------------------------------------------------- flattening
 
-ResponseRow = tuple[str, str, str, str, str, str, str, bool]          # RESPONSE_SCHEMA order
-AnswerRow = tuple[str, str, int, str, str, str, str | None]           # ANSWER_SCHEMA order
+ResponseRow = tuple[int, str, str, str, str, str, str, bool]          # RESPONSE_SCHEMA order
+AnswerRow = tuple[int, str, int, str, str, str, str | None]           # ANSWER_SCHEMA order
 
 
-def rows_of(body: dict[str, Any], used: list[ModuleSpec], rid: str) -> tuple[ResponseRow, list[AnswerRow]]:
+def rows_of(body: dict[str, Any], used: list[ModuleSpec], rid: int) -> tuple[ResponseRow, list[AnswerRow]]:
     """Flatten one response into a responses row and answer rows (tuples in
     the column order of ``RESPONSE_SCHEMA`` and ``ANSWER_SCHEMA``).
 
@@ -361,7 +361,7 @@ class BatchOpener:
                                             "it is kept in quarantine: report it to the developers")
         # The body hash tells a replay (same content) from a conflicting
         # response that reuses an id.
-        response, answers = rows_of(body, used, secrets.token_hex(8))
+        response, answers = rows_of(body, used, secrets.randbits(64))
         return Opened(index, None, None, body["id"], hashlib.sha256(data).digest(), response, answers)
 
     def open_batch(self, batch: list[tuple[int, bytes]]) -> list[Opened]:

@@ -67,7 +67,7 @@ def hex_key() -> pl.Expr:
 
 def choose_key(responses: pl.LazyFrame) -> pl.Expr:
     """The join key expression for this dataset (integer when every rid is hex)."""
-    if responses.collect_schema()["rid"].is_integer():
+    if responses.collect_schema()["rid"].is_integer():  # as ingest writes it
         return pl.col("rid")
     bad = (responses.select((hex_key().is_null() | (pl.col("rid").str.len_bytes() > 16)).any())
            .collect(engine="streaming").item())
@@ -98,7 +98,8 @@ def coarsen_period(expr: pl.Expr, granularity: str = "quarter") -> pl.Expr:
 
 def category() -> pl.Expr:
     """The category of an answer row: its code, or ``_`` + its state."""
-    return pl.when(pl.col("state") == "answered").then(pl.col("value")).otherwise(pl.lit("_") + pl.col("state"))
+    state, value = pl.col("state").cast(pl.String), pl.col("value").cast(pl.String)
+    return pl.when(state == "answered").then(value).otherwise(pl.lit("_") + state)
 
 
 def coded_answers(answers: pl.LazyFrame, key: pl.Expr) -> pl.LazyFrame:

@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from analysis import cli as analysis_cli
@@ -322,3 +323,17 @@ def test_workers_must_be_at_least_one(tmp_path: Path, capsys) -> None:
     args = ["ingest", str(tmp_path / "b.hkb"), "--key", "k", "--data", str(tmp_path / "d"), "--workers", "0"]
     assert analysis_cli.main(args) == 1
     assert capsys.readouterr().err == "error: [CFG-030] --workers must be 1 (open in-process) or more\n"
+
+
+def test_dataset_rows_keep_64_bit_rids_and_categorical_answers(tmp_path: Path) -> None:
+    # Half of all random 64-bit rids are 2**63 or more: they must survive the
+    # row-to-frame step unchanged, next to categorical answer columns.
+    from analysis.ingest import ANSWER_SCHEMA, _frame
+
+    rows = [(2**64 - 1, "m", 1, "1.0.0", "q1", "answered", "a"), (2**63, "m", 1, "1.0.0", "q1", "refused", None),
+            (5, "m", 1, "1.0.0", "q2", "answered", "b")]
+    df = _frame(rows, ANSWER_SCHEMA)
+    dtypes = [pl.UInt64, pl.String, pl.Int64, pl.String, pl.Categorical, pl.Categorical, pl.Categorical]
+    assert df.columns == list(ANSWER_SCHEMA) and df.dtypes == dtypes
+    assert df.rows() == rows
+    assert _frame([], ANSWER_SCHEMA).dtypes == dtypes

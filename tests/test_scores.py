@@ -13,7 +13,7 @@ import pytest
 
 from analysis import scores
 from analysis.ingest import ANSWER_SCHEMA
-from analysis.tables import coded_answers, hex_key
+from analysis.tables import coded_answers
 from kiosk import scoring
 from kiosk.questionnaire import ScoreDef
 from tests.test_tables import Data, figures, release, write_modules
@@ -51,9 +51,9 @@ def coded_frame(respondents: list[dict[str, object]]) -> pl.LazyFrame:
     for i, answers in enumerate(respondents):
         for item, value in answers.items():
             state = "refused" if value is None else "answered"
-            rows.append({"rid": f"{i:016x}", "module": "m", "major": 1, "version": "1.0.0", "item": item,
+            rows.append({"rid": i, "module": "m", "major": 1, "version": "1.0.0", "item": item,
                          "state": state, "value": value})
-    return coded_answers(pl.DataFrame(rows, schema=ANSWER_SCHEMA).lazy(), hex_key())
+    return coded_answers(pl.DataFrame(rows, schema=ANSWER_SCHEMA).lazy(), pl.col("rid"))
 
 
 @pytest.mark.parametrize("score", SCORES, ids=lambda s: s.id)
@@ -78,7 +78,7 @@ def test_multiple_choice_item_makes_the_score_null() -> None:
     nulled = scores.score_values(frame, score, "m", 1, frozenset({"q4"})).collect()["value"].to_list()
     assert nulled == [None, None]
     # Two rows for one item (several codes selected) also give null.
-    doubled = pl.concat([frame, frame.filter(pl.col("item") == "q4").with_columns(pl.lit("2").alias("value"))])
+    doubled = pl.concat([frame, frame.filter(pl.col("item") == "q4").with_columns(pl.lit("2").cast(pl.Categorical).alias("value"))])
     assert scores.score_values(doubled, score, "m", 1).collect()["value"].to_list() == [None, None]
 
 

@@ -81,7 +81,7 @@ class Data:
         a list (multiple choice), None (prefer not to answer)."""
         for _ in range(times):
             self._n += 1
-            rid = f"{self._n:016x}"
+            rid = self._n
             self.responses.append({"rid": rid, "survey": survey, "survey_version": "1.0.0", "centre": centre,
                                    "period": period, "lang": lang, "status": status, "test": test})
             for key, value in answers.items():
@@ -258,17 +258,18 @@ def test_wilson_interval_reference_values() -> None:
     assert pl.select(lo.alias("lo"), hi.alias("hi")).row(0) == (pytest.approx(0.23659, abs=1e-5), pytest.approx(0.76341, abs=1e-5))
 
 
-def test_non_hex_rids_fall_back_to_string_keys(tmp_path: Path) -> None:
+@pytest.mark.parametrize("prefix, key", [("", "hex"), ("r-", "text")])
+def test_text_rids_are_read_too(tmp_path: Path, prefix: str, key: str) -> None:
     qdir = write_modules(tmp_path / "q", MODULE_T)
     d = Data()
     d.respond({"t.q1": "a"}, times=12)
     data = d.write(tmp_path / "data")
-    # Rewrite the rids as something that is not 16 hex digits.
-    for sub in ("responses",):
-        f = data / sub / "part-0.parquet"
-        pl.read_parquet(f).with_columns(pl.lit("r-") + pl.col("rid")).write_parquet(f)
-    f = data / "answers" / "module=t" / "major=1" / "part-0.parquet"
-    pl.read_parquet(f).with_columns(pl.lit("r-") + pl.col("rid")).write_parquet(f)
     assert tables.choose_key(scan_responses(data)).meta.output_name() == "rid"
+    # Rewrite the rids as text: 16 hex digits (joined as integers), or not.
+    rewrite = pl.lit(prefix) + pl.col("rid").map_elements(lambda v: f"{v:016x}", return_dtype=pl.String)
+    for f in (data / "responses" / "part-0.parquet", data / "answers" / "module=t" / "major=1" / "part-0.parquet"):
+        pl.read_parquet(f).with_columns(rewrite.alias("rid")).write_parquet(f)
+    expr = tables.choose_key(scan_responses(data))
+    assert (expr.meta.root_names(), expr.meta.is_column()) == (["rid"], key == "text")
     r = release(data, qdir, breakdowns={})
     assert figures(r.views["t.q1"])[("a", "")] == 12
