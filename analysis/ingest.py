@@ -51,7 +51,7 @@ import polars as pl
 from kiosk.errors import EnvelopeError, KeyFileError, KioskError, ValidationError
 from kiosk.questionnaire import Module, load_module, load_survey
 from kiosk.sealing import HEADER_LEN, MAGIC
-from kiosk.store import read_bundle, receipt_json
+from kiosk.store import bundle_count, read_bundle, receipt_json
 
 from analysis.envelopes import (BatchOpener, Catalogue, ModuleSpec, Opened, init_worker, rows_of,
                                 validate_body, worker_open)
@@ -245,7 +245,7 @@ class _Opening:
     from one queue, so no core idles while the workers start (they start
     when this object is made, while the questionnaires are loaded)."""
 
-    BATCH = 500
+    BATCH = 200
 
     def __init__(self, keys: dict[bytes, TeamPrivateKey], trusted: list[Any] | None, processes: int) -> None:
         self.keys, self.trusted = keys, trusted
@@ -344,6 +344,23 @@ def ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey], data_di
     quarantining everything when no envelope is sealed for ``keys``.
     """
     clock = time.perf_counter()
+    trusted = None if trusted_devices is None else list(trusted_devices)
+    # Decide from the bundle headers, and start the workers now: they boot
+    # while this process reads and checks the bundles.
+    announced = sum(bundle_count(b) for b in bundles)
+    processes = workers if workers > 1 and announced >= parallel_min else 1
+    opening = _Opening(keys, trusted, processes)
+    try:
+        return _read_and_ingest(bundles, keys, data_dir, questionnaire_dirs, trusted, opening, processes,
+                                require_key_match, today, clock)
+    finally:
+        # Every result is in (or the run failed): the idle workers can go.
+        opening.terminate()
+
+
+def _read_and_ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey], data_dir: str | Path,
+                     questionnaire_dirs: list[str | Path], trusted: list[Any] | None, opening: "_Opening",
+                     processes: int, require_key_match: bool, today: dt.date | None, clock: float) -> IngestResult:
     quarantine: list[tuple[str, int, str, str, bytes | None]] = []  # bundle, index, code, reason, envelope
     bundle_rows: list[tuple[str, str, int]] = []
     entries: list[tuple[str, int, bytes]] = []
@@ -362,16 +379,15 @@ def ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey], data_di
     data.mkdir(parents=True, exist_ok=True)
     lock = _DataLock(data)
     try:
-        return _ingest(bundles, entries, quarantine, bundle_rows, keys, data, questionnaire_dirs,
-                       trusted_devices, workers, parallel_min, today or dt.date.today(), clock)
+        return _ingest(bundles, entries, quarantine, bundle_rows, data, questionnaire_dirs, opening, processes,
+                       today or dt.date.today(), clock)
     finally:
         lock.release()
 
 
 def _ingest(bundles: list[str | Path], entries: list[tuple[str, int, bytes]],
             quarantine: list[tuple[str, int, str, str, bytes | None]], bundle_rows: list[tuple[str, str, int]],
-            keys: dict[bytes, TeamPrivateKey], data: Path, questionnaire_dirs: list[str | Path],
-            trusted_devices: Iterable[Any] | None, workers: int, parallel_min: int, today: dt.date,
+            data: Path, questionnaire_dirs: list[str | Path], opening: "_Opening", processes: int, today: dt.date,
             clock: float) -> IngestResult:
     result = IngestResult(envelopes=len(entries))
 
@@ -398,18 +414,12 @@ def _ingest(bundles: list[str | Path], entries: list[tuple[str, int, bytes]],
             else:
                 first_of[h] = g
                 todo.append((g, env))
-        trusted = None if trusted_devices is None else list(trusted_devices)
-        result.workers = workers if workers > 1 and len(todo) >= parallel_min else 1
-        opening = _Opening(keys, trusted, result.workers)
-        try:
-            lap("start")
-            catalogue = catalogue_of(questionnaire_dirs)
-            lap("catalogue")
-            opened_list = opening.run(todo, catalogue)
-            lap("open")
-        finally:
-            # Every result is in (or the run failed): the idle workers can go.
-            opening.terminate()
+        result.workers = processes
+        catalogue = catalogue_of(questionnaire_dirs)
+        lap("catalogue")
+        opened_list = opening.run(todo, catalogue)
+        lap("open")
+        opening.terminate()
         opened = {o.index: o for o in opened_list}
 
         # Deduplicate by envelope id, in bundle order: against the ledger,

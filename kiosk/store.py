@@ -292,6 +292,21 @@ def write_bundle(path: str | Path, envelopes: list[bytes]) -> None:
                          "from the kiosk", code="S-020") from None
 
 
+def bundle_count(path: str | Path) -> int:
+    """The envelope count a bundle's header announces, read without the rest
+    of the file (0 when it is unreadable or not a bundle: :func:`read_bundle`
+    then says why)."""
+    head = len(BUNDLE_MAGIC) + 5
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(head)
+    except OSError:
+        return 0
+    if len(data) < head or data[:len(BUNDLE_MAGIC)] != BUNDLE_MAGIC:
+        return 0
+    return int(struct.unpack(">BI", data[len(BUNDLE_MAGIC):head])[1])
+
+
 def read_bundle(path: str | Path) -> Bundle:
     """Read and verify a bundle; raise :class:`EnvelopeError` naming the file
     and the problem: missing (BND-001), not a bundle (BND-002), damaged
