@@ -68,7 +68,7 @@ __all__ = ["ANSWER_SCHEMA", "RESPONSE_SCHEMA", "STATES", "IngestResult", "ingest
 RESPONSE_SCHEMA = {"rid": pl.UInt64, "survey": pl.String, "survey_version": pl.String,
                    "centre": pl.String, "period": pl.String, "lang": pl.String,
                    "status": pl.String, "test": pl.Boolean}
-ANSWER_SCHEMA = {"rid": pl.UInt64, "module": pl.String, "major": pl.Int64, "version": pl.String,
+ANSWER_SCHEMA = {"rid": pl.UInt64, "module": pl.String, "major": pl.Int64, "version": pl.Categorical,
                  "item": pl.Categorical, "state": pl.Categorical, "value": pl.Categorical}
 # Answer states: answered (value = code or number), refused ("prefer not to
 # answer"), skipped (not shown by skip logic), none (multiple choice, nothing).

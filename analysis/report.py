@@ -720,7 +720,8 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
         for sc in m.scores:
             score_specs.append((m_id, major, sc))
             extra.append((m_id, major, _score_query(sc, m_id, major, mult)))
-    counts = tables.collect_counts(responses, answers, bds, multiple, order, period, extra)
+    counts = tables.collect_counts(responses, answers, bds, multiple, order, period, extra,
+                                   partitions=list(versions))
     score_frames: dict[tuple[str, int, str], dict] = {}
     for (m_id, major, sc), frame in zip(score_specs, counts.extra):
         score_frames[(m_id, major, sc.id)] = {

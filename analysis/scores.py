@@ -118,6 +118,39 @@ def points_expr(score: ScoreDef) -> pl.Expr:
     return _lookup({str(c): float(v) for c, v in score.values.items()}, None)
 
 
+# Fields of the packed per-row integer (see _packed_sum): rows of the score's
+# items from bit 48, valid answers from bit 40 (at most 255: one row per
+# single-choice item), answered codes without points from bit 32, and the
+# points (or "any_of" hits) in the low 32 bits.
+_ROWS, _VALID, _NO_POINTS = 1 << 48, 1 << 40, 1 << 32
+
+
+def _packed_sum(score: ScoreDef, in_items: pl.Expr, valid: pl.Expr) -> pl.Expr | None:
+    """Per-row integer whose sum per respondent holds every count the score
+    needs, or None when the points are not small non-negative integers
+    (weights such as EPICES': the general path then runs)."""
+    if len(score.items) > 255:
+        return None
+    if score.any_of:
+        hit = pl.lit(False)
+        for item, codes in score.any_of.items():
+            hit = hit | ((pl.col("item") == item) & (pl.col("state") == "answered")
+                         & pl.col("value").is_in([str(c) for c in codes]))
+        low = hit.cast(pl.Int64)
+    else:
+        if score.weights:
+            return None
+        points = [float(v) for v in score.values.values()]
+        if not all(v.is_integer() and 0 <= v for v in points) or \
+                max(points, default=0) * len(score.items) >= _NO_POINTS // 256:
+            return None
+        expr: pl.Expr = pl.lit(_NO_POINTS, dtype=pl.Int64)  # a code without points
+        for code, v in score.values.items():
+            expr = pl.when(pl.col("value") == str(code)).then(pl.lit(int(v), dtype=pl.Int64)).otherwise(expr)
+        low = pl.when(valid).then(expr).otherwise(0)
+    return (in_items.cast(pl.Int64) * _ROWS + valid.cast(pl.Int64) * _VALID + low).cast(pl.Int64)
+
+
 def score_values(coded: pl.LazyFrame, score: ScoreDef, module: str, major: int,
                  multiple_items: frozenset[str] = frozenset()) -> pl.LazyFrame:
     """Per respondent with any row of the score's items: ``key`` and ``value``
@@ -134,6 +167,21 @@ def score_values(coded: pl.LazyFrame, score: ScoreDef, module: str, major: int,
                         & pl.col("item").is_in(needed))
     in_items = pl.col("item").is_in(items)
     valid = in_items & (pl.col("state") == "answered") & ~pl.col("item").is_in(list(multiple_items))
+    packed = _packed_sum(score, in_items, valid)
+    if packed is not None:
+        # One integer sum per respondent instead of four aggregations: the
+        # group-by over millions of respondents costs about a third less.
+        per_key = rows.select("key", packed.alias("_p")).group_by("key").agg(pl.col("_p").sum())
+        p = pl.col("_p")
+        rows_n, valid_n, low = p // _ROWS, (p // _VALID) % 256, p % _VALID
+        complete = (rows_n == len(items)) & (valid_n == len(items))
+        if score.any_of:
+            value = pl.when(complete).then(pl.when(low > 0).then(1.0).otherwise(0.0))
+            return per_key.select("key", value.cast(pl.Float64).alias("value"))
+        no_points, total = low // _NO_POINTS, low % _NO_POINTS
+        raw = pl.lit(score.intercept) + pl.lit(score.multiplier) * total.cast(pl.Float64)
+        value = pl.when(complete & (no_points == 0)).then(raw)
+        return per_key.select("key", value.map_batches(_round2, return_dtype=pl.Float64).alias("value"))
     # Per-row flags first, then plain sums per respondent: filtered
     # aggregations inside a group-by are several times slower.
     flags = [in_items.cast(pl.UInt32).alias("_in"), valid.cast(pl.UInt32).alias("_valid")]

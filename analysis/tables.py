@@ -140,6 +140,47 @@ def units(responses: pl.LazyFrame, answers: pl.LazyFrame, key: pl.Expr,
     return out
 
 
+def unit_cells(responses: pl.LazyFrame, answers: pl.LazyFrame, key: pl.Expr,
+               breakdowns: Mapping[str, str] = DEFAULT_BREAKDOWNS,
+               period: str | None = "quarter") -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every unit's cell: (units, cells).
+
+    ``units`` has ``key``, ``cell``, ``partial``, ``survey``; ``cells`` has
+    ``cell``, ``survey`` and one String column per breakdown, as in
+    :func:`units`. The units are grouped on their raw values first, and the
+    survey label and coarse period are derived once per group: deriving
+    them for each of millions of rows, then joining the rows to their cell
+    on every breakdown column, took longer than all the rest.
+    """
+    raw: list[pl.Expr] = [key.alias("key"), pl.col("survey").alias("_survey"),
+                          pl.col("survey_version").alias("_version"), pl.col("status").alias("_status")]
+    raw += [pl.col(source).alias(name) for name, source in breakdowns.items() if "." not in source]
+    out = included(responses).select(raw)
+    for name, source in breakdowns.items():
+        if "." not in source:
+            continue
+        module, item = source.split(".", 1)
+        # Refusals join the not-stated category (see units()).
+        values = (answers.filter((pl.col("module") == module) & (pl.col("item") == item)
+                                 & (pl.col("state") == "answered"))
+                  .select(key.alias("key"), pl.col("value").alias(name)))
+        out = out.join(values, on="key", how="left")
+    names = ["survey", *breakdowns]
+    groups = (out.group_by(pl.exclude("key")).agg(pl.col("key")).collect(engine="streaming")
+              .with_columns(pl.col(name).cast(pl.String).fill_null(MISSING) for name, source in breakdowns.items()
+                            if "." in source))
+    derived = [(pl.col("_survey") + "@" + pl.col("_version")).alias("survey")]
+    for name, source in breakdowns.items():
+        if source == "period":
+            derived.append(coarsen_period(pl.col(name), period).alias(name))
+    groups = groups.with_columns(derived).with_columns(pl.col(n).cast(pl.String) for n in names)
+    cells = groups.select(names).unique().sort(names).with_row_index("cell")
+    unit_frame = (groups.join(cells, on=names, how="inner", nulls_equal=True)
+                  .select("key", "cell", (pl.col("_status") == "partial").alias("partial"), "survey")
+                  .explode("key"))
+    return unit_frame, cells
+
+
 def participation_counts(responses: pl.LazyFrame, by: str | None = None) -> pl.LazyFrame:
     """Non-test responses per status (complete, partial, declined)[, by]:
     ``n``. ``by`` is a response column (centre, lang, period)."""
@@ -274,8 +315,12 @@ def collect_counts(responses: pl.LazyFrame, answers: pl.LazyFrame,
                    breakdowns: Mapping[str, str] = DEFAULT_BREAKDOWNS,
                    multiple_items: Sequence[tuple[str, int, str]] = (),
                    order: pl.DataFrame | None = None, period: str | None = "quarter",
-                   extra: Sequence[tuple[str, int, object]] = ()) -> Counts:
+                   extra: Sequence[tuple[str, int, object]] = (),
+                   partitions: Sequence[tuple[str, int]] | None = None) -> Counts:
     """Run every count of a release with the streaming engine.
+
+    ``partitions``: the (module, major) pairs in ``answers`` when the
+    caller knows them (else a pass over the answers finds them).
 
     ``extra`` holds ``(module, major, query)`` where ``query(coded, units)``
     returns a cell-level LazyFrame (the scores). The units are collected
@@ -285,19 +330,16 @@ def collect_counts(responses: pl.LazyFrame, answers: pl.LazyFrame,
     per module, or cached the joined answers, and tripled peak memory.
     """
     key = choose_key(responses)
-    names = ["survey", *breakdowns]
-    unit_frame = (units(responses, answers, key, breakdowns, period).collect(engine="streaming")
-                  .with_columns(pl.col(c).cast(pl.Categorical) for c in names))
-    cells = unit_frame.select(names).unique().sort(names).with_row_index("cell")
-    surveys = pl.Enum(sorted(set(cells["survey"].cast(pl.String).to_list())
+    unit_frame, cells = unit_cells(responses, answers, key, breakdowns, period)
+    surveys = pl.Enum(sorted(set(cells["survey"].to_list())
                              | set([] if order is None else order["survey"].to_list())))
-    unit_frame = unit_frame.join(cells, on=names, how="inner").select(
-        "key", "cell", (pl.col("status") == "partial").alias("partial"),
-        pl.col("survey").cast(pl.String).cast(surveys))
+    unit_frame = unit_frame.with_columns(pl.col("survey").cast(surveys))
     u = unit_frame.lazy()
     order_e = None if order is None else order.with_columns(pl.col("survey").cast(surveys))
     coded = coded_answers(answers, key)
-    partitions = answers.select("module", "major").unique().collect(engine="streaming").sort("module", "major").rows()
+    if partitions is None:
+        partitions = answers.select("module", "major").unique().collect(engine="streaming").rows()
+    partitions = sorted(partitions)
     person_cells, pop_cells, participation_all = pl.collect_all(
         [cell_persons(coded, u, multiple_items), u.group_by("cell").agg(pl.len().alias("n")),
          participation_counts(responses)], engine="streaming")
@@ -319,7 +361,6 @@ def collect_counts(responses: pl.LazyFrame, answers: pl.LazyFrame,
     for i, (em, ej, query) in enumerate(extra):
         if i not in extra_frames:  # a module without answers: empty counts
             extra_frames[i] = query(coded, u).collect(engine="streaming")  # type: ignore[operator]
-    cells = cells.with_columns(pl.col(c).cast(pl.String) for c in names)
     out = Counts(dict(breakdowns), cells)
     out.participation[None] = participation_all
     item_cells = (pl.concat(item_frames) if item_frames else

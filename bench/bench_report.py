@@ -161,8 +161,8 @@ def make_dataset(out: Path, n: int, seed: int = 7, chunk: int = 1_000_000) -> No
     (out / "responses").mkdir(parents=True)
     for part, start in enumerate(range(0, n, chunk)):
         m = min(chunk, n - start)
-        # Random 16-hex-digit rids, like ingest's (collisions at 10M: ~3e-6).
-        rid = pl.Series("rid", [f"{x:016x}" for x in rng.integers(0, 2**63, m, dtype=np.int64).tolist()])
+        # Random 64-bit rids, like ingest's (collisions at 10M: ~3e-6).
+        rid = pl.Series("rid", rng.integers(0, 2**64, m, dtype=np.uint64, endpoint=False))
         u = rng.random(m)
         status = np.where(u < 0.85, "complete", np.where(u < 0.95, "partial", "declined"))
         weeks = [f"2026-W{w:02d}" for w in range(1, 27)]
@@ -189,7 +189,10 @@ def make_dataset(out: Path, n: int, seed: int = 7, chunk: int = 1_000_000) -> No
         def write(module: str, frames: list[pl.DataFrame]) -> None:
             d = out / "answers" / f"module={module}" / "major=1"
             d.mkdir(parents=True, exist_ok=True)
-            pl.concat(frames).sample(fraction=1.0, shuffle=True, seed=seed).write_parquet(d / f"part-{part}.parquet")
+            # The column types ingest writes (analysis.ingest.ANSWER_SCHEMA).
+            (pl.concat(frames).sample(fraction=1.0, shuffle=True, seed=seed)
+             .with_columns(pl.col("version", "item", "state", "value").cast(pl.Categorical))
+             .write_parquet(d / f"part-{part}.parquet"))
 
         write("demographics", [single(reached >= 1, "age_band", ["a18", "a30", "a45", "a60", "a75"]),
                                single(reached >= 1, "gender", ["f", "m", "x"], [0.52, 0.46, 0.02]),
@@ -236,8 +239,11 @@ if what == "counts":
     extra = [(m.id, m.major, _score_query(sc, m.id, m.major, frozenset(i.id for i in m.items if i.type == "multiple")))
              for m in modules.values() for sc in m.scores]
     order = survey_orders([qdir])
-    c = tables.collect_counts(scan_responses(data), scan_answers(data), tables.DEFAULT_BREAKDOWNS, multiple,
-                              order, "quarter", extra)
+    answers = scan_answers(data)
+    # The module versions present, as the report finds them.
+    present = answers.select("module", "major", "version").unique().collect(engine="streaming")
+    c = tables.collect_counts(scan_responses(data), answers, tables.DEFAULT_BREAKDOWNS, multiple,
+                              order, "quarter", extra, partitions=sorted(set(present.select("module", "major").rows())))
     # Scores by every breakdown, as the report sums them.
     marg = [tables.marginal(f, c.cells, by, ["class"], ("n", "sum", "sumsq"))
             for f in c.extra for by in [None, *tables.DEFAULT_BREAKDOWNS]]

@@ -177,3 +177,10 @@ def test_score_tables_prevalence_and_means_are_gated(tmp_path: Path) -> None:
     # overall mean would give C3's back.
     assert [by.means[c].mean for c in by.cols] == [pytest.approx(12 / 32), None, None]
     assert by.prevalence["C1"].pct == 0.0 and by.prevalence["C2"].n is None
+
+
+def test_integer_point_scores_take_the_packed_path() -> None:
+    # The reference comparison above covers both paths; this pins which one
+    # each kind of score takes, so the fast path cannot silently go unused.
+    packed = {s.id: scores._packed_sum(s, pl.lit(True), pl.lit(True)) is not None for s in SCORES}
+    assert packed == {"values": True, "who5_like": True, "epices_like": False, "thirds": False, "any": True}
