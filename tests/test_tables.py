@@ -273,3 +273,18 @@ def test_text_rids_are_read_too(tmp_path: Path, prefix: str, key: str) -> None:
     assert (expr.meta.root_names(), expr.meta.is_column()) == (["rid"], key == "text")
     r = release(data, qdir, breakdowns={})
     assert figures(r.views["t.q1"])[("a", "")] == 12
+
+
+def test_text_answer_columns_give_the_same_release(tmp_path: Path) -> None:
+    # Categorical answer columns take the packed counting path; text columns
+    # (datasets written by other tools) the plain one: same figures.
+    data, qdir = d1(tmp_path)
+    index = module_index([qdir])
+    text = scan_answers(data).with_columns(pl.col("version", "item", "state", "value").cast(pl.String))
+    assert text.collect_schema()["item"] == pl.String
+    packed = release_from_frames(scan_responses(data), scan_answers(data), index, [qdir])
+    plain = release_from_frames(scan_responses(data), text, index, [qdir])
+    assert packed.views.keys() == plain.views.keys()
+    for name, view in packed.views.items():
+        assert figures(view) == figures(plain.views[name]), name
+    assert any(f is not None and f > 0 for view in packed.views.values() for f in figures(view).values())
