@@ -288,3 +288,15 @@ def test_text_answer_columns_give_the_same_release(tmp_path: Path) -> None:
     for name, view in packed.views.items():
         assert figures(view) == figures(plain.views[name]), name
     assert any(f is not None and f > 0 for view in packed.views.values() for f in figures(view).values())
+
+
+def test_hash_collisions_between_units_fall_back_to_exact_cells(tmp_path: Path, monkeypatch) -> None:
+    data, qdir = d1(tmp_path)
+    normal = release(data, qdir)
+    # Every combination of breakdown values now shares one hash.
+    monkeypatch.setattr(tables, "_combo_hash", lambda columns: pl.lit(7, dtype=pl.UInt64))
+    collided = release(data, qdir)
+    for name, view in normal.views.items():
+        assert figures(view) == figures(collided.views[name]), name
+    units_, cells = tables.unit_cells(scan_responses(data), scan_answers(data), pl.col("rid"))
+    assert units_.height == 30 + 20 + 12 + 15 and cells.height > 1
