@@ -71,8 +71,11 @@ def forge(body: dict, pub, device, pad: int, *, bad_signature: bool = False, alt
     signature = device.sign(signed_message(header, data))
     if bad_signature:
         signature = flip(signature, 17)
-    if altered:
-        data = data.replace(b'"lang":"fr"', b'"lang":"en"')
+    if altered:  # the language changed after signing (whichever the body had)
+        other = "en" if body["lang"] == "fr" else "fr"
+        changed = data.replace(f'"lang":"{body["lang"]}"'.encode(), f'"lang":"{other}"'.encode())
+        assert changed != data
+        data = changed
     inner = build_inner(data, device_raw(device.public_key()), signature, bucket_size(len(data), pad))
     return header + hpke_suite(pub.suite).encrypt(inner, pub.key, info=INFO_PREFIX + header)
 

@@ -333,7 +333,7 @@ def test_dataset_rows_keep_64_bit_rids_and_categorical_answers(tmp_path: Path) -
     rows = [(2**64 - 1, "m", 1, "1.0.0", "q1", "answered", "a"), (2**63, "m", 1, "1.0.0", "q1", "refused", None),
             (5, "m", 1, "1.0.0", "q2", "answered", "b")]
     df = _frame(rows, ANSWER_SCHEMA)
-    dtypes = [pl.UInt64, pl.String, pl.Int64, pl.String, pl.Categorical, pl.Categorical, pl.Categorical]
+    dtypes = [pl.UInt64, pl.String, pl.Int64, pl.Categorical, pl.Categorical, pl.Categorical, pl.Categorical]
     assert df.columns == list(ANSWER_SCHEMA) and df.dtypes == dtypes
     assert df.rows() == rows
     assert _frame([], ANSWER_SCHEMA).dtypes == dtypes
