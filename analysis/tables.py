@@ -215,8 +215,8 @@ def last_positions(joined: pl.LazyFrame, order: pl.DataFrame) -> pl.LazyFrame:
     (the question's rank in that survey).
     """
     return (joined.filter(pl.col("partial") & (pl.col("state") != "skipped"))
-            .join(order.lazy().select("survey", "module", pl.col("item").cast(joined.collect_schema()["item"]), "pos"), on=["survey", "module", "item"],
-                  how="inner")
+            .join(order.lazy().select("survey", "module", pl.col("item").cast(joined.collect_schema()["item"]), "pos"),
+                  on=["survey", "module", "item"], how="inner")
             .group_by("key").agg(pl.col("pos").max()))
 
 
@@ -264,15 +264,6 @@ def wilson_exprs(x: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Ex
 
 # ----------------------------------------------------------------- one pass
 
-def module_rows(coded: pl.LazyFrame, units_: pl.LazyFrame, module: str, major: int) -> pl.LazyFrame:
-    """One module's answer rows joined with their unit (cell, partial, survey).
-
-    Only that module's files are read.
-    """
-    return (coded.filter((pl.col("module") == module) & (pl.col("major") == major))
-            .join(units_, on="key", how="inner"))
-
-
 def cell_counts(joined: pl.LazyFrame, module: str, major: int) -> pl.LazyFrame:
     """Answer rows per (module, major, item, cat, cell): ``n``.
 
@@ -280,7 +271,8 @@ def cell_counts(joined: pl.LazyFrame, module: str, major: int) -> pl.LazyFrame:
     unit is in exactly one cell, so any breakdown's table is a sum over
     cells (:func:`marginal`). One join and one group-by then serve every
     breakdown, instead of one pass over the answers per breakdown.
-    ``joined`` is :func:`module_rows`.
+    ``joined`` is one module's answer rows joined with their units
+    (:func:`module_counts` does it).
     """
     return (joined.group_by("item", "state", "value", "cell").agg(pl.len().alias("n"))
             .select(pl.lit(module).alias("module"), pl.lit(major, dtype=pl.Int64).alias("major"), "item",
@@ -334,7 +326,8 @@ def cell_persons(coded: pl.LazyFrame, units_: pl.LazyFrame,
     modules = sorted({m for m, _, _ in wanted.iter_rows()})
     # The module filter first: it prunes the other modules' files unread.
     return (coded.filter(pl.col("module").is_in(modules) & (pl.col("state") == "answered"))
-            .join(wanted.lazy().with_columns(pl.col("item").cast(coded.collect_schema()["item"])), on=["module", "major", "item"], how="semi")
+            .join(wanted.lazy().with_columns(pl.col("item").cast(coded.collect_schema()["item"])),
+                  on=["module", "major", "item"], how="semi")
             .join(units_.select("key", "cell"), on="key", how="inner")
             .group_by("module", "major", "item", "cell").agg(pl.col("key").n_unique().cast(pl.UInt32).alias("n")))
 
