@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -126,17 +127,26 @@ def units(responses: pl.LazyFrame, answers: pl.LazyFrame, key: pl.Expr,
         if "." not in source:
             expr = coarsen_period(pl.col(source), period) if source == "period" else pl.col(source)
             cols.append(expr.alias(name))
-    out = included(responses).select(cols)
+    out = _join_answer_breakdowns(included(responses).select(cols), answers, key, breakdowns, lambda e: e)
+    return out.with_columns(pl.col(name).fill_null(MISSING) for name, source in breakdowns.items() if "." in source)
+
+
+def _join_answer_breakdowns(out: pl.LazyFrame, answers: pl.LazyFrame, key: pl.Expr,
+                            breakdowns: Mapping[str, str], convert: Any) -> pl.LazyFrame:
+    """Left-join each unit to the code it answered for every ``module.item``
+    breakdown (``convert`` applied to the value); null when not answered.
+
+    Refusals join the not-stated category: both are small, and one small
+    column instead of two spares many complementary suppressions.
+    """
     for name, source in breakdowns.items():
         if "." not in source:
             continue
         module, item = source.split(".", 1)
-        # Refusals join the not-stated category: both are small, and one
-        # small column instead of two spares many complementary suppressions.
         values = (answers.filter((pl.col("module") == module) & (pl.col("item") == item)
                                  & (pl.col("state") == "answered"))
-                  .select(key.alias("key"), pl.col("value").alias(name)))
-        out = out.join(values, on="key", how="left").with_columns(pl.col(name).fill_null(MISSING))
+                  .select(key.alias("key"), convert(pl.col("value")).alias(name)))
+        out = out.join(values, on="key", how="left")
     return out
 
 
@@ -167,16 +177,7 @@ def unit_cells(responses: pl.LazyFrame, answers: pl.LazyFrame, key: pl.Expr,
     raw: list[pl.Expr] = [key.alias("key"), cat(pl.col("survey")).alias("_survey"),
                           cat(pl.col("survey_version")).alias("_version"), cat(pl.col("status")).alias("_status")]
     raw += [cat(pl.col(source)).alias(name) for name, source in breakdowns.items() if "." not in source]
-    out = included(responses).select(raw)
-    for name, source in breakdowns.items():
-        if "." not in source:
-            continue
-        module, item = source.split(".", 1)
-        # Refusals join the not-stated category (see units()).
-        values = (answers.filter((pl.col("module") == module) & (pl.col("item") == item)
-                                 & (pl.col("state") == "answered"))
-                  .select(key.alias("key"), cat(pl.col("value")).alias(name)))
-        out = out.join(values, on="key", how="left")
+    out = _join_answer_breakdowns(included(responses).select(raw), answers, key, breakdowns, cat)
     columns = ["_survey", "_version", "_status", *breakdowns]
     frame = out.with_columns(_combo_hash(columns).alias("_h")).collect(engine="streaming")
     # The streaming engine runs these on all cores; the in-memory one took twice as long.
