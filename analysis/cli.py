@@ -27,6 +27,19 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     key = keygen(args.out, passphrase, SUITE_BY_NAME[args.suite], name=args.name)
     print(f"team key pair written to {args.out} ({args.name}.key private, {args.name}.pub for the kiosks)")
     print(f"key id {key.public.key_id.hex()}  fingerprint {key.public.fingerprint}")
+    print(f"receipt key fingerprint {key.public.receipt_fingerprint}")
+    return 0
+
+
+def cmd_public_key(args: argparse.Namespace) -> int:
+    """Write the public key file of a team key, with its receipt key."""
+    from analysis.keys import write_public_key
+    key = next(iter(_load_keys([args.key], [args.passphrase_file] if args.passphrase_file else []).values()))
+    path = write_public_key(key, args.out)
+    print(f"team public key written to {path}: key id {key.public.key_id.hex()}  fingerprint "
+          f"{key.public.fingerprint}")
+    print(f"receipt key fingerprint {key.public.receipt_fingerprint}; install it on each kiosk with "
+          f"'kiosk set-key {path.name}'")
     return 0
 
 
@@ -60,7 +73,8 @@ def _load_keys(paths: list[str], passphrase_files: list[str]) -> dict:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from analysis.ingest import ingest, write_receipt
+    from analysis.ingest import ingest
+    from analysis.receipts import write_receipts
     from analysis.keys import load_trusted_devices, trusted_devices_path
     if args.workers < 1:
         raise KioskError("--workers must be 1 (open in-process) or more", code="CFG-030")
@@ -83,9 +97,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"devices: {len(trusted)} trusted ({trusted_devices_path(args.data)})")
     how = f"by {result.workers} processes" if result.workers > 1 else "in-process"
     print(f"run {result.run}: {result.envelopes} envelope(s) opened {how}")
-    receipt = args.receipt or str(Path(args.data) / "receipt.json")
-    write_receipt(receipt, result)
-    print(f"receipt for the kiosk ('kiosk confirm'): {receipt}")
+    folder = args.receipts or str(Path(args.data) / "receipts")
+    written = write_receipts(folder, result.run, result.receipt_devices, keys)
+    for path in written:
+        print(f"receipt for the kiosk ('kiosk confirm'): {path}")
+    if not written:
+        print("no receipt: this run holds nothing new for any kiosk")
     return 0
 
 
@@ -184,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mlkem768-x25519 (post-quantum hybrid, default) or x25519 (classic)")
     p.add_argument("--name", default="team", help="file names NAME.key and NAME.pub (default team)")
     p.set_defaults(func=cmd_keygen)
+    p = sub.add_parser("public-key", help="write the team public key file (with its receipt key) "
+                                          "from the private key")
+    p.add_argument("--key", required=True, help="the team's .key file")
+    p.add_argument("--passphrase-file")
+    p.add_argument("--out", required=True, help="the .pub file to write (or a folder: team.pub in it)")
+    p.set_defaults(func=cmd_public_key)
     p = sub.add_parser("ingest", help="open bundles into the dataset")
     p.add_argument("bundles", nargs="+")
     p.add_argument("--key", action="append", required=True,
@@ -192,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first line is the passphrase; one for all keys or one per --key, in order")
     p.add_argument("--data", required=True)
     p.add_argument("--questionnaires", action="append", default=[])
-    p.add_argument("--receipt")
+    p.add_argument("--receipts", "--receipt", dest="receipts", metavar="DIR",
+                   help="folder for the signed receipts, one per kiosk (default DATA/receipts)")
     p.add_argument("--workers", type=int, default=2,
                    help="processes opening envelopes: this one and N-1 spawned workers (default 2; "
                         "fewer than 3,000 envelopes are opened in-process, which is faster)")

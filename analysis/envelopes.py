@@ -337,6 +337,7 @@ class Opened:
     body_hash: bytes | None = None
     response: ResponseRow | None = None
     answers: list[AnswerRow] | None = None
+    device: bytes | None = None  # raw device public key: receipts are made per kiosk
 
 
 class BatchOpener:
@@ -351,7 +352,7 @@ class BatchOpener:
     def open_one(self, index: int, envelope: bytes) -> Opened:
         """Everything ingest does to one envelope before deduplication."""
         try:
-            data, _device = self.opener.open(envelope)
+            data, device = self.opener.open(envelope)
             body = decode_body(data)
             used = validate_body(body, self.catalogue)
         except KioskError as exc:
@@ -362,7 +363,7 @@ class BatchOpener:
         # The body hash tells a replay (same content) from a conflicting
         # response that reuses an id.
         response, answers = rows_of(body, used, secrets.randbits(64))
-        return Opened(index, None, None, body["id"], hashlib.sha256(data).digest(), response, answers)
+        return Opened(index, None, None, body["id"], hashlib.sha256(data).digest(), response, answers, device)
 
     def open_batch(self, batch: list[tuple[int, bytes]]) -> list[Opened]:
         """Open a batch of (index, envelope) pairs."""

@@ -51,14 +51,14 @@ import polars as pl
 from kiosk.errors import EnvelopeError, KeyFileError, KioskError, ValidationError
 from kiosk.questionnaire import Module, load_module, load_survey
 from kiosk.sealing import HEADER_LEN, MAGIC
-from kiosk.store import bundle_count, read_bundle, receipt_json
+from kiosk.store import bundle_count, read_bundle
 
 from analysis.envelopes import (BatchOpener, Catalogue, ModuleSpec, Opened, init_worker, rows_of,
                                 validate_body, worker_open)
 from analysis.keys import TeamPrivateKey
 
 __all__ = ["ANSWER_SCHEMA", "RESPONSE_SCHEMA", "STATES", "IngestResult", "ingest", "module_index",
-           "catalogue_of", "validate_body", "rows_of", "write_receipt", "scan_responses", "scan_answers",
+           "catalogue_of", "validate_body", "rows_of", "scan_responses", "scan_answers",
            "PARALLEL_MIN", "DEFAULT_WORKERS"]
 
 # rid: a random 64-bit response id drawn at ingest (never the envelope id).
@@ -157,6 +157,8 @@ class IngestResult:
     duplicates: int = 0
     quarantined: list[tuple[str, int, str]] = field(default_factory=list)  # (bundle, index, reason)
     receipt_ids: list[str] = field(default_factory=list)
+    # The kiosk (raw device public key) of each receipted envelope: one receipt per kiosk.
+    receipt_devices: dict[str, bytes] = field(default_factory=dict)
     duplicate_list: list[tuple[str, int, str]] = field(default_factory=list)  # (bundle, index, reason)
     run: int = 0
     envelopes: int = 0
@@ -506,6 +508,8 @@ def _ingest(bundles: list[str | Path], entries: list[tuple[str, int, bytes]],
     result.duplicates = len(result.duplicate_list)
     result.quarantined = [(name, index, reason) for name, index, _, reason, _ in quarantine]
     result.receipt_ids = sorted(receipt)
+    result.receipt_devices = {o.envelope_id: o.device for o in opened.values()
+                              if o.envelope_id in receipt and o.device is not None}
     return result
 
 
@@ -573,12 +577,6 @@ def _write_quarantine(data: Path, run: int, quarantine: list[tuple[str, int, str
                 (qdir / f"{digest}.env").write_bytes(env)
                 entry["sha256"] = digest
             fh.write(json.dumps(entry) + "\n")
-
-
-def write_receipt(path: str | Path, result: IngestResult) -> None:
-    """The receipt a kiosk needs to delete what the analysts hold safely:
-    every envelope ingested now or earlier, never a quarantined one."""
-    Path(path).write_text(receipt_json(result.receipt_ids), encoding="utf-8")
 
 
 def scan_responses(data_dir: str | Path) -> pl.LazyFrame:

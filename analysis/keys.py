@@ -18,7 +18,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke, serialization
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
+from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from kiosk.errors import KeyFileError
 from kiosk.keys import (SUITE_BY_NAME, SUITE_HYBRID, SUITE_NAMES, SUITE_X25519, DevicePublicKey,
@@ -30,6 +32,8 @@ SCRYPT_N = 2 ** 17
 SCRYPT_R = 8
 SCRYPT_P = 1
 MLKEM_SEED_LEN = 64
+# HKDF "info" of the team's receipt-signing key (docs/envelope.md §7).
+RECEIPT_KEY_INFO = b"health-kiosk/receipt-signing/v1"
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,18 @@ class TeamPrivateKey:
     # ML-KEM seed || X25519 scalar: what worker processes rebuild the key
     # from (key objects cannot be pickled). Never printed.
     secret: bytes = field(default=b"", repr=False)
+
+
+def receipt_signing_key(secret: bytes) -> ed25519.Ed25519PrivateKey:
+    """The team's Ed25519 receipt-signing key, derived from the team key's
+    secret bytes with HKDF-SHA256 (RFC 5869; no salt, info
+    ``health-kiosk/receipt-signing/v1``, 32 bytes = the Ed25519 seed).
+
+    Derived rather than stored: it is protected by the same passphrase as
+    the team key, every existing team key has one, and a key rotation
+    brings a new one with it. Its public half travels in ``team.pub``."""
+    seed = HKDF(algorithm=SHA256(), length=32, salt=None, info=RECEIPT_KEY_INFO).derive(secret)
+    return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
 
 
 def key_from_secret(suite: int, secret: bytes) -> TeamPrivateKey:
@@ -60,7 +76,9 @@ def _build(suite: int, secret: bytes) -> TeamPrivateKey:
         x = x25519.X25519PrivateKey.from_private_bytes(secret)
         raw_pub = x.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         key = x
-    return TeamPrivateKey(suite, key, public_key_from_raw(suite, raw_pub), secret)
+    receipt_pub = receipt_signing_key(secret).public_key().public_bytes(serialization.Encoding.Raw,
+                                                                        serialization.PublicFormat.Raw)
+    return TeamPrivateKey(suite, key, public_key_from_raw(suite, raw_pub, receipt_pub), secret)
 
 
 def generate(suite: int = SUITE_HYBRID) -> tuple[TeamPrivateKey, bytes]:
@@ -113,6 +131,17 @@ def keygen(out_dir: str | Path, passphrase: bytes, suite: int = SUITE_HYBRID,
         os.fsync(fh.fileno())
     write_atomic(pub_path, public_key_json(key.public).encode("utf-8"))
     return key
+
+
+def write_public_key(key: TeamPrivateKey, out: str | Path) -> Path:
+    """Write (or rewrite) the public key file of an opened team key, with its
+    receipt-verifying key: how a team whose ``.pub`` predates signed receipts
+    gives its kiosks the key that ``kiosk confirm`` needs."""
+    p = Path(out)
+    if p.is_dir():
+        p = p / "team.pub"
+    write_atomic(p, public_key_json(key.public).encode("utf-8"))
+    return p
 
 
 def read_private_key_file(path: str | Path) -> dict:

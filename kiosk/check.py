@@ -66,6 +66,14 @@ def check_site_config(path: Path, problems: list[Problem]) -> None:
             check()
         except KioskError as exc:
             problems.append(Problem(exc.code, exc.message, str(path)))
+    try:
+        if load_public_key(cfg.public_key).receipt_raw is None:
+            problems.append(Problem(
+                "KEY-015", f"the team public key {str(cfg.public_key)!r} has no receipt key, so 'kiosk confirm' "
+                "refuses every receipt; install the team.pub made by 'analysis public-key' with "
+                "'kiosk set-key'", str(path), severity="warning"))
+    except KioskError:
+        pass  # reported above
 
 
 def check_paths(paths: list[Path]) -> list[Problem]:

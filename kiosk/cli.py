@@ -13,8 +13,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.errors import ConfigError, KioskError, ValidationError
+
+if TYPE_CHECKING:
+    from kiosk.config import KioskConfig
+    from kiosk.keys import TeamPublicKey
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONNAIRES = REPO / "questionnaires"
@@ -138,9 +143,42 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_confirm(args: argparse.Namespace) -> int:
     from kiosk.config import load_config
-    from kiosk.store import Outbox, read_receipt
+    from kiosk.keys import device_raw, load_device_key, load_public_key
+    from kiosk.store import read_receipt
     cfg = load_config(args.config)
-    ids = read_receipt(args.receipt)  # a damaged receipt is refused before anything is removed
+    team = load_public_key(cfg.public_key)
+    device = device_raw(load_device_key(cfg.device_key).public_key())
+    # Every receipt is checked (signed by the team, for this kiosk) before anything is removed.
+    source = Path(args.receipt)
+    if source.is_dir():
+        ids = _receipts_of_folder(source, team, device)
+    else:
+        ids = read_receipt(source, team, device).ids
+    return _confirm_ids(cfg, ids)
+
+
+def _receipts_of_folder(folder: Path, team: TeamPublicKey, device: bytes) -> list[bytes]:
+    """The ids of every receipt in ``folder`` made for this kiosk; receipts
+    for other kiosks are skipped, any other bad receipt stops everything."""
+    from kiosk.store import read_receipt
+    ids: list[bytes] = []
+    found = 0
+    for path in sorted(folder.glob("*.json")):
+        try:
+            ids.extend(read_receipt(path, team, device).ids)
+            found += 1
+        except KioskError as exc:
+            if exc.code != "CFG-026":
+                raise
+    if not found:
+        raise ConfigError(f"no receipt for this kiosk in {str(folder)!r}; nothing was removed",
+                          code="CFG-029")
+    print(f"{found} receipt(s) for this kiosk in {folder}")
+    return ids
+
+
+def _confirm_ids(cfg: KioskConfig, ids: list[bytes]) -> int:
+    from kiosk.store import Outbox
     outbox = Outbox(cfg.outbox_path)
     try:
         outcome = outbox.confirm_ids(ids)
@@ -176,12 +214,21 @@ def cmd_set_key(args: argparse.Namespace) -> int:
     from kiosk.keys import install_public_key
     cfg = load_config(args.config)
     old, new = install_public_key(args.public_key, cfg.public_key)
+    receipts = (f"receipt key fingerprint {new.receipt_fingerprint}" if new.receipt_raw else
+                "WARNING: this file has no receipt key, so 'kiosk confirm' refuses every receipt; ask the "
+                "team for the file made by 'analysis public-key'")
     if old is not None and old.key_id == new.key_id:
-        print(f"team key unchanged: key id {new.key_id.hex()}  fingerprint {new.fingerprint}")
+        if old.receipt_raw != new.receipt_raw:
+            print(f"team key unchanged: key id {new.key_id.hex()}  fingerprint {new.fingerprint}; "
+                  "receipt key installed")
+        else:
+            print(f"team key unchanged: key id {new.key_id.hex()}  fingerprint {new.fingerprint}")
+        print(receipts)
         return 0
     if old is not None:
         print(f"previous team key: key id {old.key_id.hex()}  fingerprint {old.fingerprint}")
     print(f"new team key: key id {new.key_id.hex()}  fingerprint {new.fingerprint}")
+    print(receipts)
     print("check this fingerprint with the diagnostic team; responses from now on are sealed for it, "
           "those already stored stay sealed for the previous key. Restart the kiosk to use it.")
     return 0
@@ -197,6 +244,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"responses stored: {rt.outbox.count()}")
     print(f"last export: {rt.outbox.meta('last_export') or 'never'}")
     print(f"team key fingerprint: {rt.public_key.fingerprint}")
+    print(f"receipt key fingerprint: {rt.public_key.receipt_fingerprint or 'none (receipts refused: install the team.pub made by analysis public-key)'}")
     print(f"device fingerprint: {device_id(rt.device_key.public_key())}")
     print(f"free disk: {rt.disk_free() // 2**20} MiB")
     return 0
@@ -292,8 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default="kiosk.toml")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_export)
-    p = sub.add_parser("confirm", help="remove envelopes listed in an ingest receipt")
-    p.add_argument("receipt")
+    p = sub.add_parser("confirm", help="remove envelopes listed in the team's signed receipt")
+    p.add_argument("receipt", help="a receipt written by 'analysis ingest', or a folder of them")
     p.add_argument("--config", default="kiosk.toml")
     p.set_defaults(func=cmd_confirm)
     p = sub.add_parser("init-device", help="create this kiosk's device signing key if missing; "

@@ -54,11 +54,21 @@ def fingerprint(raw: bytes) -> str:
 
 @dataclass(frozen=True)
 class TeamPublicKey:
-    """The diagnostic team's public key as the kiosk uses it."""
+    """The diagnostic team's public key as the kiosk uses it.
+
+    ``receipt_raw`` is the raw Ed25519 public key that verifies the team's
+    ingest receipts (``None`` in a file made before receipts were signed:
+    such a kiosk refuses every receipt until the new file is installed)."""
 
     suite: int
     raw: bytes
     key: object  # hpke.MLKEM768X25519PublicKey or x25519.X25519PublicKey
+    receipt_raw: bytes | None = None
+
+    @property
+    def receipt_fingerprint(self) -> str | None:
+        """Fingerprint of the receipt-verifying key, for people to compare."""
+        return fingerprint(self.receipt_raw) if self.receipt_raw is not None else None
 
     @property
     def key_id(self) -> bytes:
@@ -71,8 +81,13 @@ class TeamPublicKey:
         return fingerprint(self.raw)
 
 
-def public_key_from_raw(suite: int, raw: bytes) -> TeamPublicKey:
-    """Build the HPKE public key object from raw bytes."""
+def public_key_from_raw(suite: int, raw: bytes, receipt_raw: bytes | None = None) -> TeamPublicKey:
+    """Build the HPKE public key object from raw bytes (and, when given, the
+    team's receipt-verifying Ed25519 key); refuse a key that cannot seal.
+
+    A small-order X25519 key (all zeros, for instance) parses, but every
+    seal with it fails: a trial seal here refuses it when it is installed and
+    at start-up, not at the end of a patient's survey."""
     try:
         if suite == SUITE_HYBRID:
             if len(raw) != MLKEM768_PUBLIC_LEN + X25519_LEN:
@@ -87,16 +102,31 @@ def public_key_from_raw(suite: int, raw: bytes) -> TeamPublicKey:
     except ValueError:
         raise KeyFileError("the public key bytes are damaged or of the wrong kind; copy the "
                            "team's .pub file again", code="KEY-011") from None
-    return TeamPublicKey(suite, raw, key)
+    try:
+        hpke_suite(suite).encrypt(b"", key, info=b"health-kiosk/key-check")  # type: ignore[arg-type]
+    except ValueError:
+        raise KeyFileError("the team public key is unusable (a weak X25519 key that no response could "
+                           "be sealed for); get the team's real .pub file made by 'analysis keygen'",
+                           code="KEY-013") from None
+    if receipt_raw is not None:
+        try:
+            ed25519.Ed25519PublicKey.from_public_bytes(receipt_raw)
+        except ValueError:
+            raise KeyFileError("the receipt key of the team public key is damaged; copy the team's .pub "
+                               "file again", code="KEY-014") from None
+    return TeamPublicKey(suite, raw, key, receipt_raw)
 
 
 def public_key_json(pub: TeamPublicKey) -> str:
     """Serialise a team public key file (JSON text)."""
-    return json.dumps({
+    data: dict[str, object] = {
         "kind": PUBLIC_KIND, "version": 1, "suite": SUITE_NAMES[pub.suite],
         "key_id": pub.key_id.hex(), "fingerprint": pub.fingerprint,
         "public": base64.b64encode(pub.raw).decode("ascii"),
-    }, indent=2) + "\n"
+    }
+    if pub.receipt_raw is not None:
+        data["receipt_public"] = base64.b64encode(pub.receipt_raw).decode("ascii")
+    return json.dumps(data, indent=2) + "\n"
 
 
 def load_public_key(path: str | Path) -> TeamPublicKey:
@@ -118,9 +148,21 @@ def load_public_key(path: str | Path) -> TeamPublicKey:
         raise KeyFileError(f"{str(p)!r}: unknown suite {data.get('suite')!r}", code="KEY-010")
     try:
         raw = base64.b64decode(data["public"], validate=True)
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):
         raise KeyFileError(f"{str(p)!r}: the 'public' field is damaged", code="KEY-011") from None
-    pub = public_key_from_raw(suite, raw)
+    receipt_raw = None
+    if "receipt_public" in data:
+        try:
+            receipt_raw = base64.b64decode(data["receipt_public"], validate=True)
+        except (ValueError, TypeError):
+            receipt_raw = b""
+        if len(receipt_raw) != 32:
+            raise KeyFileError(f"{str(p)!r}: the 'receipt_public' field is damaged; copy the team's .pub "
+                               "file again", code="KEY-014")
+    try:
+        pub = public_key_from_raw(suite, raw, receipt_raw)
+    except KeyFileError as exc:
+        raise KeyFileError(f"{str(p)!r}: {exc.message}", code=exc.code) from None
     if data.get("key_id") and data["key_id"] != pub.key_id.hex():
         raise KeyFileError(f"{str(p)!r}: key id does not match the key (file edited or damaged)",
                            code="KEY-012")
@@ -157,6 +199,9 @@ def install_public_key(new_file: str | Path, target: str | Path) -> tuple[TeamPu
     """Key rotation on a kiosk: check ``new_file`` is a team public key and
     write it over ``target`` (the ``public_key`` path of kiosk.toml).
 
+    The file is rewritten also when only the receipt key differs: that is
+    how a kiosk installed before receipts were signed gets its receipt key.
+
     Returns (previous key or None, new key). Envelopes already stored stay
     sealed for the previous key: the team keeps that private key until they
     are ingested. A private key file is refused by :func:`load_public_key`.
@@ -168,7 +213,7 @@ def install_public_key(new_file: str | Path, target: str | Path) -> tuple[TeamPu
             old = load_public_key(target)
         except KeyFileError:
             old = None  # a damaged current key is exactly what set-key repairs
-    if old is None or old.key_id != new.key_id:
+    if old is None or old.key_id != new.key_id or old.receipt_raw != new.receipt_raw:
         write_atomic(target, public_key_json(new).encode("utf-8"))
     return old, new
 

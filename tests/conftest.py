@@ -11,7 +11,7 @@ import pytest
 
 from analysis.keys import TeamPrivateKey, keygen, load_private_key
 from kiosk.cli import QUESTIONNAIRES, _demo_toml
-from kiosk.keys import create_device_key
+from kiosk.keys import create_device_key, device_raw, load_device_key
 
 REPO = Path(__file__).resolve().parent.parent
 PASSPHRASE = b"test passphrase 123"
@@ -71,3 +71,15 @@ def inline_kiosk(folder: Path, team: TeamKeys, survey: str, modules: dict[str, s
 def kiosk_dir(tmp_path: Path, team: TeamKeys) -> Path:
     """Path of a fresh kiosk.toml."""
     return make_kiosk(tmp_path / "kiosk", team)
+
+
+def kiosk_device(config: Path) -> bytes:
+    """The raw device public key of the kiosk configured by ``config``."""
+    from kiosk.config import load_config
+    return device_raw(load_device_key(load_config(config).device_key).public_key())
+
+
+def receipt_of(data: Path, config: Path, run: int) -> Path:
+    """Where ``analysis ingest`` writes run ``run``'s receipt for this kiosk."""
+    from analysis.receipts import receipt_name
+    return data / "receipts" / receipt_name(kiosk_device(config), run)

@@ -14,7 +14,8 @@ import pytest
 
 from analysis import cli as analysis_cli
 from analysis.envelopes import open_envelope
-from analysis.ingest import ingest, scan_answers, scan_responses, write_receipt
+from analysis.ingest import ingest, scan_answers, scan_responses
+from analysis.receipts import write_receipts
 from analysis.keys import keygen
 from bench.fault_kill import check_outbox, kill_rounds
 from kiosk import cli as kiosk_cli
@@ -255,9 +256,9 @@ def test_receipt_of_a_faulty_ingest_lets_the_kiosk_keep_what_was_refused(kiosk_d
     write_bundle(tmp_path / "b.hkb", [envs[0], flip(envs[1], len(envs[1]) // 2), envs[2]])
     result = ingest([tmp_path / "b.hkb"], team.keys, tmp_path / "data", [kiosk_dir.parent / "survey"])
     assert result.quarantined == [("b.hkb", 1, CANNOT_OPEN)]
-    write_receipt(tmp_path / "receipt.json", result)
-    assert json.loads((tmp_path / "receipt.json").read_text())["envelopes"] == sorted(set(ids) - {damaged_id})
+    (receipt,) = write_receipts(tmp_path / "receipts", result.run, result.receipt_devices, team.keys)
+    assert json.loads(receipt.read_text())["envelopes"] == sorted(set(ids) - {damaged_id})
     capsys.readouterr()
-    assert kiosk_cli.main(["confirm", str(tmp_path / "receipt.json"), "--config", str(kiosk_dir)]) == 0
+    assert kiosk_cli.main(["confirm", str(receipt), "--config", str(kiosk_dir)]) == 0
     assert capsys.readouterr().out == ("removed 2 envelope(s) confirmed as ingested\n"
                                        "1 envelope(s) remain on this kiosk\n")

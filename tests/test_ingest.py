@@ -26,7 +26,7 @@ from kiosk.keys import create_device_key, device_id, load_device_key, load_publi
 from kiosk.questionnaire import load_survey
 from kiosk.sealing import seal
 from kiosk.store import read_bundle, write_bundle
-from tests.conftest import PASSPHRASE, make_kiosk
+from tests.conftest import PASSPHRASE, make_kiosk, receipt_of
 
 # (general health, chronic, limitation) codes; None = prefer not to answer.
 PLANS = [("1", "1", "3"), ("2", "2", "3"), ("3", "1", "2"), (None, "2", "1"), ("5", "1", "1")]
@@ -80,6 +80,8 @@ def test_worker_processes_and_in_process_give_the_same_dataset(kiosk_dir: Path, 
     assert content(tmp_path / "a") == content(tmp_path / "b")
     assert len(content(tmp_path / "a")) == 45
     assert inproc.receipt_ids == parallel.receipt_ids
+    assert inproc.receipt_devices == parallel.receipt_devices  # worker processes tell the kiosk too
+    assert len(inproc.receipt_devices) == 45
     # Small inputs are opened in-process even when workers are allowed.
     again = ingest([bundle], team.keys, tmp_path / "c", qdirs(kiosk_dir), workers=2)
     assert again.workers == 1
@@ -114,9 +116,10 @@ def test_ingest_requires_a_trusted_list_or_any_device(kiosk_dir: Path, team, tmp
         f"  theirs.hkb #0: {untrusted}\n  theirs.hkb #1: {untrusted}\n"
         f"devices: 1 trusted ({data / 'trusted_devices.json'})\n"
         "run 1: 5 envelope(s) opened in-process\n"
-        f"receipt for the kiosk ('kiosk confirm'): {data / 'receipt.json'}\n")
+        f"receipt for the kiosk ('kiosk confirm'): {receipt_of(data, kiosk_dir, 1)}\n")
     # Only the trusted kiosk's envelopes are receipted; the others stay on their kiosk.
-    assert json.loads((data / "receipt.json").read_text())["envelopes"] == sorted(ids)
+    assert json.loads(receipt_of(data, kiosk_dir, 1).read_text())["envelopes"] == sorted(ids)
+    assert sorted(p.name for p in (data / "receipts").iterdir()) == [receipt_of(data, kiosk_dir, 1).name]
 
     # Explicitly accepting any device takes the other kiosk's responses too.
     assert analysis_cli.main(args + ["--any-device"]) == 0
@@ -148,8 +151,8 @@ def test_key_rotation_end_to_end(kiosk_dir: Path, team, tmp_path: Path, capsys) 
     old_id = load_public_key(team.dir / "team.pub").key_id.hex()
     assert out.count(f": [ENV-020] sealed for key {old_id}, which is not one of ours "
                      f"({new_key.key_id.hex()})\n") == 3
-    assert json.loads((data / "receipt.json").read_text())["envelopes"] == sorted(after)
-    assert kiosk_cli.main(["confirm", str(data / "receipt.json"), "--config", str(kiosk_dir)]) == 0
+    assert json.loads(receipt_of(data, kiosk_dir, 1).read_text())["envelopes"] == sorted(after)
+    assert kiosk_cli.main(["confirm", str(receipt_of(data, kiosk_dir, 1)), "--config", str(kiosk_dir)]) == 0
     assert "removed 3 envelope(s) confirmed as ingested\n" in capsys.readouterr().out
 
     # Both keys, each with its own passphrase: the rest comes in.
@@ -161,7 +164,13 @@ def test_key_rotation_end_to_end(kiosk_dir: Path, team, tmp_path: Path, capsys) 
                               "--passphrase-file", str(tmp_path / "old.pw"),
                               "--passphrase-file", str(tmp_path / "new.pw")]) == 0
     assert capsys.readouterr().out.startswith("ingested: 3\nalready ingested (skipped): 0\nquarantined: 0\n")
-    assert json.loads((data / "receipt.json").read_text())["envelopes"] == sorted(before)
+    receipt = json.loads(receipt_of(data, kiosk_dir, 2).read_text())
+    assert receipt["envelopes"] == sorted(before)
+    # Signed by both keys: a kiosk with either team key accepts it.
+    assert sorted(s["key_id"] for s in receipt["signatures"]) == sorted(
+        [load_public_key(team.dir / "team.pub").key_id.hex(), new_key.key_id.hex()])
+    assert kiosk_cli.main(["confirm", str(receipt_of(data, kiosk_dir, 2)), "--config", str(kiosk_dir)]) == 0
+    assert "removed 3 envelope(s) confirmed as ingested\n" in capsys.readouterr().out
     assert scan_responses(data).collect().height == 6
 
 

@@ -25,7 +25,8 @@ def test_keygen_default_is_the_hybrid_suite_with_full_scrypt_cost(tmp_path: Path
     out = capsys.readouterr().out
     pub = load_public_key(tmp_path / "k" / "team.pub")
     assert out == (f"team key pair written to {tmp_path / 'k'} (team.key private, team.pub for the kiosks)\n"
-                   f"key id {pub.key_id.hex()}  fingerprint {pub.fingerprint}\n")
+                   f"key id {pub.key_id.hex()}  fingerprint {pub.fingerprint}\n"
+                   f"receipt key fingerprint {pub.receipt_fingerprint}\n")
     assert pub.suite == SUITE_HYBRID and len(pub.raw) == 1184 + 32
     data = json.loads((tmp_path / "k" / "team.key").read_text())
     assert data["kdf"]["n"] == SCRYPT_N == 2 ** 17
@@ -148,6 +149,7 @@ def test_set_key_rotates_the_team_key_on_the_kiosk(kiosk_dir: Path, team, tmp_pa
     assert capsys.readouterr().out == (
         f"previous team key: key id {old.key_id.hex()}  fingerprint {old.fingerprint}\n"
         f"new team key: key id {new.key_id.hex()}  fingerprint {new.fingerprint}\n"
+        f"receipt key fingerprint {new.receipt_fingerprint}\n"
         "check this fingerprint with the diagnostic team; responses from now on are sealed for it, those "
         "already stored stay sealed for the previous key. Restart the kiosk to use it.\n")
     rt = KioskRuntime(load_config(kiosk_dir))
@@ -161,7 +163,8 @@ def test_set_key_rotates_the_team_key_on_the_kiosk(kiosk_dir: Path, team, tmp_pa
 
     assert kiosk_cli.main(["set-key", str(tmp_path / "new" / "team.pub"), "--config", str(kiosk_dir)]) == 0
     assert capsys.readouterr().out == (
-        f"team key unchanged: key id {new.key_id.hex()}  fingerprint {new.fingerprint}\n")
+        f"team key unchanged: key id {new.key_id.hex()}  fingerprint {new.fingerprint}\n"
+        f"receipt key fingerprint {new.receipt_fingerprint}\n")
 
 
 def test_set_key_refuses_a_private_key_and_keeps_the_current_one(kiosk_dir: Path, team, tmp_path: Path,

@@ -118,6 +118,9 @@ def test_export_ingest_report_exact_counts(kiosk_dir: Path, team, tmp_path: Path
     ]
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", text)
 
-    # The receipt lets the kiosk delete exactly what was ingested.
-    assert kiosk_cli.main(["confirm", str(data / "receipt.json"), "--config", str(kiosk_dir)]) == 0
-    assert "removed 34 envelope(s)" in capsys.readouterr().out
+    # The receipts (one per run, both for this kiosk) let the kiosk delete exactly what was ingested.
+    capsys.readouterr()
+    assert kiosk_cli.main(["confirm", str(data / "receipts"), "--config", str(kiosk_dir)]) == 0
+    assert capsys.readouterr().out == (f"2 receipt(s) for this kiosk in {data / 'receipts'}\n"
+                                       "removed 34 envelope(s) confirmed as ingested\n"
+                                       "0 envelope(s) remain on this kiosk\n")

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from analysis.envelopes import open_envelope
-from analysis.ingest import ingest, write_receipt
-from analysis.keys import load_private_key
+from analysis.ingest import ingest
+from analysis.keys import load_private_key, receipt_signing_key
+from analysis.receipts import write_receipts
 from kiosk.errors import EnvelopeError
 from kiosk.keys import hpke_suite, load_device_public, load_public_key
 from kiosk.sealing import BUCKET, HEADER_LEN, INFO_PREFIX, canonical_json
@@ -95,5 +96,27 @@ def test_vector_bundle_ingests_to_the_committed_receipt(keys: dict, trusted: lis
     assert result.ingested == spec["ingest"]["ingested"]
     assert [[i, r[1:8]] for _, i, r in result.duplicate_list] == spec["ingest"]["duplicates"]
     assert [[i, r[1:8]] for _, i, r in result.quarantined] == spec["ingest"]["quarantined"]
-    write_receipt(tmp_path / "receipt.json", result)
-    assert (tmp_path / "receipt.json").read_text() == (HERE / spec["receipt"]).read_text()
+    (receipt,) = write_receipts(tmp_path / "receipts", result.run, result.receipt_devices, keys)
+    assert receipt.read_text() == (HERE / spec["receipt"]).read_text()
+
+
+def test_receipt_vectors_verify_with_the_published_keys(keys: dict) -> None:
+    """The receipt key is HKDF-derived from each team key; its public half is
+    in the .pub file; the committed receipt verifies with it and an edited
+    copy is refused."""
+    from kiosk.errors import ConfigError
+    from kiosk.store import read_receipt, receipt_signed_message
+    spec = MANIFEST["bundle"]
+    device = bytes.fromhex(MANIFEST["device"]["public_hex"])
+    text = (HERE / spec["receipt"]).read_text()
+    assert receipt_signed_message(json.loads(text)).hex() == spec["receipt_signed_message_hex"]
+    for name, entry in MANIFEST["keys"].items():
+        pub = load_public_key(HERE / entry["public"])
+        assert pub.receipt_raw.hex() == spec["receipt_keys"][name]
+        assert receipt_signing_key(keys[pub.key_id].secret).public_key().public_bytes_raw() == pub.receipt_raw
+        receipt = read_receipt(HERE / spec["receipt"], pub, device)
+        assert (receipt.run, [i.hex() for i in receipt.ids]) == (1, json.loads(text)["envelopes"])
+        for refused, code in spec["refused_receipts"].items():
+            with pytest.raises(ConfigError) as info:
+                read_receipt(HERE / refused, pub, device)
+            assert info.value.code == code

@@ -24,14 +24,15 @@ sys.path.insert(0, str(REPO))
 
 from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
 
-from analysis.keys import generate, keygen, load_private_key  # noqa: E402
+from analysis.keys import generate, keygen, load_private_key, write_public_key  # noqa: E402
+from analysis.receipts import signed_receipt  # noqa: E402
 from kiosk.keys import (SUITE_HYBRID, SUITE_X25519, create_device_key, device_id, device_raw,  # noqa: E402
                         hpke_suite, load_device_key, load_public_key)
 from kiosk.questionnaire import load_survey  # noqa: E402
 from kiosk.flow import max_body_size  # noqa: E402
 from kiosk.sealing import (INFO_PREFIX, Header, bucket_size, build_inner, canonical_json, seal,  # noqa: E402
                            signed_message)
-from kiosk.store import receipt_json, write_bundle  # noqa: E402
+from kiosk.store import receipt_signed_message, write_bundle  # noqa: E402
 
 PASSPHRASE = "test vectors passphrase"
 SCRYPT_N = 2 ** 10  # the lowest cost a key file may carry: vectors only
@@ -71,6 +72,34 @@ def _forge(body: dict, pub, device: ed25519.Ed25519PrivateKey, pad: int, *, vers
     if padding:
         inner = inner[:-len(padding)] + padding
     return header + hpke_suite(pub.suite).encrypt(inner, pub.key, info=INFO_PREFIX + header)
+
+
+RECEIPT_IDS = ["0123456789abcdef0123456789abcdef", "11111111111111111111111111111111",
+               "22222222222222222222222222222222", "33333333333333333333333333333333",
+               "44444444444444444444444444444444"]
+
+
+def receipt_vectors(device: bytes) -> dict:
+    """Team public keys with their receipt keys, the signed receipt of the
+    vector bundle (run 1, for the vector device, signed by both team keys;
+    Ed25519 signatures are deterministic, so these files are exact) and an
+    edited copy that a kiosk must refuse. Returns the manifest entries."""
+    keys = {}
+    out: dict = {"receipt": "receipt.json", "receipt_keys": {}}
+    for name in ("team-hybrid", "team-x25519"):
+        key = load_private_key(HERE / f"{name}.key", PASSPHRASE.encode())
+        write_public_key(key, HERE / f"{name}.pub")
+        keys[key.public.key_id] = key
+        out["receipt_keys"][name] = key.public.receipt_raw.hex()
+    text = signed_receipt(device, 1, RECEIPT_IDS, keys)
+    (HERE / "receipt.json").write_text(text, encoding="utf-8")
+    out["receipt_signed_message_hex"] = receipt_signed_message(json.loads(text)).hex()
+    edited = json.loads(text)
+    edited["envelopes"] = sorted(RECEIPT_IDS + ["55555555555555555555555555555555"])
+    edited["count"] = 6
+    (HERE / "receipt-edited.json").write_text(json.dumps(edited, indent=1) + "\n", encoding="utf-8")
+    out["refused_receipts"] = {"receipt-edited.json": "CFG-025"}
+    return out
 
 
 def main() -> None:
@@ -132,8 +161,8 @@ def main() -> None:
     order = [0, 1, 2, 3, 4, 0, 5]
     envelopes = [(HERE / vectors[i]["file"]).read_bytes() for i in order]
     write_bundle(HERE / "bundle.hkb", envelopes)
-    receipt = receipt_json([vectors[i]["body"]["id"] for i in range(5)])
-    (HERE / "receipt.json").write_text(receipt, encoding="utf-8")
+    assert [vectors[i]["body"]["id"] for i in range(5)] == RECEIPT_IDS
+    receipts = receipt_vectors(device_raw(device.public_key()))
     manifest = {
         "about": "Test vectors for docs/envelope.md. Regenerate with tests/vectors/make_vectors.py.",
         "passphrase": PASSPHRASE,
@@ -150,11 +179,21 @@ def main() -> None:
         "bundle": {"file": "bundle.hkb", "sha256": hashlib.sha256((HERE / "bundle.hkb").read_bytes()).hexdigest(),
                    "envelopes": [vectors[i]["file"] for i in order],
                    "ingest": {"ingested": 5, "duplicates": [[5, "ING-020"]], "quarantined": [[6, "ENV-013"]]},
-                   "receipt": "receipt.json"},
+                   **receipts},
     }
     (HERE / "vectors.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {len(vectors)} envelopes, bundle.hkb and vectors.json to {HERE}")
 
 
+def receipts_only() -> None:
+    """Rewrite only the receipt vectors (and their manifest entries), keeping
+    every envelope and the bundle as they are."""
+    manifest = json.loads((HERE / "vectors.json").read_text(encoding="utf-8"))
+    device = bytes.fromhex(manifest["device"]["public_hex"])
+    manifest["bundle"].update(receipt_vectors(device))
+    (HERE / "vectors.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote the receipt vectors to {HERE}")
+
+
 if __name__ == "__main__":
-    main()
+    receipts_only() if sys.argv[1:] == ["--receipts-only"] else main()
