@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONNAIRES = REPO / "questionnaires"
 DEMO_PASSPHRASE = "demo passphrase, not for real data"
+# `kiosk status` exit statuses, for health checks (docs/deployment.md).
+STATUS_OK = 0               # in service
+STATUS_ERROR = 1            # cannot start: configuration, survey or keys (coded error printed)
+STATUS_STORAGE_LOW = 3      # in service, storage almost full: export and confirm soon
+STATUS_OUT_OF_SERVICE = 4   # paused by staff, or storage full (responses refused)
 DEMO_PIN = "246810"  # the demo's staff PIN; a real site sets its own with 'kiosk set-pin'
 
 
@@ -134,10 +139,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     outbox = Outbox(cfg.outbox_path)
     try:
         n = outbox.export_bundle(args.out)
+        stale = outbox.stale_part_removed
+        postponed = outbox.meta("reshuffle_pending") == "1"
     finally:
         outbox.close()
+    if stale:
+        print(f"removed {args.out}.part left by an interrupted export")
     print(f"exported {n} envelope(s) to {args.out}; they stay on this kiosk until "
           "'kiosk confirm RECEIPT'")
+    if postponed:
+        print("the outbox will be reordered when the disk has room (storage almost full)")
     return 0
 
 
@@ -246,8 +257,24 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"team key fingerprint: {rt.public_key.fingerprint}")
     print(f"receipt key fingerprint: {rt.public_key.receipt_fingerprint or 'none (receipts refused: install the team.pub made by analysis public-key)'}")
     print(f"device fingerprint: {device_id(rt.device_key.public_key())}")
-    print(f"free disk: {rt.disk_free() // 2**20} MiB")
-    return 0
+    storage = rt.storage()
+    print(f"free disk: {storage.free_bytes // 2**20} MiB (room for about {storage.room_responses} more "
+          "response(s))")
+    if storage.reshuffle_pending:
+        print("outbox reordering postponed until the disk has room")
+    status = STATUS_OK
+    if storage.level == "full":
+        print("OUT OF SERVICE: storage full, new responses are refused; export, hand the bundle to the team "
+              "and confirm its receipt")
+        status = STATUS_OUT_OF_SERVICE
+    elif rt.paused:
+        print("OUT OF SERVICE: paused by staff (resume it in the staff area)")
+        status = STATUS_OUT_OF_SERVICE
+    elif storage.level == "low":
+        print("WARNING: storage almost full; export, hand the bundle to the team and confirm its receipt soon")
+        status = STATUS_STORAGE_LOW
+    rt.outbox.close()
+    return status
 
 
 def cmd_set_pin(args: argparse.Namespace) -> int:
@@ -361,7 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", default="tls/kiosk.key")
     p.add_argument("--host", action="append", required=True, help="host name or IP (repeatable)")
     p.set_defaults(func=cmd_make_cert)
-    p = sub.add_parser("status", help="counts, versions, fingerprints")
+    p = sub.add_parser("status", help="counts, versions, fingerprints, storage; exit 0 in service, 1 "
+                                      "cannot start, 3 storage almost full, 4 out of service")
     p.add_argument("--config", default="kiosk.toml")
     p.set_defaults(func=cmd_status)
     p = sub.add_parser("i18n", help="translations: status, module export/import, catalog check")

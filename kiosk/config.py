@@ -20,7 +20,7 @@ from kiosk.flow import Respondent, max_body_size, response_body
 from kiosk.keys import TeamPublicKey, load_device_key, load_public_key
 from kiosk.questionnaire import Survey, load_survey
 from kiosk.sealing import seal
-from kiosk.store import Outbox
+from kiosk.store import Outbox, Storage
 
 CONFIG_ENV = "KIOSK_CONFIG"
 
@@ -147,6 +147,23 @@ class KioskRuntime:
     def disk_free(self) -> int:
         """Free bytes on the data folder's disk."""
         return shutil.disk_usage(self.config.data_dir).free
+
+    @property
+    def envelope_size(self) -> int:
+        """Bytes of every envelope of this survey (they are all padded alike)."""
+        from kiosk.sealing import HEADER_LEN, bucket_size
+        enc = 1120 if self.public_key.suite == 1 else 32  # HPKE encapsulation (docs/envelope.md §2.2)
+        return HEADER_LEN + enc + bucket_size(self.pad_to) + 16
+
+    def storage(self) -> Storage:
+        """How full the outbox's disk is: ``ok``, ``low`` (warn staff) or ``full``."""
+        return self.outbox.storage(self.envelope_size)
+
+    @property
+    def out_of_service(self) -> bool:
+        """Paused by staff, or the storage is full: patients are asked to see
+        reception instead of answering a survey that could not be stored."""
+        return self.paused or self.storage().level == "full"
 
 
 def config_path_from_env() -> Path:

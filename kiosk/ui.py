@@ -169,7 +169,7 @@ def welcome_page() -> None:
     reset()
     style(None)
     no_idle_timer()
-    if rt.paused:
+    if rt.out_of_service:
         first = rt.survey.site.languages[0] if rt.survey.site.languages else "en"
         langs = rt.survey.offered_languages() or [first]
         st.title("⏸")
@@ -197,7 +197,7 @@ def consent_page() -> None:
     """What is asked, anonymous and voluntary; agree or no thanks."""
     rt = runtime()
     lang = st.session_state.get("lang")
-    if lang not in rt.survey.offered_languages() or rt.paused:
+    if lang not in rt.survey.offered_languages() or rt.out_of_service:
         reset()
         st.switch_page(WELCOME)
         return
@@ -451,6 +451,13 @@ def staff_page() -> None:
         st.success(message)
     if rt.last_error:
         st.error(t("Last storage error: {error}").format(error=rt.last_error))
+    storage = rt.storage()
+    if storage.level == "full":
+        st.error(t("Storage full: the kiosk takes no more responses. Export a bundle, hand it to the team "
+                   "and confirm its receipt."))
+    elif storage.level == "low":
+        st.warning(t("Storage almost full: room for about {n} more responses. Export a bundle, hand it to "
+                     "the team and confirm its receipt.").format(n=storage.room_responses))
     free = rt.disk_free()
     facts = {
         t("Responses stored"): str(rt.outbox.count()),
@@ -483,17 +490,21 @@ def staff_page() -> None:
               t("Translation"): [r[2] for r in rows], t("On the kiosk"): [r[3] for r in rows]})
     st.subheader(t("Actions"))
     if st.button(t("Export a bundle"), key="staff-export"):
-        from kiosk.store import write_bundle
-        pending = rt.outbox.pending()
         out_dir = rt.config.data_dir / "exports"
-        out_dir.mkdir(parents=True, exist_ok=True)
         name = f"{rt.survey.site.centre}-{dt.date.today().isoformat()}-{len(list(out_dir.glob('*.hkb'))) + 1}.hkb"
-        write_bundle(out_dir / name, [env for _, env in pending])
-        rt.outbox.mark_exported([i for i, _ in pending])
-        st.session_state["staff_message"] = _staff_ntext(
-            "Exported {n} envelope to {path}", "Exported {n} envelopes to {path}", len(pending)).format(
-            n=len(pending), path=str(out_dir / name))
-        st.rerun()
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            # Bundle and bookkeeping as one unit: a failed export leaves neither.
+            n = rt.outbox.export_bundle(out_dir / name)
+        except KioskError as exc:
+            st.error(exc.user_text())  # staff see the coded error; nothing was recorded
+        except OSError as exc:
+            st.error(f"[S-020] cannot write to {str(out_dir)!r}: {exc.strerror}")
+        else:
+            st.session_state["staff_message"] = _staff_ntext(
+                "Exported {n} envelope to {path}", "Exported {n} envelopes to {path}", n).format(
+                n=n, path=str(out_dir / name))
+            st.rerun()
     if st.button(t("Resume the kiosk") if rt.paused else t("Pause the kiosk (out of service)"),
                  key="staff-pause"):
         rt.paused = not rt.paused
