@@ -304,13 +304,42 @@ _PARSED: dict[str, Any] = {}
 _PARSED_MAX = 256
 
 
+# The largest shipped module is a few KiB; a megabyte holds hundreds of items
+# in dozens of languages. A larger file is a mistake (or an attack) and would
+# keep the parser busy for minutes: it is refused before parsing.
+MAX_FILE_BYTES = 2 << 20
+
+
+def _count_nodes(node: Any, budget: list[int]) -> None:
+    """Walk the tree as every later step will, aliases expanded, and stop
+    with :class:`_TooLarge` past the budget: a few shared lists nested in
+    each other (an alias bomb) stand for billions of nodes."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooLarge
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+
+
 def _parse_yaml_text(text: str, problems: ProblemList) -> Any:
-    """Read YAML text; add a coded problem and return None when unreadable."""
+    """Read YAML text; add a coded problem and return None when unreadable,
+    too large, or expanding (through aliases) beyond any questionnaire."""
+    if len(text) > MAX_FILE_BYTES:
+        problems.add("Q-FILE-004", f"the file has {len(text):,} characters; a questionnaire file has at most "
+                                   f"{MAX_FILE_BYTES:,}: split it into modules")
+        return None
     key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     if key in _PARSED:
         return _PARSED[key]
     try:
         data = _yaml().load(text)
+        _count_nodes(data, [_MAX_NODES])
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.clear()
         _PARSED[key] = data
@@ -332,24 +361,44 @@ def _parse_yaml_text(text: str, problems: ProblemList) -> Any:
     except RecursionError:
         problems.add("Q-YAML-003", "the file is nested too deeply to be a questionnaire")
         return None
+    except _TooLarge:
+        problems.add("Q-YAML-003", f"the definition expands to more than {_MAX_NODES:,} values (YAML '&' "
+                                   "anchors and '*' aliases that refer to each other?); write the content "
+                                   "out without anchors and aliases")
+        return None
     except Exception as exc:  # ruamel raises a few non-YAMLError types on odd input
         problems.add("Q-YAML-001", f"not valid YAML: {exc.__class__.__name__}; fix the indentation "
                                    "or quoting")
         return None
 
 
+def read_text_bounded(path: Path) -> str:
+    """A questionnaire file's text, reading at most one character past
+    :data:`MAX_FILE_BYTES` (so a huge file or ``/dev/zero`` is refused
+    without being read whole). Raises OSError and UnicodeDecodeError."""
+    with open(path, "rb") as fh:
+        return fh.read(MAX_FILE_BYTES + 1).decode("utf-8")
+
+
 def _read_yaml(path: Path, problems: ProblemList) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_bounded(path)
     except FileNotFoundError:
         problems.add("Q-FILE-001", f"file not found; check the path {str(path)!r}")
         return None
     except UnicodeDecodeError:
         problems.add("Q-FILE-002", "file is not UTF-8 text; save it as UTF-8")
         return None
+    except PermissionError:
+        problems.add("Q-FILE-005", f"the file exists but cannot be read (permission denied); let the "
+                                   f"kiosk's user read {str(path)!r}")
+        return None
+    except IsADirectoryError:
+        problems.add("Q-FILE-005", f"{str(path)!r} is a folder, not a questionnaire file")
+        return None
     except OSError as exc:
-        problems.add("Q-FILE-001", f"cannot read the file ({exc.__class__.__name__}); check the path "
-                                   f"{str(path)!r}")
+        problems.add("Q-FILE-005", f"the file exists but cannot be read ({exc.strerror or exc.__class__.__name__}); "
+                                   f"check {str(path)!r}")
         return None
     return _parse_yaml_text(text, problems)
 
@@ -374,11 +423,43 @@ def _a(word: str) -> str:
     return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
+def _bounded_text(value: Any, limit: int) -> str:
+    """``str(value)`` cut after about ``limit`` characters, built piece by
+    piece: ``str`` of a list of shared lists (an alias bomb) would expand the
+    whole of it before anything could be cut."""
+    out: list[str] = []
+    size = 0
+    stack: list[Any] = [value]
+    while stack and size <= limit:
+        item = stack.pop()
+        if isinstance(item, str) and item in ("\x00[", "\x00]", "\x00{", "\x00}", "\x00, ", "\x00: "):
+            piece = item[1:]
+        elif isinstance(item, dict):
+            parts: list[Any] = ["\x00{"]
+            for n, (k, v) in enumerate(item.items()):
+                parts += (["\x00, "] if n else []) + [k, "\x00: ", v]
+            parts.append("\x00}")
+            stack.extend(reversed(parts))
+            continue
+        elif isinstance(item, (list, tuple)):
+            parts = ["\x00["]
+            for n, v in enumerate(item):
+                parts += (["\x00, "] if n else []) + [v]
+            parts.append("\x00]")
+            stack.extend(reversed(parts))
+            continue
+        else:
+            piece = repr(item) if isinstance(item, str) and out else str(item)[:limit + 1]
+        out.append(piece)
+        size += len(piece)
+    return "".join(out)
+
+
 def _short(value: Any, limit: int = 40) -> str:
     """The offending value, quoted and cut, for a message."""
     if value is None:
         return "nothing"
-    text = str(value)
+    text = _bounded_text(value, limit)
     if len(text) > limit:
         text = text[:limit] + "..."
     return repr(text)
@@ -1338,7 +1419,7 @@ def _module_index(search_dirs: list[Path]) -> dict[tuple[str, str], list[Path]]:
             continue
         for f in files:
             try:
-                data = _parse_yaml_text(f.read_text(encoding="utf-8"), ProblemList())
+                data = _parse_yaml_text(read_text_bounded(f), ProblemList())
             except (OSError, UnicodeDecodeError):
                 continue
             if isinstance(data, dict) and "items" in data and "id" in data:
@@ -1346,6 +1427,26 @@ def _module_index(search_dirs: list[Path]) -> dict[tuple[str, str], list[Path]]:
                 if f not in index.setdefault(key, []):
                     index[key].append(f)
     return index
+
+
+def _unreadable_note(search_dirs: list[Path]) -> str:
+    """For a module not found: the files of the folders that could not be
+    read or parsed (the module may be one of them), with their first problem."""
+    notes = []
+    for d in search_dirs:
+        try:
+            files = sorted(list(d.glob("*.yaml")) + list(d.glob("*.yml")))
+        except OSError:
+            continue
+        for f in files:
+            problems = ProblemList()
+            _read_yaml(f, problems)
+            if problems.errors:
+                notes.append(f"{f.name} [{problems.errors[0].code}]")
+    if not notes:
+        return ""
+    return (f"; these files could not be read and may hold it: {', '.join(notes[:5])}"
+            f"{' ...' if len(notes) > 5 else ''} (run 'kiosk check' on them)")
 
 
 def load_survey(path: str | Path, module_dirs: list[str | Path] | None = None,
@@ -1423,7 +1524,8 @@ def parse_survey(data: Any, problems: ProblemList, path: str | Path,
             known = sorted({f"{i} {v}" for i, v in index})
             problems.add("Q-SUR-007", f"module {key[0]!r} version {key[1]} not found in "
                                       f"{', '.join(str(d) for d in dirs)}"
-                                      f"{_did_you_mean(f'{key[0]} {key[1]}', known)}", line=eline)
+                                      f"{_did_you_mean(f'{key[0]} {key[1]}', known)}{_unreadable_note(dirs)}",
+                         line=eline)
             continue
         files = index[key]
         if len(files) > 1:
