@@ -90,6 +90,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     qdirs = [QUESTIONNAIRES] + [Path(q) for q in args.questionnaires]
     result = ingest(args.bundles, keys, args.data, qdirs, trusted, workers=args.workers,
                     require_key_match=True)
+    # The receipts first: they are what the run owes the kiosks, whatever
+    # happens to the output (a closed pipe, a full terminal).
+    folder = args.receipts or str(Path(args.data) / "receipts")
+    written = write_receipts(folder, result.run, result.receipt_devices, keys)
     print(result.summary())
     if trusted is None:
         print("devices: any device whose signature verifies was accepted (--any-device)")
@@ -97,8 +101,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"devices: {len(trusted)} trusted ({trusted_devices_path(args.data)})")
     how = f"by {result.workers} processes" if result.workers > 1 else "in-process"
     print(f"run {result.run}: {result.envelopes} envelope(s) opened {how}")
-    folder = args.receipts or str(Path(args.data) / "receipts")
-    written = write_receipts(folder, result.run, result.receipt_devices, keys)
     for path in written:
         print(f"receipt for the kiosk ('kiosk confirm'): {path}")
     if not written:
@@ -278,12 +280,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``analysis`` command."""
+    from kiosk.cli import unexpected
     args = build_parser().parse_args(argv)
     try:
+        data = getattr(args, "data", None)
+        if data is not None and Path(data).exists() and not Path(data).is_dir():
+            raise KioskError(f"--data {data!r} is a file; give the dataset's folder", code="CFG-031")
         return int(args.func(args))
     except KioskError as exc:
         print(f"error: {exc.user_text()}", file=sys.stderr)
         return 1
+    except BaseException as exc:  # noqa: BLE001 - the boundary: one coded line, never a traceback
+        return unexpected(exc)
 
 
 if __name__ == "__main__":

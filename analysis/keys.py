@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from kiosk.errors import KeyFileError
 from kiosk.keys import (SUITE_BY_NAME, SUITE_HYBRID, SUITE_NAMES, SUITE_X25519, DevicePublicKey,
                         TeamPublicKey, fingerprint, load_device_public, public_key_from_raw,
-                        public_key_json, write_atomic)
+                        public_key_json, read_small, write_atomic)
 
 PRIVATE_KIND = "health-kiosk-team-private-key"
 SCRYPT_N = 2 ** 17
@@ -150,14 +150,16 @@ def read_private_key_file(path: str | Path) -> dict:
     is asked for."""
     p = Path(path)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = json.loads(read_small(p))
     except FileNotFoundError:
         raise KeyFileError(f"private key file {str(p)!r} not found; give the path to the "
                            "team's .key file made by 'analysis keygen'", code="KEY-040") from None
     except IsADirectoryError:
         raise KeyFileError(f"{str(p)!r} is a folder; give the team's .key file inside it",
                            code="KEY-041") from None
-    except (ValueError, UnicodeDecodeError):
+    except OSError as exc:
+        raise KeyFileError(f"cannot read the private key file {str(p)!r}: {exc.strerror}", code="KEY-041") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise KeyFileError(f"{str(p)!r} is not a team private key file", code="KEY-041") from None
     if not isinstance(data, dict) or data.get("kind") != PRIVATE_KIND:
         hint = " (this is the public key; give the .key file)" if isinstance(data, dict) and \
@@ -203,9 +205,18 @@ def read_passphrase(passphrase_file: str | None, prompt: str = "Passphrase: ") -
     """The passphrase from a file (first line) or an interactive prompt."""
     if passphrase_file:
         try:
-            text = Path(passphrase_file).read_text(encoding="utf-8")
+            text = read_small(Path(passphrase_file))
         except FileNotFoundError:
             raise KeyFileError(f"passphrase file {passphrase_file!r} not found", code="KEY-045") from None
+        except IsADirectoryError:
+            raise KeyFileError(f"passphrase file {passphrase_file!r} is a folder; give the file holding the "
+                               "passphrase on its first line", code="KEY-045") from None
+        except OSError as exc:
+            raise KeyFileError(f"cannot read the passphrase file {passphrase_file!r}: {exc.strerror}",
+                               code="KEY-045") from None
+        except (UnicodeDecodeError, ValueError):
+            raise KeyFileError(f"passphrase file {passphrase_file!r} is not UTF-8 text (or is too large); "
+                               "save the passphrase as UTF-8 on the first line", code="KEY-045") from None
         return text.splitlines()[0].encode() if text.strip() else b""
     import getpass
     return getpass.getpass(prompt).encode()
@@ -254,10 +265,13 @@ def load_trusted_devices(data_dir: str | Path) -> list[TrustedDevice] | None:
     """The dataset's trusted devices, or ``None`` when it has no list."""
     p = trusted_devices_path(data_dir)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = json.loads(read_small(p))
     except FileNotFoundError:
         return None
-    except (ValueError, UnicodeDecodeError):
+    except NotADirectoryError:
+        raise KeyFileError(f"--data {str(Path(data_dir))!r} is a file; give the dataset's folder",
+                           code="CFG-031") from None
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         data = None
     damaged = KeyFileError(f"{str(p)!r} is damaged; restore it from a backup or rebuild it with "
                            "'analysis trust'", code="KEY-061")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kiosk.errors import Problem, ProblemList, ValidationError
 from kiosk.i18n import check_catalogs
-from kiosk.questionnaire import _parse_yaml_text, load_module, load_survey
+from kiosk.questionnaire import _parse_yaml_text, load_module, load_survey, read_text_bounded
 
 YAML_SUFFIXES = ("*.yaml", "*.yml")
 
@@ -20,7 +20,7 @@ YAML_SUFFIXES = ("*.yaml", "*.yml")
 def _kind(path: Path) -> str:
     """``survey`` for a file with ``modules`` or ``site``, else ``module``."""
     try:
-        data = _parse_yaml_text(path.read_text(encoding="utf-8"), ProblemList())
+        data = _parse_yaml_text(read_text_bounded(path), ProblemList())
     except (OSError, UnicodeDecodeError):
         return "module"  # the module loader reports the problem with its code
     if isinstance(data, dict) and ("modules" in data or "site" in data):

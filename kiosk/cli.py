@@ -283,7 +283,14 @@ def cmd_set_pin(args: argparse.Namespace) -> int:
     from kiosk.pin import set_pin
     cfg = load_config(args.config)
     if args.pin_file:
-        pin = Path(args.pin_file).read_text(encoding="utf-8").strip()
+        from kiosk.keys import read_small
+        try:
+            pin = read_small(Path(args.pin_file)).strip()
+        except FileNotFoundError:
+            raise ConfigError(f"PIN file {args.pin_file!r} not found", code="PIN-003") from None
+        except (OSError, UnicodeDecodeError, ValueError):
+            raise ConfigError(f"PIN file {args.pin_file!r} is not a readable text file; put the PIN (digits) "
+                              "on its first line", code="PIN-003") from None
     else:
         pin = getpass.getpass("New staff PIN (digits): ")
         if getpass.getpass("Repeat the PIN: ") != pin:
@@ -431,6 +438,40 @@ def main(argv: list[str] | None = None) -> int:
     except KioskError as exc:
         print(f"error: {exc.user_text()}", file=sys.stderr)
         return 1
+    except BaseException as exc:  # noqa: BLE001 - the boundary: one coded line, never a traceback
+        return unexpected(exc)
+
+
+def unexpected(exc: BaseException) -> int:
+    """The last line of defence of both command lines: an error no code path
+    foresaw becomes one coded line and a non-zero status, never a traceback
+    (``HEALTH_KIOSK_DEBUG=1`` shows it, for developers). A closed output pipe
+    (``| head``) ends quietly."""
+    if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+        if isinstance(exc, KeyboardInterrupt):
+            print("error: [SYS-004] interrupted", file=sys.stderr)
+            return 130
+        raise exc
+    if isinstance(exc, BrokenPipeError):
+        # Python would complain again while flushing stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    if os.environ.get("HEALTH_KIOSK_DEBUG"):
+        import traceback
+        traceback.print_exception(exc)
+    if isinstance(exc, OSError):
+        where = f" {exc.filename!r}" if exc.filename else ""
+        message = f"[SYS-001] cannot use{where}: {exc.strerror or exc}; check the path and its permissions"
+    elif isinstance(exc, UnicodeError):
+        message = "[SYS-002] a file given is not UTF-8 text; save it as UTF-8"
+    elif isinstance(exc, (RecursionError, MemoryError)):
+        message = "[SYS-003] an input is nested too deeply or too large to be read"
+    else:
+        message = (f"[SYS-099] unexpected error ({exc.__class__.__name__}); please report it with the command "
+                   "you ran (set HEALTH_KIOSK_DEBUG=1 to see the details)")
+    print(f"error: {message}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -57,27 +57,58 @@ def load_config(path: str | Path) -> KioskConfig:
     except FileNotFoundError:
         raise ConfigError(f"configuration file {str(p)!r} not found; run 'kiosk demo' to create an "
                           "example", code="CFG-002") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{str(p)!r} is a folder; give the kiosk.toml file inside it", code="CFG-002") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration file {str(p)!r}: {exc.strerror}; check its "
+                          "permissions", code="CFG-002") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{str(p)!r} is not UTF-8 text; save it as UTF-8", code="CFG-003") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{str(p)!r} is not valid TOML: {exc}", code="CFG-003") from None
-    k = raw.get("kiosk", {})
-    s = raw.get("server", {})
+    k, s = raw.get("kiosk", {}), raw.get("server", {})
+    for name, table in (("kiosk", k), ("server", s)):
+        if not isinstance(table, dict):
+            raise ConfigError(f"{str(p)!r}: '{name}' must be a [{name}] table, not {type(table).__name__}; "
+                              "see demo/kiosk.toml", code="CFG-006")
     base = p.parent
+
+    def wrong(key: str, want: str, value: object) -> ConfigError:
+        return ConfigError(f"{str(p)!r}: {key} must be {want}, not {value!r}; see demo/kiosk.toml",
+                           code="CFG-006")
 
     def path_of(key: str, default: str | None = None) -> Path:
         value = k.get(key, default)
         if not value:
             raise ConfigError(f"{str(p)!r}: [kiosk] {key} is missing; give a path", code="CFG-004")
-        return (base / str(value)).resolve()
+        if not isinstance(value, str):
+            raise wrong(f"[kiosk] {key}", "a path in quotes", value)
+        return (base / value).resolve()
 
+    def text_list(table: dict, section: str, key: str) -> list[str]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise wrong(f"[{section}] {key}", "a list of quoted texts", value)
+        return value
+
+    port = s.get("port", 8501)
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise wrong("[server] port", "a number from 1 to 65535", port)
+    address = s.get("address", "127.0.0.1")
+    if not isinstance(address, str):
+        raise wrong("[server] address", "an address in quotes", address)
     tls_cert = s.get("tls_cert")
     tls_key = s.get("tls_key")
+    for key, value in (("tls_cert", tls_cert), ("tls_key", tls_key)):
+        if value is not None and not isinstance(value, str):
+            raise wrong(f"[server] {key}", "a path in quotes", value)
     return KioskConfig(
         path=p, survey=path_of("survey"),
-        module_dirs=tuple((base / d).resolve() for d in k.get("modules", [])),
+        module_dirs=tuple((base / d).resolve() for d in text_list(k, "kiosk", "modules")),
         public_key=path_of("public_key"), device_key=path_of("device_key"),
         data_dir=path_of("data_dir", "data"), pin_file=path_of("pin_file", "staff.pin"),
-        address=str(s.get("address", "127.0.0.1")), port=int(s.get("port", 8501)),
-        allowed_hosts=tuple(str(h) for h in s.get("allowed_hosts", [])),
+        address=address, port=port,
+        allowed_hosts=tuple(text_list(s, "server", "allowed_hosts")),
         tls_cert=(base / tls_cert).resolve() if tls_cert else None,
         tls_key=(base / tls_key).resolve() if tls_key else None,
     )

@@ -8,6 +8,7 @@ device key. Nothing here can read a team private key: that lives in
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import os
@@ -133,11 +134,15 @@ def load_public_key(path: str | Path) -> TeamPublicKey:
     """Read a team public key file written by ``analysis keygen``."""
     p = Path(path)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = json.loads(read_small(p))
     except FileNotFoundError:
         raise KeyFileError(f"public key file {str(p)!r} not found; copy the team's .pub file there "
                            "(made by 'analysis keygen')", code="KEY-002") from None
-    except (ValueError, UnicodeDecodeError):
+    except IsADirectoryError:
+        raise KeyFileError(f"{str(p)!r} is a folder; give the team's .pub file inside it", code="KEY-002") from None
+    except OSError as exc:
+        raise KeyFileError(f"cannot read the public key file {str(p)!r}: {exc.strerror}", code="KEY-002") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise KeyFileError(f"{str(p)!r} is not a team public key file (expected JSON from "
                            "'analysis keygen')", code="KEY-003") from None
     if not isinstance(data, dict) or data.get("kind") != PUBLIC_KIND:
@@ -167,6 +172,23 @@ def load_public_key(path: str | Path) -> TeamPublicKey:
         raise KeyFileError(f"{str(p)!r}: key id does not match the key (file edited or damaged)",
                            code="KEY-012")
     return pub
+
+
+# Key, trust-list and passphrase files are a few KiB; reading more than this
+# from one is a mistake (or /dev/zero) and is refused as "not such a file".
+MAX_SMALL_FILE = 1 << 20
+
+
+def read_small(path: Path) -> str:
+    """The UTF-8 text of a small file (key, trust list); raises OSError,
+    UnicodeDecodeError, or ValueError when larger than :data:`MAX_SMALL_FILE`."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise OSError(errno.EINVAL, "not a regular file", str(path))  # a FIFO would block
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_SMALL_FILE + 1)
+    if len(data) > MAX_SMALL_FILE:
+        raise ValueError("too large")
+    return data.decode("utf-8")
 
 
 # ------------------------------------------------------------ key rotation
@@ -247,11 +269,13 @@ def load_device_key(path: str | Path) -> ed25519.Ed25519PrivateKey:
     """Load this kiosk's device signing key."""
     p = Path(path)
     try:
-        key = serialization.load_pem_private_key(p.read_bytes(), password=None)
+        key = serialization.load_pem_private_key(read_small(p).encode("utf-8"), password=None)
     except FileNotFoundError:
         raise KeyFileError(f"device key {str(p)!r} not found; create it with 'kiosk demo' or "
                            "'kiosk init-device'", code="KEY-021") from None
-    except (ValueError, TypeError):
+    except OSError as exc:
+        raise KeyFileError(f"{str(p)!r} is not a readable device key ({exc.strerror})", code="KEY-022") from None
+    except (ValueError, TypeError, UnicodeDecodeError):
         raise KeyFileError(f"{str(p)!r} is not a readable device key", code="KEY-022") from None
     if not isinstance(key, ed25519.Ed25519PrivateKey):
         raise KeyFileError(f"{str(p)!r} is not an Ed25519 device key", code="KEY-022")
@@ -293,16 +317,16 @@ def load_device_public(path: str | Path) -> DevicePublicKey:
     refuse anything else, including a device *private* key."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_small(p)
     except FileNotFoundError:
         raise KeyFileError(f"device public key file {str(p)!r} not found; it is the device.pub "
                            "beside the kiosk's device key ('kiosk init-device' prints where)",
                            code="KEY-023") from None
-    except UnicodeDecodeError:
+    except (OSError, UnicodeDecodeError, ValueError):
         text = ""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict) or data.get("kind") != DEVICE_PUBLIC_KIND:
         hint = " (this is a private key: never copy it off the kiosk)" if "PRIVATE KEY" in text else ""

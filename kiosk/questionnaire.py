@@ -15,6 +15,7 @@ else (this is fuzz-tested).
 from __future__ import annotations
 
 import difflib
+import errno
 import hashlib
 import json
 import math
@@ -376,6 +377,9 @@ def read_text_bounded(path: Path) -> str:
     """A questionnaire file's text, reading at most one character past
     :data:`MAX_FILE_BYTES` (so a huge file or ``/dev/zero`` is refused
     without being read whole). Raises OSError and UnicodeDecodeError."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # A FIFO or a device would block or never end: refuse it unopened.
+        raise OSError(errno.EINVAL, "not a regular file")
     with open(path, "rb") as fh:
         return fh.read(MAX_FILE_BYTES + 1).decode("utf-8")
 
