@@ -147,6 +147,12 @@ _PARSER = Lark(_GRAMMAR, parser="lalr", maybe_placeholders=False)
 MAX_LENGTH = 2000
 MAX_DEPTH = 32
 MAX_NUMBER = 10 ** 15
+# Each operator is a level of the parse tree and of its evaluation: a long
+# chain (990 terms) fitted in the stack of `kiosk check` but not in that of
+# the running kiosk. A fixed count makes the answer the same everywhere.
+MAX_OPERATORS = 200
+_OPERATOR_RE = re.compile(r"\b(?:and|or|div|mod)\b|!=|<=|>=|[-+*=<>]")
+_QUOTED_RE = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 def _nesting(text: str) -> int:
@@ -203,6 +209,10 @@ def parse(text: str) -> Node:
     if _nesting(text) > MAX_DEPTH:
         raise ExpressionError(f"expression nests parentheses more than {MAX_DEPTH} deep; simplify it",
                               code="Q-EXP-003")
+    operators = len(_OPERATOR_RE.findall(_QUOTED_RE.sub("''", text)))
+    if operators > MAX_OPERATORS:
+        raise ExpressionError(f"expression has {operators} operators (at most {MAX_OPERATORS}); split the "
+                              "question or simplify the rule", code="Q-EXP-003")
     return _parse_cached(text)
 
 

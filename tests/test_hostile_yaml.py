@@ -122,3 +122,33 @@ def test_messages_never_render_a_whole_value() -> None:
     assert _short(a) == repr("[" * 40 + "...")
     assert _short({"x": [1, 2]}) == repr("{'x': [1, 2]}")
     assert _short(["a", "b"]) == repr(str(["a", "b"]))
+
+
+def test_a_990_term_rule_gets_the_same_answer_from_check_and_start(kiosk_dir: Path) -> None:
+    from kiosk.config import KioskRuntime, load_config
+    from kiosk.errors import ValidationError
+    from kiosk.logic import parse
+    module = kiosk_dir.parent / "survey" / "mehm.yaml"
+    expr = "+".join(["1"] * 990) + " > 0"  # 990 terms in 1,983 characters
+    text = module.read_text().replace("  - id: chronic\n    type: single\n",
+                                      f"  - id: chronic\n    type: single\n    relevant: \"{expr}\"\n", 1)
+    module.write_text(text)
+    proc = run("kiosk", "check", str(module))
+    assert proc.returncode == 1
+    assert "error [Q-EXP-003] item 'chronic': relevant: expression has 990 operators (at most 200); split the " \
+        "question or simplify the rule\n" in proc.stdout
+    with pytest.raises(ValidationError) as info:
+        KioskRuntime(load_config(kiosk_dir))
+    assert info.value.code == "Q-EXP-003"
+    # The answer does not depend on how deep the stack already is.
+    chain = "+".join(["1"] * 900) + " > 0"
+
+    def deep(n: int) -> str:
+        if n:
+            return deep(n - 1)
+        try:
+            parse(chain)
+            return "parsed"
+        except Exception as exc:  # noqa: BLE001
+            return getattr(exc, "code", type(exc).__name__)
+    assert deep(0) == deep(700) == "Q-EXP-003"
