@@ -55,6 +55,7 @@ from kiosk.store import bundle_count, read_bundle
 
 from analysis.envelopes import (BatchOpener, Catalogue, ModuleSpec, Opened, init_worker, rows_of,
                                 validate_body, worker_open)
+from analysis.jsonlog import append_lines
 from analysis.keys import TeamPrivateKey
 
 __all__ = ["ANSWER_SCHEMA", "RESPONSE_SCHEMA", "STATES", "IngestResult", "ingest", "module_index",
@@ -569,14 +570,16 @@ def _write_quarantine(data: Path, run: int, quarantine: list[tuple[str, int, str
         return
     qdir = data / "quarantine"
     qdir.mkdir(exist_ok=True)
-    with open(data / "quarantine.jsonl", "a", encoding="utf-8") as fh:
-        for name, index, code, reason, env in quarantine:
-            entry: dict[str, Any] = {"run": run, "bundle": name, "index": index, "code": code, "reason": reason}
-            if env is not None:
-                digest = hashlib.sha256(env).hexdigest()
-                (qdir / f"{digest}.env").write_bytes(env)
-                entry["sha256"] = digest
-            fh.write(json.dumps(entry) + "\n")
+    entries: list[dict[str, Any]] = []
+    for name, index, code, reason, env in quarantine:
+        entry: dict[str, Any] = {"run": run, "bundle": name, "index": index, "code": code, "reason": reason}
+        if env is not None:
+            digest = hashlib.sha256(env).hexdigest()
+            (qdir / f"{digest}.env").write_bytes(env)
+            entry["sha256"] = digest
+        entries.append(entry)
+    # One append after a torn last line is closed: a kill never merges lines.
+    append_lines(data / "quarantine.jsonl", entries)
 
 
 def scan_responses(data_dir: str | Path) -> pl.LazyFrame:

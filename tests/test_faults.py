@@ -262,3 +262,24 @@ def test_receipt_of_a_faulty_ingest_lets_the_kiosk_keep_what_was_refused(kiosk_d
     assert kiosk_cli.main(["confirm", str(receipt), "--config", str(kiosk_dir)]) == 0
     assert capsys.readouterr().out == ("removed 2 envelope(s) confirmed as ingested\n"
                                        "1 envelope(s) remain on this kiosk\n")
+
+
+def test_a_torn_quarantine_line_stays_alone_and_is_skipped_by_the_reader(kiosk_dir: Path, team,
+                                                                          tmp_path: Path) -> None:
+    from analysis.jsonlog import read_lines
+    rt = KioskRuntime(load_config(kiosk_dir))
+    rt.decline("fr")
+    rt.outbox.close()
+    assert kiosk_cli.main(["export", "--config", str(kiosk_dir), "--out", str(tmp_path / "b.hkb")]) == 0
+    (env,) = read_bundle(tmp_path / "b.hkb").envelopes
+    write_bundle(tmp_path / "b.hkb", [flip(env, len(env) // 2)])
+    data = tmp_path / "data"
+    data.mkdir()
+    # A kill in the middle of an earlier append left half a line.
+    (data / "quarantine.jsonl").write_text('{"run": 1, "bundle": "a.hkb", "index": 0, "co')
+    ingest([tmp_path / "b.hkb"], team.keys, data, [kiosk_dir.parent / "survey"])
+    lines = (data / "quarantine.jsonl").read_text().split("\n")
+    assert lines[0] == '{"run": 1, "bundle": "a.hkb", "index": 0, "co' and lines[-1] == ""
+    assert json.loads(lines[1])["code"] == "ENV-022"
+    entries, damaged = read_lines(data / "quarantine.jsonl")
+    assert damaged == 1 and [e["code"] for e in entries] == ["ENV-022"]
