@@ -170,7 +170,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     import os
-    import subprocess
     app = Path(__file__).resolve().parent / "dashboard_app.py"
     env = {**os.environ, "ANALYSIS_DATA": str(Path(args.data).resolve()), "ANALYSIS_K": str(args.k),
            "ANALYSIS_QUESTIONNAIRES": os.pathsep.join(str(Path(q).resolve()) for q in
@@ -179,8 +178,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
            "--server.port", str(args.port), "--browser.gatherUsageStats", "false",
            "--server.headless", "true", "--client.toolbarMode", "minimal"]
-    print(f"dashboard on http://{args.address}:{args.port}")
-    return subprocess.call(cmd, env=env)
+    print(f"dashboard on http://{args.address}:{args.port}", flush=True)
+    # Signals to this process reach the server too: it never keeps serving
+    # health data after the command that started it was stopped.
+    from kiosk.server import run_child
+    return run_child(cmd, env=env)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

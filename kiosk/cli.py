@@ -87,8 +87,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.no_serve:
         print(f"Demo ready in {cfg_path.parent}")
         return 0
-    serve(cfg)
-    return 0
+    return serve(cfg)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -98,8 +97,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Fail before starting the server if survey or keys are wrong.
     from kiosk.config import KioskRuntime
     KioskRuntime(cfg).outbox.close()
-    serve(cfg, insecure=args.insecure_no_tls)
-    return 0
+    return serve(cfg, insecure=args.insecure_no_tls)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

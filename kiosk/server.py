@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -76,8 +77,48 @@ def streamlit_config(cfg: KioskConfig, insecure: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def serve(cfg: KioskConfig, insecure: bool = False, wait: bool = True) -> subprocess.Popen:
-    """Start ``streamlit run`` on the kiosk app with the hardened config."""
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the child gets SIGTERM if this process dies, even by SIGKILL,
+    so no server is left answering on the port."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def run_child(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> int:
+    """Run a server as a child and stay its faithful proxy: SIGTERM, SIGINT
+    and SIGHUP sent to this process (by systemd, Ctrl+C, a closed terminal)
+    are passed on to the child, and this process exits only once the child
+    has, with its status. Returns the child's exit status."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, preexec_fn=_die_with_parent)
+    forwarded = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            proc.send_signal(signum)
+        except ProcessLookupError:
+            pass
+
+    previous = {sig: signal.signal(sig, forward) for sig in forwarded}
+    try:
+        while True:
+            try:
+                code = proc.wait()
+                break
+            except KeyboardInterrupt:  # pragma: no cover - the handler above takes SIGINT
+                forward(signal.SIGINT, None)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code if code >= 0 else 128 - code
+
+
+def serve(cfg: KioskConfig, insecure: bool = False) -> int:
+    """Run ``streamlit run`` on the kiosk app with the hardened config until
+    it stops (signals to this process are passed on); return its status."""
     text = streamlit_config(cfg, insecure)
     run_dir = cfg.data_dir / "server"
     (run_dir / ".streamlit").mkdir(parents=True, exist_ok=True)
@@ -86,11 +127,4 @@ def serve(cfg: KioskConfig, insecure: bool = False, wait: bool = True) -> subpro
     env[CONFIG_ENV] = str(cfg.path)
     scheme = "https" if cfg.tls_cert else "http"
     print(f"Kiosk on {scheme}://{cfg.address}:{cfg.port}  (Ctrl+C to stop)", flush=True)
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(APP)], cwd=run_dir, env=env)
-    if wait:
-        try:
-            proc.wait()
-        except KeyboardInterrupt:
-            proc.terminate()
-            proc.wait()
-    return proc
+    return run_child([sys.executable, "-m", "streamlit", "run", str(APP)], cwd=run_dir, env=env)
