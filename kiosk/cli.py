@@ -243,6 +243,26 @@ def cmd_set_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_install_service(args: argparse.Namespace) -> int:
+    """Write the systemd unit of this kiosk; print how to put it in service."""
+    from kiosk.config import KioskRuntime, load_config
+    from kiosk.service import install_steps, unit_text
+    cfg = load_config(args.config)
+    KioskRuntime(cfg).outbox.close()  # a unit for a kiosk that cannot start would only restart in a loop
+    text = unit_text(cfg, args.user)
+    out = Path(args.out)
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {str(out)!r}: {exc.strerror}", code="CFG-053") from None
+    print(f"systemd unit written to {out}; to put it in service, as root:")
+    for step in install_steps(cfg, args.user, out.resolve()):
+        print(f"  {step}")
+    print(f"health check: kiosk status --config {cfg.path} (exit 0 in service, 3 storage almost full, "
+          "4 out of service, 1 cannot start)")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from kiosk.config import KioskRuntime, load_config
     from kiosk.keys import device_id
@@ -393,6 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", default="tls/kiosk.key")
     p.add_argument("--host", action="append", required=True, help="host name or IP (repeatable)")
     p.set_defaults(func=cmd_make_cert)
+    p = sub.add_parser("install-service", help="write a systemd unit that runs this kiosk at boot, restarts "
+                                               "it on failure, as an unprivileged user")
+    p.add_argument("--config", default="kiosk.toml")
+    p.add_argument("--user", default="healthkiosk", help="the system user that runs it (default healthkiosk)")
+    p.add_argument("--out", default="health-kiosk.service", help="the unit file to write")
+    p.set_defaults(func=cmd_install_service)
     p = sub.add_parser("status", help="counts, versions, fingerprints, storage; exit 0 in service, 1 "
                                       "cannot start, 3 storage almost full, 4 out of service")
     p.add_argument("--config", default="kiosk.toml")
