@@ -322,3 +322,23 @@ def test_pictures_and_audio_in_the_chosen_language(monkeypatch, flow_kiosk: Path
     # The media are served by the kiosk itself and differ by language.
     assert all(u.startswith("/mock/media/") for urls in seen.values() for u in urls)
     assert seen["fr"] != seen["en"]
+
+
+def test_storage_almost_full_and_full_in_the_staff_area_and_for_patients(monkeypatch, flow_kiosk: Path) -> None:
+    from kiosk import store
+    # Room for about 500 more responses: staff are warned early, patients still served.
+    monkeypatch.setattr(store, "disk_free", lambda folder: store.RESERVE_BYTES + store.WAL_ALLOWANCE + 500 * 2300)
+    at = staff_login(monkeypatch, flow_kiosk)
+    (warning,) = [w.value for w in at.warning]
+    assert warning.startswith("Storage almost full: room for about ")
+    assert warning.endswith(" more responses. Export a bundle, hand it to the team and confirm its receipt.")
+    assert labels(start(monkeypatch, flow_kiosk)) == ["English", "Français"]
+    # No room left: out of service for patients, an error for staff.
+    monkeypatch.setattr(store, "disk_free", lambda folder: store.RESERVE_BYTES // 2)
+    at = staff_login(monkeypatch, flow_kiosk)
+    assert "Storage full: the kiosk takes no more responses. Export a bundle, hand it to the team and confirm " \
+           "its receipt." in [e.value for e in at.error]
+    at = start(monkeypatch, flow_kiosk)
+    assert labels(at) == []
+    assert [m.value for m in at.markdown if "paused" in m.value] == [
+        "This survey is paused. Please ask at the reception."]
