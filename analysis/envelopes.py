@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import os
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -376,11 +377,26 @@ _WORKER_TRUSTED: list[Any] | None = None
 _WORKER_OPENERS: dict[int, BatchOpener] = {}
 
 
+def _die_with_parent() -> None:
+    """Linux: a worker is killed with the ingest that started it (even by
+    SIGKILL), instead of failing to send its results to a dead parent and
+    printing BrokenPipeError tracebacks."""
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the request above
+        os._exit(0)
+
+
 def init_worker(key_secrets: list[tuple[int, bytes]], trusted_devices: list[Any] | None) -> None:
     """Pool initializer: rebuild the keys from their secret bytes (key
     objects cannot be pickled). The catalogue comes with each task, so the
     pool can start before it is loaded."""
     global _WORKER_TRUSTED
+    _die_with_parent()
     for suite, secret in key_secrets:
         k = key_from_secret(suite, secret)
         _WORKER_KEYS[k.public.key_id] = k

@@ -155,3 +155,23 @@ def test_submitters_during_exports_lose_and_duplicate_nothing(kiosk_dir: Path, t
     final = tmp_path / "final.hkb"
     assert killed(["kiosk", "export", "--config", str(kiosk_dir), "--out", str(final)], 120) == 0
     assert len(read_bundle(final).envelopes) == 300 and outbox_state(kiosk_dir)[1] == acked
+
+
+@pytest.mark.slow
+def test_killing_ingest_leaves_no_worker_traceback(kiosk_dir: Path, team, tmp_path: Path) -> None:
+    # Enough envelopes for ingest to open them with worker processes.
+    declines(kiosk_dir, 3000)
+    bundle = tmp_path / "b.hkb"
+    assert killed(["kiosk", "export", "--config", str(kiosk_dir), "--out", str(bundle)], 120) == 0
+    (tmp_path / "pw").write_text(PASSPHRASE.decode() + "\n")
+    for n, delay in enumerate((1.2, 1.6, 2.0, 2.4, 2.8, 3.4)):
+        proc = subprocess.Popen([sys.executable, "-m", "analysis", "ingest", str(bundle), "--key",
+                                 str(team.dir / "team.key"), "--passphrase-file", str(tmp_path / "pw"),
+                                 "--data", str(tmp_path / f"data{n}"), "--any-device", "--questionnaires",
+                                 str(kiosk_dir.parent / "survey")], cwd=REPO, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        err = proc.stderr.read()  # until every process sharing the pipe (the workers) has gone
+        proc.wait()
+        assert "Traceback" not in err and "BrokenPipeError" not in err, err
