@@ -68,3 +68,14 @@ def test_a_small_order_team_key_is_refused_by_check_set_key_and_start(kiosk_dir:
     assert info.value.code == "KEY-013"
     assert cli.main(["check", str(kiosk_dir)]) == 1
     assert "error [KEY-013]" in capsys.readouterr().out
+
+
+def test_an_all_zero_classic_x25519_team_key_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from kiosk.errors import KeyFileError
+    from kiosk.keys import SUITE_X25519, public_key_from_raw
+    for raw in (bytes(32), b"\x01" + bytes(31)):  # small-order points
+        with pytest.raises(KeyFileError) as info:
+            public_key_from_raw(SUITE_X25519, raw)
+        assert info.value.code == "KEY-013"
