@@ -18,7 +18,7 @@ QUESTIONNAIRES = Path(__file__).resolve().parent.parent / "questionnaires"
 INSTRUMENTS = ["phq9", "phq8", "gad7", "who5", "hunger_vital_sign", "epices"]
 # The original wordings, then the languages the instruments are translated into.
 ORIGINALS = {"fr", "en"}
-LANGUAGES = ["fr", "en", "ar", "fa_AF", "ps", "ti", "uk", "ro", "es", "ru", "bn"]
+LANGUAGES = ["fr", "en", "ar", "fa_AF", "ps", "ti", "uk", "ro", "es", "ru", "bn", "ka", "so"]
 # Words that are rightly the same as in English.
 SAME_AS_ENGLISH = {("es", "No")}
 
