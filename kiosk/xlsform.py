@@ -94,12 +94,108 @@ BLOCKING_COLUMNS = {
     "required_if": "conditional 'required' is not supported",
 }
 _KNOWN_SURVEY = {"type", "name", "label", "hint", "relevant", "constraint", "constraint_message",
-                 "required", "image", "audio"}
+                 "required", "image", "audio", "appearance", "readonly", "disabled"}
 _KNOWN_SETTINGS = {"form_id", "form_title", "version", "default_language", "source", "license",
                    "licence"}
 # Settings that concern ODK servers only; the kiosk seals responses itself.
 _SERVER_SETTINGS = {"submission_url", "public_key", "instance_name", "style", "auto_send",
                     "auto_delete", "allow_choice_duplicates", "name", "namespaces", "clean_text_values"}
+
+# Header spellings pyxform accepts (its aliases), to the names used here. A
+# header is first put in snake case (``Constraint Message`` →
+# ``constraint_message``), as pyxform does.
+SURVEY_ALIASES = {
+    "relevance": "relevant", "caption": "label", "read_only": "readonly",
+    "constraining_message": "constraint_message", "jr:constraintmsg": "constraint_message",
+    "requiredmsg": "required_message", "jr:requiredmsg": "required_message",
+    "calculate": "calculation", "command": "type", "tag": "name", "value": "name",
+    "count": "repeat_count", "jr:count": "repeat_count", "noapperrorstring": "no_app_error_string",
+    "control": "body",
+}
+CHOICE_ALIASES = {"caption": "label", "value": "name", "list": "list_name"}
+SETTINGS_ALIASES = {"set_form_title": "form_title", "set_form_id": "form_id", "title": "form_title",
+                    "id_string": "form_id"}
+# Columns written once per language (``label::French (fr)``).
+TRANSLATABLE = {"label", "hint", "guidance_hint", "image", "big-image", "audio", "video",
+                "constraint_message", "required_message"}
+# Columns of texts the kiosk does not show: it has its own words for them.
+_UNSHOWN_TEXTS = {
+    "required_message": "the kiosk shows its own translated message when a required answer is missing",
+    "guidance_hint": "guidance hints are for interviewers; the kiosk has none",
+    "big-image": "the kiosk shows one picture a question ('image')",
+    "video": "videos are not shown by the kiosk",
+}
+# XLSForm type spellings pyxform accepts, to the canonical type.
+TYPE_ALIASES = {
+    "int": "integer", "add integer prompt": "integer", "q int": "integer",
+    "add note prompt": "note", "q note": "note",
+    "string": "text", "add text prompt": "text", "q string": "text",
+    "add decimal prompt": "decimal", "q decimal": "decimal", "percentage": "decimal",
+    "add date prompt": "date", "q date": "date", "date time": "datetime", "datetime": "datetime",
+    "add date time prompt": "datetime", "add datetime prompt": "datetime", "q date time": "datetime",
+    "q datetime": "datetime", "location": "geopoint", "gps": "geopoint", "add location prompt": "geopoint",
+    "q location": "geopoint", "q geopoint": "geopoint", "q geoshape": "geoshape", "q geotrace": "geotrace",
+    "photo": "image", "add image prompt": "image", "add photo prompt": "image", "q image": "image",
+    "q picture": "image", "add audio prompt": "audio", "q audio": "audio", "add video prompt": "video",
+    "q video": "video", "add barcode prompt": "barcode", "q barcode": "barcode",
+    "add file prompt": "file", "add calculate prompt": "calculate", "q calculate": "calculate",
+    "add acknowledge prompt": "acknowledge", "q acknowledge": "acknowledge",
+    "device id": "deviceid", "get device id": "deviceid", "imei": "deviceid",
+    "phone number": "phonenumber", "get phone number": "phonenumber", "sim id": "simserial",
+    "get sim id": "simserial", "subscriber id": "subscriberid", "get subscriber id": "subscriberid",
+    "start time": "start", "get start time": "start", "end time": "end", "get end time": "end",
+    "get today": "today", "background-geopoint": "start-geopoint",
+}
+# Select spellings, longest first so "select one from file" wins over "select one".
+SELECT_ALIASES = sorted({
+    "select_one": "select_one", "select one": "select_one", "select1": "select_one", "q select1": "select_one",
+    "select one using": "select_one", "select one from": "select_one",
+    "add select one prompt using": "select_one",
+    "select_multiple": "select_multiple", "select all that apply": "select_multiple",
+    "select all that apply from": "select_multiple", "select multiple from": "select_multiple",
+    "select multiple using": "select_multiple", "q select": "select_multiple",
+    "add select multiple prompt using": "select_multiple",
+    "select_one_from_file": "select_one_from_file", "select one from file": "select_one_from_file",
+    "select_multiple_from_file": "select_multiple_from_file",
+    "select multiple from file": "select_multiple_from_file",
+    "select_one_external": "select_one_external", "select one external": "select_one_external",
+    "rank": "rank",
+}.items(), key=lambda kv: -len(kv[0]))
+_CONTROL_ALIASES = {"group": "group", "repeat": "repeat", "lgroup": "repeat", "looped group": "repeat",
+                    "loop": "repeat", "looped_group": "repeat"}
+
+
+# Yes and no as XLSForm writes them (pyxform's spellings; 1/0 as Excel
+# stores a ticked cell).
+_YES = {"yes", "true", "true()", "1"}
+_NO = {"", "no", "false", "false()", "0"}
+
+
+def _snake(text: str) -> str:
+    """A header or type as pyxform reads it: words joined by '_', lowercase."""
+    return "_".join(text.split()).lower()
+
+
+def parse_type(raw: str) -> tuple[str, str | None, bool]:
+    """An XLSForm type cell as (canonical type, list or file name, or_other):
+    ``select one yesno`` → ``('select_one', 'yesno', False)``,
+    ``begin group`` → ``('begin_group', None, False)``."""
+    text = " ".join(raw.split())
+    low = text.lower()
+    for spelling, canonical in SELECT_ALIASES:
+        if low == spelling or low.startswith(spelling + " "):
+            rest = text[len(spelling):].split()
+            or_other = len(rest) > 1 and rest[-1].lower() == "or_other"
+            if or_other:
+                rest = rest[:-1]
+            return canonical, (" ".join(rest) or None), or_other
+    for prefix in ("begin", "end"):
+        if low.startswith(prefix + " ") or low.startswith(prefix + "_"):
+            control = _CONTROL_ALIASES.get(low[len(prefix) + 1:].strip())
+            if control:
+                return f"{prefix}_{control}", None, False
+    return TYPE_ALIASES.get(low, low), None, False
+
 
 PLACEHOLDER_SOURCE = "Imported from an XLSForm; say where the wording comes from"
 PLACEHOLDER_LICENSE = "Unknown; check under which licence this wording may be used before fielding it"
@@ -125,6 +221,7 @@ class _Column:
     key: str  # label, hint, image, ...
     lang: str | None  # None when the column has no language part
     header: str
+    attr: str | None = None  # bind::x, instance::x, body::x, other prefix::x: the part after the prefix
 
 
 def _cell_text(value: Any) -> str:
@@ -240,18 +337,34 @@ class _Converter:
             return None
         return sheets
 
-    def column(self, header: str, sheet: str) -> _Column | None:
-        """Split ``label::French (fr)`` into key and language code."""
+    def column(self, header: str, sheet: str, double_colon: bool) -> _Column | None:
+        """Split ``label::French (fr)`` into key and language code, as pyxform
+        does: aliases (``relevance``, ``value``...) and snake case
+        (``constraint message``) are accepted; a sheet without any ``::``
+        header uses single colons (``label:English``); ``bind::``,
+        ``instance::``, ``body::`` and other ``prefix::`` columns are
+        attributes, not languages."""
         raw = header.strip()
-        parts = raw.split("::")
-        key = parts[0].strip().lower()
+        aliases = SURVEY_ALIASES if sheet == "survey" else CHOICE_ALIASES if sheet == "choices" else {}
+        whole = _snake(raw)
+        if aliases.get(whole, whole) in TRANSLATABLE | _KNOWN_SURVEY | {"list_name"} and ":" not in whole:
+            return _Column(aliases.get(whole, whole), None, raw)
+        if double_colon or "::" in raw:
+            parts = [t.strip() for t in raw.split("::")]
+        else:
+            parts = [t.strip() for t in raw.split(":")]
+            if "jr" in [p.lower() for p in parts[:-1]]:  # jr:count, jr:constraintMsg:English
+                i = [p.lower() for p in parts].index("jr")
+                parts = parts[:i] + [f"jr:{parts[i + 1]}"] + parts[i + 2:]
+        key = _snake(parts[0])
+        key = aliases.get(key, key)
         if key == "media" and len(parts) > 1:  # old style media::image::French (fr)
             parts = parts[1:]
-            key = parts[0].strip().lower()
-        if key in ("jr:constraintmsg",):
-            key = "constraint_message"
+            key = _snake(parts[0])
         if len(parts) == 1:
             return _Column(key, None, raw)
+        if key not in TRANSLATABLE:
+            return _Column(key, None, raw, attr="::".join(parts[1:]))
         lang = _language_code("::".join(parts[1:]))
         if lang is None:
             self.add("X-LANG-001", f"cannot tell the language of column {raw!r}; write it as "
@@ -266,7 +379,8 @@ class _Converter:
             return out
         row, record = rows[0]
         for key, value in record.items():
-            k = key.strip().lower()
+            k = _snake(key)
+            k = SETTINGS_ALIASES.get(k, k)
             text = _cell_text(value)
             if k in _KNOWN_SETTINGS:
                 out["license" if k == "licence" else k] = text
@@ -372,10 +486,21 @@ class _Converter:
         if not headers:
             return None if sheet == "survey" else {}
         out: dict[str, _Column] = {}
+        double_colon = any("::" in h for h in headers[0][1])
+        seen: dict[tuple[str, str | None, str | None], str] = {}
         for header in headers[0][1]:
-            col = self.column(header, sheet)
-            if col is not None:
-                out[header] = col
+            col = self.column(header, sheet, double_colon)
+            if col is None:
+                continue
+            other = seen.get((col.key, col.lang, col.attr))
+            if other is not None:
+                # pyxform refuses this too: which of the two would win is not
+                # something to guess.
+                self.add("X-COL-003", f"columns {other!r} and {header!r} both mean {col.key!r}"
+                                      f"{f' in {col.lang!r}' if col.lang else ''}; keep one of them", sheet, 1)
+                continue
+            seen[(col.key, col.lang, col.attr)] = header
+            out[header] = col
         return out
 
     def choice_lists(self, rows: list[tuple[int, dict[str, Any]]],
@@ -430,7 +555,7 @@ class _Converter:
                      lists: dict[str, list[dict[str, Any]]]) -> tuple[list[dict[str, Any]], set[str]]:
         by_key: dict[str, str] = {}
         for header, col in cols.items():
-            if col.lang is None:
+            if col.lang is None and col.attr is None:
                 by_key.setdefault(col.key, header)
         # Names first: references anywhere in the form are rewritten to the
         # normalised ids, whatever the row order.
@@ -466,11 +591,15 @@ class _Converter:
 
         for row, record in rows:
             raw_type = _cell_text(record.get(by_key.get("type", "type")))
-            words = raw_type.replace("begin group", "begin_group").replace("end group", "end_group") \
-                .replace("begin repeat", "begin_repeat").replace("end repeat", "end_repeat").split()
-            base = words[0].lower() if words else ""
+            base, list_name, or_other = parse_type(raw_type)
             name = _cell_text(record.get(by_key.get("name", "name")))
             item_id = names.get(name, normalise_id(name)) or None
+            disabled = _cell_text(record.get(by_key.get("disabled", "disabled"))).lower()
+            if disabled in _YES:
+                # pyxform leaves such rows out of the form altogether.
+                self.add("X-ROW-003", f"row is disabled ({by_key.get('disabled')!r} is {disabled!r}); left out, "
+                                      "as ODK does", "survey", row, item_id, "warning")
+                continue
             if base in ("end_group", "end_repeat"):
                 if not stack:
                     self.add("X-GRP-001", f"{base} without a matching begin", "survey", row)
@@ -501,7 +630,7 @@ class _Converter:
                 continue
             if base == "text" and self.allow_free_text:
                 pass
-            elif base in UNSUPPORTED_TYPES or (len(words) > 2 and words[-1] == "or_other"):
+            elif base in UNSUPPORTED_TYPES or or_other:
                 reason = UNSUPPORTED_TYPES.get(base, "'or_other' adds a free-text answer, which can identify "
                                                      "a person; add an 'other' choice instead")
                 code = "X-TYPE-004" if base == "text" else "X-TYPE-001"
@@ -520,19 +649,27 @@ class _Converter:
             for header, col in cols.items():
                 if header not in record:
                     continue
-                if col.key in BLOCKING_COLUMNS:
+                value = _cell_text(record[header])
+                reason = self.blocking(col, value, base)
+                if reason:
                     blocked = True
-                    self.unsupported("X-COL-002", f"column {header!r} ({_cell_text(record[header])!r}): "
-                                                  f"{BLOCKING_COLUMNS[col.key]}", row, item_id)
-                elif col.key not in _KNOWN_SURVEY and col.key != "appearance" and header not in reported_cols:
+                    self.unsupported("X-COL-002", f"column {header!r} ({value!r}): {reason}", row, item_id)
+                elif header not in reported_cols and (col.attr is not None or col.key not in _KNOWN_SURVEY):
                     reported_cols.add(header)
-                    self.add("X-COL-001", f"column {header!r} is not used by the kiosk; its values are left out",
+                    why = _UNSHOWN_TEXTS.get(col.key, "")
+                    if col.attr is not None:
+                        why = {"instance": "instance attributes concern ODK servers",
+                               "body": "display attributes are for ODK Collect; the kiosk shows one question "
+                                       "a screen, large buttons"}.get(col.key, f"{col.key!r} attributes are "
+                                                                                "unknown to the kiosk")
+                    self.add("X-COL-001", f"column {header!r} is not used by the kiosk"
+                                          f"{'; ' + why if why else ''}; its values are left out",
                              "survey", row, item_id, "warning")
             if blocked:
                 if base == "begin_group":
                     stack.append((None, row))
                 continue
-            item = self.item(base, words, record, cols, by_key, row, item_id or "", lists, used)
+            item = self.item(base, list_name, record, cols, by_key, row, item_id or "", lists, used)
             if item is None:
                 if base == "begin_group":
                     stack.append((None, row))  # its rows are reported, and its end_group matched
@@ -560,7 +697,19 @@ class _Converter:
             parts[i] = re.sub(r"(?<![\w.}$])\.(?![\w.])", "${" + own_id + "}", parts[i])
         return "".join(parts)
 
-    def item(self, base: str, words: list[str], record: dict[str, Any], cols: dict[str, _Column],
+    def blocking(self, col: _Column, value: str, base: str) -> str | None:
+        """Why a column's value changes what the form does in a way the
+        kiosk cannot honour (``None`` when it does not)."""
+        if col.key in BLOCKING_COLUMNS:
+            return BLOCKING_COLUMNS[col.key]
+        if col.key == "readonly" and value.lower() not in _NO and base not in ("note", "begin_group"):
+            return "read-only questions are not supported (the patient could change the answer)"
+        if col.key == "bind" and col.attr is not None:
+            return (f"the form attribute {col.attr!r} changes how the answer is checked or stored, which the "
+                    "kiosk cannot do")
+        return None
+
+    def item(self, base: str, list_word: str | None, record: dict[str, Any], cols: dict[str, _Column],
              by_key: dict[str, str], row: int, item_id: str, lists: dict[str, list[dict[str, Any]]],
              used: set[str]) -> dict[str, Any] | None:
         out: dict[str, Any] = {"id": item_id}
@@ -583,13 +732,13 @@ class _Converter:
         if hint:
             out["hint"] = hint
         if base in ("select_one", "select_multiple"):
-            if len(words) < 2:
-                self.add("X-CHO-001", f"{base} needs a choice list name, like '{base} yesno'", "survey", row,
-                         item_id)
+            if not list_word or " " in list_word:
+                self.add("X-CHO-001", f"{base} needs a choice list name, like '{base} yesno'", "survey",
+                         row, item_id)
                 return None
-            lname = self.list_alias.get(words[1], normalise_id(words[1]))
+            lname = self.list_alias.get(list_word, normalise_id(list_word))
             if lname not in lists:
-                self.add("X-CHO-001", f"choice list {words[1]!r} is not in the choices sheet"
+                self.add("X-CHO-001", f"choice list {list_word!r} is not in the choices sheet"
                                       f"{_did_you_mean(lname, lists)}", "survey", row, item_id)
                 return None
             used.add(lname)
@@ -624,10 +773,10 @@ class _Converter:
         if message and "constraint" in out:
             out["constraint_message"] = message
         required = _cell_text(record.get(by_key.get("required", "required"))).lower()
-        if required in ("yes", "true", "true()", "1"):
+        if required in _YES:
             if base not in ("begin_group", "note"):
                 out["required"] = True
-        elif required not in ("", "no", "false", "false()", "0"):
+        elif required not in _NO:
             self.unsupported("X-COL-002", f"required {required!r}: only yes or no is supported (a condition "
                                           "cannot be imported)", row, item_id)
             return None

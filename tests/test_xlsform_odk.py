@@ -1,0 +1,214 @@
+"""XLSForms as ODK and pyxform read them: each fault that would change what
+a patient sees has a minimal form here, imported, then walked through the
+real flow (``Respondent``) where the patient's path is at stake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+
+from kiosk.check import check_paths
+from kiosk.flow import Respondent
+from kiosk.questionnaire import Survey, load_module, load_survey
+from kiosk.xlsform import convert, import_xlsform, parse_type
+
+SETTINGS = [["form_id", "version", "source", "license"], ["odk", "1.0.0", "Written for a test", "CC0-1.0"]]
+
+
+def workbook(path: Path, survey: list[list[Any]], choices: list[list[Any]] | None = None,
+             settings: list[list[Any]] | None = None) -> Path:
+    """A workbook whose sheets are given with their header row first."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "survey"
+    for r in survey:
+        ws.append(r)
+    if choices is not None:
+        cs = wb.create_sheet("choices")
+        for r in choices:
+            cs.append(r)
+    ss = wb.create_sheet("settings")
+    for r in settings or SETTINGS:
+        ss.append(r)
+    wb.save(path)
+    return path
+
+
+def rendered(problems: list) -> list[str]:
+    return [p.render() for p in problems]
+
+
+def survey_of(module: Path, langs: tuple[str, ...] = ("en", "fr")) -> Survey:
+    """A one-module survey around an imported module, as a site would run it."""
+    m = load_module(module)
+    s = module.parent / "survey.yaml"
+    s.write_text(f'id: s\nversion: "1.0.0"\nmodules: [{{id: {m.id}, version: "{m.version}"}}]\n'
+                 f"site:\n  centre: C1\n  languages: [{', '.join(langs)}]\n  allow_draft_languages: true\n",
+                 encoding="utf-8")
+    return load_survey(s)
+
+
+def shown(r: Respondent) -> list[str]:
+    """Ids of the screens the patient is shown from here to the end, moving on
+    without answering."""
+    out = []
+    while r.current is not None:
+        out.append(r.current.id)
+        assert r.next() is None
+    return out
+
+
+# ----------------------------------------------------- multiple choices
+
+MULTI = [["type", "name", "label::English (en)", "label::French (fr)", "relevant"],
+         ["select_multiple symptoms", "symptoms", "Which symptoms?", "Quels symptômes ?", None],
+         ["select_one yn", "since", "For more than a week?", "Depuis plus d'une semaine ?", "${symptoms} != ''"],
+         ["select_one yn", "none", "Nothing at all?", "Rien du tout ?", "${symptoms} = ''"],
+         ["note", "many", "Several symptoms", "Plusieurs symptômes", "count-selected(${symptoms}) >= 2"]]
+CHOICES = [["list_name", "name", "label::English (en)", "label::French (fr)"],
+           ["symptoms", "fever", "Fever", "Fièvre"], ["symptoms", "cough", "Cough", "Toux"],
+           ["yn", "y", "Yes", "Oui"], ["yn", "n", "No", "Non"]]
+
+
+def test_something_ticked_shows_the_follow_up(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", MULTI, CHOICES)
+    out = tmp_path / "m.yaml"
+    assert rendered(import_xlsform(form, out).problems) == []
+    survey = survey_of(out)
+    r = Respondent(survey, "en")
+    assert r.answer(["fever"]) is None
+    assert shown(r) == ["since"]
+    r = Respondent(survey, "en")
+    assert r.answer(["cough", "fever"]) is None
+    assert shown(r) == ["since", "many"]
+    r = Respondent(survey, "fr")
+    assert r.answer([]) is None  # nothing ticked
+    assert shown(r) == ["none"]
+    r = Respondent(survey, "fr")
+    r.prefer_not()
+    assert shown(r) == ["none"]
+
+
+# ------------------------------------------------------- header aliases
+
+def test_every_header_spelling_pyxform_accepts(tmp_path: Path) -> None:
+    """Single-colon languages, ``relevance``, ``constraint message`` with a
+    space, ``value``/``list name`` on the choices sheet, ``Label`` in
+    capitals: nothing is lost."""
+    form = workbook(tmp_path / "form.xlsx", [
+        ["Type", "Name", "Label:English", "Label:French", "Relevance", "Constraint",
+         "Constraint Message:English", "constraint message:French", "Required", "required message:English"],
+        ["select one yn", "smoker", "Do you smoke?", "Fumez-vous ?", None, None, None, None, "yes", "Please"],
+        ["integer", "per_day", "How many a day?", "Combien par jour ?", "${smoker} = 'y'",
+         ". >= 1 and . <= 80 and . != 13", "1 to 80, not 13", "De 1 à 80, sauf 13", None, None],
+        ["select all that apply drinks", "drinks", "Drinks", "Boissons", "selected(${smoker}, 'n')",
+         None, None, None, None, None],
+    ], [["list name", "value", "label:English", "label:French"],
+        ["yn", "y", "Yes", "Oui"], ["yn", "n", "No", "Non"],
+        ["drinks", "tea", "Tea", "Thé"], ["drinks", "coffee", "Coffee", "Café"]])
+    out = tmp_path / "m.yaml"
+    result = import_xlsform(form, out)
+    assert rendered(result.problems) == [
+        f"{form}[survey]:2: warning [X-COL-001] item 'smoker': column 'required message:English' is not used by "
+        "the kiosk; the kiosk shows its own translated message when a required answer is missing; its values "
+        "are left out"]
+    assert check_paths([out]) == []
+    m = load_module(out)
+    assert m.languages == {"en": "draft", "fr": "draft"}
+    smoker, per_day, drinks = m.items
+    assert (smoker.type, smoker.required, smoker.text) == ("single", True, {"en": "Do you smoke?",
+                                                                           "fr": "Fumez-vous ?"})
+    assert [(c.code, c.label) for c in smoker.choices] == [("y", {"en": "Yes", "fr": "Oui"}),
+                                                          ("n", {"en": "No", "fr": "Non"})]
+    assert per_day.relevant == "${smoker} = 'y'"
+    assert (per_day.minimum, per_day.maximum) == (1, 80)
+    assert per_day.constraint == "${per_day} >= 1 and ${per_day} <= 80 and ${per_day} != 13"
+    assert per_day.constraint_message == {"en": "1 to 80, not 13", "fr": "De 1 à 80, sauf 13"}
+    assert (drinks.type, drinks.relevant) == ("multiple", "selected(${smoker}, 'n')")
+
+
+def test_two_spellings_of_one_column_are_refused(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", [
+        ["type", "name", "label::English (en)", "relevant", "relevance"],
+        ["note", "a", "A", None, None]])
+    assert rendered(convert(form).problems) == [
+        f"{form}[survey]:1: error [X-COL-003] columns 'relevant' and 'relevance' both mean 'relevant'; keep one "
+        "of them"]
+
+
+def test_attribute_columns_are_not_languages(tmp_path: Path) -> None:
+    """``bind::``, ``instance::``, ``body::`` and other ``prefix::`` columns
+    are attributes; a ``bind::`` attribute or a read-only question changes
+    behaviour, so it is an error (left out with --drop-unsupported)."""
+    survey = [["type", "name", "label::English (en)", "instance::odk:tag", "body::accuracyThreshold",
+               "tool::colour", "bind::odk:length", "read_only", "disabled"],
+              ["select_one yn", "a", "A?", "t", "5", "red", None, None, None],
+              ["select_one yn", "b", "B?", None, None, None, "1-3", None, None],
+              ["select_one yn", "c", "C?", None, None, None, None, "yes", None],
+              ["select_one yn", "d", "D?", None, None, None, None, None, "yes"],
+              ["note", "e", "E", None, None, None, None, "yes", None]]
+    form = workbook(tmp_path / "form.xlsx", survey, [["list_name", "name", "label::English (en)"],
+                                                     ["yn", "y", "Yes"], ["yn", "n", "No"]])
+    s = f"{form}[survey]"
+    assert rendered(convert(form).problems) == [
+        f"{s}:2: warning [X-COL-001] item 'a': column 'instance::odk:tag' is not used by the kiosk; instance "
+        "attributes concern ODK servers; its values are left out",
+        f"{s}:2: warning [X-COL-001] item 'a': column 'body::accuracyThreshold' is not used by the kiosk; "
+        "display attributes are for ODK Collect; the kiosk shows one question a screen, large buttons; its "
+        "values are left out",
+        f"{s}:2: warning [X-COL-001] item 'a': column 'tool::colour' is not used by the kiosk; 'tool' attributes "
+        "are unknown to the kiosk; its values are left out",
+        f"{s}:3: error [X-COL-002] item 'b': column 'bind::odk:length' ('1-3'): the form attribute 'odk:length' "
+        "changes how the answer is checked or stored, which the kiosk cannot do",
+        f"{s}:4: error [X-COL-002] item 'c': column 'read_only' ('yes'): read-only questions are not supported "
+        "(the patient could change the answer)",
+        f"{s}:5: warning [X-ROW-003] item 'd': row is disabled ('disabled' is 'yes'); left out, as ODK does",
+    ]
+    out = tmp_path / "m.yaml"
+    result = import_xlsform(form, out, drop_unsupported=True)
+    assert [p.code for p in result.errors] == []
+    assert [it.id for it in load_module(out).items] == ["a", "e"]
+
+
+def test_type_spellings_pyxform_accepts() -> None:
+    assert parse_type("select one yn") == ("select_one", "yn", False)
+    assert parse_type("select1 yn") == ("select_one", "yn", False)
+    assert parse_type("Select_One  yn or_other") == ("select_one", "yn", True)
+    assert parse_type("select all that apply drinks") == ("select_multiple", "drinks", False)
+    assert parse_type("select_one_from_file towns.csv") == ("select_one_from_file", "towns.csv", False)
+    assert parse_type("select one from file towns.csv") == ("select_one_from_file", "towns.csv", False)
+    assert parse_type("begin group") == ("begin_group", None, False)
+    assert parse_type("begin repeat") == ("begin_repeat", None, False)
+    assert parse_type("end_group") == ("end_group", None, False)
+    assert parse_type("int") == ("integer", None, False)
+    assert parse_type("imei") == ("deviceid", None, False)
+    assert parse_type("gps") == ("geopoint", None, False)
+
+
+# ------------------------------------------------- texts the patient reads
+
+def test_answer_placeholders_in_texts_are_refused(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", [
+        ["type", "name", "label::English (en)", "hint::English (en)"],
+        ["select_one yn", "a", "Do you smoke?", None],
+        ["select_one yn", "b", "Since when? You said ${a}", "About ${a}"]],
+        [["list_name", "name", "label::English (en)"], ["yn", "y", "Yes"], ["yn", "n", "No"]])
+    assert rendered(convert(form).problems) == [
+        f"{form}[survey]:3: error [Q-TXT-005] item 'b': text in 'en' holds '${{a}}': answers are not inserted "
+        "into texts, so the patient would see it as written; rephrase the text without it",
+        f"{form}[survey]:3: error [Q-TXT-005] item 'b': hint in 'en' holds '${{a}}': answers are not inserted "
+        "into texts, so the patient would see it as written; rephrase the text without it"]
+
+
+def test_a_question_without_text_is_refused(tmp_path: Path) -> None:
+    """pyxform refuses a question with no label; so does the kiosk, rather
+    than show a blank screen."""
+    form = workbook(tmp_path / "form.xlsx", [
+        ["type", "name", "label::English (en)"],
+        ["select_one yn", "a", None]],
+        [["list_name", "name", "label::English (en)"], ["yn", "y", "Yes"], ["yn", "n", "No"]])
+    assert rendered(convert(form).problems) == [
+        f"{form}[survey]:2: error [Q-TXT-001] item 'a': text is empty; give it as a map of language code to "
+        "text, like {fr: '...', en: '...'}"]
