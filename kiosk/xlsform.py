@@ -55,7 +55,8 @@ UNSUPPORTED_TYPES = {
     "begin_repeat": "repeats are not supported; ask a fixed number of questions instead",
     "end_repeat": "repeats are not supported; ask a fixed number of questions instead",
     "decimal": "decimal numbers are not supported; use an integer with a range, or choices",
-    "calculate": "calculations are not supported; declare scores in the module's 'scores'",
+    "calculate": "only a calculation that is arithmetic on earlier answers can be imported; declare scores "
+                 "in the module's 'scores'",
     "geopoint": "a location would identify a person",
     "geotrace": "a location would identify a person",
     "geoshape": "a location would identify a person",
@@ -171,6 +172,9 @@ _YES = {"yes", "true", "true()", "1"}
 _NO = {"", "no", "false", "false()", "0"}
 
 
+_PIPE = re.compile(r"\$\{[^}]*\}")
+
+
 def _snake(text: str) -> str:
     """A header or type as pyxform reads it: words joined by '_', lowercase."""
     return "_".join(text.split()).lower()
@@ -185,15 +189,17 @@ def parse_type(raw: str) -> tuple[str, str | None, bool]:
     for spelling, canonical in SELECT_ALIASES:
         if low == spelling or low.startswith(spelling + " "):
             rest = text[len(spelling):].split()
-            or_other = len(rest) > 1 and rest[-1].lower() == "or_other"
-            if or_other:
-                rest = rest[:-1]
+            or_other = False
+            for tail in (["or_other"], ["or", "specify", "other"]):
+                if len(rest) > len(tail) and [w.lower() for w in rest[-len(tail):]] == tail:
+                    rest, or_other = rest[:-len(tail)], True
             return canonical, (" ".join(rest) or None), or_other
     for prefix in ("begin", "end"):
         if low.startswith(prefix + " ") or low.startswith(prefix + "_"):
-            control = _CONTROL_ALIASES.get(low[len(prefix) + 1:].strip())
-            if control:
-                return f"{prefix}_{control}", None, False
+            rest = low[len(prefix) + 1:].strip()
+            for alias, control in sorted(_CONTROL_ALIASES.items(), key=lambda kv: -len(kv[0])):
+                if rest == alias or rest.startswith(alias + " "):  # "begin loop over list"
+                    return f"{prefix}_{control}", None, False
     return TYPE_ALIASES.get(low, low), None, False
 
 
@@ -264,7 +270,7 @@ def _language_code(part: str) -> str | None:
 class _Converter:
     def __init__(self, form: Path, default_language: str | None, allow_free_text: bool,
                  drop_unsupported: bool, validated: Iterable[str], source: str | None,
-                 license: str | None) -> None:
+                 license: str | None, languages: Iterable[str] | None = None) -> None:
         self.form = form
         self.problems = ProblemList(file=str(form))
         self.cli_language = default_language
@@ -273,11 +279,23 @@ class _Converter:
         self.validated = set(validated)
         self.source = source
         self.license = license
+        self.only_languages = list(languages) if languages is not None else None
         self.languages: list[str] = []
         self.default_language: str | None = None
         self.item_rows: dict[str, int] = {}
         self.renamed: dict[str, str] = {}
+        self.prepass: dict[str, str] = {}
         self.list_alias: dict[str, str] = {}
+        # Rows left out (by id and by name as written): what depends on them
+        # is left out too.
+        self.dropped: dict[str, int] = {}
+        # id -> (row, name as written, id of the enclosing group) of kept items
+        self.kept: dict[str, tuple[int, str, str | None]] = {}
+        # Pure-arithmetic calculations, inlined where they are used.
+        self.calcs: dict[str, str] = {}
+        # Problems of a choice list, reported only if a kept question uses it.
+        self.list_problems: dict[str, list[tuple[str, str, int]]] = {}
+        self.piped_lists: dict[str, tuple[str, int]] = {}
 
     # ----------------------------------------------------------- reporting
     def add(self, code: str, message: str, sheet: str | None = None, row: int | None = None,
@@ -291,6 +309,8 @@ class _Converter:
         if self.drop_unsupported:
             message += " (row left out)"
         self.add(code, message, "survey", row, item, "warning" if self.drop_unsupported else "error")
+        if item:
+            self.dropped.setdefault(item, row)
 
     # ---------------------------------------------------------------- input
     def read_sheets(self) -> dict[str, list[tuple[int, dict[str, Any]]]] | None:
@@ -444,11 +464,20 @@ class _Converter:
             if code and code not in self.languages:
                 self.languages.append(code)
         lists, list_rows = self.choice_lists(sheets.get("choices", []), choice_cols or {})
-        items, used = self.survey_items(sheets["survey"], survey_cols, lists)
+        items, _ = self.survey_items(sheets["survey"], survey_cols, lists)
+        if self.drop_unsupported:
+            self.prune(items)
+        used = {it["choices"] for it in _walk(items) if "choices" in it}
+        for name in sorted(used & set(self.list_problems), key=lambda n: self.list_problems[n][0][2]):
+            for code, message, crow in self.list_problems[name]:
+                self.add(code, message, "choices", crow)
         for name, rows in list_rows.items():
             if name not in used:
-                self.add("X-CHO-003", f"choice list {name!r} is not used by any question; left out",
-                         "choices", rows, severity="warning")
+                self.add("X-CHO-003", f"choice list {name!r} is not used by any question; left out", "choices", rows, severity="warning")
+        if not items and not self.problems.errors:
+            self.add("X-ROW-005", "no row of the form can be imported; nothing is written", "survey")
+            return None
+        self.select_languages(items, {n: lists[n] for n in used})
         module_id = normalise_id(settings.get("form_id", "")) or normalise_id(self.form.stem) or "imported"
         if settings.get("form_id") and module_id != settings["form_id"]:
             self.add("X-NAME-001", f"form_id {settings['form_id']!r} written as module id {module_id!r}",
@@ -460,6 +489,13 @@ class _Converter:
                      severity="warning")
             version = "1.0.0"
         title_text = settings.get("form_title") or self.form.stem
+        if len(self.languages) > 1:
+            # XLSForm has one title; say so rather than pass it off as a
+            # translation.
+            self.add("X-SET-003", f"the form title {title_text!r} is in one language only; it is written as the "
+                                  f"title in {', '.join(self.languages)}: translate it in the module", "settings"
+                     if settings.get("form_title") else None, 2 if settings.get("form_title") else None,
+                     severity="warning")
         source = self.source or settings.get("source") or ""
         license_ = self.license or settings.get("license") or ""
         if not source or not license_:
@@ -529,17 +565,25 @@ class _Converter:
             if lname != list_name and list_name not in self.list_alias:
                 self.add("X-NAME-001", f"choice list {list_name!r} written as {lname!r}", "choices", row,
                          severity="warning")
+            # Reported only if a question that is kept uses the list.
             if not CODE_RE.match(code):
-                self.add("X-CHO-004", f"choice name {code!r} in list {list_name!r} must be 1-32 letters, digits, "
-                                      "'_' or '-': it is the code stored in every response", "choices", row)
+                self.list_problems.setdefault(lname, []).append((
+                    "X-CHO-004", f"choice name {code!r} in list {list_name!r} must be 1-32 letters, digits, "
+                                 "'_' or '-': it is the code stored in every response", row))
+                first_row.setdefault(lname, row)
+                self.list_alias[list_name] = lname
+                lists.setdefault(lname, [])
                 continue
             if (lname, code) in seen:
-                self.add("X-CHO-005", f"choice name {code!r} appears twice in list {list_name!r} (first at row "
-                                      f"{seen[(lname, code)]}); codes must be unique in a list", "choices", row)
+                self.list_problems.setdefault(lname, []).append((
+                    "X-CHO-005", f"choice name {code!r} appears twice in list {list_name!r} (first at row "
+                                 f"{seen[(lname, code)]}); codes must be unique in a list", row))
                 continue
             seen[(lname, code)] = row
             choice: dict[str, Any] = {"code": code,
                                       "label": self.text_map(record, cols, "label", "choices", row)}
+            if any(_PIPE.search(t) for t in choice["label"].values()):
+                self.piped_lists.setdefault(lname, (code, row))
             image = self.text_map(record, cols, "image", "choices", row)
             audio = self.text_map(record, cols, "audio", "choices", row)
             if image:
@@ -559,25 +603,21 @@ class _Converter:
                 by_key.setdefault(col.key, header)
         # Names first: references anywhere in the form are rewritten to the
         # normalised ids, whatever the row order.
+        # Collisions are settled as rows are kept (a name used again only by
+        # a row left out is no collision).
         names: dict[str, str] = {}
-        taken: dict[str, int] = {}
         for row, record in rows:
             name = _cell_text(record.get(by_key.get("name", "name")))
             if not name:
                 continue
             new = normalise_id(name)
-            if not new or not ID_RE.match(new):
+            if not new or not ID_RE.match(new) or name in names:
                 continue
-            if new in taken and names.get(name) != new:
-                self.add("X-NAME-002", f"name {name!r} becomes {new!r}, which another row (row {taken[new]}) "
-                                       "already uses; rename one of them", "survey", row, new)
-                continue
-            taken.setdefault(new, row)
             names[name] = new
             if new != name:
                 self.add("X-NAME-001", f"name {name!r} written as {new!r} (ids use a-z, 0-9 and '_'); "
                                        "references to it are rewritten", "survey", row, new, "warning")
-        self.renamed = names
+        self.prepass = names
         root: list[dict[str, Any]] = []
         stack: list[tuple[dict[str, Any] | None, int]] = []  # (group, begin row); None = dropped block
         used: set[str] = set()
@@ -599,6 +639,10 @@ class _Converter:
                 # pyxform leaves such rows out of the form altogether.
                 self.add("X-ROW-003", f"row is disabled ({by_key.get('disabled')!r} is {disabled!r}); left out, "
                                       "as ODK does", "survey", row, item_id, "warning")
+                if item_id:
+                    self.dropped.setdefault(item_id, row)
+                if base in ("begin_group", "begin_repeat"):
+                    stack.append((None, row))
                 continue
             if base in ("end_group", "end_repeat"):
                 if not stack:
@@ -627,6 +671,10 @@ class _Converter:
             if base in METADATA_TYPES:
                 self.add("X-TYPE-003", f"metadata {base!r} is not collected: the kiosk records no device, "
                                        "person or time of day", "survey", row, item_id, "warning")
+                if item_id:
+                    self.dropped.setdefault(item_id, row)
+                continue
+            if base == "calculate" and name and self.calculation(record, by_key, row, name, item_id or ""):
                 continue
             if base == "text" and self.allow_free_text:
                 pass
@@ -638,6 +686,10 @@ class _Converter:
                 if base == "begin_repeat":
                     stack.append((None, row))
                 continue
+            if base in ("select_one_from_file", "select_multiple_from_file") and list_name:
+                base, list_name = self.list_from_file(base, list_name, row, item_id, lists)
+                if not base:
+                    continue
             if base not in ("select_one", "select_multiple", "integer", "note", "begin_group", "text"):
                 self.unsupported("X-TYPE-002", f"unknown type {raw_type!r}; the kiosk imports select_one, "
                                                "select_multiple, integer, note and groups", row, item_id)
@@ -669,7 +721,13 @@ class _Converter:
                 if base == "begin_group":
                     stack.append((None, row))
                 continue
-            item = self.item(base, list_name, record, cols, by_key, row, item_id or "", lists, used)
+            parent = next((g["id"] for g, _ in reversed(stack) if g is not None), None)
+            item_id = self.unique_id(name, item_id or "", parent, row)
+            if item_id is None:
+                if base == "begin_group":
+                    stack.append((None, row))
+                continue
+            item = self.item(base, list_name, record, cols, by_key, row, item_id, lists, used)
             if item is None:
                 if base == "begin_group":
                     stack.append((None, row))  # its rows are reported, and its end_group matched
@@ -678,6 +736,8 @@ class _Converter:
             assert container is not None
             container.append(item)
             self.item_rows.setdefault(item["id"], row)
+            self.kept[item["id"]] = (row, name, parent)
+            self.renamed.setdefault(name, item["id"])
             if base == "begin_group":
                 stack.append((item, row))
         for group, begin in stack:
@@ -689,13 +749,196 @@ class _Converter:
         """XLSForm expression to the kiosk's: ``.`` is the item itself, and
         renamed references follow their items."""
         def rename(m: re.Match[str]) -> str:
-            return "${" + self.renamed.get(m.group(1), m.group(1)) + "}"
+            name = m.group(1)
+            if name in self.calcs:  # a calculation is its arithmetic
+                return self.calcs[name]
+            return "${" + self.renamed.get(name, self.prepass.get(name, name)) + "}"
 
         parts = re.split(r"('[^']*'|\"[^\"]*\")", text)
         for i in range(0, len(parts), 2):  # outside quoted strings only
             parts[i] = re.sub(r"\$\{([^}]*)\}", rename, parts[i])
             parts[i] = re.sub(r"(?<![\w.}$])\.(?![\w.])", "${" + own_id + "}", parts[i])
         return "".join(parts)
+
+    def select_languages(self, items: list[dict[str, Any]], lists: dict[str, list[dict[str, Any]]]) -> None:
+        """Keep the languages asked for (``--languages``), or with
+        ``--drop-unsupported`` the complete ones; a language left out is
+        named with the items it lacks. Texts of the others are removed."""
+        missing: dict[str, list[str]] = {lang: [] for lang in self.languages}
+        for it in _walk(items):
+            if it.get("type") == "group":
+                continue
+            for lang in self.languages:
+                if lang not in it.get("text", {}):
+                    missing[lang].append(it["id"])
+        for name, choices in lists.items():
+            for choice in choices:
+                for lang in self.languages:
+                    if lang not in choice["label"]:
+                        missing[lang].append(f"choice {choice['code']!r} of list {name!r}")
+
+        def lacks(lang: str) -> str:
+            names = missing[lang]
+            more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+            return f"{', '.join(names[:10])}{more}"
+
+        keep = list(self.languages)
+        if self.only_languages is not None:
+            for lang in self.only_languages:
+                if lang not in self.languages:
+                    self.add("X-LANG-003", f"language {lang!r} (--languages) is not in the form; its languages are "
+                                           f"{', '.join(self.languages) or 'none'}")
+            keep = [lang for lang in self.only_languages if lang in self.languages and not missing[lang]]
+            for lang in self.languages:
+                if lang not in self.only_languages:
+                    self.add("X-LANG-004", f"language {lang!r} is not asked for (--languages); left out",
+                             severity="warning")
+                elif missing[lang]:
+                    self.add("X-LANG-004", f"language {lang!r} lacks the text of {lacks(lang)}; left out",
+                             severity="warning")
+            if not keep and not self.problems.errors:
+                self.add("X-LANG-003", f"no language asked for (--languages {','.join(self.only_languages)}) "
+                                       "is complete; translate the missing texts or ask for another language")
+        elif self.drop_unsupported and any(not missing[lang] for lang in self.languages):
+            keep = [lang for lang in self.languages if not missing[lang]]
+            for lang in self.languages:
+                if missing[lang]:
+                    self.add("X-LANG-004", f"language {lang!r} lacks the text of {lacks(lang)}; left out",
+                             severity="warning")
+        if keep == self.languages:
+            return
+        self.languages = keep
+
+        def strip(value: Any) -> None:
+            if isinstance(value, dict):
+                for lang in [k for k in value if k not in keep]:
+                    del value[lang]
+        for it in _walk(items):
+            for key in ("text", "hint", "constraint_message", "image", "audio"):
+                strip(it.get(key))
+        for choices in lists.values():
+            for choice in choices:
+                for key in ("label", "image", "audio"):
+                    strip(choice.get(key))
+
+    def prune(self, items: list[dict[str, Any]]) -> None:
+        """Leave out what depends on a row left out (its relevance or
+        constraint refers to it), then groups left empty; say each."""
+        changed = True
+        while changed:
+            changed = False
+            kept = {it["id"] for it in _walk(items)}
+
+            def walk(container: list[dict[str, Any]]) -> None:
+                nonlocal changed
+                for it in list(container):
+                    text = f"{it.get('relevant', '')} {it.get('constraint', '')}"
+                    gone = [r for r in dict.fromkeys(_PIPE.findall(text)) if r[2:-1] not in kept
+                            and r[2:-1] in self.dropped]
+                    row = self.item_rows.get(it["id"])
+                    if gone:
+                        container.remove(it)
+                        self.dropped.setdefault(it["id"], row or 0)
+                        self.add("X-ROW-004", f"depends on {gone[0]} (row {self.dropped[gone[0][2:-1]]}), which is "
+                                              "left out; left out too", "survey", row, it["id"], "warning")
+                        changed = True
+                    elif it.get("type") == "group":
+                        walk(it["items"])
+                        if not it["items"]:
+                            container.remove(it)
+                            self.add("X-GRP-003", f"group {it['id']!r} (row {row}) holds no question that could "
+                                                  "be imported; left out", "survey", row, it["id"], "warning")
+                            changed = True
+            walk(items)
+
+    def unique_id(self, name: str, item_id: str, parent: str | None, row: int) -> str | None:
+        """The id of a row about to be kept. ODK allows one name in two
+        groups: the later one gets the group's id in front; two names that
+        only differ in spelling (``Q1``, ``q1``) are refused (``None``)."""
+        if item_id not in self.kept:
+            return item_id
+        first_row, first_name, first_parent = self.kept[item_id]
+        if first_name != name or first_parent == parent:
+            self.add("X-NAME-002", f"name {name!r} becomes {item_id!r}, which another row (row {first_row}) "
+                                   "already uses; rename one of them", "survey", row, item_id)
+            return None
+        new = normalise_id(f"{parent or 'top'}_{item_id}")
+        n = 2
+        while new in self.kept or new in self.prepass.values():
+            new, n = normalise_id(f"{parent or 'top'}_{item_id}_{n}"), n + 1
+        self.add("X-NAME-003", f"name {name!r} is also used at row {first_row} (another group), as ODK allows; "
+                               f"imported as {new!r}, and ${{{name}}} refers to row {first_row}", "survey", row,
+                 new, "warning")
+        return new
+
+    def calculation(self, record: dict[str, Any], by_key: dict[str, str], row: int, name: str,
+                    item_id: str) -> bool:
+        """Keep a ``calculate`` row that is pure arithmetic on earlier
+        answers: nothing is asked or stored, its expression is put in place
+        of ``${name}`` wherever it is used. False when it cannot be."""
+        text = _cell_text(record.get(by_key.get("calculation", "calculation")))
+        if not text:
+            return False
+        converted = self.expression(text, item_id)
+        try:
+            tree = logic.parse(converted)
+        except ExpressionError:
+            return False
+        if isinstance(tree, logic.Op) and tree.op in ("and", "or", "not", "=", "!=", "<", "<=", ">", ">=",
+                                                      "selected"):
+            return False  # a condition, not a number: kept out (the kiosk stores no calculated value)
+        for ref in logic.references(tree):
+            if ref not in self.kept:
+                return False  # depends on a row left out, or on a later one
+        self.calcs[name] = f"({converted})"
+        self.add("X-CALC-001", f"calculation {text!r} is not stored; it is put in place of ${{{name}}} "
+                               "wherever the form uses it", "survey", row, item_id, "warning")
+        return True
+
+    def list_from_file(self, base: str, file_name: str, row: int, item_id: str | None,
+                       lists: dict[str, list[dict[str, Any]]]) -> tuple[str, str | None]:
+        """``select_one_from_file towns.csv``: the choices are read from the
+        CSV file next to the form (columns ``name`` and ``label``, or
+        ``label::Language (xx)``). ``('', None)`` when it cannot be."""
+        import csv
+        kind = base.replace("_from_file", "")
+        path = self.form.parent / file_name
+        if Path(file_name).suffix.lower() != ".csv":
+            self.unsupported("X-CHO-006", f"choices from {file_name!r}: only .csv choice files can be imported; "
+                                          "put the choices in the choices sheet", row, item_id)
+            return "", None
+        if Path(file_name).name != file_name or not path.is_file():
+            self.unsupported("X-CHO-006", f"choice file {file_name!r} is not next to the form; copy it into "
+                                          f"{str(self.form.parent)!r}", row, item_id)
+            return "", None
+        if file_name in self.list_alias:  # read for an earlier question
+            return kind, file_name
+        lname = normalise_id(Path(file_name).stem) or "file"
+        while lname in lists:
+            lname += "_file"
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                table = list(csv.DictReader(fh))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            self.unsupported("X-CHO-006", f"choice file {file_name!r} cannot be read ({exc.__class__.__name__}); "
+                                          "save it as UTF-8 CSV", row, item_id)
+            return "", None
+        headers = list(table[0]) if table else []
+        cols = {h: c for h in headers if (c := self.column(h, "choices", any("::" in x for x in headers)))}
+        out = []
+        for n, record in enumerate(table, start=2):
+            code = _cell_text(next((record[h] for h, c in cols.items() if c.key == "name"), ""))
+            if not CODE_RE.match(code):
+                self.unsupported("X-CHO-006", f"choice file {file_name!r} row {n}: name {code!r} is not a valid "
+                                              "code (1-32 letters, digits, '_' or '-')", row, item_id)
+                return "", None
+            out.append({"code": code, "label": self.text_map(record, cols, "label", "choices", n)})
+        if not out:
+            self.unsupported("X-CHO-006", f"choice file {file_name!r} holds no choices", row, item_id)
+            return "", None
+        lists[lname] = out
+        self.list_alias[file_name] = lname
+        return kind, file_name
 
     def blocking(self, col: _Column, value: str, base: str) -> str | None:
         """Why a column's value changes what the form does in a way the
@@ -731,6 +974,17 @@ class _Converter:
         hint = self.text_map(record, cols, "hint", "survey", row)
         if hint:
             out["hint"] = hint
+        message = self.text_map(record, cols, "constraint_message", "survey", row)
+        for key, texts in (("label", label), ("hint", hint), ("constraint_message", message)):
+            for lang, text in texts.items():
+                found = _PIPE.search(text)
+                if found:
+                    # The kiosk does not put earlier answers into its wording:
+                    # the patient would read the placeholder as written.
+                    self.unsupported("X-TXT-001", f"{key} in {lang!r} holds {found.group(0)!r}: the kiosk does not "
+                                                  "insert earlier answers into texts; rephrase it without the "
+                                                  "placeholder", row, item_id)
+                    return None
         if base in ("select_one", "select_multiple"):
             if not list_word or " " in list_word:
                 self.add("X-CHO-001", f"{base} needs a choice list name, like '{base} yesno'", "survey",
@@ -740,6 +994,12 @@ class _Converter:
             if lname not in lists:
                 self.add("X-CHO-001", f"choice list {list_word!r} is not in the choices sheet"
                                       f"{_did_you_mean(lname, lists)}", "survey", row, item_id)
+                return None
+            if lname in self.piped_lists:
+                code, crow = self.piped_lists[lname]
+                self.unsupported("X-TXT-001", f"the label of choice {code!r} of list {list_word!r} (choices row "
+                                              f"{crow}) holds an answer placeholder; the kiosk does not insert "
+                                              "earlier answers into texts", row, item_id)
                 return None
             used.add(lname)
             out["choices"] = lname
@@ -766,10 +1026,9 @@ class _Converter:
             else:
                 out["constraint"] = converted
         if base == "integer" and ("min" not in out or "max" not in out):
-            self.add("X-INT-001", "an integer needs a lowest and a highest value; add a constraint like "
-                                  "'. >= 0 and . <= 120'", "survey", row, item_id)
+            self.unsupported("X-INT-001", "an integer needs a lowest and a highest value; add a constraint like "
+                                          "'. >= 0 and . <= 120'", row, item_id)
             return None
-        message = self.text_map(record, cols, "constraint_message", "survey", row)
         if message and "constraint" in out:
             out["constraint_message"] = message
         required = _cell_text(record.get(by_key.get("required", "required"))).lower()
@@ -791,6 +1050,14 @@ class _Converter:
         if base == "begin_group":
             out["items"] = []
         return out
+
+
+def _walk(items: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    """Every item, groups and what they hold, in order."""
+    for it in items:
+        yield it
+        if it.get("type") == "group":
+            yield from _walk(it["items"])
 
 
 def _bounds(expression: str, own_id: str) -> tuple[int | None, int | None, bool]:
@@ -857,17 +1124,19 @@ def _to_yaml(data: dict[str, Any], form: Path) -> str:
 
 def convert(form: str | Path, *, default_language: str | None = None, allow_free_text: bool = False,
             drop_unsupported: bool = False, validated: Iterable[str] = (), source: str | None = None,
-            license: str | None = None) -> ImportResult:
+            license: str | None = None, languages: Iterable[str] | None = None) -> ImportResult:
     """Convert an XLSForm workbook; validate the result like any module.
 
     ``default_language`` is the language of unlabelled ``label``/``hint``
     columns when the settings sheet names none. ``drop_unsupported`` turns
     rows that cannot be imported into warnings (they are left out) instead
-    of errors. ``validated`` lists languages whose wording is already
-    reviewed; the others are marked ``draft``.
+    of errors (and leaves out languages that lack texts). ``validated``
+    lists languages whose wording is already reviewed; the others are marked
+    ``draft``. ``languages`` keeps only those languages, each complete.
     """
     path = Path(form)
-    conv = _Converter(path, default_language, allow_free_text, drop_unsupported, validated, source, license)
+    conv = _Converter(path, default_language, allow_free_text, drop_unsupported, validated, source, license,
+                      languages)
     data = conv.convert()
     problems = conv.problems
     _sort(problems)

@@ -37,7 +37,9 @@ def workbook(path: Path, survey: list[list[Any]], choices: list[list[Any]] | Non
 
 
 def rendered(problems: list) -> list[str]:
-    return [p.render() for p in problems]
+    """Problems as printed, but for the one-title warning (X-SET-003) that
+    every multilingual form gets; it has its own test."""
+    return [p.render() for p in problems if p.code != "X-SET-003"]
 
 
 def survey_of(module: Path, langs: tuple[str, ...] = ("en", "fr")) -> Survey:
@@ -196,10 +198,10 @@ def test_answer_placeholders_in_texts_are_refused(tmp_path: Path) -> None:
         ["select_one yn", "b", "Since when? You said ${a}", "About ${a}"]],
         [["list_name", "name", "label::English (en)"], ["yn", "y", "Yes"], ["yn", "n", "No"]])
     assert rendered(convert(form).problems) == [
-        f"{form}[survey]:3: error [Q-TXT-005] item 'b': text in 'en' holds '${{a}}': answers are not inserted "
-        "into texts, so the patient would see it as written; rephrase the text without it",
-        f"{form}[survey]:3: error [Q-TXT-005] item 'b': hint in 'en' holds '${{a}}': answers are not inserted "
-        "into texts, so the patient would see it as written; rephrase the text without it"]
+        f"{form}[survey]:3: error [X-TXT-001] item 'b': label in 'en' holds '${{a}}': the kiosk does not insert "
+        "earlier answers into texts; rephrase it without the placeholder"]
+    result = convert(form, drop_unsupported=True)
+    assert [it["id"] for it in result.data["items"]] == ["a"]  # type: ignore[index]
 
 
 def test_a_question_without_text_is_refused(tmp_path: Path) -> None:
