@@ -295,7 +295,8 @@ class _Converter:
         self.calcs: dict[str, str] = {}
         # Problems of a choice list, reported only if a kept question uses it.
         self.list_problems: dict[str, list[tuple[str, str, int]]] = {}
-        self.piped_lists: dict[str, tuple[str, int]] = {}
+        # Lists no question can use (code, reason), said at each question.
+        self.list_refusals: dict[str, tuple[str, str]] = {}
 
     # ----------------------------------------------------------- reporting
     def add(self, code: str, message: str, sheet: str | None = None, row: int | None = None,
@@ -583,7 +584,13 @@ class _Converter:
             choice: dict[str, Any] = {"code": code,
                                       "label": self.text_map(record, cols, "label", "choices", row)}
             if any(_PIPE.search(t) for t in choice["label"].values()):
-                self.piped_lists.setdefault(lname, (code, row))
+                self.list_refusals.setdefault(lname, (
+                    "X-TXT-001", f"the label of choice {code!r} of list {list_name!r} (choices row {row}) holds an "
+                                 "answer placeholder; the kiosk does not insert earlier answers into texts"))
+            if not choice["label"]:
+                self.list_refusals.setdefault(lname, (
+                    "X-TXT-002", f"choice {code!r} of list {list_name!r} (choices row {row}) has no label; the "
+                                 "patient would see an empty button: give it a label"))
             image = self.text_map(record, cols, "image", "choices", row)
             audio = self.text_map(record, cols, "audio", "choices", row)
             if image:
@@ -969,6 +976,11 @@ class _Converter:
             self.add("X-COL-001", f"appearance {appearance!r} is not used by the kiosk (one question a "
                                   "screen, large buttons)", "survey", row, item_id, "warning")
         label = self.text_map(record, cols, "label", "survey", row)
+        if not label and base != "begin_group":
+            # pyxform refuses it too; the kiosk would show a blank screen.
+            self.unsupported("X-TXT-002", "the row has no label in any language; give it the question's text",
+                             row, item_id)
+            return None
         if label or base != "begin_group":
             out["text"] = label
         hint = self.text_map(record, cols, "hint", "survey", row)
@@ -995,11 +1007,8 @@ class _Converter:
                 self.add("X-CHO-001", f"choice list {list_word!r} is not in the choices sheet"
                                       f"{_did_you_mean(lname, lists)}", "survey", row, item_id)
                 return None
-            if lname in self.piped_lists:
-                code, crow = self.piped_lists[lname]
-                self.unsupported("X-TXT-001", f"the label of choice {code!r} of list {list_word!r} (choices row "
-                                              f"{crow}) holds an answer placeholder; the kiosk does not insert "
-                                              "earlier answers into texts", row, item_id)
+            if lname in self.list_refusals:
+                self.unsupported(*self.list_refusals[lname], row, item_id)
                 return None
             used.add(lname)
             out["choices"] = lname

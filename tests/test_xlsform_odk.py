@@ -212,5 +212,6 @@ def test_a_question_without_text_is_refused(tmp_path: Path) -> None:
         ["select_one yn", "a", None]],
         [["list_name", "name", "label::English (en)"], ["yn", "y", "Yes"], ["yn", "n", "No"]])
     assert rendered(convert(form).problems) == [
-        f"{form}[survey]:2: error [Q-TXT-001] item 'a': text is empty; give it as a map of language code to "
-        "text, like {fr: '...', en: '...'}"]
+        f"{form}[choices]:2: warning [X-CHO-003] choice list 'yn' is not used by any question; left out",
+        f"{form}[survey]:2: error [X-TXT-002] item 'a': the row has no label in any language; give it the "
+        "question's text"]
