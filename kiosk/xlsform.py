@@ -172,6 +172,8 @@ _YES = {"yes", "true", "true()", "1"}
 _NO = {"", "no", "false", "false()", "0"}
 
 
+# pyxform's limit: after this many empty rows in a row, a sheet has ended.
+_EMPTY_ROWS_END = 60
 _PIPE = re.compile(r"\$\{[^}]*\}")
 
 
@@ -338,16 +340,27 @@ class _Converter:
                 name = ws.title.strip().lower()
                 if name not in ("survey", "choices", "settings"):
                     continue
-                rows = list(ws.iter_rows(values_only=True))
-                if not rows:
+                rows = ws.iter_rows(values_only=True)
+                first = next(rows, None)
+                if first is None:
                     sheets[name] = []
                     continue
-                headers = [_cell_text(h) for h in rows[0]]
+                headers = [_cell_text(h) for h in first]
                 table = []
-                for number, row in enumerate(rows[1:], start=2):
-                    record = {h: v for h, v in zip(headers, row) if h and _cell_text(v) != ""}
+                empty_run = 0
+                for number, row in enumerate(ws.iter_rows(min_row=2, max_col=max(len(headers), 1),
+                                                          values_only=True), start=2):
+                    record = {h: v for h, v in zip(headers, row) if h and v is not None and _cell_text(v) != ""}
                     if record:
                         table.append((number, record))
+                        empty_run = 0
+                    else:
+                        # As pyxform (and so ODK) does: a run of empty rows ends
+                        # the sheet; spreadsheets often hold a million formatted
+                        # empty rows.
+                        empty_run += 1
+                        if empty_run > _EMPTY_ROWS_END:
+                            break
                 sheets[name] = table
                 sheets[f"{name}#headers"] = [(1, {h: h for h in headers if h})]
         finally:
@@ -663,6 +676,11 @@ class _Converter:
                     if container is not None:
                         container[:] = [g for g in container if g is not group]
                 continue
+            if not base and not name and not any(c.key == "label" for h, c in cols.items() if h in record):
+                # pyxform reads such a row as a comment.
+                self.add("X-ROW-003", "row has no type, name or label: a comment, left out as ODK does", "survey",
+                         row, severity="warning")
+                continue
             if not base:
                 self.add("X-ROW-001", f"row has no type (name {name!r}); give it one or delete the row",
                          "survey", row, item_id)
@@ -848,6 +866,11 @@ class _Converter:
                         self.dropped.setdefault(it["id"], row or 0)
                         self.add("X-ROW-004", f"depends on {gone[0]} (row {self.dropped[gone[0][2:-1]]}), which is "
                                               "left out; left out too", "survey", row, it["id"], "warning")
+                        for inner in _walk(it.get("items", [])):
+                            inner_row = self.item_rows.get(inner["id"])
+                            self.dropped.setdefault(inner["id"], inner_row or 0)
+                            self.add("X-ROW-004", f"is in group {it['id']!r} (row {row}), which is left out; left "
+                                                  "out too", "survey", inner_row, inner["id"], "warning")
                         changed = True
                     elif it.get("type") == "group":
                         walk(it["items"])
@@ -984,6 +1007,10 @@ class _Converter:
         if label or base != "begin_group":
             out["text"] = label
         hint = self.text_map(record, cols, "hint", "survey", row)
+        if hint and base == "begin_group":
+            self.add("X-COL-001", "a group's hint is not shown by the kiosk (it shows the group's label above each "
+                                  "question); left out", "survey", row, item_id, "warning")
+            hint = {}
         if hint:
             out["hint"] = hint
         message = self.text_map(record, cols, "constraint_message", "survey", row)
