@@ -701,6 +701,10 @@ class _Converter:
                 continue
             if base == "calculate" and name and self.calculation(record, by_key, row, name, item_id or ""):
                 continue
+            if base in ("select_one_from_file", "select_multiple_from_file") and list_name:
+                base, list_name = self.list_from_file(base, list_name, row, item_id, lists)
+                if not base:
+                    continue
             if base == "text" and self.allow_free_text:
                 pass
             elif base in UNSUPPORTED_TYPES or or_other:
@@ -711,10 +715,6 @@ class _Converter:
                 if base == "begin_repeat":
                     stack.append((None, row))
                 continue
-            if base in ("select_one_from_file", "select_multiple_from_file") and list_name:
-                base, list_name = self.list_from_file(base, list_name, row, item_id, lists)
-                if not base:
-                    continue
             if base not in ("select_one", "select_multiple", "integer", "note", "begin_group", "text"):
                 self.unsupported("X-TYPE-002", f"unknown type {raw_type!r}; the kiosk imports select_one, "
                                                "select_multiple, integer, note and groups", row, item_id)

@@ -215,3 +215,151 @@ def test_a_question_without_text_is_refused(tmp_path: Path) -> None:
         f"{form}[choices]:2: warning [X-CHO-003] choice list 'yn' is not used by any question; left out",
         f"{form}[survey]:2: error [X-TXT-002] item 'a': the row has no label in any language; give it the "
         "question's text"]
+
+
+# ------------------------------------------------- forms that should import
+
+YN = [["list_name", "name", "label::English (en)", "label::French (fr)"],
+      ["yn", "y", "Yes", "Oui"], ["yn", "n", "No", "Non"]]
+HEAD = ["type", "name", "label::English (en)", "label::French (fr)", "relevant", "constraint", "calculation"]
+
+
+def test_drop_unsupported_leaves_out_what_depends_on_a_dropped_row(tmp_path: Path) -> None:
+    """Rows that depend on a row left out go too; a name used again only by
+    a dropped row is no collision; a list with a repeated code matters only
+    if a kept question uses it; an integer without range is left out."""
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["geopoint", "where", "Where?", "Où ?", None, None, None],
+        ["select_one yn", "near", "Near a clinic?", "Près d'une clinique ?", "${where} != ''", None, None],
+        ["begin_group", "g", "Follow-up", "Suivi", "${near} = 'y'", None, None],
+        ["select_one dup", "kind", "Kind?", "Genre ?", None, None, None],
+        ["end_group", None, None, None, None, None, None],
+        ["integer", "rooms", "Rooms?", "Pièces ?", None, ". >= 0", None],
+        ["text", "ok", "Free?", "Libre ?", None, None, None],
+        ["select_one yn", "ok", "All right?", "Ça va ?", None, None, None],
+    ], YN + [["dup", "a", "A", "A"], ["dup", "a", "A again", "A encore"]])
+    s = f"{form}[survey]"
+    result = convert(form, drop_unsupported=True)
+    assert rendered(result.problems) == [
+        f"{form}[choices]:4: warning [X-CHO-003] choice list 'dup' is not used by any question; left out",
+        f"{s}:2: warning [X-TYPE-001] item 'where': type 'geopoint' cannot be imported: a location would identify "
+        "a person (row left out)",
+        f"{s}:3: warning [X-ROW-004] item 'near': depends on ${{where}} (row 2), which is left out; left out too",
+        f"{s}:4: warning [X-ROW-004] item 'g': depends on ${{near}} (row 3), which is left out; left out too",
+        f"{s}:5: warning [X-ROW-004] item 'kind': is in group 'g' (row 4), which is left out; left out too",
+        f"{s}:7: warning [X-INT-001] item 'rooms': an integer needs a lowest and a highest value; add a constraint "
+        "like '. >= 0 and . <= 120' (row left out)",
+        f"{s}:8: warning [X-TYPE-004] item 'ok': type 'text' cannot be imported: free text can identify a person; "
+        "use choices, or import with --allow-free-text if it is essential (the site must also enable free text) "
+        "(row left out)"]
+    assert [it["id"] for it in result.data["items"]] == ["ok"]  # type: ignore[index]
+    assert result.data["items"][0]["text"] == {"en": "All right?", "fr": "Ça va ?"}  # type: ignore[index]
+    # Without --drop-unsupported the rows are errors, and the list used by a
+    # question that could be kept is wrong.
+    assert [p.code for p in convert(form).errors] == ["X-CHO-005", "X-TYPE-001", "X-INT-001", "X-TYPE-004"]
+
+
+def test_same_name_in_two_groups(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["begin_group", "mother", "Mother", "Mère", None, None, None],
+        ["select_one yn", "vaccinated", "Vaccinated?", "Vaccinée ?", None, None, None],
+        ["end_group", None, None, None, None, None, None],
+        ["begin_group", "child", "Child", "Enfant", None, None, None],
+        ["select_one yn", "vaccinated", "Vaccinated?", "Vacciné ?", None, None, None],
+        ["end_group", None, None, None, None, None, None],
+        ["select_one yn", "card", "Card?", "Carnet ?", "${vaccinated} = 'y'", None, None],
+        ["select_one yn", "vaccinated", "Again?", "Encore ?", None, None, None],
+    ], YN)
+    result = convert(form)
+    assert rendered(result.problems) == [
+        f"{form}[survey]:6: warning [X-NAME-003] item 'child_vaccinated': name 'vaccinated' is also used at row 3 "
+        "(another group), as ODK allows; imported as 'child_vaccinated', and ${vaccinated} refers to row 3",
+        f"{form}[survey]:9: warning [X-NAME-003] item 'top_vaccinated': name 'vaccinated' is also used at row 3 "
+        "(another group), as ODK allows; imported as 'top_vaccinated', and ${vaccinated} refers to row 3"]
+    ids = [[i["id"] for i in it.get("items", [it])] for it in result.data["items"]]  # type: ignore[index]
+    assert ids == [["vaccinated"], ["child_vaccinated"], ["card"], ["top_vaccinated"]]
+    assert result.data["items"][2]["relevant"] == "${vaccinated} = 'y'"  # type: ignore[index]
+
+
+def test_arithmetic_calculations_feed_relevance(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["integer", "adults", "Adults?", "Adultes ?", None, ". >= 1 and . <= 20", None],
+        ["integer", "children", "Children?", "Enfants ?", None, ". >= 0 and . <= 20", None],
+        ["calculate", "size", None, None, None, None, "${adults} + ${children}"],
+        ["calculate", "crowded", None, None, None, None, "${size} div 2"],
+        ["select_one yn", "space", "Enough room?", "Assez de place ?", "${crowded} >= 3", None, None],
+        ["calculate", "stamp", None, None, None, None, "now()"],
+    ], YN)
+    out = tmp_path / "m.yaml"
+    result = import_xlsform(form, out)
+    assert rendered(result.problems) == [
+        f"{form}[survey]:4: warning [X-CALC-001] item 'size': calculation '${{adults}} + ${{children}}' is not "
+        "stored; it is put in place of ${size} wherever the form uses it",
+        f"{form}[survey]:5: warning [X-CALC-001] item 'crowded': calculation '${{size}} div 2' is not stored; it is "
+        "put in place of ${crowded} wherever the form uses it",
+        f"{form}[survey]:7: error [X-TYPE-001] item 'stamp': type 'calculate' cannot be imported: only a calculation "
+        "that is arithmetic on earlier answers can be imported; declare scores in the module's 'scores'"]
+    result = import_xlsform(form, out, drop_unsupported=True)
+    assert result.errors == []
+    assert load_module(out).item("space").relevant == "((${adults} + ${children}) div 2) >= 3"
+    survey = survey_of(out)
+    r = Respondent(survey, "en")
+    assert r.answer(2) is None and r.answer(3) is None
+    assert shown(r) == []  # 5 people: 2.5, not crowded
+    r = Respondent(survey, "fr")
+    assert r.answer(2) is None and r.answer(4) is None
+    assert shown(r) == ["space"]
+
+
+def test_choices_from_a_csv_file_next_to_the_form(tmp_path: Path) -> None:
+    (tmp_path / "towns.csv").write_text("name,label::English (en),label::French (fr)\nnorth,North,Nord\n"
+                                        "south,South,Sud\n", encoding="utf-8")
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD, ["select_one_from_file towns.csv", "town", "Town?", "Ville ?", None, None, None],
+        ["select one from file regions.csv", "region", "Region?", "Région ?", None, None, None]])
+    result = convert(form, drop_unsupported=True)
+    assert rendered(result.problems) == [
+        f"{form}[survey]:3: warning [X-CHO-006] item 'region': choice file 'regions.csv' is not next to the form; "
+        f"copy it into {str(tmp_path)!r} (row left out)"]
+    assert result.data["choices"] == {"towns": [  # type: ignore[index]
+        {"code": "north", "label": {"en": "North", "fr": "Nord"}},
+        {"code": "south", "label": {"en": "South", "fr": "Sud"}}]}
+
+
+def test_languages_option_keeps_complete_languages(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", [
+        ["type", "name", "label::English (en)", "label::French (fr)", "label::Arabic (ar)"],
+        ["select_one yn", "a", "A?", "A ?", "أ؟"],
+        ["select_one yn", "b", "B?", "B ?", None]],
+        [["list_name", "name", "label::English (en)", "label::French (fr)", "label::Arabic (ar)"],
+         ["yn", "y", "Yes", "Oui", "نعم"], ["yn", "n", "No", "Non", None]])
+    result = convert(form, languages=["fr", "ar"])
+    assert [p.render() for p in result.problems] == [
+        f"{form}: warning [X-LANG-004] language 'en' is not asked for (--languages); left out",
+        f"{form}: warning [X-LANG-004] language 'ar' lacks the text of b, choice 'n' of list 'yn'; left out"]
+    assert result.data["languages"] == {"fr": "draft"}  # type: ignore[index]
+    assert result.data["title"] == {"fr": "form"}  # type: ignore[index]
+    assert result.data["choices"]["yn"][0]["label"] == {"fr": "Oui"}  # type: ignore[index]
+    assert rendered(convert(form, languages=["ar"]).problems) == [
+        f"{form}: warning [X-LANG-004] language 'en' is not asked for (--languages); left out",
+        f"{form}: warning [X-LANG-004] language 'fr' is not asked for (--languages); left out",
+        f"{form}: warning [X-LANG-004] language 'ar' lacks the text of b, choice 'n' of list 'yn'; left out",
+        f"{form}: error [X-LANG-003] no language asked for (--languages ar) is complete; translate the missing "
+        "texts or ask for another language"]
+    # With --drop-unsupported alone, the incomplete language is left out too.
+    result = convert(form, drop_unsupported=True)
+    assert set(result.data["languages"]) == {"en", "fr"}  # type: ignore[index]
+
+
+def test_one_title_for_several_languages_is_said(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", [HEAD, ["note", "hello", "Hello", "Bonjour", None, None, None]],
+                    settings=[["form_title", "source", "license"], ["Health", "test", "CC0-1.0"]])
+    result = convert(form)
+    assert [p.render() for p in result.problems] == [
+        f"{form}[settings]:2: warning [X-SET-003] the form title 'Health' is in one language only; it is written "
+        "as the title in en, fr: translate it in the module"]
+    assert result.data["title"] == {"en": "Health", "fr": "Health"}  # type: ignore[index]
+    assert result.data["items"][0]["type"] == "note"  # type: ignore[index]
