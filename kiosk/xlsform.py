@@ -492,6 +492,8 @@ class _Converter:
             self.add("X-ROW-005", "no row of the form can be imported; nothing is written", "survey")
             return None
         self.select_languages(items, {n: lists[n] for n in used})
+        if not self.languages:
+            return None  # said: no language to write the module in
         module_id = normalise_id(settings.get("form_id", "")) or normalise_id(self.form.stem) or "imported"
         if settings.get("form_id") and module_id != settings["form_id"]:
             self.add("X-NAME-001", f"form_id {settings['form_id']!r} written as module id {module_id!r}",
@@ -1176,12 +1178,17 @@ def convert(form: str | Path, *, default_language: str | None = None, allow_free
     data = conv.convert()
     problems = conv.problems
     _sort(problems)
-    if data is None or problems.errors:
+    if data is None:
         return ImportResult(None, None, problems.items)
     # The module validator speaks of items; point its findings at the rows.
+    # It runs even when rows were refused, so that every problem is said in
+    # one run; what only follows from a refused row is not repeated.
+    refused = bool(problems.errors)
     check = ProblemList(file=str(path))
     parse_module(data, check, "")
     for p in check.items:
+        if refused and (p.code == "Q-ITEM-001" or any(r[2:-1] in conv.dropped for r in _PIPE.findall(p.message))):
+            continue
         row = conv.item_rows.get(p.item or "")
         problems.add(p.code, p.message, line=row, item=p.item, severity=p.severity,
                      file=f"{path}[survey]" if row else str(path))

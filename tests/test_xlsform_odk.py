@@ -363,3 +363,22 @@ def test_one_title_for_several_languages_is_said(tmp_path: Path) -> None:
         "as the title in en, fr: translate it in the module"]
     assert result.data["title"] == {"en": "Health", "fr": "Health"}  # type: ignore[index]
     assert result.data["items"][0]["type"] == "note"  # type: ignore[index]
+
+
+def test_every_problem_in_one_run(tmp_path: Path) -> None:
+    """Rows refused and the module's own problems come together; a
+    reference to a refused row is not reported twice."""
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["geopoint", "where", "Where?", "Où ?", None, None, None],
+        ["select_one yn", "near", "Near?", "Près ?", "${where} != ''", None, None],
+        ["select_one yn", "far", "Far?", "Loin ?", "${near} = 'maybe'", None, None],
+        ["select_one yn", "self", "Self?", "Soi ?", "${self} = 'y'", None, None],
+    ], YN)
+    s = f"{form}[survey]"
+    assert rendered(convert(form).problems) == [
+        f"{s}:2: error [X-TYPE-001] item 'where': type 'geopoint' cannot be imported: a location would identify a "
+        "person",
+        f"{s}:4: error [Q-REF-006] item 'far': relevant: 'maybe' is not a choice of ${{near}}; its codes are y, n",
+        f"{s}:5: error [Q-REF-005] item 'self': relevant refers to ${{self}}, the item itself; it can only depend "
+        "on earlier answers"]
