@@ -382,3 +382,19 @@ def test_every_problem_in_one_run(tmp_path: Path) -> None:
         f"{s}:4: error [Q-REF-006] item 'far': relevant: 'maybe' is not a choice of ${{near}}; its codes are y, n",
         f"{s}:5: error [Q-REF-005] item 'self': relevant refers to ${{self}}, the item itself; it can only depend "
         "on earlier answers"]
+
+
+def test_command_line_languages(tmp_path: Path, capsys) -> None:
+    from kiosk import cli
+    form = workbook(tmp_path / "form.xlsx", [
+        ["type", "name", "label::English (en)", "label::French (fr)"], ["select_one yn", "a", "A?", None]],
+        [["list_name", "name", "label::English (en)", "label::French (fr)"], ["yn", "y", "Yes", "Oui"],
+         ["yn", "n", "No", "Non"]])
+    out = tmp_path / "m.yaml"
+    assert cli.main(["import-xlsform", str(form), "-o", str(out), "--languages", "fr"]) == 1
+    text = capsys.readouterr().out
+    assert f"{form}: warning [X-LANG-004] language 'fr' lacks the text of a; left out" in text
+    assert f"{form}: error [X-LANG-003] no language asked for (--languages fr) is complete" in text
+    assert not out.exists()
+    assert cli.main(["import-xlsform", str(form), "-o", str(out), "--languages", "en"]) == 0
+    assert load_module(out).languages == {"en": "draft"}
