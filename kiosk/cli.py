@@ -109,7 +109,9 @@ def cmd_import_xlsform(args: argparse.Namespace) -> int:
     validated = [x.strip() for x in (args.validated or "").split(",") if x.strip()]
     result = import_xlsform(args.form, args.out, default_language=args.lang,
                             allow_free_text=args.allow_free_text, drop_unsupported=args.drop_unsupported,
-                            validated=validated, source=args.source, license=args.license)
+                            validated=validated, source=args.source, license=args.license,
+                            languages=([x.strip() for x in args.languages.split(",") if x.strip()]
+                                       if args.languages else None))
     for p in result.problems:
         print(p.render())
     warnings = [p for p in result.problems if p.severity != "error"]
@@ -285,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drop-unsupported", action="store_true",
                    help="leave out rows the kiosk cannot run (reported as warnings) instead of failing")
     p.add_argument("--validated", help="comma-separated languages whose wording is reviewed (others: draft)")
+    p.add_argument("--languages", help="comma-separated languages to import (each must be complete; the others "
+                                       "are left out and named)")
     p.add_argument("--source", help="where the wording comes from")
     p.add_argument("--license", help="under which licence the wording may be used")
     p.set_defaults(func=cmd_import_xlsform)

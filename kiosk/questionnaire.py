@@ -453,6 +453,10 @@ def _code_of(value: Any) -> str | None:
     return None
 
 
+# An XLSForm answer placeholder (``${name}``) in a text.
+_PIPE_RE = re.compile(r"\$\{[^}]*\}")
+
+
 def _texts(value: Any, problems: ProblemList, where: str, line: int | None,
            item: str | None, required: bool = True) -> dict[str, str]:
     """A per-language text map ``{lang: text}``."""
@@ -477,7 +481,17 @@ def _texts(value: Any, problems: ProblemList, where: str, line: int | None,
                                       "the text in quotes or remove the language",
                          line=_line_of(value, lang) or line, item=item)
             continue
+        if _PIPE_RE.search(text):
+            # The kiosk does not put earlier answers into wording: the patient
+            # would read the placeholder itself.
+            problems.add("Q-TXT-005", f"{where} in {lang!r} holds {_PIPE_RE.search(text).group(0)!r}: "
+                                      "answers are not inserted into texts, so the patient would see it "
+                                      "as written; rephrase the text without it",
+                         line=_line_of(value, lang) or line, item=item)
         out[lang] = str(text)
+    if required and not value:
+        problems.add("Q-TXT-001", f"{where} is empty; give it as a map of language code to text, "
+                                  "like {fr: '...', en: '...'}", line=line, item=item)
     return out
 
 

@@ -76,6 +76,14 @@ MODULE_RULES = [
         HEAD + YN + "items:\n  - id: a\n    type: single\n    choices: yn\n",
         ["{f}:12: error [Q-TXT-001] item 'a': text is missing; give it as a map of language code to text, like {fr: '...', en: '...'}"],
         id='Q-TXT-001'),
+    pytest.param(  # pyxform refuses a question without text; a blank screen is no question
+        HEAD + YN + "items:\n  - id: a\n    type: single\n    text: {}\n    choices: yn\n",
+        ["{f}:14: error [Q-TXT-001] item 'a': text is empty; give it as a map of language code to text, like {fr: '...', en: '...'}"],
+        id='Q-TXT-001-empty'),
+    pytest.param(  # an XLSForm answer placeholder would be shown as written
+        HEAD + YN + "items:\n" + Q1 + "  - id: b\n    type: note\n    text: {fr: 'Vous avez dit ${a}', en: OK}\n",
+        ["{f}:18: error [Q-TXT-005] item 'b': text in 'fr' holds '${a}': answers are not inserted into texts, so the patient would see it as written; rephrase the text without it"],
+        id='Q-TXT-005'),
     pytest.param(
         HEAD + YN + "items:\n  - id: a\n    type: single\n    text: Quel âge ?\n    choices: yn\n",
         ["{f}:14: error [Q-TXT-002] item 'a': text must be a map of language code to text, like {fr: '...', en: '...'}; got 'Quel âge ?'"],
