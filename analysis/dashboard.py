@@ -7,13 +7,17 @@ release is gated like the report: every number shown comes from
 and never as a number. Started by ``analysis dashboard``, which passes the
 dataset through environment variables.
 
-Filtering lets a user compare two overlapping selections; the release gate
-protects each selection, and the dashboard is for the diagnostic team only
-(it is served on 127.0.0.1), never for publication.
+Filtering lets a user compare two overlapping selections. Each selection
+is protected like the report (cell key method: a selection and its
+complement give noise back, not hidden counts), but the dashboard is for the
+diagnostic team only, never for publication: ``analysis dashboard`` refuses
+any address but loopback, the page refuses to show anything when served
+elsewhere, and it says so on screen.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,11 +41,24 @@ from analysis.report import (
     category_label,
     class_label,
     item_title,
+    legend,
     title_of,
 )
-from kiosk import i18n
 
 FILTERS = ("period", "centre", "neighbourhood")
+
+
+def is_loopback(address: str | None) -> bool:
+    """True for an address reachable from this computer only (127.0.0.0/8,
+    ::1, ``localhost``); an empty address means every interface."""
+    if not address:
+        return False
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def filter_options(data_dir: str | Path, breakdowns: dict[str, str] | None = None,
@@ -67,9 +84,9 @@ def frequency_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
     rows = []
     for row in view.rows:
         f = view.cells[(row, "")]
-        rows.append({_t(lang, "Answer"): answer_label(module, view.item or "", row, lang), _t(lang, "Persons"): fmt.n(f.n),
+        rows.append({_t(lang, "Answer"): answer_label(module, view.item or "", row, lang), _t(lang, "Persons"): fmt.n(f),
                      "%": fmt.pct(f.pct), _t(lang, "95% CI"): fmt.ci(f.lo, f.hi)})
-    rows.append({_t(lang, "Answer"): _t(lang, "Total"), _t(lang, "Persons"): fmt.n(view.total.n), "%": "",
+    rows.append({_t(lang, "Answer"): _t(lang, "Total"), _t(lang, "Persons"): fmt.n(view.total), "%": "",
                  _t(lang, "95% CI"): ""})
     return pl.DataFrame(rows)
 
@@ -83,7 +100,7 @@ def options_frame(release: Release, views: Sequence[View], lang: str) -> pl.Data
         option = v.rows[0]
         f = v.cells[(option, "")]
         rows.append({_t(lang, "Answer"): answer_label(module, v.item or "", option, lang),
-                     _t(lang, "Persons"): fmt.n(f.n), "%": fmt.pct(f.pct), _t(lang, "95% CI"): fmt.ci(f.lo, f.hi)})
+                     _t(lang, "Persons"): fmt.n(f), "%": fmt.pct(f.pct), _t(lang, "95% CI"): fmt.ci(f.lo, f.hi)})
     return pl.DataFrame(rows)
 
 
@@ -97,13 +114,13 @@ def crosstab_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
         line = {_t(lang, "Answer"): answer_label(module, view.item or "", row, lang)}
         for col in view.cols:
             f = view.cells[(row, col)]
-            line[category_label(release, by, col, lang)] = fmt.n(f.n) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else "")
-        line[_t(lang, "Total")] = fmt.n(view.row_totals[row].n)
+            line[category_label(release, by, col, lang)] = fmt.n(f) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else "")
+        line[_t(lang, "Total")] = fmt.n(view.row_totals[row])
         rows.append(line)
     total = {_t(lang, "Answer"): _t(lang, "Total")}
     for col in view.cols:
-        total[category_label(release, by, col, lang)] = fmt.n(view.col_totals[col].n)
-    total[_t(lang, "Total")] = fmt.n(view.total.n)
+        total[category_label(release, by, col, lang)] = fmt.n(view.col_totals[col])
+    total[_t(lang, "Total")] = fmt.n(view.total)
     rows.append(total)
     return pl.DataFrame(rows)
 
@@ -116,7 +133,7 @@ def score_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
     rows = []
     for row in view.rows:
         f = view.cells[(row, "")]
-        rows.append({_t(lang, "Class"): class_label(sc, row, lang), _t(lang, "Persons"): fmt.n(f.n),
+        rows.append({_t(lang, "Class"): class_label(sc, row, lang), _t(lang, "Persons"): fmt.n(f),
                      "%": fmt.pct(f.pct) if row != NOT_COMPUTABLE else "", _t(lang, "95% CI"): fmt.ci(f.lo, f.hi)})
     m = view.means.get("")
     rows.append({_t(lang, "Class"): _t(lang, "Mean"), _t(lang, "Persons"): "",
@@ -134,8 +151,8 @@ def participation_frame(release: Release, lang: str) -> pl.DataFrame:
     fmt = Fmt(lang, release.k)
     v = release.views["participation"]
     names = {"complete": N_("Complete"), "partial": N_("Partial"), "declined": N_("Declined at consent")}
-    rows = [{_t(lang, "Status"): _t(lang, names[s]), _t(lang, "Persons"): fmt.n(v.cells[(s, "")].n)} for s in STATUSES]
-    rows.append({_t(lang, "Status"): _t(lang, "Total"), _t(lang, "Persons"): fmt.n(v.total.n)})
+    rows = [{_t(lang, "Status"): _t(lang, names[s]), _t(lang, "Persons"): fmt.n(v.cells[(s, "")])} for s in STATUSES]
+    rows.append({_t(lang, "Status"): _t(lang, "Total"), _t(lang, "Persons"): fmt.n(v.total)})
     rate = v.prevalence.get("")
     rows.append({_t(lang, "Status"): _t(lang, "Completion rate"),
                  _t(lang, "Persons"): f"{fmt.pct(rate.pct if rate else None)} {fmt.ci(rate.lo if rate else None, rate.hi if rate else None)}".strip()})
@@ -159,6 +176,14 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
     st.set_page_config(page_title="Diagnostic", layout="wide")
     lang = st.sidebar.radio("Langue / Language", ["fr", "en"], horizontal=True, key="lang")
     st.title(_t(lang, "Community health diagnostic"))
+    address = st.get_option("server.address")
+    if not is_loopback(address):
+        st.error(_t(lang, "This dashboard is for the diagnostic team only and is served on this computer alone "
+                          "(127.0.0.1). It is not shown on the address {address}: start it with 'analysis "
+                          "dashboard', which binds it to loopback.").format(address=address or "*"))
+        return
+    st.info(_t(lang, "Team only: served on this computer alone (loopback), never on the network. Selections "
+                     "can be compared with each other; publish figures only from the report or the exports."))
     if not data or not Path(data, "responses").is_dir():
         st.error(_t(lang, "No dataset: start the dashboard with 'analysis dashboard --data DIR'."))
         return
@@ -182,12 +207,7 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
                                         format_func=lambda c, n=name: category_label(probe, n, c, lang))
         chosen.append((name, tuple(values)))
     release = release_for(data, qdirs, k, tuple(chosen))
-    st.caption(i18n.translations(lang).ngettext(
-                 "Counts from 1 to {k1} person are not shown: “< {k}” marks a hidden figure, either such a small "
-                 "count or a larger one hidden so that the small ones cannot be recalculated from the totals.",
-                 "Counts from 1 to {k1} persons are not shown: “< {k}” marks a hidden figure, either such a small "
-                 "count or a larger one hidden so that the small ones cannot be recalculated from the totals.",
-                 k - 1).format(k1=k - 1, k=k))
+    st.caption(legend(lang, k))
     st.header(_t(lang, "Participation"))
     st.dataframe(participation_frame(release, lang), hide_index=True)
     by_names = list(release.breakdowns)
