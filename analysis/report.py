@@ -37,8 +37,17 @@ NOT_COMPUTABLE = "_notcomputable"
 STATUSES = ("complete", "partial", "declined")
 
 
+_T_CACHE: dict[tuple[str, str], str] = {}
+
+
 def _t(lang: str, msgid: str) -> str:
-    return i18n.translations(lang).gettext(msgid)
+    # A report looks up thousands of labels; each lookup checks the
+    # catalog file. One render uses one state of the catalogs (render_html
+    # empties this cache when it starts).
+    text = _T_CACHE.get((lang, msgid))
+    if text is None:
+        text = _T_CACHE[(lang, msgid)] = i18n.translations(lang).gettext(msgid)
+    return text
 
 
 # ---------------------------------------------------------------- views
@@ -868,6 +877,10 @@ class Fmt:
         self.lang = lang if i18n.babel_locale(lang) else "en"
         self.k = k
         self.hidden = disclosure.suppressed_label(k)
+        # A report formats tens of thousands of figures, most of them
+        # repeated; babel takes ~0.1 ms for each.
+        self._counts: dict[int, str] = {}
+        self._numbers: dict[tuple[float, int], str] = {}
 
     def n(self, value: int | None | Figure) -> str:
         """A count; ``< k`` when hidden as a small count, ``[c]`` when a
@@ -876,16 +889,32 @@ class Fmt:
             if value.withheld:
                 return disclosure.WITHHELD_LABEL
             value = value.n
-        return self.hidden if value is None else format_decimal(value, locale=self.lang)
+        if value is None:
+            return self.hidden
+        text = self._counts.get(value)
+        if text is None:
+            text = self._counts[value] = format_decimal(value, locale=self.lang)
+        return text
 
     def pct(self, value: float | None) -> str:
         """A percentage (0-100) with one decimal, ``–`` when not publishable."""
-        return "–" if value is None else format_percent(value / 100, locale=self.lang, format="#,##0.0%")
+        if value is None:
+            return "–"
+        key = (value, -1)
+        text = self._numbers.get(key)
+        if text is None:
+            text = self._numbers[key] = format_percent(value / 100, locale=self.lang, format="#,##0.0%")
+        return text
 
     def num(self, value: float | None, digits: int = 1) -> str:
         """A decimal number."""
-        return "–" if value is None else format_decimal(value, locale=self.lang,
-                                                         format="#,##0." + "0" * digits)
+        if value is None:
+            return "–"
+        key = (value, digits)
+        text = self._numbers.get(key)
+        if text is None:
+            text = self._numbers[key] = format_decimal(value, locale=self.lang, format="#,##0." + "0" * digits)
+        return text
 
     def ci(self, lo: float | None, hi: float | None, digits: int = 1) -> str:
         """An interval ``[lo – hi]``."""
@@ -984,6 +1013,7 @@ def legend(lang: str, k: int) -> str:
 
 def render_html(release: Release, lang: str = "fr") -> str:
     """The report as one self-contained HTML string."""
+    _T_CACHE.clear()
     k = release.k
     fmt = Fmt(lang, k)
     title = _t(lang, "Community health diagnostic")
