@@ -1,29 +1,20 @@
 """Statistical disclosure control for the community health diagnostic.
 
-Every figure that leaves the analysis side goes through this module:
+Releases (report, exports, dashboard) are protected by the **cell key
+method** at the end of this module: every count is perturbed by a noise that
+depends only on the persons it counts (:class:`Tally`, :class:`PTable`,
+:class:`Protection`), tables are published with the rules on groups
+(:func:`publish_table`: small groups and homogeneous groups withheld), and
+means are rounded without intervals (:func:`round_mean`). docs/disclosure.md
+gives the method, the measurements behind the choice and the guarantee.
 
-* person counts (1-D frequency tables and 2-D cross tables with margins):
-  :func:`gate_counts` / :func:`gate_table`;
-* percentages and rates: :func:`gate_percentage`;
-* means and scores: :func:`gate_mean`;
-* several tables of the same release: :func:`gate_linked`.
-
-Rules (French health-data practice, threshold ``k``, 11 by default):
-
-* a person count is published only if it is 0 or ``>= k``; counts in
-  ``1..k-1`` are *primary*-suppressed;
-* a percentage needs numerator and denominator ``>= k`` (0 % is publishable
-  when the denominator is ``>= k``);
-* a mean needs ``>= k`` contributors.
-
-Primary suppression alone is not enough for tables with margins: a hidden
-cell can be recomputed from its row or column total.  Tables therefore get
-*secondary* (complementary) suppression until :func:`audit` - which bounds
-every hidden cell by linear programming exactly as an attacker would - shows
-that no primary-suppressed figure can be pinned down to a value below ``k``.
-
-Suppressed figures are rendered as ``"< k"`` (``"< 11"`` by default), never as
-a number.
+The first half of the module is the earlier cell-suppression engine, kept
+as the attacker and auditor of the test suite: threshold ``k`` (11 by
+default; counts in ``1..k-1`` primary-suppressed), secondary suppression
+(:func:`gate_table`, :func:`gate_linked`, :func:`gate_release`) and
+:func:`audit`, which bounds every hidden cell by linear programming exactly
+as an attacker would. It is no longer on the release path: it was reversible
+across linked tables and releases, and slow.
 
 Vocabulary used below: an *entry* is any published figure of a table (inner
 cell, row total, column total, grand total); a *line* is one additive

@@ -1,10 +1,11 @@
-"""The diagnostic release: gated tables, and the report as one offline HTML file.
+"""The diagnostic release: protected tables, and the report as one offline HTML file.
 
 :func:`build_release` computes every table of the diagnostic from the
-dataset (:mod:`analysis.tables`, :mod:`analysis.scores`), gates all of them
-together with :mod:`analysis.disclosure` (one release: a figure hidden in a
-table is hidden in every table that shows it) and returns :class:`View`
-objects that hold only publishable figures. The HTML report, the exports
+dataset (:mod:`analysis.tables`, :mod:`analysis.scores`), protects every
+figure with :mod:`analysis.disclosure` (the cell key method: the same
+persons give the same published figure in every table; rules on small and
+homogeneous groups) and returns :class:`View` objects that hold only
+published figures, never a true count. The HTML report, the exports
 (:mod:`analysis.export`) and the team dashboard render these views and
 nothing else.
 
