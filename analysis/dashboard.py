@@ -1,16 +1,17 @@
-"""The team dashboard: the diagnostic's gated tables, filtered, in Streamlit.
+"""The team dashboard: the diagnostic's protected tables, filtered, in Streamlit.
 
 Separate from the kiosk (it reads the analysts' dataset). Filters (period,
 centre, neighbourhood) select responses *before* counting, and the filtered
-release is gated like the report: every number shown comes from
-:class:`analysis.report.View`, so a suppressed figure is shown as ``< k``
-and never as a number. Started by ``analysis dashboard``, which passes the
+release is protected like the report: every number shown comes from
+:class:`analysis.report.View`, so a hidden figure is shown as ``< k`` or
+``[c]`` and never as a number. Started by ``analysis dashboard``, which passes the
 dataset through environment variables.
 
 Filtering lets a user compare two overlapping selections. Each selection
-is protected like the report (cell key method: a selection and its
-complement give noise back, not hidden counts), but the dashboard is for the
-diagnostic team only, never for publication: ``analysis dashboard`` refuses
+is protected like the report, but two selections that differ by a few
+persons can be compared: the cell key method gives the same persons the same
+figure, so the cells that differ point at the persons left out. The
+dashboard is therefore for the diagnostic team only, never for publication: ``analysis dashboard`` refuses
 any address but loopback, the page refuses to show anything when served
 elsewhere, and it says so on screen.
 """

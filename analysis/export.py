@@ -1,10 +1,11 @@
-"""Exports of the diagnostic: gated tables plus a codebook.
+"""Exports of the diagnostic: protected tables plus a codebook.
 
 Formats: ``xlsx`` (one workbook: README, tables, codebook, modules sheets),
 and ``csv`` (UTF-8 with BOM, so that spreadsheet software detects the
 encoding), ``parquet`` or ``sav`` (SPSS, through pyreadstat) as a folder with
 one file per sheet. Every figure comes from :func:`analysis.report.build_release`:
-suppressed counts are empty in the ``n`` column and ``< k`` in ``n_display``.
+hidden counts are empty in the ``n`` column and ``< k`` (below ``k`` after
+perturbation) or ``[c]`` (withheld by a rule on groups) in ``n_display``.
 
 A record-level export (one line per response) is refused unless the caller
 explicitly accepts the re-identification risk; even then it has fresh random

@@ -81,7 +81,7 @@ class Mean:
 
 @dataclass
 class View:
-    """A publishable table: only gated figures, ready to render.
+    """A publishable table: only published (protected) figures, ready to render.
 
     ``cols`` is ``[""]`` for a one-dimensional table. ``cells`` maps
     ``(row, col)`` to a :class:`Figure`; ``means`` and ``prevalence`` (score
@@ -141,7 +141,7 @@ VIEW_SCHEMA = {"table": pl.String, "kind": pl.String, "module": pl.String, "majo
 
 @dataclass
 class Release:
-    """Everything the diagnostic publishes, already gated."""
+    """Everything the diagnostic publishes, already protected."""
 
     k: int
     views: dict[str, View]
