@@ -62,20 +62,37 @@ def is_loopback(address: str | None) -> bool:
         return False
 
 
-def filter_options(data_dir: str | Path, breakdowns: dict[str, str] | None = None,
-                   period: str = "quarter") -> dict[str, list[str]]:
-    """Values offered by each filter (from the non-test responses)."""
+def filter_units(data_dir: str | Path, breakdowns: dict[str, str] | None = None,
+                 period: str = "quarter") -> pl.DataFrame:
+    """One row per counted response with its value of each filter."""
     bds = breakdowns or tables.DEFAULT_BREAKDOWNS
     responses = scan_responses(data_dir)
     answers = scan_answers(data_dir)
     key = tables.choose_key(responses)
     wanted = {name: bds[name] for name in FILTERS if name in bds}
-    u = tables.units(responses, answers, key, wanted, period).collect(engine="streaming")
+    return tables.units(responses, answers, key, wanted, period).select(*wanted).collect(engine="streaming")
+
+
+def filter_options(data_dir: str | Path | pl.DataFrame, breakdowns: dict[str, str] | None = None,
+                   period: str = "quarter", k: int = disclosure.DEFAULT_K) -> dict[str, list[str]]:
+    """Values offered by each filter: those of at least ``k`` counted
+    responses (a smaller group selected alone, or left out of an otherwise
+    whole selection, would be compared with the whole)."""
+    u = data_dir if isinstance(data_dir, pl.DataFrame) else filter_units(data_dir, breakdowns, period)
     out = {}
-    for name in wanted:
-        values = sorted(v for v in u[name].unique().to_list() if v is not None)
-        out[name] = values
+    for name in u.columns:
+        sizes = u.group_by(name).len()
+        out[name] = sorted(v for v, n in sizes.iter_rows() if v is not None and n >= k)
     return out
+
+
+def left_out(units: pl.DataFrame, chosen: Sequence[tuple[str, Sequence[str]]]) -> int:
+    """How many counted responses a selection leaves out."""
+    keep = pl.lit(True)
+    for name, values in chosen:
+        if values and name in units.columns:
+            keep = keep & pl.col(name).is_in(list(values))
+    return units.height - units.filter(keep).height
 
 
 def frequency_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
@@ -190,14 +207,15 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
         return
 
     @st.cache_resource(max_entries=16, show_spinner=False)
-    def options(path: str) -> dict[str, list[str]]:
-        return filter_options(path)
+    def units_of(path: str) -> pl.DataFrame:
+        return filter_units(path)
 
     @st.cache_resource(max_entries=32, show_spinner=False)
     def release_for(path: str, dirs: tuple[str, ...], k: int, chosen: tuple) -> Release:
         return build_release(path, list(dirs), k, filters={name: list(values) for name, values in chosen})
 
-    opts = options(data)
+    units = units_of(data)
+    opts = filter_options(units, k=k)
     titles = {"period": _t(lang, "Period"), "centre": _t(lang, "Centre"), "neighbourhood": _t(lang, "Neighbourhood")}
     chosen = []
     probe = release_for(data, qdirs, k, ())
@@ -207,6 +225,12 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
         values = st.sidebar.multiselect(titles[name], opts[name], key=f"filter_{name}",
                                         format_func=lambda c, n=name: category_label(probe, n, c, lang))
         chosen.append((name, tuple(values)))
+    missing = left_out(units, chosen)
+    if 0 < missing < k:
+        # The whole minus a handful: compared with the whole, it shows them.
+        st.warning(_t(lang, "This selection leaves out fewer than {k} responses: compared with the whole "
+                            "data it would show their answers. Widen or narrow the selection.").format(k=k))
+        return
     release = release_for(data, qdirs, k, tuple(chosen))
     st.caption(legend(lang, k))
     st.header(_t(lang, "Participation"))

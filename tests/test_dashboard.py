@@ -125,3 +125,30 @@ def test_crosstab_selection(app: AppTest) -> None:
     assert all(fits(cell, t) for row, trow in zip(crosstab, truth) for cell, t in zip(row[1:], trow)), crosstab
     assert crosstab[0][2] in ("< 11", "[c]")  # a/South = 4
     assert_no_small_count(app)
+
+
+def test_small_groups_are_not_offered_and_the_whole_minus_a_few_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    qdir = write_modules(tmp_path / "q", MODULE_T, MODULE_DEMO)
+    d = Data()
+    d.respond({"demographics.neighbourhood": "n1", "t.q1": "a"}, centre="C1", times=25)
+    d.respond({"demographics.neighbourhood": "n2", "t.q1": "b"}, centre="C1", times=20)
+    d.respond({"demographics.neighbourhood": "n3", "t.q1": "b"}, centre="C1", times=3)
+    data = d.write(tmp_path / "data")
+    monkeypatch.setenv("ANALYSIS_DATA", str(data))
+    monkeypatch.setenv("ANALYSIS_QUESTIONNAIRES", str(qdir))
+    monkeypatch.setenv("ANALYSIS_K", "11")
+    serve_on(monkeypatch, "127.0.0.1")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.radio(key="lang").set_value("en").run()
+    # n3 (3 persons) is no filter of its own.
+    assert at.multiselect(key="filter_neighbourhood").options == ["North", "South"]
+    # North and South together are everyone but the 3 of n3: compared with
+    # the whole, the selection would show them. Refused, nothing shown.
+    at.multiselect(key="filter_neighbourhood").set_value(["n1", "n2"]).run()
+    assert not at.exception and not at.dataframe
+    assert at.warning[0].value == ("This selection leaves out fewer than 11 responses: compared with the whole data "
+                                   "it would show their answers. Widen or narrow the selection.")
+    at.multiselect(key="filter_neighbourhood").set_value(["n1"]).run()
+    assert not at.warning and at.dataframe
