@@ -283,3 +283,25 @@ def test_the_attacker_pins_small_counts_of_a_threshold_only_release(world: dict[
     assert intervals[("3", "le_moulin")][0] >= 1
     view = exact.views["phq9.q9.by.neighbourhood"]
     assert [view.cells[(r, "le_moulin")].n for r in view.rows] == [0, 0, 0, None, 0]
+
+
+def test_the_export_publishes_the_same_protected_figures(world: dict[str, Any], tmp_path: Path) -> None:
+    import polars as pl
+
+    out = tmp_path / "csv"
+    assert analysis_cli.main(["export", "--data", str(world["data"]), "--format", "csv", "--out", str(out),
+                              "--codes"]) == 0
+    df = pl.read_csv((out / "tables.csv").read_bytes()[3:], infer_schema_length=None)
+    # No count from 1 to 10, every hidden one marked, no interval on a mean,
+    # nothing finer than one decimal.
+    assert df.filter(pl.col("n").is_between(1, 10)).height == 0
+    assert set(df.filter(pl.col("n").is_null() & (pl.col("row") != "_mean"))["n_display"].unique()) == {"< 11", "[c]"}
+    means = df.filter(pl.col("row") == "_mean")
+    assert means.height > 0 and means["ci_low"].null_count() == means.height
+    for column in ("pct", "ci_low", "ci_high"):
+        values = df[column].drop_nulls().to_list()
+        assert all(round(v, 1) == v for v in values), column
+    # The figures are the release's: the homogeneous group withheld here too.
+    under_18 = df.filter((pl.col("table") == "phq9.q9.by.age_band") & (pl.col("col") == "under_18")
+                         & (pl.col("row") != "_total"))
+    assert under_18.height == 5 and set(under_18["n_display"]) == {"[c]"}
