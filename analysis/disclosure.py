@@ -1367,15 +1367,19 @@ class PublishedTable:
     withheld_positions: frozenset[Position] = frozenset()
 
     def cell(self, r: int, c: int) -> int | None:
+        """The published cell ``(r, c)``, None when hidden."""
         return self.values[(r, c)]
 
     def row_total(self, r: int) -> int | None:
+        """The published total of row ``r`` (the cell itself in a 1-D table)."""
         return self.values[(r, len(self.col_labels))] if self.col_var is not None else self.values[(r, 0)]
 
     def col_total(self, c: int) -> int | None:
+        """The published total of column ``c``."""
         return self.values[(len(self.row_labels), c)]
 
     def total(self) -> int | None:
+        """The published grand total."""
         if self.col_var is None:
             return self.values[(len(self.row_labels), 0)]
         return self.values[(len(self.row_labels), len(self.col_labels))]

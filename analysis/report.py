@@ -172,6 +172,7 @@ class _Raw:
     substantive: list[int] | None = None
 
     def publish(self, protection: Protection) -> PublishedTable:
+        """The table as released under ``protection``."""
         return disclosure.publish_table(self.matrix, self.rows, self.cols, self.row_var, self.col_var, protection,
                                         self.substantive)
 
