@@ -152,6 +152,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     import os
     import subprocess
+    from analysis.dashboard import is_loopback
+    if not is_loopback(args.address):
+        # Selections of the dashboard can be compared with each other: it
+        # is for the team, on this computer, never on a network.
+        raise KioskError(f"--address {args.address}: the dashboard is served on loopback only (127.0.0.1, ::1 "
+                         "or localhost); publish figures with 'analysis report' or 'analysis export'",
+                         code="DSH-001")
     app = Path(__file__).resolve().parent / "dashboard_app.py"
     env = {**os.environ, "ANALYSIS_DATA": str(Path(args.data).resolve()), "ANALYSIS_K": str(args.k),
            "ANALYSIS_QUESTIONNAIRES": os.pathsep.join(str(Path(q).resolve()) for q in
