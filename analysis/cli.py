@@ -165,9 +165,22 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from analysis.simulate import simulate
+    import dataclasses
+    import datetime as dt
+    from analysis.simulate import Behaviour, simulate
+    if args.weeks < 1:
+        raise KioskError("--weeks must be 1 or more", code="CFG-031")
+    start = None
+    if args.start_week:
+        try:
+            year, week = args.start_week.split("-W")
+            start = dt.date.fromisocalendar(int(year), int(week), 1)
+        except ValueError:
+            raise KioskError(f"--start-week {args.start_week!r}: give an ISO week such as 2026-W01",
+                             code="CFG-031") from None
     counts = simulate(args.n, args.survey, args.pub, args.device_key, args.out, seed=args.seed,
-                      module_dirs=[QUESTIONNAIRES, *args.questionnaires])
+                      module_dirs=[QUESTIONNAIRES, *args.questionnaires], start=start,
+                      behaviour=dataclasses.replace(Behaviour(), weeks=args.weeks))
     print(f"{args.n} synthetic responses sealed into {args.out}: " +
           ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
@@ -247,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device-key", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int)
+    p.add_argument("--weeks", type=int, default=26, help="weeks the responses are spread over (default 26)")
+    p.add_argument("--start-week", metavar="YYYY-Www",
+                   help="first ISO week of the span (default: the span ends this week)")
     p.add_argument("--questionnaires", action="append", default=[])
     p.set_defaults(func=cmd_simulate)
     return parser

@@ -49,9 +49,11 @@ from typing import Any, Iterable
 import polars as pl
 
 from kiosk.errors import EnvelopeError, KeyFileError, KioskError, ValidationError
-from kiosk.questionnaire import Module, load_module, load_survey
+from kiosk.definitions import load_record, parse_block
+from kiosk.keys import fingerprint
+from kiosk.questionnaire import Module, Survey, load_module, load_survey
 from kiosk.sealing import HEADER_LEN, MAGIC
-from kiosk.store import bundle_count, read_bundle, receipt_json
+from kiosk.store import bundle_count, display_name, read_bundle, receipt_json
 
 from analysis.envelopes import (BatchOpener, Catalogue, ModuleSpec, Opened, init_worker, rows_of,
                                 validate_body, worker_open)
@@ -67,7 +69,7 @@ __all__ = ["ANSWER_SCHEMA", "RESPONSE_SCHEMA", "STATES", "IngestResult", "ingest
 # faster than on text.
 RESPONSE_SCHEMA = {"rid": pl.UInt64, "survey": pl.String, "survey_version": pl.String,
                    "centre": pl.String, "period": pl.String, "lang": pl.String,
-                   "status": pl.String, "test": pl.Boolean}
+                   "status": pl.String, "test": pl.Boolean, "survey_hash": pl.String}
 ANSWER_SCHEMA = {"rid": pl.UInt64, "module": pl.String, "major": pl.Int64, "version": pl.Categorical,
                  "item": pl.Categorical, "state": pl.Categorical, "value": pl.Categorical}
 # Answer states: answered (value = code or number), refused ("prefer not to
@@ -115,6 +117,91 @@ def module_index(dirs: Iterable[str | Path]) -> dict[tuple[str, str], Module]:
     return out
 
 
+def _bundle_definitions(block: bytes, name: str, trusted: list[Any] | None
+                        ) -> tuple[dict[str, Survey], dict[str, tuple[dict, dict[str, bytes]]]]:
+    """The surveys a bundle carries, verified: each giving the content hashes
+    its manifest names (BND-010 … BND-012). Definitions signed by a device
+    that is not trusted are not used (its envelopes are refused, ENV-023)."""
+    defs = parse_block(block, name)
+    if trusted is not None and defs.device not in {bytes(d) for d in trusted if isinstance(d, (bytes, bytearray))} \
+            and fingerprint(defs.device) not in {d for d in trusted if isinstance(d, str)}:
+        return {}, {}
+    surveys = defs.surveys()
+    files = {m["hash"]: (m, {r["file"]: defs.files[r["file"]] for r in [m, *m["modules"]]})
+             for m in defs.manifests}
+    return surveys, files
+
+
+def with_surveys(catalogue: Catalogue, surveys: dict[str, Survey]) -> Catalogue:
+    """``catalogue`` with the surveys bundles carried: their modules, site
+    lists applied, become the definitions for envelopes naming their hash
+    (they take precedence over any folder: they are what was asked)."""
+    per_survey = dict(catalogue.surveys)
+    by_hash = dict(catalogue.by_hash)
+    for h, survey in surveys.items():
+        specs = {(m.id, m.version): ModuleSpec.of(m) for m in survey.modules}
+        per_survey[h] = specs
+        for spec in specs.values():
+            by_hash.setdefault((spec.id, spec.version, spec.hash), spec)
+    return Catalogue(catalogue.modules, per_survey, by_hash)
+
+
+def cross_check(surveys: dict[str, Survey], catalogue: Catalogue) -> list[str]:
+    """Where the questionnaire folders given to ingest hold another text
+    under the same module id and version than a bundle carried: one note
+    each (the bundle's definition, the one the patients saw, is used)."""
+    notes = []
+    seen = set()
+    for survey in surveys.values():
+        for m in survey.modules:
+            local = catalogue.modules.get((m.id, m.version))
+            if local is not None and local.hash != m.hash and (m.id, m.version, m.hash) not in seen \
+                    and (m.id, m.version, m.hash) not in catalogue.by_hash:
+                seen.add((m.id, m.version, m.hash))
+                notes.append(f"cross-check: module {m.id} {m.version} in the questionnaire folders (hash "
+                             f"{local.hash}) differs from the one the kiosk ran (hash {m.hash}); the kiosk's "
+                             "definition, carried by the bundle, was used")
+    return notes
+
+
+def keep_definitions(data: Path, carried: dict[str, tuple[dict, dict[str, bytes]]]) -> None:
+    """Keep every survey definition ingested, by hash, in the dataset
+    (``DATA/definitions/``): the file bytes by SHA-256, and one manifest per
+    survey hash. Content-addressed, so writing them again changes nothing."""
+    root = data / "definitions"
+    (root / "files").mkdir(parents=True, exist_ok=True)
+    (root / "surveys").mkdir(exist_ok=True)
+    for survey_hash, (manifest, files) in carried.items():
+        for sha, blob in files.items():
+            target = root / "files" / f"{sha}.yaml"
+            if not target.exists():
+                _atomic_write(target, blob)
+        target = root / "surveys" / f"{survey_hash}.json"
+        if not target.exists():
+            _atomic_write(target, (json.dumps(manifest, sort_keys=True, indent=1) + "\n").encode("utf-8"))
+
+
+def _atomic_write(path: Path, blob: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(blob)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+
+
+def dataset_surveys(data_dir: str | Path) -> dict[str, Survey]:
+    """Every survey definition the dataset keeps, loaded from its own bytes,
+    by survey hash (see :func:`keep_definitions`)."""
+    root = Path(data_dir) / "definitions"
+    out: dict[str, Survey] = {}
+    for f in sorted((root / "surveys").glob("*.json")):
+        manifest = json.loads(f.read_text(encoding="utf-8"))
+        files = {r["file"]: (root / "files" / f"{r['file']}.yaml").read_bytes() for r in [manifest, *manifest["modules"]]}
+        out[manifest["hash"]] = load_record(manifest, files)
+    return out
+
+
 def catalogue_of(dirs: Iterable[str | Path]) -> Catalogue:
     """Module definitions for validation: every module of ``dirs``, and for
     every survey there whose site supplies choice lists (neighbourhoods),
@@ -156,6 +243,7 @@ class IngestResult:
     ingested: int = 0
     duplicates: int = 0
     quarantined: list[tuple[str, int, str]] = field(default_factory=list)  # (bundle, index, reason)
+    notes: list[str] = field(default_factory=list)  # cross-check findings, for the command line
     receipt_ids: list[str] = field(default_factory=list)
     duplicate_list: list[tuple[str, int, str]] = field(default_factory=list)  # (bundle, index, reason)
     run: int = 0
@@ -363,10 +451,16 @@ def _read_and_ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey
     quarantine: list[tuple[str, int, str, str, bytes | None]] = []  # bundle, index, code, reason, envelope
     bundle_rows: list[tuple[str, str, int]] = []
     entries: list[tuple[str, int, bytes]] = []
+    carried: dict[str, Survey] = {}            # survey hash -> definitions carried by the bundles
+    carried_files: dict[str, tuple[dict, dict[str, bytes]]] = {}
     for bundle_path in bundles:
-        name = Path(bundle_path).name
+        name = display_name(Path(bundle_path).name)
         try:
             bundle = read_bundle(bundle_path)
+            if bundle.definitions:
+                surveys, manifests = _bundle_definitions(bundle.definitions, name, trusted)
+                carried.update(surveys)
+                carried_files.update(manifests)
         except EnvelopeError as exc:
             quarantine.append((name, -1, exc.code, exc.user_text(), None))
             continue
@@ -379,7 +473,7 @@ def _read_and_ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey
     lock = _DataLock(data)
     try:
         return _ingest(bundles, entries, quarantine, bundle_rows, data, questionnaire_dirs, opening, processes,
-                       today or dt.date.today(), clock)
+                       today or dt.date.today(), clock, carried, carried_files)
     finally:
         lock.release()
 
@@ -387,7 +481,8 @@ def _read_and_ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey
 def _ingest(bundles: list[str | Path], entries: list[tuple[str, int, bytes]],
             quarantine: list[tuple[str, int, str, str, bytes | None]], bundle_rows: list[tuple[str, str, int]],
             data: Path, questionnaire_dirs: list[str | Path], opening: "_Opening", processes: int, today: dt.date,
-            clock: float) -> IngestResult:
+            clock: float, carried: dict[str, Survey] | None = None,
+            carried_files: dict[str, tuple[dict, dict[str, bytes]]] | None = None) -> IngestResult:
     result = IngestResult(envelopes=len(entries))
 
     def lap(phase: str) -> None:
@@ -415,6 +510,10 @@ def _ingest(bundles: list[str | Path], entries: list[tuple[str, int, bytes]],
                 todo.append((g, env))
         result.workers = processes
         catalogue = catalogue_of(questionnaire_dirs)
+        if carried:
+            result.notes.extend(cross_check(carried, catalogue))
+            catalogue = with_surveys(catalogue, carried)
+            keep_definitions(data, carried_files or {})
         lap("catalogue")
         opened_list = opening.run(todo, catalogue)
         lap("open")
@@ -586,7 +685,15 @@ def scan_responses(data_dir: str | Path) -> pl.LazyFrame:
     files = sorted((Path(data_dir) / "responses").glob("*.parquet"))
     if not files:
         return pl.DataFrame(schema=RESPONSE_SCHEMA).lazy()
-    return pl.scan_parquet(files)
+    # Files written before survey_hash existed read it as null; column types
+    # are the files' own (datasets written by other tools may differ).
+    schema: dict[str, Any] = {}
+    for f in files:
+        for name, dtype in pl.read_parquet_schema(f).items():
+            schema.setdefault(name, dtype)
+    for name, dtype in RESPONSE_SCHEMA.items():
+        schema.setdefault(name, dtype)
+    return pl.scan_parquet(files, schema=schema, missing_columns="insert")
 
 
 def scan_answers(data_dir: str | Path) -> pl.LazyFrame:
