@@ -399,14 +399,10 @@ class _Reader:
         return data
 
 
-def read_bundle(path: str | Path) -> Bundle:
-    """Read and verify a bundle, reading the file in pieces and within the
-    limits of :data:`MAX_BUNDLE_BYTES` and :data:`MAX_BUNDLE_ENVELOPES`;
-    raise :class:`EnvelopeError` naming the file and the problem: missing
-    (BND-001), not a bundle (BND-002), damaged (BND-003), unknown version
-    (BND-004), malformed (BND-005), truncated (BND-006), beyond the limits
-    (BND-007), not a regular file (BND-008), unreadable (BND-009), bad
-    definitions (BND-010, BND-011)."""
+def check_bundle_file(path: str | Path) -> None:
+    """Refuse, before any work (and before a passphrase is asked), a bundle
+    path that is missing (BND-001), a folder (BND-002), not a regular file
+    (BND-008), too large (BND-007) or unreadable (BND-009)."""
     p = Path(path)
     shown = display_name(p)
     try:
@@ -426,8 +422,26 @@ def read_bundle(path: str | Path) -> Bundle:
                             f"({MAX_BUNDLE_BYTES:,}); export more often so each bundle is smaller",
                             code="BND-007")
     try:
+        with open(p, "rb"):
+            pass
+    except OSError as exc:
+        raise EnvelopeError(f"bundle {shown!r} cannot be read ({exc.strerror})", code="BND-009") from None
+
+
+def read_bundle(path: str | Path) -> Bundle:
+    """Read and verify a bundle, reading the file in pieces and within the
+    limits of :data:`MAX_BUNDLE_BYTES` and :data:`MAX_BUNDLE_ENVELOPES`;
+    raise :class:`EnvelopeError` naming the file and the problem: missing
+    (BND-001), not a bundle (BND-002), damaged (BND-003), unknown version
+    (BND-004), malformed (BND-005), truncated (BND-006), beyond the limits
+    (BND-007), not a regular file (BND-008), unreadable (BND-009), bad
+    definitions (BND-010, BND-011)."""
+    p = Path(path)
+    shown = display_name(p)
+    check_bundle_file(p)
+    try:
         with open(p, "rb") as fh:
-            return _read_bundle(_Reader(fh, st.st_size), shown)
+            return _read_bundle(_Reader(fh, os.fstat(fh.fileno()).st_size), shown)
     except OSError as exc:
         raise EnvelopeError(f"bundle {shown!r} cannot be read ({exc.strerror})", code="BND-009") from None
 
