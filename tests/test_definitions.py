@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 
 from analysis import cli as analysis_cli
+from analysis.export import export
 from analysis.ingest import dataset_surveys, ingest, scan_answers, scan_responses
 from analysis.simulate import simulate
 from kiosk import cli as kiosk_cli
@@ -220,3 +221,21 @@ def test_simulate_from_the_project_root_with_a_relative_survey_path(tmp_path: Pa
                               str(team.dir / "team.pub"), "--device-key", str(device), "--out",
                               str(tmp_path / "b.hkb"), "--questionnaires", "questionnaires"]) == 0
     assert capsys.readouterr().out.startswith("3 synthetic responses sealed into")
+
+
+def test_exports_say_which_definitions_were_pooled(tmp_path: Path, team: TeamKeys) -> None:
+    data = tmp_path / "data"
+    for name, centre in (("a", "CENTRE-A"), ("b", "CENTRE-B")):
+        text = (QUESTIONNAIRES / "demo_survey.yaml").read_text().replace("centre: DEMO", f"centre: {centre}")
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "survey.yaml").write_text(text)
+        create_device_key(tmp_path / name / "device.key")
+        simulate(15, tmp_path / name / "survey.yaml", team.dir / "team.pub", tmp_path / name / "device.key",
+                 tmp_path / f"{name}.hkb", seed=1, module_dirs=[QUESTIONNAIRES])
+    result = ingest([tmp_path / "a.hkb", tmp_path / "b.hkb"], team.keys, data, [])
+    assert (result.ingested, result.quarantined) == (30, [])
+    files = export(data, "csv", tmp_path / "csv", [QUESTIONNAIRES])
+    assert tmp_path / "csv" / "definitions.csv" in files
+    pooled = pl.read_csv((tmp_path / "csv" / "definitions.csv").read_bytes()[3:])
+    mehm = load_survey(QUESTIONNAIRES / "demo_survey.yaml").module("mehm")
+    assert pooled.rows() == [("mehm", 1, "1.0.0", mehm.hash, "CENTRE-A, CENTRE-B")]

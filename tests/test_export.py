@@ -43,7 +43,8 @@ def test_csv_with_bom_labels_and_codebook(tmp_path: Path, capsys: pytest.Capture
     data, qdir = d1(tmp_path)
     out = tmp_path / "csv"
     assert run_export(data, qdir, "csv", out) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["README.csv", "codebook.csv", "modules.csv", "tables.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.csv", "codebook.csv", "definitions.csv", "modules.csv",
+                                                     "tables.csv"]
     raw = (out / "tables.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     df = pl.read_csv(raw[3:])
@@ -82,7 +83,7 @@ def test_suppressed_cells_are_empty_with_the_label(tmp_path: Path) -> None:
     out = tmp_path / "book.xlsx"
     assert run_export(data, qdir, "xlsx", out) == 0
     sheets = read_xlsx(out)
-    assert sorted(sheets) == ["README", "codebook", "modules", "tables"]
+    assert sorted(sheets) == ["README", "codebook", "definitions", "modules", "tables"]
     lines = q1_lines(sheets["tables"])
     assert [(r, n, d) for r, n, d, _ in lines] == [("Apple", None, "< 11"), ("Banana", None, "< 11"),
                                                    ("Prefer not to answer", 0, "0")]
