@@ -109,6 +109,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     data = Path(args.data)
     if data.exists() and not data.is_dir():
         raise KioskError(f"--data {args.data!r} is a file; give the dataset folder", code="CFG-033")
+    if (data / "federation.json").exists():
+        raise KioskError(f"{args.data!r} pools other teams' datasets ('analysis pool'); ingest into a team's own "
+                         "dataset, then pool again", code="POOL-005")
     trusted = None
     if not args.any_device:
         devices = load_trusted_devices(args.data)
@@ -145,6 +148,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
               f"details in {Path(args.data) / 'quarantine.jsonl'}")
         return EXIT_QUARANTINED
     return EXIT_OK
+
+
+def cmd_pool(args: argparse.Namespace) -> int:
+    from analysis.federate import pool
+    n = pool(args.datasets, args.out)
+    print(f"pooled {n} response(s) of {len(args.datasets)} dataset(s) into {args.out}: definitions compatible, "
+          "no response in two datasets")
+    return 0
 
 
 def cmd_trust(args: argparse.Namespace) -> int:
@@ -274,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="try the quarantined envelopes again (after trusting a device, giving a key or a "
                         "survey); those that ingest leave the quarantine")
     p.set_defaults(func=cmd_ingest)
+    p = sub.add_parser("pool", help="pool several teams' datasets after checking they are compatible")
+    p.add_argument("datasets", nargs="+", help="dataset folders made by 'analysis ingest'")
+    p.add_argument("--out", required=True, help="the new folder of the pooled dataset")
+    p.set_defaults(func=cmd_pool)
     p = sub.add_parser("trust", help="manage the kiosks whose envelopes ingest accepts")
     p.add_argument("device_pub", nargs="*", help="a kiosk's device.pub (made by 'kiosk init-device')")
     p.add_argument("--data", required=True)
