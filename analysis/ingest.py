@@ -151,16 +151,12 @@ def cross_check(surveys: dict[str, Survey], catalogue: Catalogue) -> list[str]:
     under the same module id and version than a bundle carried: one note
     each (the bundle's definition, the one the patients saw, is used)."""
     notes = []
-    seen = set()
-    for survey in surveys.values():
-        for m in survey.modules:
-            local = catalogue.modules.get((m.id, m.version))
-            if local is not None and local.hash != m.hash and (m.id, m.version, m.hash) not in seen \
-                    and (m.id, m.version, m.hash) not in catalogue.by_hash:
-                seen.add((m.id, m.version, m.hash))
-                notes.append(f"cross-check: module {m.id} {m.version} in the questionnaire folders (hash "
-                             f"{local.hash}) differs from the one the kiosk ran (hash {m.hash}); the kiosk's "
-                             "definition, carried by the bundle, was used")
+    ran = {(m.id, m.version, m.hash) for survey in surveys.values() for m in survey.modules}
+    for m_id, version, local_hash in sorted(catalogue.by_hash):
+        for _, _, kiosk_hash in sorted(x for x in ran if x[:2] == (m_id, version) and x[2] != local_hash):
+            notes.append(f"cross-check: module {m_id} {version} in the questionnaire folders (hash "
+                         f"{local_hash}) differs from the one the kiosk ran (hash {kiosk_hash}); the kiosk's "
+                         "definition, carried by the bundle, was used")
     return notes
 
 

@@ -239,3 +239,23 @@ def test_exports_say_which_definitions_were_pooled(tmp_path: Path, team: TeamKey
     pooled = pl.read_csv((tmp_path / "csv" / "definitions.csv").read_bytes()[3:])
     mehm = load_survey(QUESTIONNAIRES / "demo_survey.yaml").module("mehm")
     assert pooled.rows() == [("mehm", 1, "1.0.0", mehm.hash, "CENTRE-A, CENTRE-B")]
+
+
+def test_questionnaire_folders_are_only_a_cross_check(tmp_path: Path, team: TeamKeys, capsys) -> None:  # type: ignore[no-untyped-def]
+    device = tmp_path / "device" / "device.key"
+    create_device_key(device)
+    bundle = tmp_path / "b.hkb"
+    simulate(12, QUESTIONNAIRES / "demo_survey.yaml", team.dir / "team.pub", device, bundle, seed=3)
+    # The team's copy of mehm was edited without a new version.
+    local = tmp_path / "team-questionnaires"
+    local.mkdir()
+    (local / "mehm.yaml").write_text((QUESTIONNAIRES / "mehm.yaml").read_text().replace("Very good", "Very well", 1))
+    edited = load_survey(QUESTIONNAIRES / "demo_survey.yaml", []).module("mehm").hash
+    from kiosk.questionnaire import load_module
+    theirs = load_module(local / "mehm.yaml").hash
+    data = tmp_path / "data"
+    result = ingest([bundle], team.keys, data, [local], trusted_devices=None)
+    assert (result.ingested, result.quarantined) == (12, [])
+    assert result.notes == [f"cross-check: module mehm 1.0.0 in the questionnaire folders (hash {theirs}) differs "
+                            f"from the one the kiosk ran (hash {edited}); the kiosk's definition, carried by the "
+                            "bundle, was used"]
