@@ -12,6 +12,9 @@ each response names its survey hash. From these:
   city-wide list shared by several centres): codes of different lists are
   qualified by their centres (``floreal@SAINT-DENIS``) and labelled
   ``Floréal (SAINT-DENIS)``;
+- items whose answer codes differ between versions of one major version are
+  shown per version (``q1@1.0.0``, ``q1@1.1.0``), each with its own
+  denominator;
 - :func:`pooled_table` says, per module, which definitions (version, hash,
   sites) were pooled.
 
@@ -38,6 +41,10 @@ class Pooling:
     centres: dict[str, list[str]] = field(default_factory=dict)       # survey hash -> centres in the data
     modules: dict[tuple[str, str], Module] = field(default_factory=dict)   # (id, version) -> pooled module
     mapping: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # hash, module, item, code, new
+    # (module, major, item) whose answer codes differ between the versions
+    # present: shown per version (item id ``item@version``), each with its
+    # own denominator.
+    split: set[tuple[str, int, str]] = field(default_factory=set)
 
     def index(self, base: Mapping[tuple[str, str], Module]) -> dict[tuple[str, str], Module]:
         """``base`` (modules of the questionnaire folders) overridden by the
@@ -47,6 +54,7 @@ class Pooling:
     def relabel(self, answers: pl.LazyFrame, responses: pl.LazyFrame) -> pl.LazyFrame:
         """``answers`` with site-list codes qualified where two sites' lists
         differ (see the module docstring)."""
+        answers = self._split_versions(answers)
         if not self.mapping:
             return answers
         columns = answers.collect_schema().names()
@@ -69,6 +77,71 @@ class Pooling:
         return pl.concat([answers.filter(~cond), touched.collect(engine="streaming").lazy()])
 
 
+    def _split_versions(self, answers: pl.LazyFrame) -> pl.LazyFrame:
+        """Answers of split items renamed ``item@version``."""
+        if not self.split:
+            return answers
+        schema = answers.collect_schema()
+        cond = pl.lit(False)
+        for m, major, i in sorted(self.split):
+            cond = cond | ((pl.col("module") == m) & (pl.col("major") == major)
+                           & (pl.col("item").cast(pl.String) == i))
+        touched = answers.filter(cond).with_columns(
+            (pl.col("item").cast(pl.String) + "@" + pl.col("version").cast(pl.String)).cast(schema["item"])
+            .alias("item"))
+        return pl.concat([answers.filter(~cond), touched.collect(engine="streaming").lazy()])
+
+
+def _answer_codes(module: Module, item_id: str) -> tuple | None:
+    try:
+        it = module.item(item_id)
+    except KeyError:
+        return None
+    return (it.type, tuple(c.code for c in it.choices), it.minimum, it.maximum)
+
+
+def _split(pool: Pooling, modules: Mapping[tuple[str, str], Module], present: Iterable[tuple[str, int, str]]) -> None:
+    """Items whose answer codes differ between the versions of one major
+    version present in the data are shown per version: a choice offered only
+    by 1.1.0 is never a percentage of people who answered 1.0.0. Site lists
+    (handled by centre) and scored items (a score needs its items) are not
+    split."""
+    groups: dict[tuple[str, int], list[str]] = {}
+    for m_id, major, version in present:
+        if (m_id, version) in modules:
+            groups.setdefault((m_id, major), []).append(version)
+    for (m_id, major), versions in groups.items():
+        if len(versions) < 2:
+            continue
+        versions.sort(key=lambda v: tuple(int(x) for x in v.split(".")))
+        defs = {v: modules[(m_id, v)] for v in versions}
+        latest = defs[versions[-1]]
+        scored = {i.split(".")[-1] for m in defs.values() for sc in m.scores for i in sc.items}
+        site = {it.id for h, s in pool.surveys.items() for m in s.modules if m.id == m_id for it in m.items
+                if it.choice_list and it.choice_list in s.site.choices}
+        ids = list(dict.fromkeys(it.id for v in versions for it in defs[v].items if it.is_question))
+        split = [i for i in ids if i not in scored and i not in site
+                 and len({_answer_codes(defs[v], i) for v in versions} - {None}) > 1]
+        if not split:
+            continue
+        items = []
+        for it in latest.items:
+            if it.id not in split:
+                items.append(it)
+                continue
+            for v in versions:
+                try:
+                    old = defs[v].item(it.id)
+                except KeyError:
+                    continue
+                items.append(dataclasses.replace(old, id=f"{it.id}@{v}",
+                                                 text={lang: f"{t} ({m_id} {v})" for lang, t in old.text.items()}))
+        merged = dataclasses.replace(latest, items=tuple(items))
+        for v in versions:
+            pool.modules[(m_id, v)] = merged
+        pool.split |= {(m_id, major, i) for i in split}
+
+
 def _list_key(choices: Iterable[Choice]) -> tuple:
     return tuple((c.code, tuple(sorted(c.label.items()))) for c in choices)
 
@@ -78,11 +151,14 @@ def _site_items(survey: Survey, module: Module) -> list[str]:
     return [it.id for it in module.items if it.choice_list and it.choice_list in survey.site.choices]
 
 
-def of_dataset(data_dir: str | Path, questionnaire_dirs: Iterable[str | Path], responses: pl.LazyFrame) -> Pooling:
+def of_dataset(data_dir: str | Path, questionnaire_dirs: Iterable[str | Path], responses: pl.LazyFrame,
+               answers: pl.LazyFrame | None = None) -> Pooling:
     """The pooling of a dataset: its own definitions by hash (and, for
     responses ingested from bundles without definitions, the surveys of the
-    questionnaire folders whose hash they name)."""
-    from analysis.ingest import dataset_surveys
+    questionnaire folders whose hash they name); with ``answers``, items
+    whose answer codes differ between versions are split per version."""
+    from analysis.ingest import dataset_surveys, module_index
+    questionnaire_dirs = list(questionnaire_dirs)
     pool = Pooling()
     in_data = (responses.select("survey_hash", "centre").unique().collect(engine="streaming"))
     for h, centre in in_data.iter_rows():
@@ -107,6 +183,10 @@ def of_dataset(data_dir: str | Path, questionnaire_dirs: Iterable[str | Path], r
                 if s.hash in missing:
                     pool.surveys[s.hash] = s
     _merge(pool)
+    if answers is not None:
+        present = answers.select("module", "major", "version").unique().collect(engine="streaming")
+        modules = {**module_index(questionnaire_dirs), **pool.modules}
+        _split(pool, modules, [(m, int(j), str(v)) for m, j, v in present.iter_rows()])
     return pool
 
 

@@ -677,8 +677,9 @@ def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path]
     responses = scan_responses(data_dir)
     # Answers are read with the definitions they were given with (the
     # dataset's own, by hash); site lists are labelled per site.
-    pool = pooling.of_dataset(data_dir, questionnaire_dirs, responses)
-    answers = pool.relabel(scan_answers(data_dir), responses)
+    answers = scan_answers(data_dir)
+    pool = pooling.of_dataset(data_dir, questionnaire_dirs, responses, answers)
+    answers = pool.relabel(answers, responses)
     release = release_from_frames(responses, answers, pool.index(module_index(questionnaire_dirs)),
                                   questionnaire_dirs, k, breakdowns, period, filters)
     release.pooled = pooling.pooled_table(pool)
