@@ -192,10 +192,19 @@ def dataset_surveys(data_dir: str | Path) -> dict[str, Survey]:
     root = Path(data_dir) / "definitions"
     out: dict[str, Survey] = {}
     for f in sorted((root / "surveys").glob("*.json")):
-        manifest = json.loads(f.read_text(encoding="utf-8"))
-        files = {r["file"]: (root / "files" / f"{r['file']}.yaml").read_bytes() for r in [manifest, *manifest["modules"]]}
-        out[manifest["hash"]] = load_record(manifest, files)
+        # Content-addressed files never change: each survey is loaded once
+        # per process (the dashboard rebuilds its figures at every filter).
+        key = (str(f.resolve()), f.stem)
+        if key not in _DEFINITION_CACHE:
+            manifest = json.loads(f.read_text(encoding="utf-8"))
+            files = {r["file"]: (root / "files" / f"{r['file']}.yaml").read_bytes()
+                     for r in [manifest, *manifest["modules"]]}
+            _DEFINITION_CACHE[key] = load_record(manifest, files)
+        out[_DEFINITION_CACHE[key].hash] = _DEFINITION_CACHE[key]
     return out
+
+
+_DEFINITION_CACHE: dict[tuple[str, str], Survey] = {}
 
 
 def catalogue_of(dirs: Iterable[str | Path]) -> Catalogue:
