@@ -259,3 +259,19 @@ def test_questionnaire_folders_are_only_a_cross_check(tmp_path: Path, team: Team
     assert result.notes == [f"cross-check: module mehm 1.0.0 in the questionnaire folders (hash {theirs}) differs "
                             f"from the one the kiosk ran (hash {edited}); the kiosk's definition, carried by the "
                             "bundle, was used"]
+
+
+def test_ingest_with_a_relative_questionnaire_folder_uses_the_site_lists(tmp_path: Path, team: TeamKeys,
+                                                                        monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A version 1 bundle of full_survey.yaml (its own neighbourhoods), ingested
+    # from the project root with --questionnaires questionnaires: the folder
+    # is also reached by its absolute path, and must count once.
+    device = tmp_path / "device.key"
+    create_device_key(device)
+    simulate(40, QUESTIONNAIRES / "full_survey.yaml", team.dir / "team.pub", device, tmp_path / "new.hkb", seed=8,
+             module_dirs=[QUESTIONNAIRES])
+    old = tmp_path / "old.hkb"
+    write_bundle(old, read_bundle(tmp_path / "new.hkb").envelopes)
+    monkeypatch.chdir(REPO)
+    result = ingest([old], team.keys, tmp_path / "data", [QUESTIONNAIRES, Path("questionnaires")])
+    assert (result.ingested, result.quarantined) == (40, [])
