@@ -165,6 +165,14 @@ def modules_frame(release: Release) -> pl.DataFrame:
                                          "hash_of_latest": pl.String})
 
 
+def definitions_frame(release: Release) -> pl.DataFrame:
+    """One line per module definition pooled: module, major, version,
+    content hash, and the centres whose answers it covers."""
+    return pl.DataFrame([{**r, "sites": ", ".join(r["sites"])} for r in release.pooled],
+                        schema={"module": pl.String, "major": pl.Int64, "version": pl.String, "hash": pl.String,
+                                "sites": pl.String})
+
+
 def readme_frame(release: Release, lang: str) -> pl.DataFrame:
     """The method and the suppression rule, one paragraph a line."""
     k = release.k
@@ -237,7 +245,8 @@ def export(data_dir: str | Path, fmt: str, out: str | Path, questionnaire_dirs: 
     covered = releases.check(data_dir, k)
     release = build_release(data_dir, questionnaire_dirs, k, breakdowns)
     sheets = {"README": readme_frame(release, lang), "tables": tables_frame(release, lang, labels),
-              "codebook": codebook(release), "modules": modules_frame(release)}
+              "codebook": codebook(release), "modules": modules_frame(release),
+              "definitions": definitions_frame(release)}
     written = _write_sheets(sheets, fmt, Path(out))
     releases.record(data_dir, "export", fmt, out, k, covered)
     return written

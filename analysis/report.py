@@ -31,6 +31,7 @@ from kiosk.questionnaire import Item, Module, ScoreDef, load_survey
 
 from analysis import disclosure, scores, tables
 from analysis.disclosure import ZERO, Protection, PublishedTable, Tally
+from analysis import pooling
 from analysis.ingest import module_index, scan_answers, scan_responses
 from analysis.tables import MISSING, NO_ANSWER, NONE, NOT_REACHED, REFUSED, SKIPPED
 
@@ -151,6 +152,8 @@ class Release:
     versions: dict[tuple[str, int], list[str]]
     question_labels: dict[str, str] = field(default_factory=dict)
     protection: Protection = field(default_factory=Protection)
+    # Per module definition pooled: module, major, version, hash, sites.
+    pooled: list[dict] = field(default_factory=list)
 
     def for_module(self, module: str, major: int) -> list[View]:
         """Views of one pooled module, in questionnaire order."""
@@ -660,9 +663,15 @@ def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path]
     the given list (the dashboard's filters), applied before any count.
     """
     responses = scan_responses(data_dir)
+    # Answers are read with the definitions they were given with (the
+    # dataset's own, by hash); site lists are labelled per site.
     answers = scan_answers(data_dir)
-    return release_from_frames(responses, answers, module_index(questionnaire_dirs), questionnaire_dirs,
-                               k, breakdowns, period, filters, protection)
+    pool = pooling.of_dataset(data_dir, questionnaire_dirs, responses, answers)
+    answers = pool.relabel(answers, responses)
+    release = release_from_frames(responses, answers, pool.index(module_index(questionnaire_dirs)),
+                                  questionnaire_dirs, k, breakdowns, period, filters, protection)
+    release.pooled = pooling.pooled_table(pool)
+    return release
 
 
 def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
@@ -1034,12 +1043,22 @@ def render_html(release: Release, lang: str = "fr") -> str:
             continue
         versions = ", ".join(release.versions.get((m_id, major), []))
         parts.append(f"<h2>{_e(title_of(module.title, lang, m_id))} <small>({_e(m_id)} {_e(versions)})</small></h2>")
+        parts.append(_pooled_html(release, m_id, major, lang))
         for it in module.items:
             parts.append(_item_html(release, module, major, it, lang, fmt))
         for sc in module.scores:
             parts.append(_score_html(release, module, major, sc, lang, fmt))
     parts.append("</body></html>")
     return "\n".join(p for p in parts if p)
+
+
+def _pooled_html(release: Release, m_id: str, major: int, lang: str) -> str:
+    """Which definitions (version, hash, sites) this module's figures pool."""
+    rows = [r for r in release.pooled if r["module"] == m_id and r["major"] == major]
+    if not rows:
+        return ""
+    items = "; ".join(f"{r['version']} (hash {r['hash']}): {', '.join(r['sites'])}" for r in rows)
+    return f"<p class=\"note pooled\">{_e(_t(lang, 'Definitions pooled'))}: {_e(items)}</p>"
 
 
 def _status_label(lang: str, s: str) -> str:

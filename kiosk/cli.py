@@ -127,10 +127,14 @@ def cmd_import_xlsform(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from kiosk.config import load_config
     from kiosk.store import Outbox
+    from kiosk.definitions import outbox_block
+    from kiosk.keys import load_device_key
     cfg = load_config(args.config)
+    device = load_device_key(cfg.device_key)
     outbox = Outbox(cfg.outbox_path)
     try:
-        n = outbox.export_bundle(args.out)
+        # The bundle carries the signed definitions its envelopes were answered with.
+        n = outbox.export_bundle(args.out, definitions=outbox_block(outbox, device))
     finally:
         outbox.close()
     print(f"exported {n} envelope(s) to {args.out}; they stay on this kiosk until "

@@ -1442,7 +1442,9 @@ def _module_index(search_dirs: list[Path]) -> dict[tuple[str, str], list[Path]]:
     index: dict[tuple[str, str], list[Path]] = {}
     for d in search_dirs:
         try:
-            files = sorted(list(d.glob("*.yaml")) + list(d.glob("*.yml")))
+            # Resolved: one file reached by a relative and an absolute path
+            # (or through a symlink) is one definition, not two.
+            files = sorted({f.resolve() for f in list(d.glob("*.yaml")) + list(d.glob("*.yml"))})
         except OSError:
             continue
         for f in files:

@@ -483,12 +483,13 @@ def staff_page() -> None:
               t("Translation"): [r[2] for r in rows], t("On the kiosk"): [r[3] for r in rows]})
     st.subheader(t("Actions"))
     if st.button(t("Export a bundle"), key="staff-export"):
+        from kiosk.definitions import outbox_block
         from kiosk.store import write_bundle
         pending = rt.outbox.pending()
         out_dir = rt.config.data_dir / "exports"
         out_dir.mkdir(parents=True, exist_ok=True)
         name = f"{rt.survey.site.centre}-{dt.date.today().isoformat()}-{len(list(out_dir.glob('*.hkb'))) + 1}.hkb"
-        write_bundle(out_dir / name, [env for _, env in pending])
+        write_bundle(out_dir / name, [env for _, env in pending], outbox_block(rt.outbox, rt.device_key))
         rt.outbox.mark_exported([i for i, _ in pending])
         st.session_state["staff_message"] = _staff_ntext(
             "Exported {n} envelope to {path}", "Exported {n} envelopes to {path}", len(pending)).format(

@@ -57,7 +57,8 @@ def test_csv_with_bom_labels_and_codebook(tmp_path: Path, capsys: pytest.Capture
     data, qdir = d1(tmp_path)
     out = tmp_path / "csv"
     assert run_export(data, qdir, "csv", out) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["README.csv", "codebook.csv", "modules.csv", "tables.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.csv", "codebook.csv", "definitions.csv", "modules.csv",
+                                                     "tables.csv"]
     raw = (out / "tables.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     df = pl.read_csv(raw[3:])
@@ -98,7 +99,7 @@ def test_suppressed_cells_are_empty_with_the_label(tmp_path: Path) -> None:
     out = tmp_path / "book.xlsx"
     assert run_export(data, qdir, "xlsx", out) == 0
     sheets = read_xlsx(out)
-    assert sorted(sheets) == ["README", "codebook", "modules", "tables"]
+    assert sorted(sheets) == ["README", "codebook", "definitions", "modules", "tables"]
     lines = q1_lines(sheets["tables"])
     assert [r for r, _, _, _ in lines] == ["Apple", "Banana", "Prefer not to answer"]
     # 5 "Banana" is below 11 after any noise: hidden, its cell empty.
