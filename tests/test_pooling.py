@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 from analysis.ingest import ingest
+from analysis.disclosure import Protection
 from analysis.report import build_release, render_html
 from kiosk.definitions import block_of, record_of
 from kiosk.flow import max_body_size, response_body
@@ -69,7 +70,7 @@ def test_a_choice_added_in_a_minor_version_has_its_own_denominator(tmp_path: Pat
     data = tmp_path / "data"
     result = ingest([old, new], team.keys, data, [])
     assert (result.ingested, result.quarantined) == (74, [])
-    release = build_release(data, [], breakdowns={})
+    release = build_release(data, [], breakdowns={}, protection=Protection.exact())
 
     def cells(view_id: str) -> dict[str, int | None]:
         view = release.views[view_id]
