@@ -66,7 +66,9 @@ class Choice:
 
     ``image`` is the language-neutral picture (or, when pictures differ by
     language, the one of the first language); ``images`` holds per-language
-    pictures when the module gives them.
+    pictures when the module gives them. ``same_text`` is set when the label
+    is written once as a plain string (a place name, a proper noun): the same
+    text in every language, copied into ``label`` for each language concerned.
     """
 
     code: str
@@ -74,6 +76,7 @@ class Choice:
     image: str | None = None
     audio: dict[str, str] = field(default_factory=dict)
     images: dict[str, str] = field(default_factory=dict)
+    same_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -507,8 +510,31 @@ def _unknown_keys(raw: Mapping[Any, Any], allowed: set[str], code: str, what: st
 _CHOICE_KEYS = {"code", "label", "image", "audio"}
 
 
+def _same_label(value: Any, problems: ProblemList, where: str, line: int | None) -> str | None:
+    """A label written once as a plain string: the same text in every
+    language (place names, proper nouns). None when it is a per-language map."""
+    if not isinstance(value, str):
+        return None
+    if not value.strip():
+        problems.add("Q-TXT-004", f"{where} is empty; write the text, or a map of language code to text",
+                     line=line)
+        return ""
+    return str(value)
+
+
+def _with_languages(choices: Iterable[Choice], langs: Iterable[str]) -> tuple[Choice, ...]:
+    """Choices whose same-in-every-language labels cover ``langs`` (a site
+    list learns the languages of its survey's modules only after parsing)."""
+    langs = list(dict.fromkeys(langs))
+    return tuple(replace(c, label={**{lang: c.same_text for lang in langs}, **c.label})
+                 if c.same_text else c for c in choices)
+
+
 def _choices(raw: Any, problems: ProblemList, list_name: str, line: int | None,
-             base: Path | None = None) -> tuple[Choice, ...]:
+             base: Path | None = None, langs: Iterable[str] = ()) -> tuple[Choice, ...]:
+    """A choice list; ``langs`` are the languages a label written once as a
+    plain string is given in."""
+    langs = tuple(langs)
     if not isinstance(raw, list) or not raw:
         problems.add("Q-CHO-001", f"choice list {list_name!r} must be a non-empty list of "
                                   f"{{code, label}}; got {_short(raw)}", line=line)
@@ -532,12 +558,17 @@ def _choices(raw: Any, problems: ProblemList, list_name: str, line: int | None,
             problems.add("Q-CHO-004", f"choice list {list_name!r}: code {code!r} appears twice; codes "
                                       "must be unique within a list", line=eline)
         seen.add(code)
-        label = _texts(entry.get("label"), problems, f"label of choice {code!r} in {list_name!r}",
-                       _line_of(entry, "label") or eline, None)
+        where = f"label of choice {code!r} in {list_name!r}"
+        same = _same_label(entry.get("label"), problems, where, _line_of(entry, "label") or eline)
+        if same is None:
+            label = _texts(entry.get("label"), problems, where, _line_of(entry, "label") or eline, None)
+        else:
+            # An empty one is reported once (Q-TXT-004), not again per language.
+            label = {lang: same for lang in langs}
         audio = _audio(entry.get("audio"), problems, f"audio of choice {code!r}", eline, None, base)
         image, images = _media(entry.get("image"), problems, f"image of choice {code!r}", eline, None,
                                base)
-        out.append(Choice(code, label, image, audio, images))
+        out.append(Choice(code, label, image, audio, images, same or None))
     return tuple(out)
 
 
@@ -571,6 +602,9 @@ class _ModuleParser:
         self.problems = problems
         self.module_id = module_id
         self.base = base
+        # Declared languages: a label written once as a plain string is
+        # given in each of them.
+        self.langs: tuple[str, ...] = ()
         self.lists: dict[str, tuple[Choice, ...]] = {}
         self.used_lists: set[str] = set()
         self.items: list[Item] = []
@@ -746,7 +780,7 @@ class _ModuleParser:
                 return (), ref
             return self.lists[ref], ref
         if isinstance(ref, list):
-            choices = _choices(ref, p, f"{item_id} (inline)", cline, self.base)
+            choices = _choices(ref, p, f"{item_id} (inline)", cline, self.base, self.langs)
             for c in choices:
                 self.note_langs(c.label, cline)
             return choices, None
@@ -1234,6 +1268,7 @@ def _parse_module(data: Mapping[Any, Any], problems: ProblemList, path: str,
             languages[lang] = status
     base = Path(path).parent if path else None
     mp = _ModuleParser(problems, module_id, base)
+    mp.langs = tuple(sorted(declared))
     raw_lists = data.get("choices")
     if raw_lists is not None and not isinstance(raw_lists, dict):
         problems.add("Q-CHO-007", f"'choices' must map list names to lists of choices; got "
@@ -1244,7 +1279,7 @@ def _parse_module(data: Mapping[Any, Any], problems: ProblemList, path: str,
             if not ID_RE.match(lname):
                 problems.add("Q-CHO-009", f"choice list name {_short(lname)} must start with a lowercase "
                                           "letter and use only a-z, 0-9 and '_'", line=_line_of(raw_lists, name))
-            mp.lists[lname] = _choices(raw, problems, lname, _line_of(raw_lists, name), base)
+            mp.lists[lname] = _choices(raw, problems, lname, _line_of(raw_lists, name), base, mp.langs)
             for c in mp.lists[lname]:
                 mp.note_langs(c.label, _line_of(raw_lists, name))
     mp.parse_items(data.get("items"), _line_of(data, "items"))
@@ -1490,7 +1525,9 @@ def _check_site_against_modules(site: SiteSettings, site_raw: Any, modules: list
                 missing = [c.code for c in choices if lang not in c.label]
                 if missing:
                     problems.add("Q-LANG-009", f"site list {name!r} lacks text in {lang!r} for "
-                                               f"{', '.join(missing[:5])}; translate it or remove the language",
+                                               f"{', '.join(missing[:5])}; translate it, write a place name "
+                                               "once as plain text (label: \"Les Tilleuls\"), or remove "
+                                               "the language",
                                  line=_line_of(choices_raw, name) or sline)
     if modules and site.languages and not offered:
         problems.add("Q-LANG-008", "no site language is complete in every module, so the kiosk could offer "
@@ -1555,7 +1592,7 @@ def _parse_site(raw: Any, problems: ProblemList, line: int | None) -> SiteSettin
     elif raw_choices:
         for name, entries in raw_choices.items():
             lists[str(name)] = _choices(entries, problems, f"site list {name}",
-                                        _line_of(raw_choices, name) or sline)
+                                        _line_of(raw_choices, name) or sline, langs=good_langs)
     return SiteSettings(
         centre=centre, languages=tuple(good_langs), idle_timeout=int(timeout), period=period,
         keep_partial=flags["keep_partial"], allow_draft_languages=flags["allow_draft_languages"],
@@ -1572,7 +1609,10 @@ def _apply_site_lists(module: Module, site: SiteSettings) -> Module:
     if not any(name in site.choices for name in module.choice_lists):
         return module
     lists = dict(module.choice_lists)
-    lists.update({k: v for k, v in site.choices.items() if k in lists})
+    # A label written once as plain text covers the module's languages too
+    # (the analysis reads labels in the languages of its report).
+    langs = [*site.languages, *module.languages]
+    lists.update({k: _with_languages(v, langs) for k, v in site.choices.items() if k in lists})
     items = tuple(replace(it, choices=lists[it.choice_list]) if it.choice_list in site.choices else it
                   for it in module.items)
     return replace(module, items=items, choice_lists=lists)

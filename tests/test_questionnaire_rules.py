@@ -531,7 +531,7 @@ SURVEY_RULES = [
         id='Q-LANG-008'),
     pytest.param(
         SURVEY + "  choices:\n    area:\n      - {code: x, label: {fr: X}}\n",
-        ["{d}/s.yaml:11: error [Q-LANG-009] site list 'area' lacks text in 'en' for x; translate it or remove the language"],
+        ["{d}/s.yaml:11: error [Q-LANG-009] site list 'area' lacks text in 'en' for x; translate it, write a place name once as plain text (label: \"Les Tilleuls\"), or remove the language"],
         id='Q-LANG-009'),
     pytest.param(
         SURVEY.replace('"1.0.0"}\n', '"1.0.0"}\n  - {id: free, version: "1.0.0"}\n').replace("[fr, en]", "[fr]"),
