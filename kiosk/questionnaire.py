@@ -50,6 +50,12 @@ IDENTIFYING_TYPES = {"name", "phone", "email", "date", "datetime", "birthdate", 
                      "imei", "geopoint", "geotrace", "geoshape", "address", "barcode",
                      "photo", "image", "audio-recording", "signature"}
 TRANSLATION_STATUSES = {"validated", "draft"}
+# Where a language's wording comes from: a publisher's translation, or one
+# made for this project (always a draft until a native review says otherwise).
+TRANSLATION_ORIGINS = {"published", "project"}
+_PROVENANCE_KEYS = {"status", "origin", "publisher", "title", "year", "licence", "url", "note"}
+# A published wording must be traceable to its publisher: these say which.
+_PUBLISHED_FIELDS = ("publisher", "title", "year", "licence")
 PERIODS = {"week", "month", "quarter"}
 MAX_GROUP_DEPTH = 5
 # XLSForm spellings people carry over, mapped to the kiosk's type names.
@@ -144,6 +150,32 @@ class ScoreDef:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Where one language's wording of a module comes from.
+
+    ``origin`` is ``published`` (the publisher's own translation, cited by
+    publisher, title, year and licence) or ``project`` (translated for this
+    project: always ``draft``). Written in a module as the long form of a
+    ``languages`` entry; the short form ``fr: validated`` has no provenance.
+    """
+
+    status: str
+    origin: str
+    publisher: str = ""
+    title: str = ""
+    year: int | None = None
+    licence: str = ""
+    url: str = ""
+    note: str = ""
+
+    def summary(self) -> str:
+        """``published: publisher, year`` or ``project``, for status lines."""
+        if self.origin == "published":
+            return f"published: {self.publisher}, {self.year}"
+        return "project"
+
+
+@dataclass(frozen=True)
 class Module:
     """A loaded, validated questionnaire module."""
 
@@ -159,6 +191,8 @@ class Module:
     hash: str
     path: str = ""
     description: dict[str, str] = field(default_factory=dict)
+    # Only for languages written in the long form (see :class:`Provenance`).
+    provenance: dict[str, Provenance] = field(default_factory=dict)
 
     @property
     def major(self) -> int:
@@ -1208,6 +1242,54 @@ def _check_languages(mp: _ModuleParser, languages: dict[str, str], declared: set
                                        "remove that text", line=line, severity="warning")
 
 
+def _provenance(lang: str, raw: Mapping[Any, Any], problems: ProblemList) -> Provenance | None:
+    """The long form of a ``languages`` entry; every problem is added.
+
+    A ``validated`` wording must be the publisher's (``origin: published``),
+    and a published wording must name its publisher, title, year and
+    licence, so that nobody can present a translation made here as a
+    validated one."""
+    n_before = len(problems.errors)
+    _unknown_keys(raw, _PROVENANCE_KEYS, "Q-PROV-001", f"{lang!r} provenance ", problems)
+    status, origin = raw.get("status"), raw.get("origin")
+    line = _line_of(raw)
+    if not isinstance(status, str) or status not in TRANSLATION_STATUSES:
+        problems.add("Q-LANG-002", f"language {lang!r} has status {_short(status)}; use 'validated' "
+                                   "(reviewed wording) or 'draft' (needs native review)",
+                     line=_line_of(raw, "status") or line)
+    if not isinstance(origin, str) or origin not in TRANSLATION_ORIGINS:
+        problems.add("Q-PROV-002", f"language {lang!r} has origin {_short(origin)}; use 'published' (the "
+                                   "publisher's own translation) or 'project' (translated for this project)",
+                     line=_line_of(raw, "origin") or line)
+    elif origin == "project" and status == "validated":
+        problems.add("Q-PROV-003", f"language {lang!r} is a translation made for this project, so its status "
+                                   "is 'draft'; only a publisher's validated translation (origin: published) "
+                                   "may be 'validated'", line=_line_of(raw, "status") or line)
+    if origin == "published":
+        lacking = [k for k in _PUBLISHED_FIELDS
+                   if not (isinstance(raw.get(k), (str, int)) and not _is_bool(raw.get(k))
+                           and str(raw.get(k)).strip())]
+        if lacking:
+            problems.add("Q-PROV-004", f"language {lang!r} is published but lacks {', '.join(lacking)}; "
+                                       "say who published this wording, under which title, in which year and "
+                                       "under which licence", line=line)
+    year = raw.get("year")
+    if year is not None and not (isinstance(year, int) and not _is_bool(year) and 1900 <= year <= 2100):
+        problems.add("Q-PROV-005", f"language {lang!r}: year {_short(year)} must be a year, a number "
+                                   "without quotes like 2010", line=_line_of(raw, "year") or line)
+    for key in ("publisher", "title", "licence", "url", "note"):
+        value = raw.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.add("Q-PROV-006", f"language {lang!r}: {key} {_short(value)} must be text (write it in "
+                                       "quotes)", line=_line_of(raw, key) or line)
+    if len(problems.errors) > n_before:
+        return None
+    return Provenance(status=str(status), origin=str(origin), publisher=str(raw.get("publisher") or ""),
+                      title=str(raw.get("title") or ""), year=year,
+                      licence=str(raw.get("licence") or ""), url=str(raw.get("url") or ""),
+                      note=str(raw.get("note") or ""))
+
+
 def parse_module(data: Any, problems: ProblemList, path: str = "",
                  external_refs: Mapping[str, Item] | set[str] | None = None) -> Module | None:
     """Validate a module mapping already read from YAML; add every problem.
@@ -1248,6 +1330,7 @@ def _parse_module(data: Mapping[Any, Any], problems: ProblemList, path: str,
                                       "and under which licence it may be used",
                          line=_line_of(data, key) or _line_of(data))
     languages: dict[str, str] = {}
+    provenance: dict[str, Provenance] = {}
     declared: set[str] = set()
     raw_langs = data.get("languages")
     if not isinstance(raw_langs, dict) or not raw_langs:
@@ -1260,6 +1343,12 @@ def _parse_module(data: Mapping[Any, Any], problems: ProblemList, path: str,
                                           "fa_AF, ti...)", line=_line_of(raw_langs, lang))
                 continue
             declared.add(lang)
+            if isinstance(status, dict):
+                prov = _provenance(lang, status, problems)
+                if prov is not None:
+                    provenance[lang] = prov
+                    languages[lang] = prov.status
+                continue
             if not isinstance(status, str) or status not in TRANSLATION_STATUSES:
                 problems.add("Q-LANG-002", f"language {lang!r} has status {_short(status)}; use 'validated' "
                                            "(reviewed wording) or 'draft' (needs native review)",
@@ -1319,7 +1408,7 @@ def _parse_module(data: Mapping[Any, Any], problems: ProblemList, path: str,
     return Module(id=module_id, version=version, title=title, source=str(data.get("source")),
                   license=str(data.get("license")), languages=languages, items=tuple(items),
                   choice_lists=mp.lists, scores=tuple(scores), hash=digest, path=path,
-                  description=description)
+                  description=description, provenance=provenance)
 
 
 def load_module(path: str | Path, warnings: list | None = None) -> Module:

@@ -170,12 +170,20 @@ def _item_slots(items: Any, add: Any) -> None:
                     entry.get("label"), True)
 
 
+def status_of(entry: Any) -> str:
+    """A ``languages`` entry's status, whether written short (``validated``)
+    or as a provenance mapping (``{status: draft, origin: project, ...}``)."""
+    if isinstance(entry, dict):
+        return str(entry.get("status", "missing"))
+    return str(entry)
+
+
 def source_language(data: Any) -> str:
     """The module's source language: its first ``validated`` language."""
     langs = data.get("languages") if isinstance(data, dict) else None
     if isinstance(langs, dict):
         for lang, status in langs.items():
-            if status == "validated":
+            if status_of(status) == "validated":
                 return str(lang)
     raise ConfigError("the module has no validated language to translate from; mark the reviewed "
                       "wording 'validated' in 'languages'", code="TR-010")
@@ -379,7 +387,7 @@ def import_module(module_path: str | Path, po_file: str | Path, lang: str, statu
         if existing == msgstr:
             result.unchanged += 1
             continue
-        if current == "validated":
+        if status_of(current) == "validated":
             problem("TR-009", f"{message.context}: the {lang} wording is marked validated in the module and "
                               "is locked; a validated translation is changed only with a new module "
                               f"version (was \"{_cut(str(existing))}\")", message.lineno, item)
@@ -388,7 +396,7 @@ def import_module(module_path: str | Path, po_file: str | Path, lang: str, statu
     if status is not None:
         new_status = status
     else:
-        new_status = "validated" if current == "validated" else "draft"
+        new_status = "validated" if status_of(current) == "validated" else "draft"
     result.status = new_status
     if result.errors:
         return result
@@ -396,7 +404,12 @@ def import_module(module_path: str | Path, po_file: str | Path, lang: str, statu
         (result.changed if lang in slot.texts else result.added).append(slot.context)
         slot.texts[lang] = _scalar(msgstr, slot.texts.get(lang))
     if isinstance(languages, dict):
-        languages[lang] = new_status
+        if isinstance(languages.get(lang), dict):
+            # Keep the provenance; the loader below refuses a project
+            # translation marked validated.
+            languages[lang]["status"] = new_status
+        else:
+            languages[lang] = new_status
     new_text = _dump(y, data)
     warnings: list[Problem] = []
     try:
@@ -496,6 +509,16 @@ def _shown_path(path: str | Path) -> str:
         return str(path)
 
 
+def _provenance_cell(entry: Any) -> str:
+    """``published: publisher, year`` or ``project`` for a language written
+    in the long form; nothing for the short form (no provenance recorded)."""
+    if not isinstance(entry, dict):
+        return ""
+    if entry.get("origin") == "published":
+        return f"published: {entry.get('publisher', '?')}, {entry.get('year', '?')}"
+    return str(entry.get("origin") or "")
+
+
 def _module_lines(path: str, langs: list[str], items: bool, indent: str) -> list[str]:
     data = _read_tree(path)
     declared = data.get("languages") or {}
@@ -507,8 +530,10 @@ def _module_lines(path: str, langs: list[str], items: bool, indent: str) -> list
     width = max([len(lang) for lang in langs] + [4])
     for lang in langs:
         cov = coverage(data, lang)
-        status = declared.get(lang, "missing")
-        lines.append(f"{indent}  {lang:<{width}}  {status:<9}  {cov.done:>3}/{cov.total:<3}  {cov.percent:>3}%")
+        entry = declared.get(lang, "missing")
+        status = status_of(entry)
+        line = f"{indent}  {lang:<{width}}  {status:<9}  {cov.done:>3}/{cov.total:<3}  {cov.percent:>3}%"
+        lines.append(f"{line}  {_provenance_cell(entry)}".rstrip())
     if items:
         slots = [s for s in text_slots(data) if s.texts]
         head = max([len(s.context) for s in slots] + [4])

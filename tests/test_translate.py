@@ -336,6 +336,53 @@ def test_status_shows_every_language_of_the_survey_and_its_modules(module: Path,
     assert len(out) == 20
 
 
+def _arabic_as_project_translation(module: Path, tmp_path: Path) -> Path:
+    """Import the Arabic, then record it in the long form as a project
+    translation; the .po is returned for a second import."""
+    po = tmp_path / "mehm.ar.po"
+    export_module(module, "ar", po)
+    translate(po, ARABIC)
+    assert import_module(module, po, "ar").written
+    text = module.read_text(encoding="utf-8")
+    assert "  ar: draft\n" in text
+    module.write_text(text.replace("  ar: draft\n", "  ar: {status: draft, origin: project}\n"), encoding="utf-8")
+    return po
+
+
+def test_status_shows_where_each_language_comes_from(module: Path, tmp_path: Path, capsys,
+                                                     monkeypatch) -> None:
+    po = _arabic_as_project_translation(module, tmp_path)
+    text = module.read_text(encoding="utf-8")
+    module.write_text(text.replace("  en: validated\n", (
+        "  en:\n    status: validated\n    origin: published\n    publisher: \"Eurostat\"\n"
+        "    title: \"EHIS wave 3 methodological manual\"\n    year: 2018\n    licence: \"CC BY 4.0\"\n")),
+        encoding="utf-8")
+    # A second import (a corrected text) keeps the provenance mapping.
+    translate(po, {"items.chronic.hint": "مرض استمر أو يُتوقع أن يستمر 6 أشهر أو أكثر."})
+    assert import_module(module, po, "ar").written
+    assert "  ar: {status: draft, origin: project}\n" in module.read_text(encoding="utf-8")
+    assert load_module(module).provenance["ar"].origin == "project"
+    monkeypatch.chdir(tmp_path)
+    assert main(["i18n", "status", "mehm.yaml", "--locales", str(_locales(tmp_path / "locales"))]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "module mehm 1.0.0  mehm.yaml  (source fr)",
+        "  fr    validated   15/15   100%",
+        "  en    validated   15/15   100%  published: Eurostat, 2018",
+        "  ar    draft       15/15   100%  project",
+    ]
+
+
+def test_importing_validated_into_a_project_translation_is_refused(module: Path, tmp_path: Path) -> None:
+    po = _arabic_as_project_translation(module, tmp_path)
+    before = module.read_bytes()
+    result = import_module(module, po, "ar", status="validated")
+    assert not result.written
+    assert [p.render().split("] ", 1)[1] for p in result.problems] == [
+        "language 'ar' is a translation made for this project, so its status is 'draft'; only a publisher's "
+        "validated translation (origin: published) may be 'validated'"]
+    assert module.read_bytes() == before
+
+
 def test_status_explains_why_a_language_is_not_offered(module: Path, tmp_path: Path) -> None:
     survey_text = DEMO_SURVEY
     survey = tmp_path / "demo_survey.yaml"
