@@ -609,7 +609,7 @@ def _choices(raw: Any, problems: ProblemList, list_name: str, line: int | None,
 # ---------------------------------------------------------------- modules
 
 _MODULE_KEYS = {"id", "version", "title", "source", "license", "languages", "choices", "items",
-                "scores", "description"}
+                "scores", "description", "review"}
 _ITEM_KEYS = {"id", "type", "text", "hint", "choices", "required", "relevant", "constraint",
               "constraint_message", "min", "max", "image", "audio", "items", "allow_free_text"}
 _SCORE_KEYS = {"id", "label", "items", "values", "weights", "intercept", "multiplier", "bands",
@@ -1290,6 +1290,101 @@ def _provenance(lang: str, raw: Mapping[Any, Any], problems: ProblemList) -> Pro
                       note=str(raw.get("note") or ""))
 
 
+# The review of one translated text, after the WHO method for instruments:
+# forward translation (draft), independent back-translation, review by a
+# bilingual panel, validation (cognitive testing). In that order.
+REVIEW_STATES = ("draft", "back-translated", "reviewed", "validated")
+_REVIEW_KEYS = {"state", "back", "by", "date"}
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Who reviewed is a role ("bilingual panel"), never a person: an e-mail
+# address or a phone number is refused, and so is anything long.
+_PERSONAL_RE = re.compile(r"@|\d[\d .()+-]{5,}\d")
+_ROLE_MAX = 60
+
+
+def _review_date(value: Any) -> bool:
+    """A review date: a calendar day, ``YYYY-MM-DD`` (YAML may read it as a date)."""
+    import datetime as dt
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return True
+    if not isinstance(value, str) or not _DATE_RE.match(value):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_review(data: Mapping[Any, Any], languages: dict[str, str], problems: ProblemList) -> None:
+    """The ``review`` block: per language, per text (its place, as in a
+    translation file's msgctxt), the review state, the back-translation, and
+    who (a role) reviewed it when."""
+    raw = data.get("review")
+    if raw is None:
+        return
+    rline = _line_of(data, "review")
+    example = "{ar: {title: {state: reviewed, back: '...', by: bilingual panel, date: '2026-11-29'}}}"
+    if not isinstance(raw, dict):
+        problems.add("Q-REV-001", f"'review' must map each language to the review of its texts, like {example}",
+                     line=rline)
+        return
+    # Imported here: the translation tools import this module.
+    from kiosk.translate import text_slots
+    contexts = [s.context for s in text_slots(data)]
+    for lang, records in raw.items():
+        lline = _line_of(raw, lang) or rline
+        if lang not in languages:
+            problems.add("Q-REV-001", f"review of {_short(lang)}, a language 'languages' does not declare"
+                                      f"{_did_you_mean(str(lang), languages)}; declare it or remove its review",
+                         line=lline)
+            continue
+        if not isinstance(records, dict):
+            problems.add("Q-REV-001", f"review of {lang!r} must map each text to its review, like {example}",
+                         line=lline)
+            continue
+        for ctx, rec in records.items():
+            line = _line_of(records, ctx) or lline
+            where = f"review of {lang!r} {ctx}"
+            if str(ctx) not in contexts:
+                problems.add("Q-REV-002", f"{where}: no such text in the module (name a text by its place, as "
+                                          f"in a translation file's msgctxt){_did_you_mean(str(ctx), contexts)}",
+                             line=line)
+                continue
+            if not isinstance(rec, dict):
+                problems.add("Q-REV-001", f"{where} must be a mapping {{state, back, by, date}}; got "
+                                          f"{_short(rec)}", line=line)
+                continue
+            _unknown_keys(rec, _REVIEW_KEYS, "Q-REV-001", "review ", problems)
+            state = rec.get("state")
+            if state not in REVIEW_STATES:
+                problems.add("Q-REV-003", f"{where}: state {_short(state)} must be one of "
+                                          f"{', '.join(REVIEW_STATES)}", line=line)
+                continue
+            back = rec.get("back")
+            if back is not None and (not isinstance(back, str) or not back.strip()):
+                problems.add("Q-REV-004", f"{where}: the back-translation must be text; got {_short(back)}",
+                             line=line)
+            elif state != "draft" and back is None:
+                problems.add("Q-REV-004", f"{where} is {state} but has no back-translation; the WHO method "
+                                          "reviews a translation against its independent back-translation: "
+                                          "give 'back'", line=line)
+            if state == "draft" and rec.get("by") is None and rec.get("date") is None:
+                continue
+            by, date = rec.get("by"), rec.get("date")
+            if not isinstance(by, str) or not by.strip() or _PERSONAL_RE.search(by) or len(by) > _ROLE_MAX:
+                problems.add("Q-REV-005", f"{where}: 'by' {_short(by)} must name a role (back-translator, "
+                                          "bilingual panel, health mediator), never a person: no name, e-mail "
+                                          f"or phone, at most {_ROLE_MAX} characters", line=line)
+            if not _review_date(date):
+                problems.add("Q-REV-005", f"{where}: 'date' {_short(date)} must be a day written YYYY-MM-DD "
+                                          "(in quotes)", line=line)
+            if state == "validated" and languages.get(lang) != "validated":
+                problems.add("Q-REV-006", f"{where} is validated, but the language is a draft; a text is "
+                                          "validated only in a validated language: mark it reviewed",
+                             line=line)
+
+
 def parse_module(data: Any, problems: ProblemList, path: str = "",
                  external_refs: Mapping[str, Item] | set[str] | None = None) -> Module | None:
     """Validate a module mapping already read from YAML; add every problem.
@@ -1402,7 +1497,10 @@ def _parse_module(data: Mapping[Any, Any], problems: ProblemList, path: str,
                          None, required=False)
     scores = _parse_scores(data.get("scores"), module_id, items, problems, _line_of(data, "scores"))
     _check_languages(mp, languages, declared, raw_langs, title, items, scores, description, problems)
-    digest = _safe_hash(data, problems)
+    _check_review(data, languages, problems)
+    # The review records say how far each translation has been checked; they
+    # change no wording, so they are left out of the definition's hash.
+    digest = _safe_hash({k: v for k, v in data.items() if k != "review"}, problems)
     if problems.errors:
         return None
     return Module(id=module_id, version=version, title=title, source=str(data.get("source")),

@@ -98,7 +98,7 @@ def test_the_readme_routine_adds_a_language_the_kiosk_offers(tmp_path: Path, mon
     assert "0 error(s), 0 warning(s) in " + str(work / "locales") in out
     total = i18n.catalog_stats("fr").total
     assert re.search(rf"^  tr +{total}/{total}, {total} unreviewed +0/1 +offered  \(ltr, Türkçe\)$", out, re.M)
-    assert re.search(r"^    tr +draft +15/15 +100%$", out, re.M)
+    assert re.search(r"^    tr +draft +15/15 +100%  review: 15 draft; 15 lack a back-translation$", out, re.M)
 
     # The kiosk offers it: the welcome page has a Turkish button, and the
     # consent and first question pages are in the new catalog and module text.

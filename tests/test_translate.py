@@ -320,7 +320,7 @@ def test_status_shows_every_language_of_the_survey_and_its_modules(module: Path,
         "  module mehm 1.0.0  mehm.yaml  (source fr)",
         "    fr    validated   15/15   100%",
         "    en    validated   15/15   100%",
-        "    ar    draft       14/15    93%",
+        "    ar    draft       14/15    93%  review: 14 draft; 14 lack a back-translation",
     ]
     assert main(["i18n", "status", "mehm.yaml", "--items", "--locales", str(locales)]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -328,12 +328,17 @@ def test_status_shows_every_language_of_the_survey_and_its_modules(module: Path,
         "module mehm 1.0.0  mehm.yaml  (source fr)",
         "  fr    validated   15/15   100%",
         "  en    validated   15/15   100%",
-        "  ar    draft       14/15    93%",
+        "  ar    draft       14/15    93%  review: 14 draft; 14 lack a back-translation",
         "  text                       fr  en  ar",
     ]
     assert out[5] == "  title                      ok  ok  ok"
     assert out[18] == "  items.chronic.hint         ok  ok  --"
-    assert len(out) == 20
+    # Which texts still need a back-translation (the WHO method's second step).
+    assert out[20] == ("  ar lacks a back-translation: title, choices.health5.1, choices.health5.2, choices.health5.3, "
+                       "choices.health5.4, choices.health5.5, choices.yesno.1, choices.yesno.2, "
+                       "choices.limitation3.1, choices.limitation3.2, choices.limitation3.3, "
+                       "items.general_health.text, items.chronic.text, items.limitation.text")
+    assert len(out) == 21
 
 
 def _arabic_as_project_translation(module: Path, tmp_path: Path) -> Path:
@@ -368,7 +373,7 @@ def test_status_shows_where_each_language_comes_from(module: Path, tmp_path: Pat
         "module mehm 1.0.0  mehm.yaml  (source fr)",
         "  fr    validated   15/15   100%",
         "  en    validated   15/15   100%  published: Eurostat, 2018",
-        "  ar    draft       15/15   100%  project",
+        "  ar    draft       15/15   100%  project  review: 15 draft; 15 lack a back-translation",
     ]
 
 
