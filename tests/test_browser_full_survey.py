@@ -83,7 +83,7 @@ def test_the_full_survey_in_a_real_browser(server, lang: str) -> None:
                 assert page.get_by_role("button", name=label, exact=True).count() == 1, (item.key, label)
             if item.hint:
                 assert page.get_by_text(item.hint[lang], exact=True).count() == 1
-            page.screenshot(path=str(shots / f"{n:02d}-{item.key}.png"))
+            page.screenshot(path=str(shots / f"{n:02d}-{item.key}.png"), full_page=True)
             n += 1
             if item.type == "note":
                 _tap(page, t("Next"))
