@@ -54,8 +54,10 @@ TRANSLATION_STATUSES = {"validated", "draft"}
 # made for this project (always a draft until a native review says otherwise).
 TRANSLATION_ORIGINS = {"published", "project"}
 _PROVENANCE_KEYS = {"status", "origin", "publisher", "title", "year", "licence", "url", "note"}
-# A published wording must be traceable to its publisher: these say which.
-_PUBLISHED_FIELDS = ("publisher", "title", "year", "licence")
+# A published wording must be traceable to its publisher: these say which
+# (all four for a validated one; the year may be unknown for a draft).
+_VALIDATED_FIELDS = ("publisher", "title", "year", "licence")
+_PUBLISHED_FIELDS = ("publisher", "title", "licence")
 PERIODS = {"week", "month", "quarter"}
 MAX_GROUP_DEPTH = 5
 # XLSForm spellings people carry over, mapped to the kiosk's type names.
@@ -169,9 +171,10 @@ class Provenance:
     note: str = ""
 
     def summary(self) -> str:
-        """``published: publisher, year`` or ``project``, for status lines."""
+        """``published: publisher, year`` (the year when known) or
+        ``project``, for status lines."""
         if self.origin == "published":
-            return f"published: {self.publisher}, {self.year}"
+            return f"published: {self.publisher}" + (f", {self.year}" if self.year else "")
         return "project"
 
 
@@ -1245,10 +1248,10 @@ def _check_languages(mp: _ModuleParser, languages: dict[str, str], declared: set
 def _provenance(lang: str, raw: Mapping[Any, Any], problems: ProblemList) -> Provenance | None:
     """The long form of a ``languages`` entry; every problem is added.
 
-    A ``validated`` wording must be the publisher's (``origin: published``),
-    and a published wording must name its publisher, title, year and
-    licence, so that nobody can present a translation made here as a
-    validated one."""
+    A ``validated`` wording must be the publisher's (``origin: published``)
+    and name its publisher, title, year and licence, so that nobody can
+    present a translation made here as a validated one; a published draft
+    names at least its publisher, title and licence."""
     n_before = len(problems.errors)
     _unknown_keys(raw, _PROVENANCE_KEYS, "Q-PROV-001", f"{lang!r} provenance ", problems)
     status, origin = raw.get("status"), raw.get("origin")
@@ -1266,13 +1269,16 @@ def _provenance(lang: str, raw: Mapping[Any, Any], problems: ProblemList) -> Pro
                                    "is 'draft'; only a publisher's validated translation (origin: published) "
                                    "may be 'validated'", line=_line_of(raw, "status") or line)
     if origin == "published":
-        lacking = [k for k in _PUBLISHED_FIELDS
+        needed = _VALIDATED_FIELDS if status == "validated" else _PUBLISHED_FIELDS
+        lacking = [k for k in needed
                    if not (isinstance(raw.get(k), (str, int)) and not _is_bool(raw.get(k))
                            and str(raw.get(k)).strip())]
         if lacking:
-            problems.add("Q-PROV-004", f"language {lang!r} is published but lacks {', '.join(lacking)}; "
-                                       "say who published this wording, under which title, in which year and "
-                                       "under which licence", line=line)
+            what = "a validated published wording" if status == "validated" else "published"
+            problems.add("Q-PROV-004", f"language {lang!r} is {what} but lacks {', '.join(lacking)}; "
+                                       "say who published this wording, under which title"
+                                       f"{', in which year' if status == 'validated' else ''} and under "
+                                       "which licence", line=line)
     year = raw.get("year")
     if year is not None and not (isinstance(year, int) and not _is_bool(year) and 1900 <= year <= 2100):
         problems.add("Q-PROV-005", f"language {lang!r}: year {_short(year)} must be a year, a number "

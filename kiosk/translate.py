@@ -623,7 +623,8 @@ def _provenance_cell(entry: Any) -> str:
     if not isinstance(entry, dict):
         return ""
     if entry.get("origin") == "published":
-        return f"published: {entry.get('publisher', '?')}, {entry.get('year', '?')}"
+        year = entry.get("year")
+        return f"published: {entry.get('publisher', '?')}" + (f", {year}" if year else "")
     return str(entry.get("origin") or "")
 
 

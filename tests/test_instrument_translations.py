@@ -5,6 +5,7 @@ item 9 still showing crisis resources whatever the language."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -81,7 +82,8 @@ def test_every_translation_says_where_it_comes_from(modules: dict[str, Module], 
             assert prov.status == "draft", (name, lang)
             assert prov.note, (name, lang)
         else:
-            assert prov.publisher and prov.title and prov.year and prov.licence, (name, lang)
+            assert prov.publisher and prov.title and prov.licence, (name, lang)
+            assert prov.year or prov.status == "draft", (name, lang)
 
 
 def test_the_published_originals_are_recorded(modules: dict[str, Module]) -> None:
@@ -93,6 +95,22 @@ def test_the_published_originals_are_recorded(modules: dict[str, Module]) -> Non
     assert modules["epices"].provenance["fr"].origin == "published"
     assert modules["epices"].provenance["en"].summary() == "project"
     assert modules["hunger_vital_sign"].provenance["fr"].status == "draft"
+
+
+def test_the_spanish_phq_follows_the_published_form(modules: dict[str, Module]) -> None:
+    for name in ("phq9", "phq8"):
+        m = modules[name]
+        prov = m.provenance["es"]
+        # Found only as a copy of the publisher's form: published, still a draft.
+        assert (prov.origin, prov.status, prov.publisher) == ("published", "draft", "Pfizer Inc. (PHQ Screeners)")
+        assert m.item("q1").group_text["es"] == ("Durante las últimas 2 semanas, ¿qué tan seguido ha tenido "
+                                                 "molestias debido a los siguientes problemas?")
+        assert [c.label["es"] for c in m.item("q1").choices] == [
+            "Ningún día", "Varios días", "Más de la mitad de los días", "Casi todos los días"]
+        assert [c.label["es"] for c in m.item("difficulty").choices] == [
+            "No ha sido difícil", "Un poco difícil", "Muy difícil", "Extremadamente difícil"]
+    assert modules["phq9"].item("q9").text["es"] == ("Pensamientos de que estaría mejor muerto(a) o de "
+                                                     "lastimarse de alguna manera")
 
 
 def test_phq8_is_phq9_without_item_9_in_every_language(modules: dict[str, Module]) -> None:
@@ -128,3 +146,40 @@ def test_phq9_item_9_shows_crisis_resources_in_every_language(tmp_path: Path, la
     assert shown == [phq9.item(f"q{i}").text[lang] for i in range(1, 10)] + [phq9.item("difficulty").text[lang]]
     assert scoring.crisis_flagged(survey, r.answers) is True
     assert scoring.crisis_flagged(survey, {**r.answers, "phq9.q9": "0"}) is False
+
+
+# How each language says the instruments' time frames (a translation must
+# keep them: "over the last 2 weeks" is part of what PHQ-9, GAD-7 and WHO-5
+# measure, "the last 12 months" of the Hunger Vital Sign and EPICES).
+TWO_WEEKS = {"fr": r"(2|deux) dernières semaines|14 derniers jours", "en": r"(2|two) weeks",
+             "ar": "الأسبوعين الماضيين", "fa_AF": "دو هفته گذشته", "ps": "تېرو دوو اونیو",
+             "ti": "(2|ክልተ) ሰሙናት", "uk": "(2|двох) тижнів", "ro": "(2|două) săptămâni",
+             "es": "(2|dos) (últimas )?semanas", "ru": "(2|двух|две) недел", "bn": "(২|দুই) সপ্তাহ",
+             "ka": "(2|ორი) კვირის", "so": "[Ll]abadii toddobaad"}
+TWELVE_MONTHS = {"fr": "12 derniers mois", "en": "12 months", "ar": "الأشهر الاثني عشر", "fa_AF": "12 ماه",
+                 "ps": "12 میاشتو", "ti": "12 ኣዋርሕ", "uk": "12 місяців", "ro": "12 luni", "es": "12 meses",
+                 "ru": "12 месяцев", "bn": "১২ মাস", "ka": "12 თვის", "so": "12-kii bilood"}
+SIX_MONTHS = {"fr": "6 derniers mois", "en": "6 months", "ar": "الأشهر الستة", "fa_AF": "6 ماه", "ps": "6 میاشتو",
+              "ti": "6 ኣዋርሕ", "uk": "6 місяців", "ro": "6 luni", "es": "6 meses", "ru": "6 месяцев",
+              "bn": "৬ মাস", "ka": "6 თვის", "so": "6-dii bilood"}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_translation_keeps_the_time_frame(modules: dict[str, Module], lang: str) -> None:
+    assert set(TWO_WEEKS) == set(TWELVE_MONTHS) == set(SIX_MONTHS) == set(LANGUAGES)
+    two_weeks = [modules["phq9"].item("q1").group_text, modules["phq8"].item("q1").group_text,
+                 modules["gad7"].item("q1").group_text, modules["who5"].item("instructions").text,
+                 modules["who5"].item("q1").group_text]
+    for texts in two_weeks:
+        assert re.search(TWO_WEEKS[lang], texts[lang]), texts[lang]
+    hvs, epices = modules["hunger_vital_sign"], modules["epices"]
+    twelve = [hvs.item("worried").group_text, hvs.item("worried").text, hvs.item("ran_out").text,
+              epices.item("q6").text, epices.item("q7").text, epices.item("q8").text]
+    for texts in twelve:
+        assert TWELVE_MONTHS[lang] in texts[lang], texts[lang]
+    assert SIX_MONTHS[lang] in epices.item("q9").text[lang]
+
+
+def test_the_instruments_are_in_exactly_the_shipped_languages(modules: dict[str, Module]) -> None:
+    for m in modules.values():
+        assert sorted(m.languages) == sorted(LANGUAGES), m.id

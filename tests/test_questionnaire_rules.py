@@ -119,8 +119,12 @@ MODULE_RULES = [
         id='Q-PROV-003'),
     pytest.param(
         HEAD.replace("en: validated", "en: {status: validated, origin: published, publisher: Pfizer Inc.}") + YN + "items:\n" + Q1,
-        ["{f}:6: error [Q-PROV-004] language 'en' is published but lacks title, year, licence; say who published this wording, under which title, in which year and under which licence"],
+        ["{f}:6: error [Q-PROV-004] language 'en' is a validated published wording but lacks title, year, licence; say who published this wording, under which title, in which year and under which licence"],
         id='Q-PROV-004'),
+    pytest.param(
+        HEAD.replace("en: validated", "en: {status: draft, origin: published, publisher: P, year: 2010}") + YN + "items:\n" + Q1,
+        ["{f}:6: error [Q-PROV-004] language 'en' is published but lacks title, licence; say who published this wording, under which title and under which licence"],
+        id='Q-PROV-004-draft'),
     pytest.param(
         HEAD.replace("en: validated", 'en: {status: draft, origin: published, publisher: P, title: T, year: "2010", licence: L}') + YN + "items:\n" + Q1,
         ["{f}:6: error [Q-PROV-005] language 'en': year '2010' must be a year, a number without quotes like 2010"],
@@ -467,6 +471,16 @@ def test_a_language_may_record_its_provenance(tmp_path: Path) -> None:
     assert m.provenance["en"].summary() == "published: Pfizer Inc., 2005"
     assert m.provenance["ar"].summary() == "project"
     assert m.provenance["ar"].note == "forward translation, not yet reviewed"
+
+
+def test_a_published_draft_may_leave_the_year_unknown(tmp_path: Path) -> None:
+    f = tmp_path / "m.yaml"
+    f.write_text(HEAD.replace("en: validated", "en: {status: draft, origin: published, publisher: P, title: T, "
+                                               "licence: L, url: 'https://example.org/t'}") + YN + "items:\n" + Q1,
+                 encoding="utf-8")
+    assert rendered(f) == []
+    prov = load_module(f).provenance["en"]
+    assert (prov.year, prov.summary()) == (None, "published: P")
 
 
 def test_a_long_form_language_must_still_be_complete(tmp_path: Path) -> None:
