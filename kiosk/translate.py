@@ -150,6 +150,30 @@ def text_slots(data: Any) -> list[TextSlot]:
     return slots
 
 
+def same_text_contexts(data: Any) -> set[str]:
+    """The places of choice labels written once as plain text (the same in
+    every language, a place name): nothing to translate there."""
+    out: set[str] = set()
+    lists = data.get("choices") if isinstance(data, dict) else None
+    for name, entries in lists.items() if isinstance(lists, dict) else []:
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("label"), str):
+                out.add(f"choices.{name}.{_code_of(entry.get('code'))}")
+
+    def walk(items: Any) -> None:
+        for raw in items if isinstance(items, list) else []:
+            if not isinstance(raw, dict):
+                continue
+            walk(raw.get("items"))
+            inline = raw.get("choices")
+            for entry in inline if isinstance(inline, list) else []:
+                if isinstance(entry, dict) and isinstance(entry.get("label"), str):
+                    out.add(f"items.{raw.get('id')}.choices.{_code_of(entry.get('code'))}")
+
+    walk(data.get("items") if isinstance(data, dict) else None)
+    return out
+
+
 def _item_slots(items: Any, add: Any) -> None:
     for raw in items if isinstance(items, list) else []:
         if not isinstance(raw, dict) or not raw.get("id"):
@@ -398,6 +422,7 @@ def import_module(module_path: str | Path, po_file: str | Path, lang: str, statu
                 severity="warning")
     source = source_language(data)
     slots = {s.context: s for s in text_slots(data)}
+    same_text = same_text_contexts(data)
     languages = data.get("languages")
     current = languages.get(lang) if isinstance(languages, dict) else None
     changes: list[tuple[TextSlot, str]] = []
@@ -413,6 +438,11 @@ def import_module(module_path: str | Path, po_file: str | Path, lang: str, statu
             continue
         slot = slots.get(message.context)
         item = slot.item if slot else message.context
+        if slot is None and message.context in same_text:
+            problem("TR-005", f"{message.context}: this label is written once, the same in every language (a "
+                              "place name); there is nothing to translate: leave it out or export again",
+                    message.lineno, item)
+            continue
         if slot is None:
             problem("TR-005", f"unknown msgctxt {message.context!r}: no such text in module {module_id!r} "
                               "(item or choice removed or renamed?); export again", message.lineno, item)

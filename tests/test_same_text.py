@@ -124,3 +124,16 @@ def test_status_counts_a_plain_site_label_in_every_language(tmp_path: Path) -> N
     # Two site texts (the two labels of the site list), both present.
     for lang in ("fr", "ar", "uk"):
         assert "  2/2  " in site_cells[lang], site_cells[lang]
+
+
+def test_a_translation_of_a_place_name_is_refused_with_the_reason(tmp_path: Path) -> None:
+    _write(tmp_path)
+    po = tmp_path / "m.uk.po"
+    po.write_text('msgid ""\nmsgstr ""\n"Language: uk\\n"\n\nmsgctxt "choices.area.tilleuls"\n'
+                  'msgid "Les Tilleuls"\nmsgstr "Липи"\n', encoding="utf-8")
+    before = (tmp_path / "m.yaml").read_bytes()
+    result = import_module(tmp_path / "m.yaml", po, "uk")
+    assert [p.render() for p in result.errors] == [
+        f"{po}:6: error [TR-005] item 'choices.area.tilleuls': choices.area.tilleuls: this label is written once, "
+        "the same in every language (a place name); there is nothing to translate: leave it out or export again"]
+    assert (tmp_path / "m.yaml").read_bytes() == before
