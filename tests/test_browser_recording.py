@@ -13,7 +13,9 @@ import pytest
 from kiosk.config import load_config
 from kiosk.pin import set_pin
 from kiosk.questionnaire import load_module
+from kiosk.recording import save_recording
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, kiosk_server, non_loopback, wait_idle
+from tests.test_recording import tone
 
 pytestmark = pytest.mark.browser
 PIN = "246810"
@@ -24,6 +26,9 @@ def test_record_in_the_staff_area_then_play_with_one_tap(kiosk_dir: Path) -> Non
     from playwright.sync_api import sync_playwright
     set_pin(load_config(kiosk_dir).pin_file, PIN)
     module_file = kiosk_dir.parent / "survey" / "mehm.yaml"
+    # An Arabic recording made earlier: on a right-to-left page too, the
+    # player's play button is where a tap is expected.
+    save_recording(module_file, "ar", "general_health", None, tone(1.0))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     requests: list[str] = []
     with kiosk_server(kiosk_dir) as url, sync_playwright() as pw:
@@ -67,7 +72,8 @@ def test_record_in_the_staff_area_then_play_with_one_tap(kiosk_dir: Path) -> Non
             page.screenshot(path=str(ARTIFACTS / "3-saved.png"))
             saved = module_file.parent / "audio" / "mehm" / "fr" / "general_health.wav"
             assert saved.read_bytes()[:4] == b"RIFF" and saved.stat().st_size > 10_000
-            assert load_module(module_file).item("general_health").audio == {"fr": str(saved)}
+            assert load_module(module_file).item("general_health").audio == {
+                "ar": str(saved.parent.parent / "ar" / "general_health.wav"), "fr": str(saved)}
             # A patient: the question screen has the player; one tap plays it.
             page.locator(".st-key-rec-back button").click()
             page.locator(".st-key-staff-logout button").wait_for()
@@ -90,6 +96,23 @@ def test_record_in_the_staff_area_then_play_with_one_tap(kiosk_dir: Path) -> Non
             page.wait_for_timeout(800)
             assert audio.evaluate("a => !a.paused || a.currentTime > 0")
             page.screenshot(path=str(ARTIFACTS / "4-question-with-player.png"))
+            # The same in Arabic, a right-to-left page.
+            page.goto(url + "/")
+            page.get_by_role("button", name="العربية", exact=True).wait_for()
+            wait_idle(page)
+            page.get_by_role("button", name="العربية", exact=True).click()
+            wait_idle(page)
+            page.locator("[class*='st-key-consent-yes'] button").click()
+            page.get_by_text("كيف هي حالتك الصحية بشكل عام؟", exact=True).wait_for()
+            wait_idle(page)
+            assert page.evaluate("document.documentElement.dir") == "rtl"
+            audio = page.locator("[data-testid=stMain] audio")
+            box = audio.bounding_box()
+            assert audio.evaluate("a => a.paused")
+            page.touchscreen.tap(box["x"] + 24, box["y"] + box["height"] / 2)
+            page.wait_for_timeout(800)
+            assert audio.evaluate("a => !a.paused || a.currentTime > 0")
+            page.screenshot(path=str(ARTIFACTS / "5-question-with-player-ar.png"))
         finally:
             context.close()
             browser.close()
