@@ -122,3 +122,9 @@ def test_the_full_survey_is_answered_in_every_language(monkeypatch, kiosk: Path,
     assert body["answers"] == given
     assert body["answers"]["demographics.neighbourhood"] == "centre_ville"
     assert body["skipped"] == []
+
+
+def test_every_language_of_the_kiosk_can_be_named_as_spoken_at_home() -> None:
+    codes = [c.code for c in SURVEY.module("demographics").item("home_language").choices]
+    assert {lang.split("_")[0] for lang in SURVEY.offered_languages()} <= set(codes)
+    assert SURVEY.module("demographics").version == "1.1.0"
