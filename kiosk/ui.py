@@ -564,11 +564,11 @@ def staff_audio_page() -> None:
         if st.button(t("Save the recording"), key="rec-save", disabled=not heard, type="primary"):
             try:
                 save_recording(module.path, lang, item.id, code, recorded.getvalue())
+                # Sessions that start now read the module with its recording.
+                rt.survey = load_survey(rt.config.survey, list(rt.config.module_dirs))
             except KioskError as exc:
                 st.error(exc.user_text())
             else:
-                # Sessions that start now read the module with its recording.
-                rt.survey = load_survey(rt.config.survey, list(rt.config.module_dirs))
                 st.session_state["rec_round"] = n + 1
                 st.session_state["staff_message"] = t("Recording saved.")
                 st.rerun()
