@@ -142,6 +142,35 @@ MODULE_RULES = [
         ["{f}:6: error [Q-PROV-006] language 'en': note \"['a', 'b']\" must be text (write it in quotes)"],
         id='Q-PROV-006'),
     pytest.param(
+        HEAD + YN + "items:\n" + Q1 + "review: {ar: {}}\n",
+        ["{f}:16: error [Q-REV-001] review of 'ar', a language 'languages' does not declare; declare it or remove its review"],
+        id='Q-REV-001'),
+    pytest.param(
+        HEAD + YN + "items:\n" + Q1 + "review:\n  en:\n    title: {state: reviewed, back: T, by: panel, date: '2026-11-29', who: x}\n",
+        ["{f}:18: error [Q-REV-001] unknown review key 'who'; allowed keys are back, by, date, state"],
+        id='Q-REV-001-key'),
+    pytest.param(
+        HEAD + YN + "items:\n" + Q1 + "review:\n  en:\n    items.b.text: {state: draft}\n",
+        ["{f}:18: error [Q-REV-002] review of 'en' items.b.text: no such text in the module (name a text by its place, as in a translation file's msgctxt); did you mean 'items.a.text'?"],
+        id='Q-REV-002'),
+    pytest.param(
+        HEAD + YN + "items:\n" + Q1 + "review:\n  en:\n    title: {state: done}\n",
+        ["{f}:18: error [Q-REV-003] review of 'en' title: state 'done' must be one of draft, back-translated, reviewed, validated"],
+        id='Q-REV-003'),
+    pytest.param(
+        HEAD + YN + "items:\n" + Q1 + "review:\n  en:\n    title: {state: reviewed, by: bilingual panel, date: '2026-11-29'}\n",
+        ["{f}:18: error [Q-REV-004] review of 'en' title is reviewed but has no back-translation; the WHO method reviews a translation against its independent back-translation: give 'back'"],
+        id='Q-REV-004'),
+    pytest.param(
+        HEAD + YN + "items:\n" + Q1 + "review:\n  en:\n    title: {state: reviewed, back: Titre, by: jane.doe@example.org, date: 29/11/2026}\n",
+        ["{f}:18: error [Q-REV-005] review of 'en' title: 'by' 'jane.doe@example.org' must name a role (back-translator, bilingual panel, health mediator), never a person: no name, e-mail or phone, at most 60 characters",
+         "{f}:18: error [Q-REV-005] review of 'en' title: 'date' '29/11/2026' must be a day written YYYY-MM-DD (in quotes)"],
+        id='Q-REV-005'),
+    pytest.param(
+        HEAD.replace("en: validated", "en: draft") + YN + "items:\n" + Q1 + "review:\n  en:\n    title: {state: validated, back: Titre, by: bilingual panel, date: '2026-11-29'}\n",
+        ["{f}:18: error [Q-REV-006] review of 'en' title is validated, but the language is a draft; a text is validated only in a validated language: mark it reviewed"],
+        id='Q-REV-006'),
+    pytest.param(
         HEAD + YN + "items:\n  - id: a\n    type: single\n    text: {fr: A}\n    choices: yn\n",
         ["{f}:6: error [Q-LANG-003] language 'en' is declared but lacks text for a; translate them or remove the language"],
         id='Q-LANG-003'),
@@ -397,7 +426,7 @@ MODULE_RULES = [
     pytest.param(
         HEAD + "items:\n  - {id: b, type: note, text: {fr: B, en: B}}\n" + "x:\n  a: &a [o, o, o, o, o, o, o, o, o, o]\n" + "".join(f"  {c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcde", "bcdef")),
         ["{f}: error [Q-YAML-003] the definition is too large or uses YAML aliases that refer to themselves or expand too far; write the content out without '&' anchors and '*' aliases",
-        "{f}:9: error [Q-MOD-002] unknown key 'x'; allowed keys are choices, description, id, items, languages, license, scores, source, title, version"],
+        "{f}:9: error [Q-MOD-002] unknown key 'x'; allowed keys are choices, description, id, items, languages, license, review, scores, source, title, version"],
         id='Q-YAML-003'),
 
 ]
@@ -628,7 +657,7 @@ SURVEY_RULES = [
         id='Q-LANG-008'),
     pytest.param(
         SURVEY + "  choices:\n    area:\n      - {code: x, label: {fr: X}}\n",
-        ["{d}/s.yaml:11: error [Q-LANG-009] site list 'area' lacks text in 'en' for x; translate it or remove the language"],
+        ["{d}/s.yaml:11: error [Q-LANG-009] site list 'area' lacks text in 'en' for x; translate it, write a place name once as plain text (label: \"Les Tilleuls\"), or remove the language"],
         id='Q-LANG-009'),
     pytest.param(
         SURVEY.replace('"1.0.0"}\n', '"1.0.0"}\n  - {id: free, version: "1.0.0"}\n').replace("[fr, en]", "[fr]"),
