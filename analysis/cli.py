@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from kiosk.errors import KioskError, KeyFileError
 from kiosk.keys import SUITE_BY_NAME
@@ -72,12 +73,59 @@ def _load_keys(paths: list[str], passphrase_files: list[str]) -> dict:
     return keys
 
 
+# Exit statuses of 'analysis ingest' (docs/envelope.md §5.1).
+EXIT_OK = 0            # every envelope ingested or already held
+EXIT_NOT_STARTED = 1   # the run could not start (missing bundle, wrong key...): nothing written
+EXIT_QUARANTINED = 3   # the run completed, but something was quarantined or a bundle refused
+
+
+class _Progress:
+    """Progress bars on a terminal (tqdm, on stderr) for reading, opening
+    and writing; nothing at all when stderr is not a terminal."""
+
+    LABELS = {"read": "reading bundles", "open": "opening envelopes", "write": "writing the dataset"}
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+        bar = self.bars.get(phase)
+        if bar is None:
+            for other in self.bars.values():
+                other.close()
+            bar = self.bars[phase] = tqdm(total=total, desc=self.LABELS.get(phase, phase), file=self.stream,
+                                          unit="B" if phase == "read" else " envelopes",
+                                          unit_scale=phase == "read", leave=True, dynamic_ncols=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from analysis.ingest import ingest
     from analysis.receipts import write_receipts
     from analysis.keys import load_trusted_devices, trusted_devices_path
+    from kiosk.store import check_bundle_file
     if args.workers < 1:
         raise KioskError("--workers must be 1 (open in-process) or more", code="CFG-030")
+    if not args.bundles and not args.retry_quarantine:
+        raise KioskError("give the bundles to ingest, or --retry-quarantine to try the quarantined envelopes "
+                         "again", code="CFG-032")
+    # Every input is known readable before a passphrase is asked for.
+    for bundle in args.bundles:
+        check_bundle_file(bundle)
+    data = Path(args.data)
+    if data.exists() and not data.is_dir():
+        raise KioskError(f"--data {args.data!r} is a file; give the dataset folder", code="CFG-033")
+    if (data / "federation.json").exists():
+        raise KioskError(f"{args.data!r} pools other teams' datasets ('analysis pool'); ingest into a team's own "
+                         "dataset, then pool again", code="POOL-005")
     trusted = None
     if not args.any_device:
         devices = load_trusted_devices(args.data)
@@ -88,13 +136,22 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         trusted = [d.raw for d in devices]
     keys = _load_keys(args.key, args.passphrase_file)
     qdirs = [QUESTIONNAIRES] + [Path(q) for q in args.questionnaires]
-    result = ingest(args.bundles, keys, args.data, qdirs, trusted, workers=args.workers,
-                    require_key_match=True)
+    progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
+    try:
+        result = ingest(args.bundles, keys, args.data, qdirs, trusted, workers=args.workers,
+                        require_key_match=True, retry_quarantine=args.retry_quarantine, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
     # The receipts first: they are what the run owes the kiosks, whatever
     # happens to the output (a closed pipe, a full terminal).
     folder = args.receipts or str(Path(args.data) / "receipts")
     written = write_receipts(folder, result.run, result.receipt_devices, keys)
     print(result.summary())
+    for note in result.notes:
+        print(note)
+    if args.retry_quarantine:
+        print(f"left the quarantine: {result.resolved}")
     if trusted is None:
         print("devices: any device whose signature verifies was accepted (--any-device)")
     else:
@@ -105,6 +162,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"receipt for the kiosk ('kiosk confirm'): {path}")
     if not written:
         print("no receipt: this run holds nothing new for any kiosk")
+    if result.quarantined:
+        print(f"exit status {EXIT_QUARANTINED}: {len(result.quarantined)} refused (see above); "
+              f"details in {Path(args.data) / 'quarantine.jsonl'}")
+        return EXIT_QUARANTINED
+    return EXIT_OK
+
+
+def cmd_pool(args: argparse.Namespace) -> int:
+    from analysis.federate import pool
+    n = pool(args.datasets, args.out)
+    print(f"pooled {n} response(s) of {len(args.datasets)} dataset(s) into {args.out}: definitions compatible, "
+          "no response in two datasets")
     return 0
 
 
@@ -170,6 +239,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     import os
+    from analysis.dashboard import is_loopback
+    if not is_loopback(args.address):
+        # Selections of the dashboard can be compared with each other: it
+        # is for the team, on this computer, never on a network.
+        raise KioskError(f"--address {args.address}: the dashboard is served on loopback only (127.0.0.1, ::1 "
+                         "or localhost); publish figures with 'analysis report' or 'analysis export'",
+                         code="DSH-001")
     app = Path(__file__).resolve().parent / "dashboard_app.py"
     env = {**os.environ, "ANALYSIS_DATA": str(Path(args.data).resolve()), "ANALYSIS_K": str(args.k),
            "ANALYSIS_QUESTIONNAIRES": os.pathsep.join(str(Path(q).resolve()) for q in
@@ -186,9 +262,22 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from analysis.simulate import simulate
+    import dataclasses
+    import datetime as dt
+    from analysis.simulate import Behaviour, simulate
+    if args.weeks < 1:
+        raise KioskError("--weeks must be 1 or more", code="CFG-031")
+    start = None
+    if args.start_week:
+        try:
+            year, week = args.start_week.split("-W")
+            start = dt.date.fromisocalendar(int(year), int(week), 1)
+        except ValueError:
+            raise KioskError(f"--start-week {args.start_week!r}: give an ISO week such as 2026-W01",
+                             code="CFG-031") from None
     counts = simulate(args.n, args.survey, args.pub, args.device_key, args.out, seed=args.seed,
-                      module_dirs=[QUESTIONNAIRES, *args.questionnaires])
+                      module_dirs=[QUESTIONNAIRES, *args.questionnaires], start=start,
+                      behaviour=dataclasses.replace(Behaviour(), weeks=args.weeks))
     print(f"{args.n} synthetic responses sealed into {args.out}: " +
           ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
@@ -212,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the .pub file to write (or a folder: team.pub in it)")
     p.set_defaults(func=cmd_public_key)
     p = sub.add_parser("ingest", help="open bundles into the dataset")
-    p.add_argument("bundles", nargs="+")
+    p.add_argument("bundles", nargs="*")
     p.add_argument("--key", action="append", required=True,
                    help="team private key file (repeatable: old and new keys during a rotation)")
     p.add_argument("--passphrase-file", action="append", default=[],
@@ -227,7 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--any-device", action="store_true",
                    help="accept envelopes from any kiosk whose signature verifies, without the "
                         "trusted devices list")
+    p.add_argument("--retry-quarantine", action="store_true",
+                   help="try the quarantined envelopes again (after trusting a device, giving a key or a "
+                        "survey); those that ingest leave the quarantine")
     p.set_defaults(func=cmd_ingest)
+    p = sub.add_parser("pool", help="pool several teams' datasets after checking they are compatible")
+    p.add_argument("datasets", nargs="+", help="dataset folders made by 'analysis ingest'")
+    p.add_argument("--out", required=True, help="the new folder of the pooled dataset")
+    p.set_defaults(func=cmd_pool)
     p = sub.add_parser("trust", help="manage the kiosks whose envelopes ingest accepts")
     p.add_argument("device_pub", nargs="*", help="a kiosk's device.pub (made by 'kiosk init-device')")
     p.add_argument("--data", required=True)
@@ -275,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device-key", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int)
+    p.add_argument("--weeks", type=int, default=26, help="weeks the responses are spread over (default 26)")
+    p.add_argument("--start-week", metavar="YYYY-Www",
+                   help="first ISO week of the span (default: the span ends this week)")
     p.add_argument("--questionnaires", action="append", default=[])
     p.set_defaults(func=cmd_simulate)
     return parser
@@ -287,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = getattr(args, "data", None)
         if data is not None and Path(data).exists() and not Path(data).is_dir():
-            raise KioskError(f"--data {data!r} is a file; give the dataset's folder", code="CFG-031")
+            raise KioskError(f"--data {data!r} is a file; give the dataset's folder", code="CFG-033")
         return int(args.func(args))
     except KioskError as exc:
         print(f"error: {exc.user_text()}", file=sys.stderr)

@@ -1,19 +1,24 @@
-"""The team dashboard: the diagnostic's gated tables, filtered, in Streamlit.
+"""The team dashboard: the diagnostic's protected tables, filtered, in Streamlit.
 
 Separate from the kiosk (it reads the analysts' dataset). Filters (period,
 centre, neighbourhood) select responses *before* counting, and the filtered
-release is gated like the report: every number shown comes from
-:class:`analysis.report.View`, so a suppressed figure is shown as ``< k``
-and never as a number. Started by ``analysis dashboard``, which passes the
+release is protected like the report: every number shown comes from
+:class:`analysis.report.View`, so a hidden figure is shown as ``< k`` or
+``[c]`` and never as a number. Started by ``analysis dashboard``, which passes the
 dataset through environment variables.
 
-Filtering lets a user compare two overlapping selections; the release gate
-protects each selection, and the dashboard is for the diagnostic team only
-(it is served on 127.0.0.1), never for publication.
+Filtering lets a user compare two overlapping selections. Each selection
+is protected like the report, but two selections that differ by a few
+persons can be compared: the cell key method gives the same persons the same
+figure, so the cells that differ point at the persons left out. The
+dashboard is therefore for the diagnostic team only, never for publication: ``analysis dashboard`` refuses
+any address but loopback, the page refuses to show anything when served
+elsewhere, and it says so on screen.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,27 +42,57 @@ from analysis.report import (
     category_label,
     class_label,
     item_title,
+    legend,
     title_of,
 )
-from kiosk import i18n
 
 FILTERS = ("period", "centre", "neighbourhood")
 
 
-def filter_options(data_dir: str | Path, breakdowns: dict[str, str] | None = None,
-                   period: str = "quarter") -> dict[str, list[str]]:
-    """Values offered by each filter (from the non-test responses)."""
+def is_loopback(address: str | None) -> bool:
+    """True for an address reachable from this computer only (127.0.0.0/8,
+    ::1, ``localhost``); an empty address means every interface."""
+    if not address:
+        return False
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def filter_units(data_dir: str | Path, breakdowns: dict[str, str] | None = None,
+                 period: str = "quarter") -> pl.DataFrame:
+    """One row per counted response with its value of each filter."""
     bds = breakdowns or tables.DEFAULT_BREAKDOWNS
     responses = scan_responses(data_dir)
     answers = scan_answers(data_dir)
     key = tables.choose_key(responses)
     wanted = {name: bds[name] for name in FILTERS if name in bds}
-    u = tables.units(responses, answers, key, wanted, period).collect(engine="streaming")
+    return tables.units(responses, answers, key, wanted, period).select(*wanted).collect(engine="streaming")
+
+
+def filter_options(data_dir: str | Path | pl.DataFrame, breakdowns: dict[str, str] | None = None,
+                   period: str = "quarter", k: int = disclosure.DEFAULT_K) -> dict[str, list[str]]:
+    """Values offered by each filter: those of at least ``k`` counted
+    responses (a smaller group selected alone, or left out of an otherwise
+    whole selection, would be compared with the whole)."""
+    u = data_dir if isinstance(data_dir, pl.DataFrame) else filter_units(data_dir, breakdowns, period)
     out = {}
-    for name in wanted:
-        values = sorted(v for v in u[name].unique().to_list() if v is not None)
-        out[name] = values
+    for name in u.columns:
+        sizes = u.group_by(name).len()
+        out[name] = sorted(v for v, n in sizes.iter_rows() if v is not None and n >= k)
     return out
+
+
+def left_out(units: pl.DataFrame, chosen: Sequence[tuple[str, Sequence[str]]]) -> int:
+    """How many counted responses a selection leaves out."""
+    keep = pl.lit(True)
+    for name, values in chosen:
+        if values and name in units.columns:
+            keep = keep & pl.col(name).is_in(list(values))
+    return units.height - units.filter(keep).height
 
 
 def frequency_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
@@ -67,9 +102,9 @@ def frequency_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
     rows = []
     for row in view.rows:
         f = view.cells[(row, "")]
-        rows.append({_t(lang, "Answer"): answer_label(module, view.item or "", row, lang), _t(lang, "Persons"): fmt.n(f.n),
+        rows.append({_t(lang, "Answer"): answer_label(module, view.item or "", row, lang), _t(lang, "Persons"): fmt.n(f),
                      "%": fmt.pct(f.pct), _t(lang, "95% CI"): fmt.ci(f.lo, f.hi)})
-    rows.append({_t(lang, "Answer"): _t(lang, "Total"), _t(lang, "Persons"): fmt.n(view.total.n), "%": "",
+    rows.append({_t(lang, "Answer"): _t(lang, "Total"), _t(lang, "Persons"): fmt.n(view.total), "%": "",
                  _t(lang, "95% CI"): ""})
     return pl.DataFrame(rows)
 
@@ -83,7 +118,7 @@ def options_frame(release: Release, views: Sequence[View], lang: str) -> pl.Data
         option = v.rows[0]
         f = v.cells[(option, "")]
         rows.append({_t(lang, "Answer"): answer_label(module, v.item or "", option, lang),
-                     _t(lang, "Persons"): fmt.n(f.n), "%": fmt.pct(f.pct), _t(lang, "95% CI"): fmt.ci(f.lo, f.hi)})
+                     _t(lang, "Persons"): fmt.n(f), "%": fmt.pct(f.pct), _t(lang, "95% CI"): fmt.ci(f.lo, f.hi)})
     return pl.DataFrame(rows)
 
 
@@ -97,13 +132,13 @@ def crosstab_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
         line = {_t(lang, "Answer"): answer_label(module, view.item or "", row, lang)}
         for col in view.cols:
             f = view.cells[(row, col)]
-            line[category_label(release, by, col, lang)] = fmt.n(f.n) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else "")
-        line[_t(lang, "Total")] = fmt.n(view.row_totals[row].n)
+            line[category_label(release, by, col, lang)] = fmt.n(f) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else "")
+        line[_t(lang, "Total")] = fmt.n(view.row_totals[row])
         rows.append(line)
     total = {_t(lang, "Answer"): _t(lang, "Total")}
     for col in view.cols:
-        total[category_label(release, by, col, lang)] = fmt.n(view.col_totals[col].n)
-    total[_t(lang, "Total")] = fmt.n(view.total.n)
+        total[category_label(release, by, col, lang)] = fmt.n(view.col_totals[col])
+    total[_t(lang, "Total")] = fmt.n(view.total)
     rows.append(total)
     return pl.DataFrame(rows)
 
@@ -116,7 +151,7 @@ def score_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
     rows = []
     for row in view.rows:
         f = view.cells[(row, "")]
-        rows.append({_t(lang, "Class"): class_label(sc, row, lang), _t(lang, "Persons"): fmt.n(f.n),
+        rows.append({_t(lang, "Class"): class_label(sc, row, lang), _t(lang, "Persons"): fmt.n(f),
                      "%": fmt.pct(f.pct) if row != NOT_COMPUTABLE else "", _t(lang, "95% CI"): fmt.ci(f.lo, f.hi)})
     m = view.means.get("")
     rows.append({_t(lang, "Class"): _t(lang, "Mean"), _t(lang, "Persons"): "",
@@ -134,8 +169,8 @@ def participation_frame(release: Release, lang: str) -> pl.DataFrame:
     fmt = Fmt(lang, release.k)
     v = release.views["participation"]
     names = {"complete": N_("Complete"), "partial": N_("Partial"), "declined": N_("Declined at consent")}
-    rows = [{_t(lang, "Status"): _t(lang, names[s]), _t(lang, "Persons"): fmt.n(v.cells[(s, "")].n)} for s in STATUSES]
-    rows.append({_t(lang, "Status"): _t(lang, "Total"), _t(lang, "Persons"): fmt.n(v.total.n)})
+    rows = [{_t(lang, "Status"): _t(lang, names[s]), _t(lang, "Persons"): fmt.n(v.cells[(s, "")])} for s in STATUSES]
+    rows.append({_t(lang, "Status"): _t(lang, "Total"), _t(lang, "Persons"): fmt.n(v.total)})
     rate = v.prevalence.get("")
     rows.append({_t(lang, "Status"): _t(lang, "Completion rate"),
                  _t(lang, "Persons"): f"{fmt.pct(rate.pct if rate else None)} {fmt.ci(rate.lo if rate else None, rate.hi if rate else None)}".strip()})
@@ -159,19 +194,28 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
     st.set_page_config(page_title="Diagnostic", layout="wide")
     lang = st.sidebar.radio("Langue / Language", ["fr", "en"], horizontal=True, key="lang")
     st.title(_t(lang, "Community health diagnostic"))
+    address = st.get_option("server.address")
+    if not is_loopback(address):
+        st.error(_t(lang, "This dashboard is for the diagnostic team only and is served on this computer alone "
+                          "(127.0.0.1). It is not shown on the address {address}: start it with 'analysis "
+                          "dashboard', which binds it to loopback.").format(address=address or "*"))
+        return
+    st.info(_t(lang, "Team only: served on this computer alone (loopback), never on the network. Selections "
+                     "can be compared with each other; publish figures only from the report or the exports."))
     if not data or not Path(data, "responses").is_dir():
         st.error(_t(lang, "No dataset: start the dashboard with 'analysis dashboard --data DIR'."))
         return
 
     @st.cache_resource(max_entries=16, show_spinner=False)
-    def options(path: str) -> dict[str, list[str]]:
-        return filter_options(path)
+    def units_of(path: str) -> pl.DataFrame:
+        return filter_units(path)
 
     @st.cache_resource(max_entries=32, show_spinner=False)
     def release_for(path: str, dirs: tuple[str, ...], k: int, chosen: tuple) -> Release:
         return build_release(path, list(dirs), k, filters={name: list(values) for name, values in chosen})
 
-    opts = options(data)
+    units = units_of(data)
+    opts = filter_options(units, k=k)
     titles = {"period": _t(lang, "Period"), "centre": _t(lang, "Centre"), "neighbourhood": _t(lang, "Neighbourhood")}
     chosen = []
     probe = release_for(data, qdirs, k, ())
@@ -181,13 +225,14 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
         values = st.sidebar.multiselect(titles[name], opts[name], key=f"filter_{name}",
                                         format_func=lambda c, n=name: category_label(probe, n, c, lang))
         chosen.append((name, tuple(values)))
+    missing = left_out(units, chosen)
+    if 0 < missing < k:
+        # The whole minus a handful: compared with the whole, it shows them.
+        st.warning(_t(lang, "This selection leaves out fewer than {k} responses: compared with the whole "
+                            "data it would show their answers. Widen or narrow the selection.").format(k=k))
+        return
     release = release_for(data, qdirs, k, tuple(chosen))
-    st.caption(i18n.translations(lang).ngettext(
-                 "Counts from 1 to {k1} person are not shown: “< {k}” marks a hidden figure, either such a small "
-                 "count or a larger one hidden so that the small ones cannot be recalculated from the totals.",
-                 "Counts from 1 to {k1} persons are not shown: “< {k}” marks a hidden figure, either such a small "
-                 "count or a larger one hidden so that the small ones cannot be recalculated from the totals.",
-                 k - 1).format(k1=k - 1, k=k))
+    st.caption(legend(lang, k))
     st.header(_t(lang, "Participation"))
     st.dataframe(participation_frame(release, lang), hide_index=True)
     by_names = list(release.breakdowns)

@@ -1,29 +1,20 @@
 """Statistical disclosure control for the community health diagnostic.
 
-Every figure that leaves the analysis side goes through this module:
+Releases (report, exports, dashboard) are protected by the **cell key
+method** at the end of this module: every count is perturbed by a noise that
+depends only on the persons it counts (:class:`Tally`, :class:`PTable`,
+:class:`Protection`), tables are published with the rules on groups
+(:func:`publish_table`: small groups and homogeneous groups withheld), and
+means are rounded without intervals (:func:`round_mean`). docs/disclosure.md
+gives the method, the measurements behind the choice and the guarantee.
 
-* person counts (1-D frequency tables and 2-D cross tables with margins):
-  :func:`gate_counts` / :func:`gate_table`;
-* percentages and rates: :func:`gate_percentage`;
-* means and scores: :func:`gate_mean`;
-* several tables of the same release: :func:`gate_linked`.
-
-Rules (French health-data practice, threshold ``k``, 11 by default):
-
-* a person count is published only if it is 0 or ``>= k``; counts in
-  ``1..k-1`` are *primary*-suppressed;
-* a percentage needs numerator and denominator ``>= k`` (0 % is publishable
-  when the denominator is ``>= k``);
-* a mean needs ``>= k`` contributors.
-
-Primary suppression alone is not enough for tables with margins: a hidden
-cell can be recomputed from its row or column total.  Tables therefore get
-*secondary* (complementary) suppression until :func:`audit` - which bounds
-every hidden cell by linear programming exactly as an attacker would - shows
-that no primary-suppressed figure can be pinned down to a value below ``k``.
-
-Suppressed figures are rendered as ``"< k"`` (``"< 11"`` by default), never as
-a number.
+The first half of the module is the earlier cell-suppression engine, kept
+as the attacker and auditor of the test suite: threshold ``k`` (11 by
+default; counts in ``1..k-1`` primary-suppressed), secondary suppression
+(:func:`gate_table`, :func:`gate_linked`, :func:`gate_release`) and
+:func:`audit`, which bounds every hidden cell by linear programming exactly
+as an attacker would. It is no longer on the release path: it was reversible
+across linked tables and releases, and slow.
 
 Vocabulary used below: an *entry* is any published figure of a table (inner
 cell, row total, column total, grand total); a *line* is one additive
@@ -1134,3 +1125,334 @@ def gate_group_means(
 
 __all__ += ["audit_linked_keyed", "gate_group_means", "gate_linked_keyed", "gate_release", "link_keys",
             "release_inconsistencies"]
+
+
+# --------------------------------------------------------------------------
+# Cell key method: the protection of every released count
+# --------------------------------------------------------------------------
+#
+# The suppression engine above stays as the attacker of the test suite (it
+# bounds hidden figures by linear programming); releases are protected by the
+# cell key method instead (docs/disclosure.md gives the measurements behind
+# this choice).  Every record has a secret random key in 0..255; a published
+# count is its true count plus a noise read from the perturbation table
+# (ptable) at the row of the count and the column of the *cell key*, the sum
+# of its records' keys modulo 256.  The same persons give the same cell key,
+# hence the same noise, in every table, selection and release; a different
+# set of persons gives a fresh draw.  The lookup follows the Office for
+# National Statistics' cell-key-perturbation package (record keys 0..255, cell
+# key = sum mod 256, p-table columns pcv/ckey/pvalue); the test suite checks
+# this implementation against that package on the same records.
+
+KEY_RANGE = 256
+"""Record and cell keys are integers in ``0..KEY_RANGE-1`` (ONS convention)."""
+
+WITHHELD_LABEL = "[c]"
+"""Mark of a figure withheld by a rule on groups (secondary mark); a count
+below ``k`` after perturbation reads ``< k`` (primary mark)."""
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A true count and the sum of its records' keys (not reduced).
+
+    Tallies add and subtract like counts, so a figure derived by arithmetic
+    (persons who did not reach a question = population - seen - skipped)
+    carries the key sum of exactly the persons it counts.  Comparisons use
+    the count only.  A tally is never published: :meth:`Protection.publish`
+    turns it into a perturbed figure.
+    """
+
+    n: int
+    keys: int = field(default=0, repr=False)
+
+    def __add__(self, other: Tally | int) -> Tally:
+        if isinstance(other, Tally):
+            return Tally(self.n + other.n, self.keys + other.keys)
+        if other == 0:
+            return self
+        return NotImplemented
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Tally) -> Tally:
+        if not isinstance(other, Tally):
+            return NotImplemented
+        return Tally(self.n - other.n, self.keys - other.keys)
+
+    def _value(self, other: object) -> int:
+        return other.n if isinstance(other, Tally) else int(other)  # type: ignore[call-overload]
+
+    def __lt__(self, other: object) -> bool:
+        return self.n < self._value(other)
+
+    def __le__(self, other: object) -> bool:
+        return self.n <= self._value(other)
+
+    def __gt__(self, other: object) -> bool:
+        return self.n > self._value(other)
+
+    def __ge__(self, other: object) -> bool:
+        return self.n >= self._value(other)
+
+    @property
+    def cell_key(self) -> int:
+        """The cell key: the key sum modulo :data:`KEY_RANGE`."""
+        return self.keys % KEY_RANGE
+
+
+ZERO = Tally(0, 0)
+"""The empty tally (no person)."""
+
+
+def _row_distribution(n: int, max_noise: int, variance: float, js: int) -> dict[int, float]:
+    """Noise distribution of a true count ``n``: the maximum-entropy
+    distribution over the allowed noises with mean 0 and variance
+    ``max(variance, the least variance the allowed noises permit)``.
+
+    Allowed: ``|d| <= max_noise`` and ``n + d >= 0``, never ``n + d`` in
+    ``1..js``; a count of at most ``js + max_noise`` may also drop to 0.
+    """
+    if n == 0:
+        return {0: 1.0}
+    allowed = [d for d in range(-min(n, max_noise), max_noise + 1) if not 1 <= n + d <= js]
+    if n <= js + max_noise and -n not in allowed:
+        allowed.insert(0, -n)
+    if len(allowed) == 1:
+        return {allowed[0]: 1.0}
+    import numpy as np
+    from scipy.optimize import linprog, minimize
+
+    d = np.array(allowed, dtype=float)
+    equal = np.vstack([np.ones_like(d), d])
+    # The least variance with mean 0 (a linear program), then the target.
+    lp = linprog(d * d, A_eq=equal, b_eq=[1.0, 0.0], bounds=[(0, 1)] * len(d), method="highs")
+    if not lp.success:  # pragma: no cover - every n has a mean-zero distribution
+        raise DisclosureError(f"no unbiased noise distribution for count {n}")
+    least = float(lp.fun)
+    target = max(variance, least)
+    best = lp.x
+    if target > least + 1e-9:
+        constraints = [{"type": "eq", "fun": lambda p: equal @ p - np.array([1.0, 0.0])},
+                       {"type": "eq", "fun": lambda p: (d * d) @ p - target}]
+
+        def negative_entropy(p: Any) -> float:
+            q = np.clip(p, 1e-12, 1.0)
+            return float(np.sum(q * np.log(q)))
+
+        start = np.full(len(d), 1.0 / len(d))
+        res = minimize(negative_entropy, start, method="SLSQP", bounds=[(0, 1)] * len(d),
+                       constraints=constraints, options={"ftol": 1e-12, "maxiter": 500})
+        p = np.clip(res.x, 0.0, 1.0)
+        if res.success and abs(p.sum() - 1) < 1e-6 and abs(d @ p) < 1e-6 and abs((d * d) @ p - target) < 1e-6:
+            best = p
+    return {int(v): float(q) for v, q in zip(allowed, best) if q > 1e-12}
+
+
+def _allocate(distribution: Mapping[int, float], slots: int) -> list[int]:
+    """``slots`` cell keys shared out in proportion (largest remainders),
+    noises in increasing order: the row of the p-table."""
+    items = sorted(distribution.items())
+    exact = [p * slots for _, p in items]
+    counts = [int(x) for x in exact]
+    order = sorted(range(len(items)), key=lambda i: exact[i] - counts[i], reverse=True)
+    for i in order[:slots - sum(counts)]:
+        counts[i] += 1
+    return [d for (d, _), c in zip(items, counts) for _ in range(c)]
+
+
+@dataclass(frozen=True)
+class PTable:
+    """A perturbation table: the noise of a true count ``n`` with cell key ``c``
+    is ``rows[min(n, len(rows) - 1)][c]`` (every count beyond the last row has
+    the same distribution).  Build it with :func:`make_ptable`."""
+
+    max_noise: int
+    variance: float
+    js: int
+    rows: tuple[tuple[int, ...], ...] = field(repr=False)
+
+    def noise(self, n: int, cell_key: int) -> int:
+        """The noise added to a true count ``n`` whose cell key is ``cell_key``."""
+        return self.rows[min(n, len(self.rows) - 1)][cell_key % KEY_RANGE]
+
+    def distribution(self, n: int) -> dict[int, float]:
+        """Probability of each noise for a true count ``n`` (over uniform cell keys)."""
+        row = self.rows[min(n, len(self.rows) - 1)]
+        out: dict[int, float] = {}
+        for d in row:
+            out[d] = out.get(d, 0.0) + 1 / len(row)
+        return out
+
+    def ons_frame(self, max_pcv: int = 750) -> pl.DataFrame:
+        """The table in the ONS package's layout: ``pcv`` (1..max_pcv),
+        ``ckey`` (0..255), ``pvalue``."""
+        pcv = [n for n in range(1, max_pcv + 1) for _ in range(KEY_RANGE)]
+        ckey = [c for _ in range(max_pcv) for c in range(KEY_RANGE)]
+        return pl.DataFrame({"pcv": pcv, "ckey": ckey, "pvalue": [self.noise(n, c) for n, c in zip(pcv, ckey)]})
+
+
+def make_ptable(max_noise: int = 2, variance: float = 1.0, js: int = 2) -> PTable:
+    """The p-table of this project (defaults: noise within +-2, variance 1,
+    no published 1 or 2).  Each row is unbiased up to the 1/256 resolution
+    of the cell keys (see :func:`_row_distribution` for the construction)."""
+    if max_noise < 1 or js < 0 or variance <= 0:
+        raise DisclosureError("max_noise >= 1, js >= 0 and variance > 0 are required")
+    last = js + max_noise + 2  # from here on every row is the same
+    rows = tuple(tuple(_allocate(_row_distribution(n, max_noise, variance, js), KEY_RANGE))
+                 for n in range(last + 1))
+    return PTable(max_noise, variance, js, rows)
+
+
+_DEFAULT_PTABLE: PTable | None = None
+
+
+def default_ptable() -> PTable:
+    """The project's p-table (built once per process)."""
+    global _DEFAULT_PTABLE
+    if _DEFAULT_PTABLE is None:
+        _DEFAULT_PTABLE = make_ptable()
+    return _DEFAULT_PTABLE
+
+
+@dataclass(frozen=True)
+class Protection:
+    """How a release is protected.
+
+    ``ptable`` None publishes true counts (tests of the counting only; no
+    command offers it).  ``k``: a perturbed count in ``1..k-1`` reads ``< k``.
+    ``rules``: the rules on groups (:func:`publish_table`).  ``mean_digits``:
+    decimals of a published mean.
+    """
+
+    k: int = DEFAULT_K
+    ptable: PTable | None = field(default_factory=default_ptable)
+    rules: bool = True
+    mean_digits: int = 1
+
+    def perturbed(self, t: Tally) -> int:
+        """The perturbed value of a count (before the threshold)."""
+        if t.n < 0:
+            raise DisclosureError(f"negative count {t.n}")
+        if self.ptable is None:
+            return t.n
+        return max(0, t.n + self.ptable.noise(t.n, t.cell_key))
+
+    def publish(self, t: Tally) -> int | None:
+        """The published count: perturbed, None when it falls in ``1..k-1``."""
+        v = self.perturbed(t)
+        return None if 1 <= v < self.k else v
+
+    @classmethod
+    def exact(cls, k: int = DEFAULT_K) -> Protection:
+        """True counts with the threshold only: for tests of the counting."""
+        return cls(k=_check_k(k), ptable=None, rules=False)
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    """A table as released: perturbed figures only, never the true counts.
+
+    Accessors return None for a hidden figure; :meth:`withheld` tells a
+    figure withheld by a rule on groups (mark :data:`WITHHELD_LABEL`) from a
+    perturbed count below ``k`` (mark ``< k``).  Each figure - margins
+    included - is perturbed on its own, so the table does not add up exactly.
+    """
+
+    row_var: str
+    col_var: str | None
+    row_labels: tuple[str, ...]
+    col_labels: tuple[str, ...]
+    values: dict[Position, int | None]
+    withheld_positions: frozenset[Position] = frozenset()
+
+    def cell(self, r: int, c: int) -> int | None:
+        """The published cell ``(r, c)``, None when hidden."""
+        return self.values[(r, c)]
+
+    def row_total(self, r: int) -> int | None:
+        """The published total of row ``r`` (the cell itself in a 1-D table)."""
+        return self.values[(r, len(self.col_labels))] if self.col_var is not None else self.values[(r, 0)]
+
+    def col_total(self, c: int) -> int | None:
+        """The published total of column ``c``."""
+        return self.values[(len(self.row_labels), c)]
+
+    def total(self) -> int | None:
+        """The published grand total."""
+        if self.col_var is None:
+            return self.values[(len(self.row_labels), 0)]
+        return self.values[(len(self.row_labels), len(self.col_labels))]
+
+    def withheld(self, pos: Position) -> bool:
+        """True when the figure at ``pos`` is withheld by a rule on groups."""
+        return pos in self.withheld_positions
+
+
+def publish_table(matrix: Sequence[Sequence[Tally]], row_labels: Sequence[str], col_labels: Sequence[str],
+                  row_var: str, col_var: str | None, protection: Protection,
+                  substantive_rows: Sequence[int] | None = None) -> PublishedTable:
+    """Perturb every figure of a table (cells and margins) and apply the rules on groups.
+
+    Rules (``protection.rules``), on the perturbed figures only, so that
+    hiding reveals nothing the published figures do not:
+
+    * *group size*: a column (a group of a breakdown) whose published total
+      is below ``k`` (0 included) gets no figure of its own: its cells are
+      withheld, zeros included, and its total reads ``< k``;
+    * *homogeneity*: a group - each column, and the whole table for a 1-D
+      table - where every substantive answer but one is published as 0
+      would publish a 100 %: its cells are withheld.  ``substantive_rows``
+      are the rows that are answers (default: all; "prefer not to answer"
+      is not one).
+    """
+    n_rows, n_cols = len(row_labels), len(col_labels)
+    if len(matrix) != n_rows or any(len(row) != n_cols for row in matrix):
+        raise DisclosureError(f"counts must have shape {n_rows}x{n_cols}")
+    two_d = col_var is not None
+    values: dict[Position, int | None] = {}
+    for r in range(n_rows):
+        for c in range(n_cols):
+            values[(r, c)] = protection.publish(matrix[r][c])
+    col_totals = [sum((matrix[r][c] for r in range(n_rows)), ZERO) for c in range(n_cols)]
+    for c in range(n_cols):
+        values[(n_rows, c)] = protection.publish(col_totals[c])
+    if two_d:
+        for r in range(n_rows):
+            values[(r, n_cols)] = protection.publish(sum(matrix[r], ZERO))
+        values[(n_rows, n_cols)] = protection.publish(sum(col_totals, ZERO))
+    withheld: set[Position] = set()
+    if protection.rules:
+        rows = list(range(n_rows)) if substantive_rows is None else list(substantive_rows)
+        for c in range(n_cols):
+            column = [values[(r, c)] for r in rows]
+            # A column exists only for a category with persons: a published
+            # total of 0 there says "1 or 2", as small as a hidden one.
+            small_group = two_d and not values[(n_rows, c)]
+            if small_group:
+                values[(n_rows, c)] = None
+            homogeneous = len(rows) >= 2 and sum(1 for v in column if v == 0) == len(rows) - 1 \
+                and any(v for v in column)
+            if small_group or homogeneous:
+                withheld.update((r, c) for r in range(n_rows))
+        for pos in withheld:
+            values[pos] = None
+    return PublishedTable(row_var, col_var, tuple(row_labels), tuple(col_labels), values, frozenset(withheld))
+
+
+def round_mean(mean: float | None, contributors: Tally, protection: Protection) -> float | None:
+    """A mean as published: rounded to ``protection.mean_digits`` decimals,
+    None when the published count of its contributors is below ``k`` or hidden.
+
+    No interval goes with it in public outputs: an interval at full precision
+    gives back the number of contributors and the sum of squares.
+    """
+    if mean is None or protection.publish(contributors) is None:
+        return None
+    if not math.isfinite(mean):
+        raise DisclosureError(f"mean must be a finite number, got {mean!r}")
+    return round(mean, protection.mean_digits)
+
+
+__all__ += ["KEY_RANGE", "PTable", "Protection", "PublishedTable", "Tally", "WITHHELD_LABEL", "ZERO",
+            "default_ptable", "make_ptable", "publish_table", "round_mean"]

@@ -286,7 +286,7 @@ def validate_body(body: dict[str, Any], catalogue: Catalogue) -> list[ModuleSpec
 
 # --------------------------------------------------------------- flattening
 
-ResponseRow = tuple[int, str, str, str, str, str, str, bool]          # RESPONSE_SCHEMA order
+ResponseRow = tuple[int, str, str, str, str, str, str, bool, str]     # RESPONSE_SCHEMA order
 AnswerRow = tuple[int, str, int, str, str, str, str | None]           # ANSWER_SCHEMA order
 
 
@@ -300,7 +300,7 @@ def rows_of(body: dict[str, Any], used: list[ModuleSpec], rid: int) -> tuple[Res
     """
     survey = body["survey"]
     response = (rid, str(survey["id"]), str(survey["version"]), str(body["centre"]), str(body["period"]),
-                str(body["lang"]), str(body["status"]), bool(body.get("test", False)))
+                str(body["lang"]), str(body["status"]), bool(body.get("test", False)), str(survey["hash"]))
     answers = body["answers"]
     skipped = set(body.get("skipped", []))
     rows: list[AnswerRow] = []

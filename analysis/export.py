@@ -1,10 +1,11 @@
-"""Exports of the diagnostic: gated tables plus a codebook.
+"""Exports of the diagnostic: protected tables plus a codebook.
 
 Formats: ``xlsx`` (one workbook: README, tables, codebook, modules sheets),
 and ``csv`` (UTF-8 with BOM, so that spreadsheet software detects the
 encoding), ``parquet`` or ``sav`` (SPSS, through pyreadstat) as a folder with
 one file per sheet. Every figure comes from :func:`analysis.report.build_release`:
-suppressed counts are empty in the ``n`` column and ``< k`` in ``n_display``.
+hidden counts are empty in the ``n`` column and ``< k`` (below ``k`` after
+perturbation) or ``[c]`` (withheld by a rule on groups) in ``n_display``.
 
 A record-level export (one line per response) is refused unless the caller
 explicitly accepts the re-identification risk; even then it has fresh random
@@ -37,6 +38,7 @@ from analysis.report import (
     category_label,
     class_label,
     item_title,
+    legend,
     title_of,
 )
 
@@ -87,8 +89,12 @@ def tables_frame(release: Release, lang: str = "fr", labels: bool = True) -> pl.
     hidden = disclosure.suppressed_label(release.k)
     df = df.with_columns(
         pl.when(pl.col("row") == "_mean").then(pl.lit(""))
+        .when(pl.col("withheld")).then(pl.lit(disclosure.WITHHELD_LABEL))
         .when(pl.col("suppressed")).then(pl.lit(hidden))
-        .otherwise(pl.col("n").cast(pl.String)).alias("n_display"))
+        .otherwise(pl.col("n").cast(pl.String)).alias("n_display"),
+        # No full-precision statistic leaves in a public export: percentages,
+        # intervals and means at one decimal, as in the report.
+        *(pl.col(c).round(1) for c in ("pct", "ci_low", "ci_high")))
     questions = []
     if labels:
         rows, cols = [], []
@@ -159,21 +165,24 @@ def modules_frame(release: Release) -> pl.DataFrame:
                                          "hash_of_latest": pl.String})
 
 
+def definitions_frame(release: Release) -> pl.DataFrame:
+    """One line per module definition pooled: module, major, version,
+    content hash, and the centres whose answers it covers."""
+    return pl.DataFrame([{**r, "sites": ", ".join(r["sites"])} for r in release.pooled],
+                        schema={"module": pl.String, "major": pl.Int64, "version": pl.String, "hash": pl.String,
+                                "sites": pl.String})
+
+
 def readme_frame(release: Release, lang: str) -> pl.DataFrame:
     """The method and the suppression rule, one paragraph a line."""
     k = release.k
     lines = [_t(lang, "Community health diagnostic"),
-             i18n.translations(lang).ngettext(
-                 "Counts from 1 to {k1} person are not shown: “< {k}” marks a hidden figure, either such a small "
-                 "count or a larger one hidden so that the small ones cannot be recalculated from the totals.",
-                 "Counts from 1 to {k1} persons are not shown: “< {k}” marks a hidden figure, either such a small "
-                 "count or a larger one hidden so that the small ones cannot be recalculated from the totals.",
-                 k - 1).format(k1=k - 1, k=k),
+             legend(lang, k),
              _t(lang, "Percentages of a question are computed over the persons who saw it: those who answered or "
                       "chose “Prefer not to answer”. Questions skipped by the questionnaire’s logic and questions "
                       "not reached by persons who left the survey early are counted apart."),
-             _t(lang, "95% confidence intervals: Wilson score interval for percentages, Student’s t interval for "
-                      "means.")]
+             _t(lang, "95% confidence intervals: Wilson score interval for percentages. Means are rounded to one "
+                      "decimal and given without interval.")]
     return pl.DataFrame({"text": lines})
 
 
@@ -226,13 +235,21 @@ def _spss_name(name: str, index: int) -> str:
 def export(data_dir: str | Path, fmt: str, out: str | Path, questionnaire_dirs: Sequence[str | Path],
            lang: str = "fr", labels: bool = True, k: int = disclosure.DEFAULT_K,
            breakdowns: Mapping[str, str] | None = None) -> list[Path]:
-    """Write the aggregated (gated) export; return the files written."""
+    """Write the aggregated (protected) export, a public release checked
+    against the earlier ones and recorded in the dataset's ledger
+    (:mod:`analysis.releases`); return the files written."""
+    from analysis import releases
+
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", code="EXP-001")
+    covered = releases.check(data_dir, k)
     release = build_release(data_dir, questionnaire_dirs, k, breakdowns)
     sheets = {"README": readme_frame(release, lang), "tables": tables_frame(release, lang, labels),
-              "codebook": codebook(release), "modules": modules_frame(release)}
-    return _write_sheets(sheets, fmt, Path(out))
+              "codebook": codebook(release), "modules": modules_frame(release),
+              "definitions": definitions_frame(release)}
+    written = _write_sheets(sheets, fmt, Path(out))
+    releases.record(data_dir, "export", fmt, out, k, covered)
+    return written
 
 
 def record_level_frame(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path], lang: str = "fr",

@@ -44,18 +44,20 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import polars as pl
 
 from kiosk.errors import EnvelopeError, KeyFileError, KioskError, ValidationError
-from kiosk.questionnaire import Module, load_module, load_survey
+from kiosk.definitions import load_record, parse_block
+from kiosk.keys import fingerprint
+from kiosk.questionnaire import Module, Survey, load_module, load_survey
 from kiosk.sealing import HEADER_LEN, MAGIC
-from kiosk.store import bundle_count, read_bundle
+from kiosk.store import bundle_count, display_name, read_bundle
 
 from analysis.envelopes import (BatchOpener, Catalogue, ModuleSpec, Opened, init_worker, rows_of,
                                 validate_body, worker_open)
-from analysis.jsonlog import append_lines
+from analysis.jsonlog import append_lines, read_lines
 from analysis.keys import TeamPrivateKey
 
 __all__ = ["ANSWER_SCHEMA", "RESPONSE_SCHEMA", "STATES", "IngestResult", "ingest", "module_index",
@@ -68,7 +70,7 @@ __all__ = ["ANSWER_SCHEMA", "RESPONSE_SCHEMA", "STATES", "IngestResult", "ingest
 # faster than on text.
 RESPONSE_SCHEMA = {"rid": pl.UInt64, "survey": pl.String, "survey_version": pl.String,
                    "centre": pl.String, "period": pl.String, "lang": pl.String,
-                   "status": pl.String, "test": pl.Boolean}
+                   "status": pl.String, "test": pl.Boolean, "survey_hash": pl.String}
 ANSWER_SCHEMA = {"rid": pl.UInt64, "module": pl.String, "major": pl.Int64, "version": pl.Categorical,
                  "item": pl.Categorical, "state": pl.Categorical, "value": pl.Categorical}
 # Answer states: answered (value = code or number), refused ("prefer not to
@@ -116,6 +118,96 @@ def module_index(dirs: Iterable[str | Path]) -> dict[tuple[str, str], Module]:
     return out
 
 
+def _bundle_definitions(block: bytes, name: str, trusted: list[Any] | None
+                        ) -> tuple[dict[str, Survey], dict[str, tuple[dict, dict[str, bytes]]]]:
+    """The surveys a bundle carries, verified: each giving the content hashes
+    its manifest names (BND-010 … BND-012). Definitions signed by a device
+    that is not trusted are not used (its envelopes are refused, ENV-023)."""
+    defs = parse_block(block, name)
+    if trusted is not None and defs.device not in {bytes(d) for d in trusted if isinstance(d, (bytes, bytearray))} \
+            and fingerprint(defs.device) not in {d for d in trusted if isinstance(d, str)}:
+        return {}, {}
+    surveys = defs.surveys()
+    files = {m["hash"]: (m, {r["file"]: defs.files[r["file"]] for r in [m, *m["modules"]]})
+             for m in defs.manifests}
+    return surveys, files
+
+
+def with_surveys(catalogue: Catalogue, surveys: dict[str, Survey]) -> Catalogue:
+    """``catalogue`` with the surveys bundles carried: their modules, site
+    lists applied, become the definitions for envelopes naming their hash
+    (they take precedence over any folder: they are what was asked)."""
+    per_survey = dict(catalogue.surveys)
+    by_hash = dict(catalogue.by_hash)
+    for h, survey in surveys.items():
+        specs = {(m.id, m.version): ModuleSpec.of(m) for m in survey.modules}
+        per_survey[h] = specs
+        for spec in specs.values():
+            by_hash.setdefault((spec.id, spec.version, spec.hash), spec)
+    return Catalogue(catalogue.modules, per_survey, by_hash)
+
+
+def cross_check(surveys: dict[str, Survey], catalogue: Catalogue) -> list[str]:
+    """Where the questionnaire folders given to ingest hold another text
+    under the same module id and version than a bundle carried: one note
+    each (the bundle's definition, the one the patients saw, is used)."""
+    notes = []
+    ran = {(m.id, m.version, m.hash) for survey in surveys.values() for m in survey.modules}
+    for m_id, version, local_hash in sorted(catalogue.by_hash):
+        for _, _, kiosk_hash in sorted(x for x in ran if x[:2] == (m_id, version) and x[2] != local_hash):
+            notes.append(f"cross-check: module {m_id} {version} in the questionnaire folders (hash "
+                         f"{local_hash}) differs from the one the kiosk ran (hash {kiosk_hash}); the kiosk's "
+                         "definition, carried by the bundle, was used")
+    return notes
+
+
+def keep_definitions(data: Path, carried: dict[str, tuple[dict, dict[str, bytes]]]) -> None:
+    """Keep every survey definition ingested, by hash, in the dataset
+    (``DATA/definitions/``): the file bytes by SHA-256, and one manifest per
+    survey hash. Content-addressed, so writing them again changes nothing."""
+    root = data / "definitions"
+    (root / "files").mkdir(parents=True, exist_ok=True)
+    (root / "surveys").mkdir(exist_ok=True)
+    for survey_hash, (manifest, files) in carried.items():
+        for sha, blob in files.items():
+            target = root / "files" / f"{sha}.yaml"
+            if not target.exists():
+                _atomic_write(target, blob)
+        target = root / "surveys" / f"{survey_hash}.json"
+        if not target.exists():
+            _atomic_write(target, (json.dumps(manifest, sort_keys=True, indent=1) + "\n").encode("utf-8"))
+
+
+def _atomic_write(path: Path, blob: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(blob)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+
+
+def dataset_surveys(data_dir: str | Path) -> dict[str, Survey]:
+    """Every survey definition the dataset keeps, loaded from its own bytes,
+    by survey hash (see :func:`keep_definitions`)."""
+    root = Path(data_dir) / "definitions"
+    out: dict[str, Survey] = {}
+    for f in sorted((root / "surveys").glob("*.json")):
+        # Content-addressed files never change: each survey is loaded once
+        # per process (the dashboard rebuilds its figures at every filter).
+        key = (str(f.resolve()), f.stem)
+        if key not in _DEFINITION_CACHE:
+            manifest = json.loads(f.read_text(encoding="utf-8"))
+            files = {r["file"]: (root / "files" / f"{r['file']}.yaml").read_bytes()
+                     for r in [manifest, *manifest["modules"]]}
+            _DEFINITION_CACHE[key] = load_record(manifest, files)
+        out[_DEFINITION_CACHE[key].hash] = _DEFINITION_CACHE[key]
+    return out
+
+
+_DEFINITION_CACHE: dict[tuple[str, str], Survey] = {}
+
+
 def catalogue_of(dirs: Iterable[str | Path]) -> Catalogue:
     """Module definitions for validation: every module of ``dirs``, and for
     every survey there whose site supplies choice lists (neighbourhoods),
@@ -150,6 +242,37 @@ def catalogue_of(dirs: Iterable[str | Path]) -> Catalogue:
     return Catalogue(modules, surveys, by_hash)
 
 
+_AGAIN = ("export the bundle again from the kiosk (nothing was removed there) and ingest the new file")
+_DEFS = ("the definitions the kiosk ran are not known here: export a new bundle from the kiosk (it carries "
+         "them), or give the site's survey folder with --questionnaires; then run 'analysis ingest "
+         "--retry-quarantine --key K --data DATA'")
+_DAMAGED = ("damaged or altered on the way; nothing to do here: the kiosk keeps these responses and sends them "
+            "again in its next bundle")
+# The fix printed once per reason code in the summary (docs/envelope.md §5).
+FIXES = {
+    "BND-001": _AGAIN, "BND-002": "give a bundle written by 'kiosk export'", "BND-003": _AGAIN,
+    "BND-004": "update the analysis software", "BND-005": _AGAIN, "BND-006": _AGAIN,
+    "BND-007": "export more often so each bundle stays within the limits", "BND-008": "copy the bundle to a file",
+    "BND-009": "check the file's permissions", "BND-010": _AGAIN, "BND-011": _AGAIN, "BND-012": _AGAIN,
+    "ENV-002": _DAMAGED, "ENV-003": _DAMAGED, "ENV-004": "update the analysis software", "ENV-005": _DAMAGED,
+    "ENV-010": _DAMAGED, "ENV-011": _DAMAGED, "ENV-012": _DAMAGED, "ENV-015": _DAMAGED, "ENV-021": _DAMAGED,
+    "ENV-022": _DAMAGED,
+    "ENV-013": "forged or altered responses: keep them in quarantine and check who handled the bundle",
+    "ENV-020": "give the team key they are sealed for with --key (repeat --key during a key rotation), then run "
+               "'analysis ingest --retry-quarantine'",
+    "ENV-023": "once trusted, run 'analysis ingest --retry-quarantine' with the same --key and --data",
+    "ING-003": _DEFS, "ING-004": _DEFS, "ING-006": _DEFS, "ING-007": _DEFS,
+    "ING-022": "an envelope id reused with other content (replayed or forged): keep it in quarantine and check "
+               "the kiosk",
+    "ING-090": "report it to the developers; the envelope is kept in quarantine",
+}
+# At most this many quarantined envelopes of one run are kept one by one (a
+# copy, a log line, a ledger row); beyond it, one line and one row per reason
+# code count the rest, which stay on their kiosk (never receipted) and come
+# back in its next bundle. Hostile bundles cannot fill the disk this way.
+QUARANTINE_DETAIL_MAX = 1000
+
+
 @dataclass
 class IngestResult:
     """What one ingest run did."""
@@ -157,6 +280,8 @@ class IngestResult:
     ingested: int = 0
     duplicates: int = 0
     quarantined: list[tuple[str, int, str]] = field(default_factory=list)  # (bundle, index, reason)
+    notes: list[str] = field(default_factory=list)  # cross-check findings, for the command line
+    resolved: int = 0  # envelopes that left the quarantine (--retry-quarantine)
     receipt_ids: list[str] = field(default_factory=list)
     # The kiosk (raw device public key) of each receipted envelope: one receipt per kiosk.
     receipt_devices: dict[str, bytes] = field(default_factory=dict)
@@ -167,12 +292,21 @@ class IngestResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase, for benchmarks
 
     def summary(self) -> str:
-        """One line per fact, for the command line."""
+        """One line per fact and one per reason code (never one per
+        envelope), for the command line."""
         lines = [f"ingested: {self.ingested}", f"already ingested (skipped): {self.duplicates}",
                  f"quarantined: {len(self.quarantined)}"]
-        for bundle, index, reason in self.quarantined:
+        groups: dict[str, list[tuple[str, int, str]]] = {}
+        for entry in self.quarantined:
+            groups.setdefault(entry[2][1:8], []).append(entry)
+        for code, entries in sorted(groups.items()):
+            bundle, index, reason = entries[0]
             where = f"{bundle}" if index < 0 else f"{bundle} #{index}"
-            lines.append(f"  {where}: {reason}")
+            what = "bundle(s)" if all(i < 0 for _, i, _ in entries) else "envelope(s)"
+            more = f" and {len(entries) - 1} more" if len(entries) > 1 else ""
+            fix = FIXES.get(code)
+            lines.append(f"  [{code}] {len(entries)} {what}, e.g. {where}{more}: {reason[10:]}"
+                         + (f"; fix: {fix}" if fix else ""))
         return "\n".join(lines)
 
 
@@ -258,11 +392,17 @@ class _Opening:
             self.pool = ctx.Pool(self.spawned, initializer=init_worker,
                                  initargs=([(k.suite, k.secret) for k in keys.values()], trusted))
 
-    def run(self, todo: list[tuple[int, bytes]], catalogue: Catalogue) -> list[Opened]:
-        """Open every (index, envelope) pair."""
+    def run(self, todo: list[tuple[int, bytes]], catalogue: Catalogue,
+            tell: Callable[[str, int, int], None] = lambda phase, done, total: None) -> list[Opened]:
+        """Open every (index, envelope) pair, telling progress as batches end."""
         local = BatchOpener(self.keys, self.trusted, catalogue)
         if self.pool is None:
-            return local.open_batch(todo)
+            out: list[Opened] = []
+            for i in range(0, len(todo), self.BATCH):
+                tell("open", i, len(todo))
+                out.extend(local.open_batch(todo[i:i + self.BATCH]))
+            tell("open", len(todo), len(todo))
+            return out
         batches = collections.deque(enumerate(todo[i:i + self.BATCH] for i in range(0, len(todo), self.BATCH)))
         total = len(batches)
         results: dict[int, list[Opened]] = {}
@@ -304,7 +444,9 @@ class _Opening:
                 results[no] = opened
                 if len(results) == total:
                     finished.set()
+            tell("open", min(len(results) * self.BATCH, len(todo)), len(todo))
         finished.wait()
+        tell("open", len(todo), len(todo))
         if errors:
             raise errors[0]
         return [o for no in range(total) for o in results[no]]
@@ -333,7 +475,8 @@ def _check_keys(entries: list[tuple[str, int, bytes]], keys: dict[bytes, TeamPri
 def ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey], data_dir: str | Path,
            questionnaire_dirs: list[str | Path], trusted_devices: Iterable[Any] | None = None, *,
            workers: int = DEFAULT_WORKERS, parallel_min: int = PARALLEL_MIN,
-           require_key_match: bool = False, today: dt.date | None = None) -> IngestResult:
+           require_key_match: bool = False, today: dt.date | None = None, retry_quarantine: bool = False,
+           progress: Callable[[str, int, int], None] | None = None) -> IngestResult:
     """Open, verify, validate, deduplicate and store the envelopes of
     ``bundles``. Safe to run any number of times on the same bundles.
 
@@ -344,6 +487,10 @@ def ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey], data_di
     below that, or with ``workers`` ≤ 1, everything is opened in-process.
     ``require_key_match``: raise KEY-050, writing nothing, instead of
     quarantining everything when no envelope is sealed for ``keys``.
+    ``retry_quarantine``: also try again every envelope kept in
+    ``DATA/quarantine/``; those that now ingest (or are already held) leave
+    the quarantine. ``progress(phase, done, total)`` is called as bundles
+    are read (bytes), envelopes opened and the dataset written.
     """
     clock = time.perf_counter()
     trusted = None if trusted_devices is None else list(trusted_devices)
@@ -354,7 +501,7 @@ def ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey], data_di
     opening = _Opening(keys, trusted, processes)
     try:
         return _read_and_ingest(bundles, keys, data_dir, questionnaire_dirs, trusted, opening, processes,
-                                require_key_match, today, clock)
+                                require_key_match, today, clock, retry_quarantine, progress)
     finally:
         # Every result is in (or the run failed): the idle workers can go.
         opening.terminate()
@@ -362,27 +509,43 @@ def ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey], data_di
 
 def _read_and_ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey], data_dir: str | Path,
                      questionnaire_dirs: list[str | Path], trusted: list[Any] | None, opening: "_Opening",
-                     processes: int, require_key_match: bool, today: dt.date | None, clock: float) -> IngestResult:
+                     processes: int, require_key_match: bool, today: dt.date | None, clock: float,
+                     retry: bool = False, progress: Callable[[str, int, int], None] | None = None) -> IngestResult:
+    tell = progress or (lambda phase, done, total: None)
+    sizes = [_size(b) for b in bundles]
     quarantine: list[tuple[str, int, str, str, bytes | None]] = []  # bundle, index, code, reason, envelope
     bundle_rows: list[tuple[str, str, int]] = []
     entries: list[tuple[str, int, bytes]] = []
-    for bundle_path in bundles:
-        name = Path(bundle_path).name
+    carried: dict[str, Survey] = {}            # survey hash -> definitions carried by the bundles
+    carried_files: dict[str, tuple[dict, dict[str, bytes]]] = {}
+    for k, bundle_path in enumerate(bundles):
+        tell("read", sum(sizes[:k]), sum(sizes))
+        name = display_name(Path(bundle_path).name)
         try:
             bundle = read_bundle(bundle_path)
+            if bundle.definitions:
+                surveys, manifests = _bundle_definitions(bundle.definitions, name, trusted)
+                carried.update(surveys)
+                carried_files.update(manifests)
         except EnvelopeError as exc:
             quarantine.append((name, -1, exc.code, exc.user_text(), None))
             continue
         bundle_rows.append((bundle.sha256, name, len(bundle.envelopes)))
         entries.extend((name, i, env) for i, env in enumerate(bundle.envelopes))
+    tell("read", sum(sizes), sum(sizes))
+    if retry:
+        entries.extend((RETRY_NAME, i, env) for i, env in enumerate(quarantined_envelopes(data_dir)))
     if require_key_match:
         _check_keys(entries, keys)  # before anything is written
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
     lock = _DataLock(data)
     try:
-        return _ingest(bundles, entries, quarantine, bundle_rows, data, questionnaire_dirs, opening, processes,
-                       today or dt.date.today(), clock)
+        result = _ingest(bundles, entries, quarantine, bundle_rows, data, questionnaire_dirs, opening, processes,
+                         today or dt.date.today(), clock, carried, carried_files, tell)
+        if retry:
+            _settle_quarantine(data, entries, result)
+        return result
     finally:
         lock.release()
 
@@ -390,7 +553,9 @@ def _read_and_ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey
 def _ingest(bundles: list[str | Path], entries: list[tuple[str, int, bytes]],
             quarantine: list[tuple[str, int, str, str, bytes | None]], bundle_rows: list[tuple[str, str, int]],
             data: Path, questionnaire_dirs: list[str | Path], opening: "_Opening", processes: int, today: dt.date,
-            clock: float) -> IngestResult:
+            clock: float, carried: dict[str, Survey] | None = None,
+            carried_files: dict[str, tuple[dict, dict[str, bytes]]] | None = None,
+            tell: Callable[[str, int, int], None] = lambda phase, done, total: None) -> IngestResult:
     result = IngestResult(envelopes=len(entries))
 
     def lap(phase: str) -> None:
@@ -418,8 +583,12 @@ def _ingest(bundles: list[str | Path], entries: list[tuple[str, int, bytes]],
                 todo.append((g, env))
         result.workers = processes
         catalogue = catalogue_of(questionnaire_dirs)
+        if carried:
+            result.notes.extend(cross_check(carried, catalogue))
+            catalogue = with_surveys(catalogue, carried)
+            keep_definitions(data, carried_files or {})
         lap("catalogue")
-        opened_list = opening.run(todo, catalogue)
+        opened_list = opening.run(todo, catalogue, tell)
         lap("open")
         opening.terminate()
         opened = {o.index: o for o in opened_list}
@@ -476,12 +645,12 @@ def _ingest(bundles: list[str | Path], entries: list[tuple[str, int, bytes]],
 
         lap("dedup")
         part = uuid.uuid4().hex
+        tell("write", 0, len(responses))
         staged = _write_staged(data, part, responses, answers) if responses else []
+        tell("write", len(responses), len(responses))
         lap("write")
-        for name, index, code, reason, _env in quarantine:
-            outcomes.append((name, index, code, reason))
-        for name, index, reason in result.duplicate_list:
-            outcomes.append((name, index, reason[1:8], reason))
+        outcomes.extend(_bounded([(name, index, code, reason) for name, index, code, reason, _ in quarantine]))
+        outcomes.extend(_bounded([(name, index, reason[1:8], reason) for name, index, reason in result.duplicate_list]))
         # The commit point: from here the run's records are part of the dataset.
         ledger.execute("BEGIN IMMEDIATE")
         cur = ledger.execute(
@@ -564,20 +733,74 @@ def _publish(staged: list[Path]) -> None:
             os.close(fd)
 
 
+RETRY_NAME = "<quarantine>"
+
+
+def _size(path: str | Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def quarantined_envelopes(data_dir: str | Path) -> list[bytes]:
+    """The envelopes kept in ``DATA/quarantine/`` (by content hash)."""
+    return [f.read_bytes() for f in sorted((Path(data_dir) / "quarantine").glob("*.env"))]
+
+
+def _settle_quarantine(data: Path, entries: list[tuple[str, int, bytes]], result: IngestResult) -> None:
+    """After a retry: retried envelopes that did not fail again leave the
+    quarantine (file and log lines); those that failed again keep one log
+    line, the latest."""
+    retried = {hashlib.sha256(env).hexdigest(): i for name, i, env in entries if name == RETRY_NAME}
+    failed_again = {i for name, i, _ in result.quarantined if name == RETRY_NAME}
+    resolved = {h for h, i in retried.items() if i not in failed_again}
+    for h in resolved:
+        (data / "quarantine" / f"{h}.env").unlink(missing_ok=True)
+    log = data / "quarantine.jsonl"
+    if not log.exists():
+        return
+    lines, _torn = read_lines(log)  # a line torn by a kill is dropped here, not fatal
+    latest: dict[str, int] = {e["sha256"]: k for k, e in enumerate(lines) if "sha256" in e}
+    keep = [e for k, e in enumerate(lines) if "sha256" not in e or
+            (e["sha256"] not in resolved and latest[e["sha256"]] == k)]
+    result.resolved = len(resolved)
+    tmp = log.with_name(log.name + ".tmp")
+    tmp.write_text("".join(json.dumps(e) + "\n" for e in keep), encoding="utf-8")
+    tmp.replace(log)
+
+
+def _bounded(outcomes: list[tuple[str, int, str, str]]) -> list[tuple[str, int, str, str]]:
+    """The first :data:`QUARANTINE_DETAIL_MAX` outcomes one by one, then one
+    row per code counting the rest (bundle ``*``, index -2)."""
+    head = outcomes[:QUARANTINE_DETAIL_MAX]
+    rest = collections.Counter(code for _, _, code, _ in outcomes[QUARANTINE_DETAIL_MAX:])
+    return head + [("*", -2, code, f"[{code}] {n} more envelope(s) of this run with this reason, not kept one "
+                                   "by one") for code, n in sorted(rest.items())]
+
+
 def _write_quarantine(data: Path, run: int, quarantine: list[tuple[str, int, str, str, bytes | None]]) -> None:
-    """Keep each rejected envelope (by content hash) and log why."""
+    """Keep each rejected envelope (by content hash) and log why; beyond
+    :data:`QUARANTINE_DETAIL_MAX`, one line per reason code."""
     if not quarantine:
         return
     qdir = data / "quarantine"
     qdir.mkdir(exist_ok=True)
     entries: list[dict[str, Any]] = []
-    for name, index, code, reason, env in quarantine:
+    for name, index, code, reason, env in quarantine[:QUARANTINE_DETAIL_MAX]:
         entry: dict[str, Any] = {"run": run, "bundle": name, "index": index, "code": code, "reason": reason}
         if env is not None:
             digest = hashlib.sha256(env).hexdigest()
-            (qdir / f"{digest}.env").write_bytes(env)
+            target = qdir / f"{digest}.env"
+            if not target.exists():
+                target.write_bytes(env)
             entry["sha256"] = digest
         entries.append(entry)
+    rest = collections.Counter(code for _, _, code, _, _ in quarantine[QUARANTINE_DETAIL_MAX:])
+    for code, n in sorted(rest.items()):
+        entries.append({"run": run, "bundle": "*", "index": -2, "code": code, "count": n,
+                        "reason": f"[{code}] {n} more envelope(s) of this run with this reason, not kept: "
+                                  "they stay on their kiosk and come back in its next bundle"})
     # One append after a torn last line is closed: a kill never merges lines.
     append_lines(data / "quarantine.jsonl", entries)
 
@@ -587,7 +810,15 @@ def scan_responses(data_dir: str | Path) -> pl.LazyFrame:
     files = sorted((Path(data_dir) / "responses").glob("*.parquet"))
     if not files:
         return pl.DataFrame(schema=RESPONSE_SCHEMA).lazy()
-    return pl.scan_parquet(files)
+    # Files written before survey_hash existed read it as null; column types
+    # are the files' own (datasets written by other tools may differ).
+    schema: dict[str, Any] = {}
+    for f in files:
+        for name, dtype in pl.read_parquet_schema(f).items():
+            schema.setdefault(name, dtype)
+    for name, dtype in RESPONSE_SCHEMA.items():
+        schema.setdefault(name, dtype)
+    return pl.scan_parquet(files, schema=schema, missing_columns="insert")
 
 
 def scan_answers(data_dir: str | Path) -> pl.LazyFrame:

@@ -270,7 +270,7 @@ def load_trusted_devices(data_dir: str | Path) -> list[TrustedDevice] | None:
         return None
     except NotADirectoryError:
         raise KeyFileError(f"--data {str(Path(data_dir))!r} is a file; give the dataset's folder",
-                           code="CFG-031") from None
+                           code="CFG-033") from None
     except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         data = None
     damaged = KeyFileError(f"{str(p)!r} is damaged; restore it from a backup or rebuild it with "

@@ -63,7 +63,7 @@ def write_receipts(folder: str | Path, run: int, receipt_devices: dict[str, byte
     their paths (none when the run holds nothing new for any kiosk).
 
     ``receipt_devices`` maps each receipted envelope id to its kiosk's raw
-    device key. An existing file is never replaced (ING-041)."""
+    device key. An existing file is never replaced (ING-051)."""
     by_device: dict[bytes, list[str]] = {}
     for envelope_id, device in receipt_devices.items():
         by_device.setdefault(device, []).append(envelope_id)
@@ -75,7 +75,7 @@ def write_receipts(folder: str | Path, run: int, receipt_devices: dict[str, byte
     except OSError as exc:
         raise KioskError(f"cannot create the receipts folder {str(d)!r} ({exc.strerror}); the run is "
                          "committed: run the same ingest again with another --receipts folder to get "
-                         "its receipts (nothing is ingested twice)", code="ING-040") from None
+                         "its receipts (nothing is ingested twice)", code="ING-050") from None
     written = []
     for device in sorted(by_device, key=lambda d: receipt_name(d, run)):
         path = d / receipt_name(device, run)
@@ -85,10 +85,10 @@ def write_receipts(folder: str | Path, run: int, receipt_devices: dict[str, byte
         except FileExistsError:
             raise KioskError(f"receipt {str(path)!r} already exists (another dataset wrote receipts to "
                              "this folder?); it was kept; give another --receipts folder",
-                             code="ING-041") from None
+                             code="ING-051") from None
         except OSError as exc:
             raise KioskError(f"cannot write the receipt {str(path)!r} ({exc.strerror}); the run is "
                              "committed: run the same ingest again (nothing is ingested twice) to get "
-                             "its receipts", code="ING-040") from None
+                             "its receipts", code="ING-050") from None
         written.append(path)
     return written

@@ -1,10 +1,11 @@
-"""The diagnostic release: gated tables, and the report as one offline HTML file.
+"""The diagnostic release: protected tables, and the report as one offline HTML file.
 
 :func:`build_release` computes every table of the diagnostic from the
-dataset (:mod:`analysis.tables`, :mod:`analysis.scores`), gates all of them
-together with :mod:`analysis.disclosure` (one release: a figure hidden in a
-table is hidden in every table that shows it) and returns :class:`View`
-objects that hold only publishable figures. The HTML report, the exports
+dataset (:mod:`analysis.tables`, :mod:`analysis.scores`), protects every
+figure with :mod:`analysis.disclosure` (the cell key method: the same
+persons give the same published figure in every table; rules on small and
+homogeneous groups) and returns :class:`View` objects that hold only
+published figures, never a true count. The HTML report, the exports
 (:mod:`analysis.export`) and the team dashboard render these views and
 nothing else.
 
@@ -29,7 +30,8 @@ from kiosk.errors import ValidationError
 from kiosk.questionnaire import Item, Module, ScoreDef, load_survey
 
 from analysis import disclosure, scores, tables
-from analysis.disclosure import GatedTable
+from analysis.disclosure import ZERO, Protection, PublishedTable, Tally
+from analysis import pooling
 from analysis.ingest import module_index, scan_answers, scan_responses
 from analysis.tables import MISSING, NO_ANSWER, NONE, NOT_REACHED, REFUSED, SKIPPED
 
@@ -37,8 +39,17 @@ NOT_COMPUTABLE = "_notcomputable"
 STATUSES = ("complete", "partial", "declined")
 
 
+_T_CACHE: dict[tuple[str, str], str] = {}
+
+
 def _t(lang: str, msgid: str) -> str:
-    return i18n.translations(lang).gettext(msgid)
+    # A report looks up thousands of labels; each lookup checks the
+    # catalog file. One render uses one state of the catalogs (render_html
+    # empties this cache when it starts).
+    text = _T_CACHE.get((lang, msgid))
+    if text is None:
+        text = _T_CACHE[(lang, msgid)] = i18n.translations(lang).gettext(msgid)
+    return text
 
 
 # ---------------------------------------------------------------- views
@@ -46,18 +57,23 @@ def _t(lang: str, msgid: str) -> str:
 
 @dataclass(frozen=True)
 class Figure:
-    """One published figure: a count (None when hidden), its percentage
-    (0-100) and Wilson 95 % interval when publishable."""
+    """One published figure: a perturbed count (None when hidden), its
+    percentage (0-100) and Wilson 95 % interval when publishable;
+    ``withheld`` when a rule on groups hides it (mark ``[c]``) rather than
+    a perturbed count below ``k`` (mark ``< k``)."""
 
     n: int | None
     pct: float | None = None
     lo: float | None = None
     hi: float | None = None
+    withheld: bool = False
 
 
 @dataclass(frozen=True)
 class Mean:
-    """A published mean with its 95 % interval (None when hidden)."""
+    """A published mean, rounded (None when hidden). Public outputs give no
+    interval with it: an interval at full precision gives back the number
+    of contributors and their sum of squares."""
 
     mean: float | None
     lo: float | None = None
@@ -66,7 +82,7 @@ class Mean:
 
 @dataclass
 class View:
-    """A publishable table: only gated figures, ready to render.
+    """A publishable table: only published (protected) figures, ready to render.
 
     ``cols`` is ``[""]`` for a one-dimensional table. ``cells`` maps
     ``(row, col)`` to a :class:`Figure`; ``means`` and ``prevalence`` (score
@@ -96,7 +112,8 @@ class View:
         def add(row: str, col: str, f: Figure) -> None:
             records.append({"table": self.id, "kind": self.kind, "module": self.module, "major": self.major,
                             "item": self.item or self.score, "by": self.by, "row": row, "col": col,
-                            "n": f.n, "suppressed": f.n is None, "pct": f.pct, "ci_low": f.lo, "ci_high": f.hi})
+                            "n": f.n, "suppressed": f.n is None, "pct": f.pct, "ci_low": f.lo, "ci_high": f.hi,
+                            "withheld": f.withheld})
         for r in self.rows:
             for c in self.cols:
                 if (r, c) in self.cells:
@@ -110,7 +127,7 @@ class View:
             records.append({"table": self.id, "kind": self.kind, "module": self.module, "major": self.major,
                             "item": self.item or self.score, "by": self.by, "row": "_mean", "col": c or "_total",
                             "n": None, "suppressed": m.mean is None, "pct": m.mean, "ci_low": m.lo,
-                            "ci_high": m.hi})
+                            "ci_high": m.hi, "withheld": False})
         for c, f in self.prevalence.items():
             add("_positive", c or "_total", f)
         return pl.DataFrame(records, schema=VIEW_SCHEMA)
@@ -118,13 +135,14 @@ class View:
 
 VIEW_SCHEMA = {"table": pl.String, "kind": pl.String, "module": pl.String, "major": pl.Int64, "item": pl.String,
                "by": pl.String, "row": pl.String, "col": pl.String, "n": pl.Int64, "suppressed": pl.Boolean,
-               "pct": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
-"""Columns of :meth:`View.frame` (``pct`` holds the mean on ``_mean`` lines)."""
+               "pct": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "withheld": pl.Boolean}
+"""Columns of :meth:`View.frame` (``pct`` holds the mean on ``_mean`` lines;
+``withheld``: hidden by a rule on groups, mark ``[c]``)."""
 
 
 @dataclass
 class Release:
-    """Everything the diagnostic publishes, already gated."""
+    """Everything the diagnostic publishes, already protected."""
 
     k: int
     views: dict[str, View]
@@ -133,6 +151,9 @@ class Release:
     breakdown_labels: dict[str, dict[str, dict[str, str]]]
     versions: dict[tuple[str, int], list[str]]
     question_labels: dict[str, str] = field(default_factory=dict)
+    protection: Protection = field(default_factory=Protection)
+    # Per module definition pooled: module, major, version, hash, sites.
+    pooled: list[dict] = field(default_factory=list)
 
     def for_module(self, module: str, major: int) -> list[View]:
         """Views of one pooled module, in questionnaire order."""
@@ -142,24 +163,28 @@ class Release:
 # ------------------------------------------------------------ computing
 
 
-def _raw(matrix: Sequence[Sequence[int]], rows: Sequence[str], cols: Sequence[str], row_var: str,
-         col_var: str | None, k: int) -> GatedTable:
-    """A table with nothing hidden yet: input of the release gate only."""
-    counts = tuple(tuple(int(v) for v in r) for r in matrix)
-    row_totals = tuple(sum(r) for r in counts)
-    col_totals = tuple(sum(r[c] for r in counts) for c in range(len(cols)))
-    return GatedTable(row_var=row_var, col_var=col_var, row_labels=tuple(rows), col_labels=tuple(cols),
-                      counts=counts, suppressed=tuple(tuple(False for _ in r) for r in counts),
-                      row_totals=row_totals, row_totals_suppressed=tuple(False for _ in row_totals),
-                      col_totals=col_totals, col_totals_suppressed=tuple(False for _ in col_totals),
-                      grand_total=sum(row_totals), grand_total_suppressed=False, k=k)
+@dataclass(frozen=True)
+class _Raw:
+    """A table of true tallies before publication (never rendered)."""
+
+    matrix: list[list[Tally]]
+    rows: list[str]
+    cols: list[str]
+    row_var: str
+    col_var: str | None
+    substantive: list[int] | None = None
+
+    def publish(self, protection: Protection) -> PublishedTable:
+        """The table as released under ``protection``."""
+        return disclosure.publish_table(self.matrix, self.rows, self.cols, self.row_var, self.col_var, protection,
+                                        self.substantive)
 
 
-def _sum_by(df: pl.DataFrame, keys: Sequence[str]) -> dict[tuple, int]:
+def _sum_by(df: pl.DataFrame, keys: Sequence[str]) -> dict[tuple, Tally]:
     if df.height == 0:
         return {}
-    agg = df.group_by(list(keys)).agg(pl.col("n").sum())
-    return {tuple(r[:-1]): int(r[-1]) for r in agg.iter_rows()}
+    agg = df.group_by(list(keys)).agg(pl.col("n").sum(), pl.col("ks").sum())
+    return {tuple(r[:-2]): Tally(int(r[-2]), int(r[-1])) for r in agg.iter_rows()}
 
 
 def _semver(v: str) -> tuple[int, ...]:
@@ -212,57 +237,46 @@ def _fallback_order(surveys: Sequence[str], modules: Sequence[Module]) -> pl.Dat
 
 @dataclass
 class _Family:
-    """Linked tables (one group of the release gate), their entry keys, and
-    what view each table becomes."""
+    """Tables computed together, and what view each table becomes."""
 
-    tables: list[GatedTable] = field(default_factory=list)
-    keys: list[dict] = field(default_factory=list)
+    tables: list[_Raw] = field(default_factory=list)
     specs: list[tuple[str, dict[str, object]]] = field(default_factory=list)
 
-    def add(self, table: GatedTable, keys: dict, kind: str, spec: dict[str, object]) -> None:
+    def add(self, table: _Raw, kind: str, spec: dict[str, object]) -> None:
         self.tables.append(table)
-        self.keys.append(keys)
         self.specs.append((kind, spec))
 
 
-def _one_d(values: Sequence[int], rows: Sequence[str], row_var: str, cell_keys: Sequence[object],
-           grand_key: object, k: int) -> tuple[GatedTable, dict]:
-    """A 1-D table and the identity of each of its figures."""
-    table = _raw([[v] for v in values], rows, ["n"], row_var, None, k)
-    keys = {(r, 0): cell_keys[r] for r in range(len(rows))}
-    keys[(len(rows), 0)] = grand_key
-    return table, keys
+def _one_d(values: Sequence[Tally], rows: Sequence[str], row_var: str,
+           substantive: Sequence[int] | None = None) -> _Raw:
+    """A 1-D table of tallies."""
+    return _Raw([[v] for v in values], list(rows), ["n"], row_var, None,
+                None if substantive is None else list(substantive))
 
 
-def _two_d(matrix: Sequence[Sequence[int]], rows: Sequence[str], cols: Sequence[str], row_var: str, col_var: str,
-           cell_key, row_keys: Sequence[object], col_keys: Sequence[object], grand_key: object,  # type: ignore[no-untyped-def]
-           k: int) -> tuple[GatedTable, dict]:
-    """A 2-D table and the identity of each of its figures."""
-    table = _raw(matrix, rows, cols, row_var, col_var, k)
-    n_rows, n_cols = len(rows), len(cols)
-    keys = {(r, c): cell_key(r, c) for r in range(n_rows) for c in range(n_cols)}
-    keys.update({(r, n_cols): row_keys[r] for r in range(n_rows)})
-    keys.update({(n_rows, c): col_keys[c] for c in range(n_cols)})
-    keys[(n_rows, n_cols)] = grand_key
-    return table, keys
+def _two_d(matrix: Sequence[Sequence[Tally]], rows: Sequence[str], cols: Sequence[str], row_var: str,
+           col_var: str, substantive: Sequence[int] | None = None) -> _Raw:
+    """A 2-D table of tallies."""
+    return _Raw([list(r) for r in matrix], list(rows), list(cols), row_var, col_var,
+                None if substantive is None else list(substantive))
 
 
 class _Builder:
-    """Turns the true counts into linked raw tables with semantic keys.
+    """Turns the true counts into raw tables of tallies (count and key sum).
 
-    A key names a figure by what it counts - ``(item, "=", code, by, cat)``
-    is "persons in category ``cat`` of ``by`` who gave ``code``" - so the
-    release gate knows that the total of a cross-tab, the total of the
-    frequency table and the "saw the question" cell of the status table
-    are one figure.
+    Every figure keeps the key sum of exactly the persons it counts, also
+    when it is derived by arithmetic, so the same persons get the same
+    perturbation wherever the figure appears.
     """
 
     def __init__(self, counts: tables.Counts, modules: dict[tuple[str, int], Module],
-                 breakdowns: dict[str, str], k: int, score_frames: dict[tuple[str, int, str], dict]) -> None:
+                 breakdowns: dict[str, str], protection: Protection,
+                 score_frames: dict[tuple[str, int, str], dict]) -> None:
         self.c = counts
         self.modules = modules
         self.breakdowns = breakdowns
-        self.k = k
+        self.protection = protection
+        self.k = protection.k
         self.score_frames = score_frames
         self.families: list[_Family] = []
         self.order: list[tuple[str, str]] = []  # (module, item) in questionnaire order, for drop-off
@@ -277,10 +291,10 @@ class _Builder:
             for by, df in frames.items():
                 cols = [*keys, "survey", *([by] if by else [])]
                 d: dict = {}
-                for row in df.select(*cols, "n").iter_rows():
+                for row in df.select(*cols, "n", "ks").iter_rows():
                     inner = d.setdefault(row[:len(keys)], {})
-                    rest = row[len(keys):-1]
-                    inner[rest] = inner.get(rest, 0) + int(row[-1])
+                    rest = row[len(keys):-2]
+                    inner[rest] = inner.get(rest, ZERO) + Tally(int(row[-2]), int(row[-1]))
                 out[by] = d
             return out
         self._items = nest(self.c.items, ["module", "major", "item", "cat"])
@@ -291,21 +305,21 @@ class _Builder:
         return sorted({s[0] for (m, j, _, _), per in self._items[None].items() if (m, j) == (module, major)
                        for s in per})
 
-    def count(self, table: dict, by: str | None, key: tuple, surveys: list[str], cat: str | None) -> int:
+    def count(self, table: dict, by: str | None, key: tuple, surveys: list[str], cat: str | None) -> Tally:
         """Sum of one count over the given surveys (and breakdown category)."""
         per = table[by].get(key, {})
         if by is None:
-            return sum(per.get((s,), 0) for s in surveys)
-        return sum(per.get((s, cat), 0) for s in surveys)
+            return sum((per.get((s,), ZERO) for s in surveys), ZERO)
+        return sum((per.get((s, cat), ZERO) for s in surveys), ZERO)
 
-    def pop(self, surveys: list[str], by: str | None) -> dict[str, int]:
+    def pop(self, surveys: list[str], by: str | None) -> dict[str, Tally]:
         per = self._pop[by].get((), {})
-        out: dict[str, int] = {}
+        out: dict[str, Tally] = {}
         for key, n in per.items():
             if key[0] in surveys:
                 cat = "" if by is None else key[1]
-                out[cat] = out.get(cat, 0) + n
-        return out if by is not None else {"": out.get("", 0)}
+                out[cat] = out.get(cat, ZERO) + n
+        return out if by is not None else {"": out.get("", ZERO)}
 
     def categories(self, surveys: list[str], by: str) -> list[str]:
         present = [c for c, n in self.pop(surveys, by).items() if n > 0]
@@ -334,56 +348,36 @@ class _Builder:
                 out.append((by, cats))
         return out
 
-    def _informative(self, column_totals: list[int]) -> bool:
+    def _informative(self, column_totals: list[Tally]) -> bool:
         """A cross-tab tells more than its 1-D margins only if at least two
-        of its columns can be published; otherwise it is left out (its
-        gating would hide every cell, at the cost of many LP audits)."""
-        return sum(1 for n in column_totals if n >= self.k) >= 2
+        of its columns have a published total; otherwise it is left out."""
+        return sum(1 for n in column_totals if self.protection.publish(n)) >= 2
 
     def _groups(self, base: _Family, per_by: list[_Family]) -> None:
-        """One group per cross-tab with its 1-D margins (the base tables).
-
-        Gating each cross-tab with its margins rather than all cross-tabs of
-        an item at once keeps secondary suppression local; the release gate
-        then makes the figures they share consistent.
-        """
-        if not per_by:
-            self.families.append(base)
-            return
-        for i, fam in enumerate(per_by):
-            group = _Family()
-            for t, key, (kind, spec) in zip(base.tables, base.keys, base.specs):
-                # The base tables come out identical in every group: render them once.
-                group.add(t, key, kind if i == 0 else "linked", spec)
-            for t, key, (kind, spec) in zip(fam.tables, fam.keys, fam.specs):
-                group.add(t, key, kind, spec)
-            self.families.append(group)
+        """The base tables of an item or score, then its cross-tabs."""
+        self.families.append(base)
+        self.families.extend(per_by)
 
     # -- participation ----------------------------------------------------
     def participation(self) -> None:
-        base = {s: 0 for s in STATUSES}
+        base = {s: ZERO for s in STATUSES}
         for (status,), n in _sum_by(self.c.participation[None], ["status"]).items():
             base[status] = n
-        q = ("participation",)
         fam = _Family()
-        t, keys = _one_d([base[s] for s in STATUSES], STATUSES, "status", [(q, "=", s) for s in STATUSES], q, self.k)
-        fam.add(t, keys, "participation", {})
+        fam.add(_one_d([base[s] for s in STATUSES], STATUSES, "status", substantive=[]), "participation", {})
         if self.c.dropoff is not None and base["partial"] > 0:
-            found = {(r["module"], r["item"]): int(r["n"]) for r in self.c.dropoff.iter_rows(named=True)}
+            found = {(r["module"], r["item"]): Tally(int(r["n"]), int(r["ks"]))
+                     for r in self.c.dropoff.iter_rows(named=True)}
             rows = list(dict.fromkeys([*self.order, *sorted(k_ for k_ in found if k_ not in self.order
                                                               and k_ != (NO_ANSWER, NO_ANSWER))]))
             labels = [f"{m}.{i}" for m, i in rows] + [NO_ANSWER]
-            values = [found.get(key, 0) for key in rows] + [found.get((NO_ANSWER, NO_ANSWER), 0)]
-            if sum(values) == base["partial"]:
-                t, keys = _one_d(values, labels, "last_question", [(q, "last", lab) for lab in labels],
-                                 (q, "=", "partial"), self.k)
-                fam.add(t, keys, "dropoff", {})
+            values = [found.get(key, ZERO) for key in rows] + [found.get((NO_ANSWER, NO_ANSWER), ZERO)]
+            if sum(values, ZERO) == base["partial"]:
+                fam.add(_one_d(values, labels, "last_question", substantive=[]), "dropoff", {})
         self.families.append(fam)
 
     # -- items ------------------------------------------------------------
     def item(self, module: Module, major: int, item: Item, surveys: list[str]) -> None:
-        x = ("item", module.id, major, item.id)
-        population = ("pop", module.id, major)
         multiple = item.type == "multiple"
         codes = [c.code for c in item.choices]
         present = {key[3] for key in self._items[None] if key[:3] == (module.id, major, item.id)}
@@ -394,35 +388,35 @@ class _Builder:
         options = [*codes, NONE] if multiple else [""]
         common = {"module": module.id, "major": major, "item": item.id, "codes": codes, "multiple": multiple}
 
-        def parts(by: str | None, cat: str | None) -> tuple[dict[str, list[int]], int, int, int]:
+        def parts(by: str | None, cat: str | None) -> tuple[dict[str, list[Tally]], Tally, Tally, Tally]:
             """Per option: the seen rows' counts; then seen, skipped, not reached."""
-            def n(c: str) -> int:
+            def n(c: str) -> Tally:
                 return self.count(self._items, by, (module.id, major, item.id, c), surveys, cat)
-            pop = self.pop(surveys, by).get("" if by is None else str(cat), 0)
+            pop = self.pop(surveys, by).get("" if by is None else str(cat), ZERO)
             skipped, refused = n(SKIPPED), n(REFUSED)
             if not multiple:
                 seen_rows = [n(c) for c in codes] + [refused]
-                seen = sum(seen_rows)
+                seen = sum(seen_rows, ZERO)
                 return {"": seen_rows}, seen, skipped, pop - seen - skipped
             answered = self.count(self._persons, by, (module.id, major, item.id), surveys, cat)
             seen = answered + n(NONE) + refused
             out = {o: [n(o), seen - refused - n(o), refused] for o in options}
             return out, seen, skipped, pop - seen - skipped
 
-        def rows_of(option: str) -> tuple[list[str], list[object]]:
-            if not multiple:
-                return [*codes, REFUSED], [(x, "=", c) for c in [*codes, REFUSED]]
-            return [option, f"!{option}", REFUSED], [(x, "has", option), (x, "hasnot", option), (x, "=", REFUSED)]
+        def rows_of(option: str) -> list[str]:
+            return [*codes, REFUSED] if not multiple else [option, f"!{option}", REFUSED]
+
+        def answers(rows: list[str]) -> list[int]:
+            # "Prefer not to answer" is no answer: it does not make a group diverse.
+            return [i for i, r in enumerate(rows) if r != REFUSED]
 
         seen_rows, seen, skipped, notreached = parts(None, None)
         base = _Family()
         for o in options:
-            rows, keys = rows_of(o)
-            t, km = _one_d(seen_rows[o], rows, "answer", keys, (x, "seen"), self.k)
-            base.add(t, km, "frequency", {**common, "option": o})
-        t, km = _one_d([seen, skipped, notreached], ["_seen", SKIPPED, NOT_REACHED], "status",
-                       [(x, "seen"), (x, "=", SKIPPED), (x, "=", NOT_REACHED)], population, self.k)
-        base.add(t, km, "status", common)
+            rows = rows_of(o)
+            base.add(_one_d(seen_rows[o], rows, "answer", answers(rows)), "frequency", {**common, "option": o})
+        base.add(_one_d([seen, skipped, notreached], ["_seen", SKIPPED, NOT_REACHED], "status", []), "status",
+                 common)
         per_by = []
         # Whole numbers (an integer item) get their distribution only: crossed
         # with a breakdown, nearly every cell would be a small count.
@@ -433,63 +427,54 @@ class _Builder:
                 continue
             fam = _Family()
             for o in options:
-                rows, keys = rows_of(o)
+                rows = rows_of(o)
                 matrix = [[per_cat[ci][0][o][ri] for ci in range(len(cats))] for ri in range(len(rows))]
-                t, km = _two_d(matrix, rows, cats, "answer", by,
-                               lambda r, c, keys=keys, cats=cats, by=by: (*keys[r], by, cats[c]),  # type: ignore[misc]
-                               keys, [(x, "seen", by, c) for c in cats], (x, "seen"), self.k)
-                fam.add(t, km, "crosstab", {**common, "option": o, "by": by})
+                fam.add(_two_d(matrix, rows, cats, "answer", by, answers(rows)), "crosstab",
+                        {**common, "option": o, "by": by})
             per_by.append(fam)
         self._groups(base, per_by)
 
     # -- scores -----------------------------------------------------------
     def score(self, module: Module, major: int, score: ScoreDef, surveys: list[str]) -> None:
-        s = ("score", module.id, major, score.id)
-        population = ("pop", module.id, major)
         frames = self.score_frames[(module.id, major, score.id)]
         cls = [c.id for c in scores.classes(score)]
         common = {"module": module.id, "major": major, "score": score, "classes": cls}
 
-        # (category, class) -> [n, sum, sumsq] per breakdown, over this module's surveys.
-        sums_of: dict[str | None, dict[tuple[str, str | None], list[float]]] = {}
+        # (category, class) -> [tally, sum, sumsq] per breakdown, over this module's surveys.
+        sums_of: dict[str | None, dict[tuple[str, str | None], list]] = {}
         for by, df in frames.items():
-            acc: dict[tuple[str, str | None], list[float]] = {}
+            acc: dict[tuple[str, str | None], list] = {}
             for row in df.filter(pl.col("survey").is_in(surveys)).iter_rows(named=True):
-                slot = acc.setdefault(("" if by is None else str(row[by]), row["class"]), [0, 0.0, 0.0])
-                slot[0] += int(row["n"])
+                slot = acc.setdefault(("" if by is None else str(row[by]), row["class"]), [ZERO, 0.0, 0.0])
+                slot[0] = slot[0] + Tally(int(row["n"]), int(row["ks"]))
                 slot[1] += float(row["sum"])
                 slot[2] += float(row["sumsq"])
             sums_of[by] = acc
 
-        def column(by: str | None, cat: str | None) -> tuple[list[int], int, tuple[int, float, float]]:
+        def column(by: str | None, cat: str | None) -> tuple[list[Tally], Tally, tuple[Tally, float, float]]:
             here = {c: v for (k, c), v in sums_of[by].items() if k == ("" if by is None else str(cat))}
-            scored = int(sum(v[0] for v in here.values()))
-            pop = self.pop(surveys, by).get("" if by is None else str(cat), 0)
+            scored = sum((v[0] for v in here.values()), ZERO)
+            pop = self.pop(surveys, by).get("" if by is None else str(cat), ZERO)
             sums = (scored, sum(v[1] for v in here.values()), sum(v[2] for v in here.values()))
-            return [int(here[c][0]) if c in here else 0 for c in cls], pop - scored, sums
+            return [here[c][0] if c in here else ZERO for c in cls], pop - scored, sums
 
         values, not_computable, sums = column(None, None)
         scored = sums[0]
         sides = {c.id: bool(c.positive) for c in scores.classes(score)}
         # With bands and a cut-off, the breakdown tables give the screen
         # (below / at or above the cut-off) rather than every band: far fewer
-        # small cells. A bands x screen table with structural zeros tells the
-        # release gate that "at or above" is the sum of its bands.
+        # small cells.
         screen = bool(cls) and score.positive_at is not None and set(cls) != {scores.NEGATIVE, scores.POSITIVE}
         base = _Family()
         if cls:
-            t, km = _one_d(values, cls, "class", [(s, "=", c) for c in cls], (s, "scored"), self.k)
-            base.add(t, km, "score", {**common, "positive_rows": [c for c in cls if sides[c]]})
-        t, km = _one_d([scored, not_computable], ["_scored", NOT_COMPUTABLE], "status",
-                       [(s, "scored"), (s, "=", NOT_COMPUTABLE)], population, self.k)
-        base.add(t, km, "score_status", {**common, "sums": {"": sums}})
+            base.add(_one_d(values, cls, "class"), "score", {**common, "positive_rows": [c for c in cls if sides[c]]})
+        base.add(_one_d([scored, not_computable], ["_scored", NOT_COMPUTABLE], "status", []), "score_status",
+                 {**common, "sums": {"": sums}})
         side_rows = [scores.NEGATIVE, scores.POSITIVE]
         if screen:
-            matrix = [[0, v] if sides[c] else [v, 0] for c, v in zip(cls, values)]
-            t, km = _two_d(matrix, cls, side_rows, "class", "screen",
-                           lambda r, c: (s, "=", cls[r]) if sides[cls[r]] == (c == 1) else (s, "zero", cls[r], c),
-                           [(s, "=", c) for c in cls], [(s, "=", x) for x in side_rows], (s, "scored"), self.k)
-            base.add(t, km, "score_screen", common)
+            below = sum((v for c, v in zip(cls, values) if not sides[c]), ZERO)
+            above = sum((v for c, v in zip(cls, values) if sides[c]), ZERO)
+            base.add(_one_d([below, above], side_rows, "screen"), "score_screen", common)
         per_by = []
         for by, cats in self.usable_breakdowns(surveys):
             per_cat = [column(by, c) for c in cats]
@@ -499,7 +484,7 @@ class _Builder:
             group_sums = {c: per_cat[i][2] for i, c in enumerate(cats)}
             if screen:
                 rows = side_rows
-                matrix = [[sum(v for c, v in zip(cls, p[0]) if sides[c] == (r == 1)) for p in per_cat]
+                matrix = [[sum((v for c, v in zip(cls, p[0]) if sides[c] == (r == 1)), ZERO) for p in per_cat]
                           for r in range(2)]
                 positive_rows = [scores.POSITIVE]
             elif cls:
@@ -508,30 +493,28 @@ class _Builder:
             else:
                 rows, positive_rows = [], []
             if rows:
-                t, km = _two_d(matrix, rows, cats, "class", by,
-                               lambda r, c, by=by, cats=cats, rows=rows: (s, "=", rows[r], by, cats[c]),  # type: ignore[misc]
-                               [(s, "=", r) for r in rows], [(s, "scored", by, c) for c in cats], (s, "scored"),
-                               self.k)
+                t = _two_d(matrix, rows, cats, "class", by)
             else:
                 matrix = [[p[2][0] for p in per_cat], [p[1] for p in per_cat]]
-                t, km = _two_d(matrix, ["_scored", NOT_COMPUTABLE], cats, "status", by,
-                               lambda r, c, by=by, cats=cats: ((s, "scored") if r == 0 else (s, "=", NOT_COMPUTABLE))
-                               + (by, cats[c]),
-                               [(s, "scored"), (s, "=", NOT_COMPUTABLE)], [(*population, by, c) for c in cats],
-                               population, self.k)
-            fam.add(t, km, "score_by", {**common, "by": by, "sums": group_sums, "positive_rows": positive_rows,
-                                        "counts_scored": bool(rows)})
+                t = _two_d(matrix, ["_scored", NOT_COMPUTABLE], cats, "status", by, [])
+            fam.add(t, "score_by", {**common, "by": by, "sums": group_sums, "positive_rows": positive_rows,
+                                    "counts_scored": bool(rows)})
             per_by.append(fam)
         self._groups(base, per_by)
 
 
-def _pct(num: int | None, den: int | None, k: int) -> Figure:
+def _pct(num: int | None, den: int | None, k: int, withheld: bool = False) -> Figure:
+    """A published count with its percentage of a published denominator.
+
+    Both are perturbed independently, so a numerator may exceed its
+    denominator by the noise: the share is then read as 100 %.
+    """
     if num is None or den is None or den <= 0:
-        return Figure(num)
-    pct = disclosure.gate_percentage(num, den, k)
+        return Figure(num, withheld=withheld)
+    pct = disclosure.gate_percentage(min(num, den), den, k)
     if pct is None:
         return Figure(num)
-    ci = tables.wilson(num, den)
+    ci = tables.wilson(min(num, den), den)
     assert ci is not None
     return Figure(num, pct, 100 * ci[0], 100 * ci[1])
 
@@ -540,11 +523,12 @@ def _view_id(module: str, major: int, item: str, prefix: str = "") -> str:
     return f"{prefix}{module}.{item}" if major == 1 else f"{prefix}{module}@{major}.{item}"
 
 
-def _views_of(family: _Family, gated: list[GatedTable], k: int) -> list[View]:
-    """Publishable views from a gated family; percentages only from
+def _views_of(family: _Family, published: list[PublishedTable], protection: Protection) -> list[View]:
+    """Views of a family's published tables; percentages only from
     published figures, so they reveal nothing the counts do not."""
     out: list[View] = []
-    for table, (kind, spec) in zip(gated, family.specs):
+    k = protection.k
+    for table, (kind, spec) in zip(published, family.specs):
         if kind == "participation":
             v = View("participation", kind, rows=list(STATUSES))
             for r, s in enumerate(STATUSES):
@@ -562,22 +546,23 @@ def _views_of(family: _Family, gated: list[GatedTable], k: int) -> list[View]:
         elif kind in ("frequency", "status", "crosstab"):
             out.append(_item_view(table, kind, spec, k))
         elif kind in ("score", "score_status", "score_screen", "score_by"):
-            out.append(_score_view(table, kind, spec, k))
+            out.append(_score_view(table, kind, spec, protection))
     return out
 
 
-def _fill_2d(v: View, table: GatedTable, k: int, pct_of_column: bool = False) -> None:
+def _fill_2d(v: View, table: PublishedTable, k: int, pct_of_column: bool = False) -> None:
     for r, row in enumerate(table.row_labels):
         for c, col in enumerate(table.col_labels):
-            n = table.cell(r, c)
-            v.cells[(row, col)] = _pct(n, table.col_total(c), k) if pct_of_column else Figure(n)
+            n, withheld = table.cell(r, c), table.withheld((r, c))
+            v.cells[(row, col)] = (_pct(n, table.col_total(c), k, withheld) if pct_of_column
+                                   else Figure(n, withheld=withheld))
         v.row_totals[row] = Figure(table.row_total(r))
     for c, col in enumerate(table.col_labels):
         v.col_totals[col] = Figure(table.col_total(c))
     v.total = Figure(table.total())
 
 
-def _item_view(table: GatedTable, kind: str, spec: dict, k: int) -> View:
+def _item_view(table: PublishedTable, kind: str, spec: dict, k: int) -> View:
     module, major, item = str(spec["module"]), int(spec["major"]), str(spec["item"])
     multiple, option = bool(spec["multiple"]), str(spec.get("option", ""))
     base = _view_id(module, major, item) + (f"#{option}" if multiple and kind != "status" else "")
@@ -586,7 +571,7 @@ def _item_view(table: GatedTable, kind: str, spec: dict, k: int) -> View:
         shown = rows if not multiple else [option]
         v = View(base, kind, module, major, item, rows=shown)
         for r, label in enumerate(shown):
-            v.cells[(label, "")] = _pct(table.cell(r, 0), table.total(), k)
+            v.cells[(label, "")] = _pct(table.cell(r, 0), table.total(), k, table.withheld((r, 0)))
         v.total = Figure(table.total())
         return v
     if kind == "status":
@@ -602,25 +587,24 @@ def _item_view(table: GatedTable, kind: str, spec: dict, k: int) -> View:
     return v
 
 
-def _score_view(table: GatedTable, kind: str, spec: dict, k: int) -> View:
+def _score_view(table: PublishedTable, kind: str, spec: dict, protection: Protection) -> View:
+    k = protection.k
     score: ScoreDef = spec["score"]
     module, major = str(spec["module"]), int(spec["major"])
     base = _view_id(module, major, score.id, "score.")
     if kind == "score_status":
-        sums: dict[str, tuple[int, float, float]] = spec["sums"]
+        sums: dict[str, tuple[Tally, float, float]] = spec["sums"]
         v = View(f"{base}.status", kind, module, major, score=score.id, rows=list(table.row_labels))
         for r, row in enumerate(table.row_labels):
             v.cells[(row, "")] = Figure(table.cell(r, 0))
         v.total = Figure(table.total())
-        m = scores.mean_ci(*sums[""])
-        g = disclosure.gate_mean(sums[""][0], m[0], k) if m else None
-        v.means[""] = Mean(g, m[1], m[2]) if g is not None and m else Mean(None)
+        v.means[""] = _mean(sums[""], protection)
         return v
     if kind == "score_screen":
         # Only the prevalence is new here; the bands are the "score" view.
         v = View(f"{base}.screen", kind, module, major, score=score.id, rows=[scores.NEGATIVE, scores.POSITIVE])
-        for c, side in enumerate(table.col_labels):
-            v.cells[(side, "")] = _pct(table.col_total(c), table.total(), k)
+        for r, side in enumerate(table.row_labels):
+            v.cells[(side, "")] = _pct(table.cell(r, 0), table.total(), k, table.withheld((r, 0)))
         v.total = Figure(table.total())
         v.prevalence[""] = v.cells[(scores.POSITIVE, "")]
         return v
@@ -629,7 +613,7 @@ def _score_view(table: GatedTable, kind: str, spec: dict, k: int) -> View:
         cls = list(table.row_labels)
         v = View(base, kind, module, major, score=score.id, rows=cls)
         for r, row in enumerate(cls):
-            v.cells[(row, "")] = _pct(table.cell(r, 0), table.total(), k)
+            v.cells[(row, "")] = _pct(table.cell(r, 0), table.total(), k, table.withheld((r, 0)))
         v.total = Figure(table.total())
         if positive and set(cls) == {scores.NEGATIVE, scores.POSITIVE}:
             v.prevalence[""] = v.cells[(scores.POSITIVE, "")]
@@ -640,15 +624,21 @@ def _score_view(table: GatedTable, kind: str, spec: dict, k: int) -> View:
              cols=list(table.col_labels))
     _fill_2d(v, table, k, pct_of_column=bool(spec.get("counts_scored")))
     columns = list(table.col_labels)
-    raw = [scores.mean_ci(*sums[c]) for c in columns]
-    gated = disclosure.gate_group_means([sums[c][0] for c in columns], [m[0] if m else None for m in raw], k)
     for c, col in enumerate(columns):
-        m = raw[c]
-        v.means[col] = Mean(gated[c], m[1], m[2]) if gated[c] is not None and m else Mean(None)
+        # A group too small for a column of its own has no mean either.
+        v.means[col] = Mean(None) if table.col_total(c) is None else _mean(sums[col], protection)
         if positive:
             v.prevalence[col] = _prevalence([table.cell(r, c) for r, row in enumerate(table.row_labels)
                                              if row in positive], table.col_total(c), k)
     return v
+
+
+def _mean(sums: tuple[Tally, float, float], protection: Protection) -> Mean:
+    """A published mean: rounded, hidden when its contributors' published
+    count is below ``k``, and without interval."""
+    scored, total, _ = sums
+    mean = total / scored.n if scored.n > 0 else None
+    return Mean(disclosure.round_mean(mean, scored, protection))
 
 
 def _prevalence(parts: list[int | None], scored: int | None, k: int) -> Figure:
@@ -661,7 +651,8 @@ def _prevalence(parts: list[int | None], scored: int | None, k: int) -> Figure:
 
 def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path],
                   k: int = disclosure.DEFAULT_K, breakdowns: Mapping[str, str] | None = None,
-                  period: str | None = "quarter", filters: Mapping[str, Sequence[str]] | None = None) -> Release:
+                  period: str | None = "quarter", filters: Mapping[str, Sequence[str]] | None = None,
+                  protection: Protection | None = None) -> Release:
     """Compute and gate every table of the diagnostic.
 
     ``breakdowns`` maps a breakdown name to a response column (centre,
@@ -672,18 +663,31 @@ def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path]
     the given list (the dashboard's filters), applied before any count.
     """
     responses = scan_responses(data_dir)
+    # Answers are read with the definitions they were given with (the
+    # dataset's own, by hash); site lists are labelled per site.
     answers = scan_answers(data_dir)
-    return release_from_frames(responses, answers, module_index(questionnaire_dirs), questionnaire_dirs,
-                               k, breakdowns, period, filters)
+    pool = pooling.of_dataset(data_dir, questionnaire_dirs, responses, answers)
+    answers = pool.relabel(answers, responses)
+    release = release_from_frames(responses, answers, pool.index(module_index(questionnaire_dirs)),
+                                  questionnaire_dirs, k, breakdowns, period, filters, protection)
+    release.pooled = pooling.pooled_table(pool)
+    return release
 
 
 def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
                         index: Mapping[tuple[str, str], Module], questionnaire_dirs: Sequence[str | Path] = (),
                         k: int = disclosure.DEFAULT_K, breakdowns: Mapping[str, str] | None = None,
                         period: str | None = "quarter",
-                        filters: Mapping[str, Sequence[str]] | None = None) -> Release:
-    """:func:`build_release` on given frames and module definitions."""
+                        filters: Mapping[str, Sequence[str]] | None = None,
+                        protection: Protection | None = None) -> Release:
+    """:func:`build_release` on given frames and module definitions.
+
+    ``protection``: default :class:`analysis.disclosure.Protection` with ``k``
+    (the cell key method and the rules on groups)."""
     disclosure._check_k(k)
+    if protection is None:
+        protection = Protection(k=k)
+    k = protection.k
     bds = dict(tables.DEFAULT_BREAKDOWNS if breakdowns is None else breakdowns)
     present = (answers.select("module", "major", "version").unique().collect(engine="streaming"))
     versions: dict[tuple[str, int], list[str]] = {}
@@ -725,8 +729,9 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
     score_frames: dict[tuple[str, int, str], dict] = {}
     for (m_id, major, sc), frame in zip(score_specs, counts.extra):
         score_frames[(m_id, major, sc.id)] = {
-            by: tables.marginal(frame, counts.cells, by, ["class"], ("n", "sum", "sumsq")) for by in [None, *bds]}
-    builder = _Builder(counts, modules, bds, k, score_frames)
+            by: tables.marginal(frame, counts.cells, by, ["class"], ("n", "ks", "sum", "sumsq"))
+            for by in [None, *bds]}
+    builder = _Builder(counts, modules, bds, protection, score_frames)
     order_labels = {(r["module"], r["item"]): f"{r['module']}.{r['item']}"
                     for r in order.sort("pos").iter_rows(named=True)}
     builder.order = list(order_labels)
@@ -740,14 +745,13 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
                 builder.item(m, major, it, surveys)
         for sc in m.scores:
             builder.score(m, major, sc, surveys)
-    gated = disclosure.gate_release([f.tables for f in builder.families], [f.keys for f in builder.families])
     views: dict[str, View] = {}
-    for family, g in zip(builder.families, gated):
-        for v in _views_of(family, g, k):
+    for family in builder.families:
+        for v in _views_of(family, [t.publish(protection) for t in family.tables], protection):
             views[v.id] = v
     labels = {by: _breakdown_labels(bds[by], modules) for by in bds}
     return Release(k, views, modules, bds, labels, versions,
-                   {f"{m}.{i}": f"{m}.{i}" for (m, i) in order_labels})
+                   {f"{m}.{i}": f"{m}.{i}" for (m, i) in order_labels}, protection)
 
 
 def _score_query(score: ScoreDef, module: str, major: int, multiple: frozenset[str]):
@@ -884,19 +888,44 @@ class Fmt:
         self.lang = lang if i18n.babel_locale(lang) else "en"
         self.k = k
         self.hidden = disclosure.suppressed_label(k)
+        # A report formats tens of thousands of figures, most of them
+        # repeated; babel takes ~0.1 ms for each.
+        self._counts: dict[int, str] = {}
+        self._numbers: dict[tuple[float, int], str] = {}
 
-    def n(self, value: int | None) -> str:
-        """A count, or ``< k`` when hidden."""
-        return self.hidden if value is None else format_decimal(value, locale=self.lang)
+    def n(self, value: int | None | Figure) -> str:
+        """A count; ``< k`` when hidden as a small count, ``[c]`` when a
+        :class:`Figure` is withheld by a rule on groups."""
+        if isinstance(value, Figure):
+            if value.withheld:
+                return disclosure.WITHHELD_LABEL
+            value = value.n
+        if value is None:
+            return self.hidden
+        text = self._counts.get(value)
+        if text is None:
+            text = self._counts[value] = format_decimal(value, locale=self.lang)
+        return text
 
     def pct(self, value: float | None) -> str:
         """A percentage (0-100) with one decimal, ``–`` when not publishable."""
-        return "–" if value is None else format_percent(value / 100, locale=self.lang, format="#,##0.0%")
+        if value is None:
+            return "–"
+        key = (value, -1)
+        text = self._numbers.get(key)
+        if text is None:
+            text = self._numbers[key] = format_percent(value / 100, locale=self.lang, format="#,##0.0%")
+        return text
 
     def num(self, value: float | None, digits: int = 1) -> str:
         """A decimal number."""
-        return "–" if value is None else format_decimal(value, locale=self.lang,
-                                                         format="#,##0." + "0" * digits)
+        if value is None:
+            return "–"
+        key = (value, digits)
+        text = self._numbers.get(key)
+        if text is None:
+            text = self._numbers[key] = format_decimal(value, locale=self.lang, format="#,##0." + "0" * digits)
+        return text
 
     def ci(self, lo: float | None, hi: float | None, digits: int = 1) -> str:
         """An interval ``[lo – hi]``."""
@@ -975,21 +1004,27 @@ def _method(lang: str, k: int) -> str:
         _t(lang, "Percentages of a question are computed over the persons who saw it: those who answered "
                  "or chose “Prefer not to answer”. Questions skipped by the questionnaire’s logic and "
                  "questions not reached by persons who left the survey early are counted apart."),
-        _t(lang, "95% confidence intervals: Wilson score interval for percentages, Student’s t interval for "
-                 "means."),
+        _t(lang, "95% confidence intervals: Wilson score interval for percentages. Means are rounded to one "
+                 "decimal and given without interval."),
         _t(lang, "A score is computed only when every one of its items was answered; it is never imputed. "
                "Prevalence above a cut-off describes a screening result, not a diagnosis."),
-        _t(lang, "Disclosure control: a count of persons is shown only if it is 0 or at least {k}; a "
-                 "percentage only if its numerator and denominator are at least {k} (or the numerator is "
-                 "0); a mean only if at least {k} persons contribute. Further figures are hidden so that no "
-                 "hidden figure can be recalculated from totals, and a figure hidden in one table is hidden "
-                 "in every table that shows it. Each table was checked by linear programming.").format(k=k),
+        legend(lang, k) + " " + _t(lang, "The noise is at most 2 either way, and the same persons always get "
+                                         "the same noise in every table and every release: tables may not add "
+                                         "up exactly."),
     ]
     return "".join(f"<p class=\"note\">{_e(x)}</p>" for x in lines)
 
 
+def legend(lang: str, k: int) -> str:
+    """The reading key of published figures (report and dashboard)."""
+    return _t(lang, "Counts carry a small random noise (cell key method). “< {k}” marks a count below {k}; "
+                    "“[c]” marks the figures of a group withheld (too small, or all its answers the same)."
+              ).format(k=k)
+
+
 def render_html(release: Release, lang: str = "fr") -> str:
     """The report as one self-contained HTML string."""
+    _T_CACHE.clear()
     k = release.k
     fmt = Fmt(lang, k)
     title = _t(lang, "Community health diagnostic")
@@ -998,12 +1033,7 @@ def render_html(release: Release, lang: str = "fr") -> str:
              f"<style>{CSS}</style></head><body>",
              f"<h1>{_e(title)}</h1>",
              "<p class=\"note\">" + _e(_t(lang, "Produced on")) + f" {dt.date.today().isoformat()}. "
-             + _e(i18n.translations(lang).ngettext(
-                 "Counts from 1 to {k1} person are not shown: “< {k}” marks a hidden figure, either such a small "
-                 "count or a larger one hidden so that the small ones cannot be recalculated from the totals.",
-                 "Counts from 1 to {k1} persons are not shown: “< {k}” marks a hidden figure, either such a small "
-                 "count or a larger one hidden so that the small ones cannot be recalculated from the totals.",
-                 k - 1).format(k1=k - 1, k=k))
+             + _e(legend(lang, k))
              + "</p>",
              "<h2>" + _e(_t(lang, "Method")) + "</h2>", _method(lang, k)]
     parts.append(_participation_html(release, lang, fmt))
@@ -1013,12 +1043,22 @@ def render_html(release: Release, lang: str = "fr") -> str:
             continue
         versions = ", ".join(release.versions.get((m_id, major), []))
         parts.append(f"<h2>{_e(title_of(module.title, lang, m_id))} <small>({_e(m_id)} {_e(versions)})</small></h2>")
+        parts.append(_pooled_html(release, m_id, major, lang))
         for it in module.items:
             parts.append(_item_html(release, module, major, it, lang, fmt))
         for sc in module.scores:
             parts.append(_score_html(release, module, major, sc, lang, fmt))
     parts.append("</body></html>")
     return "\n".join(p for p in parts if p)
+
+
+def _pooled_html(release: Release, m_id: str, major: int, lang: str) -> str:
+    """Which definitions (version, hash, sites) this module's figures pool."""
+    rows = [r for r in release.pooled if r["module"] == m_id and r["major"] == major]
+    if not rows:
+        return ""
+    items = "; ".join(f"{r['version']} (hash {r['hash']}): {', '.join(r['sites'])}" for r in rows)
+    return f"<p class=\"note pooled\">{_e(_t(lang, 'Definitions pooled'))}: {_e(items)}</p>"
 
 
 def _status_label(lang: str, s: str) -> str:
@@ -1029,8 +1069,8 @@ def _status_label(lang: str, s: str) -> str:
 def _participation_html(release: Release, lang: str, fmt: Fmt) -> str:
     v = release.views["participation"]
     out = ["<h2>" + _e(_t(lang, "Participation")) + "</h2>"]
-    body = [[_status_label(lang, s), fmt.n(v.cells[(s, '')].n)] for s in STATUSES]
-    out.append(_table_html("participation", None, None, body, [_t(lang, "Total"), fmt.n(v.total.n)]))
+    body = [[_status_label(lang, s), fmt.n(v.cells[(s, '')])] for s in STATUSES]
+    out.append(_table_html("participation", None, None, body, [_t(lang, "Total"), fmt.n(v.total)]))
     rate = v.prevalence.get("")
     out.append(_table_html("participation.completion", None, None,
                            [[_t(lang, "Completion rate (complete among started)"),
@@ -1041,10 +1081,10 @@ def _participation_html(release: Release, lang: str, fmt: Fmt) -> str:
         body = []
         for row in dv.rows:
             f = dv.cells[(row, "")]
-            body.append([_question_label(release, row, lang), fmt.n(f.n), fmt.pct(f.pct)])
+            body.append([_question_label(release, row, lang), fmt.n(f), fmt.pct(f.pct)])
         out.append(_table_html(dv.id, _t(lang, "Partial responses: last question answered before leaving"),
                                [_t(lang, "Question"), _t(lang, "Persons"), "%"], body,
-                               [_t(lang, "Total"), fmt.n(dv.total.n), ""]))
+                               [_t(lang, "Total"), fmt.n(dv.total), ""]))
     return "".join(out)
 
 
@@ -1074,13 +1114,13 @@ def _item_html(release: Release, module: Module, major: int, it: Item, lang: str
                 continue
             f = v.cells[(o, "")]
             label = answer_label(module, it.id, o, lang)
-            body.append([label, fmt.n(f.n), fmt.pct(f.pct), fmt.ci(f.lo, f.hi)])
+            body.append([label, fmt.n(f), fmt.pct(f.pct), fmt.ci(f.lo, f.hi)])
             bars.append((label, f))
         seen = next(v for v in views if v is not None).total
         out.append(_table_html(base, _t(lang, "Several answers possible: percentages of those who saw the "
                                               "question"),
                                [_t(lang, "Answer"), _t(lang, "Persons"), "%", _t(lang, "95% CI")], body,
-                               [_t(lang, "Saw the question"), fmt.n(seen.n), "", ""]))
+                               [_t(lang, "Saw the question"), fmt.n(seen), "", ""]))
         out.append(bar_chart(base, bars, fmt))
         status = release.views.get(f"{base}.status")
         crosstabs = [(o, release.views.get(f"{base}#{o}.by.{by}"), by) for by in release.breakdowns for o in options]
@@ -1093,17 +1133,17 @@ def _item_html(release: Release, module: Module, major: int, it: Item, lang: str
         for row in v.rows:
             f = v.cells[(row, "")]
             label = answer_label(module, it.id, row, lang)
-            body.append([label, fmt.n(f.n), fmt.pct(f.pct)])
+            body.append([label, fmt.n(f), fmt.pct(f.pct)])
             bars.append((label, f))
         out.append(_table_html(base, title, [_t(lang, "Answer"), _t(lang, "Persons"), "%"], body,
-                               [_t(lang, "Total"), fmt.n(v.total.n), ""]))
+                               [_t(lang, "Total"), fmt.n(v.total), ""]))
         out.append(bar_chart(base, bars, fmt))
         status = release.views.get(f"{base}.status")
         crosstabs = [(None, release.views.get(f"{base}.by.{by}"), by) for by in release.breakdowns]
     if status is not None:
-        body = [[answer_label(module, it.id, r, lang), fmt.n(status.cells[(r, "")].n)] for r in status.rows]
+        body = [[answer_label(module, it.id, r, lang), fmt.n(status.cells[(r, "")])] for r in status.rows]
         out.append(_table_html(status.id, _t(lang, "Who saw the question"), None, body,
-                               [_t(lang, "Total"), fmt.n(status.total.n)]))
+                               [_t(lang, "Total"), fmt.n(status.total)]))
     for option, cv, by in crosstabs:
         if cv is None:
             continue
@@ -1112,7 +1152,7 @@ def _item_html(release: Release, module: Module, major: int, it: Item, lang: str
             caption += f" — {answer_label(module, it.id, option, lang)}"
         header = [_t(lang, "Answer"), *(category_label(release, by, c, lang) for c in cv.cols), _t(lang, "Total")]
         body = _crosstab_rows(cv, lambda row: answer_label(module, it.id, row, lang), fmt)
-        footer = [_t(lang, "Total"), *(fmt.n(cv.col_totals[c].n) for c in cv.cols), fmt.n(cv.total.n)]
+        footer = [_t(lang, "Total"), *(fmt.n(cv.col_totals[c]) for c in cv.cols), fmt.n(cv.total)]
         out.append(_table_html(cv.id, caption, header, body, footer))
     return "".join(out)
 
@@ -1124,8 +1164,8 @@ def _crosstab_rows(view: View, label: Callable[[str], str], fmt: Fmt) -> list[li
         cells = []
         for col in view.cols:
             f = view.cells[(row, col)]
-            cells.append(fmt.n(f.n) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else ""))
-        body.append([label(row), *cells, fmt.n(view.row_totals[row].n)])
+            cells.append(fmt.n(f) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else ""))
+        body.append([label(row), *cells, fmt.n(view.row_totals[row])])
     return body
 
 
@@ -1142,13 +1182,13 @@ def _score_html(release: Release, module: Module, major: int, sc: ScoreDef, lang
         for row in v.rows:
             f = v.cells[(row, "")]
             label = class_label(sc, row, lang)
-            body.append([label, fmt.n(f.n), fmt.pct(f.pct), fmt.ci(f.lo, f.hi)])
+            body.append([label, fmt.n(f), fmt.pct(f.pct), fmt.ci(f.lo, f.hi)])
             bars.append((label, f))
         out.append(_table_html(base, name, [_t(lang, "Class"), _t(lang, "Persons"), "%", _t(lang, "95% CI")], body,
-                               [_t(lang, "Scored"), fmt.n(v.total.n), "", ""]))
+                               [_t(lang, "Scored"), fmt.n(v.total), "", ""]))
         out.append(bar_chart(base, bars, fmt))
-    body = [[class_label(sc, r, lang), fmt.n(status.cells[(r, "")].n)] for r in status.rows]
-    out.append(_table_html(f"{base}.status", None, None, body, [_t(lang, "Total"), fmt.n(status.total.n)]))
+    body = [[class_label(sc, r, lang), fmt.n(status.cells[(r, "")])] for r in status.rows]
+    out.append(_table_html(f"{base}.status", None, None, body, [_t(lang, "Total"), fmt.n(status.total)]))
     mean = status.means.get("", Mean(None))
     screen = release.views.get(f"{base}.screen")
     prev = (screen or v).prevalence.get("") if (screen or v) is not None else None  # type: ignore[union-attr]
@@ -1164,7 +1204,7 @@ def _score_html(release: Release, module: Module, major: int, sc: ScoreDef, lang
             continue
         header = [_t(lang, "Class"), *(category_label(release, by, c, lang) for c in bv.cols), _t(lang, "Total")]
         body = _crosstab_rows(bv, lambda row: class_label(sc, row, lang), fmt)
-        footer = [_t(lang, "Scored"), *(fmt.n(bv.col_totals[c].n) for c in bv.cols), fmt.n(bv.total.n)]
+        footer = [_t(lang, "Scored"), *(fmt.n(bv.col_totals[c]) for c in bv.cols), fmt.n(bv.total)]
         body.append(footer)
         body.append([_t(lang, "Mean"), *(f"{fmt.num(bv.means[c].mean, 2)} {fmt.ci(bv.means[c].lo, bv.means[c].hi, 2)}"
                                           .strip() for c in bv.cols), fmt.num(mean.mean, 2)])
@@ -1185,5 +1225,10 @@ def build_report(data_dir: str | Path, questionnaire_dirs: list[str | Path], lan
 def write_report(data_dir: str | Path, out: str | Path, questionnaire_dirs: list[str | Path],
                  lang: str = "fr", k: int = disclosure.DEFAULT_K,
                  breakdowns: Mapping[str, str] | None = None) -> None:
-    """Write the report file."""
+    """Write the report file, a public release: checked against the earlier
+    releases of the dataset and recorded in its ledger (:mod:`analysis.releases`)."""
+    from analysis import releases
+
+    covered = releases.check(data_dir, k)
     Path(out).write_text(build_report(data_dir, questionnaire_dirs, lang, k, breakdowns), encoding="utf-8")
+    releases.record(data_dir, "report", "html", out, k, covered)

@@ -212,13 +212,13 @@ def score_values(coded: pl.LazyFrame, score: ScoreDef, module: str, major: int,
 
 def score_counts(values: pl.LazyFrame, units_: pl.LazyFrame, score: ScoreDef) -> pl.LazyFrame:
     """Scored persons per cell (see :func:`analysis.tables.cell_counts`) and
-    class: ``n``, ``sum``, ``sumsq``. Null values are dropped: the not
+    class: ``n``, ``ks`` (sum of record keys), ``sum``, ``sumsq``. Null values are dropped: the not
     computable are the module population minus the scored."""
     return (values.filter(pl.col("value").is_not_null())
-            .join(units_.select("key", "cell"), on="key", how="inner")
+            .join(units_.select("key", "cell", "rk"), on="key", how="inner")
             .with_columns(class_expr(score, pl.col("value")).alias("class"))
             .group_by("cell", "class")
-            .agg(pl.len().alias("n"), pl.col("value").sum().alias("sum"),
+            .agg(pl.len().alias("n"), pl.col("rk").sum().alias("ks"), pl.col("value").sum().alias("sum"),
                  (pl.col("value") ** 2).sum().alias("sumsq")))
 
 

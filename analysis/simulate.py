@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk.definitions import block_of, record_of
 from kiosk.flow import Respondent, max_body_size, response_body
 from kiosk.keys import load_device_key, load_public_key
 from kiosk.questionnaire import Item, Survey, load_survey
@@ -84,11 +85,15 @@ def walk(survey: Survey, lang: str, rng: random.Random, behaviour: Behaviour = B
 
 def simulate(n: int, survey_path: str | Path, public_key_path: str | Path, device_key_path: str | Path,
              out: str | Path, seed: int | None = None, behaviour: Behaviour = Behaviour(),
-             module_dirs: list[str | Path] | None = None, today: dt.date | None = None) -> dict[str, int]:
+             module_dirs: list[str | Path] | None = None, today: dt.date | None = None,
+             start: dt.date | None = None) -> dict[str, int]:
     """Write a bundle of ``n`` sealed synthetic responses; return counts per status.
 
     ``seed`` makes the answers reproducible (envelope ids stay random, as
-    they must). Periods are spread over the last ``behaviour.weeks`` weeks.
+    they must). Periods are spread over ``behaviour.weeks`` weeks: from the
+    week of ``start`` when given, else the last weeks before ``today``. The
+    bundle carries the survey's definitions, signed by the device key, as a
+    kiosk's export does.
     """
     survey = load_survey(survey_path, [Path(d) for d in (module_dirs or [])])
     public = load_public_key(public_key_path)
@@ -97,6 +102,9 @@ def simulate(n: int, survey_path: str | Path, public_key_path: str | Path, devic
     languages = survey.offered_languages() or list(survey.site.languages)
     pad = max_body_size(survey)
     end = today or dt.date.today()
+    if start is not None:
+        # The last day of the span that begins on the Monday of start's week.
+        end = start - dt.timedelta(days=start.weekday()) + dt.timedelta(days=7 * max(1, behaviour.weeks) - 1)
     envelopes: list[bytes] = []
     counts = {"complete": 0, "partial": 0, "declined": 0, "test": 0}
     for _ in range(n):
@@ -112,5 +120,5 @@ def simulate(n: int, survey_path: str | Path, public_key_path: str | Path, devic
         envelopes.append(seal(body, public, device, pad))
         counts[status] += 1
         counts["test"] += int(test)
-    write_bundle(out, envelopes)
+    write_bundle(out, envelopes, block_of([record_of(survey)], device))
     return counts

@@ -51,6 +51,18 @@ Z95 = 1.959963984540054
 """Standard normal quantile for 95 % intervals."""
 
 
+def record_key(key: pl.Expr, integer: bool = True) -> pl.Expr:
+    """The record key of a response for the cell key method, in ``0..255``.
+
+    It is the low byte of the response's rid: a secret random 64-bit number
+    drawn at ingest and stored in the dataset, never published, so its low
+    byte is a uniform random key that stays the same in every release. A
+    dataset with text rids (written before integer rids) hashes them.
+    """
+    base = key if integer else key.hash()
+    return (base % 256).cast(pl.UInt64)
+
+
 def included(responses: pl.LazyFrame) -> pl.LazyFrame:
     """Responses that count: not test mode, not declined consents."""
     return responses.filter(~pl.col("test") & (pl.col("status") != "declined"))
@@ -161,7 +173,8 @@ def unit_cells(responses: pl.LazyFrame, answers: pl.LazyFrame, key: pl.Expr,
                period: str | None = "quarter") -> tuple[pl.DataFrame, pl.DataFrame]:
     """Every unit's cell: (units, cells).
 
-    ``units`` has ``key``, ``cell``, ``partial``, ``survey``; ``cells`` has
+    ``units`` has ``key``, ``cell``, ``partial``, ``survey`` and ``rk`` (the
+    record key, :func:`record_key`); ``cells`` has
     ``cell``, ``survey`` and one String column per breakdown, as in
     :func:`units`. Each unit is read with its raw values as categoricals
     and a hash of them; the survey label and coarse period are derived
@@ -191,20 +204,26 @@ def unit_cells(responses: pl.LazyFrame, answers: pl.LazyFrame, key: pl.Expr,
     cells = labelled.select(names).unique().sort(names).with_row_index("cell")
     combos = combos.with_columns(labelled.join(cells, on=names, how="left", nulls_equal=True, maintain_order="left")
                                  .select("cell", (pl.col("_status") == "partial").alias("partial"), "survey"))
+    integer = frame.schema["key"].is_integer()
     if combos["_h"].n_unique() == combos.height:
         joined = frame.lazy().select("key", "_h").join(combos.lazy().select("_h", "cell", "partial", "survey"),
                                                       on="_h")
     else:
         joined = frame.lazy().select("key", *columns).join(
             combos.lazy().select(*columns, "cell", "partial", "survey"), on=columns, nulls_equal=True)
-    return joined.select("key", "cell", "partial", "survey").collect(engine="streaming"), cells
+    return (joined.select("key", "cell", "partial", "survey", record_key(pl.col("key"), integer).alias("rk"))
+            .collect(engine="streaming"), cells)
 
 
-def participation_counts(responses: pl.LazyFrame, by: str | None = None) -> pl.LazyFrame:
+def participation_counts(responses: pl.LazyFrame, by: str | None = None, key: pl.Expr | None = None) -> pl.LazyFrame:
     """Non-test responses per status (complete, partial, declined)[, by]:
-    ``n``. ``by`` is a response column (centre, lang, period)."""
+    ``n`` and ``ks`` (sum of record keys). ``by`` is a response column
+    (centre, lang, period)."""
     r = responses.filter(~pl.col("test"))
-    return r.group_by("status", *([by] if by else [])).agg(pl.len().alias("n"))
+    key = choose_key(responses) if key is None else key
+    integer = responses.collect_schema()["rid"].is_integer() or not key.meta.eq(pl.col("rid"))
+    return r.group_by("status", *([by] if by else [])).agg(
+        pl.len().alias("n"), record_key(key, integer).sum().alias("ks"))
 
 
 def last_positions(joined: pl.LazyFrame, order: pl.DataFrame) -> pl.LazyFrame:
@@ -228,10 +247,11 @@ def dropoff(unit_frame: pl.DataFrame, positions: Sequence[pl.DataFrame], order: 
     partial = unit_frame.filter(pl.col("partial")).select("key", "survey")
     last = (pl.concat(positions).group_by("key").agg(pl.col("pos").max()) if positions else
             pl.DataFrame(schema={"key": partial.schema["key"], "pos": pl.Int64}))
+    partial = unit_frame.filter(pl.col("partial")).select("key", "survey", "rk")
     named = (partial.join(last, on="key", how="left")
              .join(order.select("survey", "pos", "module", "item"), on=["survey", "pos"], how="left")
              .with_columns(pl.col("module").fill_null(NO_ANSWER), pl.col("item").fill_null(NO_ANSWER)))
-    return named.group_by("module", "item").agg(pl.len().alias("n"))
+    return named.group_by("module", "item").agg(pl.len().alias("n"), pl.col("rk").sum().alias("ks"))
 
 
 # ----------------------------------------------------------------- intervals
@@ -275,9 +295,9 @@ def cell_counts(joined: pl.LazyFrame, module: str, major: int) -> pl.LazyFrame:
     ``joined`` is one module's answer rows joined with their units
     (:func:`module_counts` does it).
     """
-    return (joined.group_by("item", "state", "value", "cell").agg(pl.len().alias("n"))
+    return (joined.group_by("item", "state", "value", "cell").agg(pl.len().alias("n"), pl.col("rk").sum().alias("ks"))
             .select(pl.lit(module).alias("module"), pl.lit(major, dtype=pl.Int64).alias("major"), "item",
-                    category().alias("cat"), "cell", "n"))
+                    category().alias("cat"), "cell", "n", "ks"))
 
 
 _SV = 1 << 33  # item code stride in the packed answer key (see module_counts)
@@ -303,8 +323,8 @@ def module_counts(coded: pl.LazyFrame, units_: pl.LazyFrame, module: str, major:
 
     sv = pl.when(pl.col("state") == "answered").then(code("value")).otherwise(code("state") + _STATE)
     packed = (rows.select("key", (code("item") * _SV + sv).alias("isv"))
-              .join(units_.select("key", "cell"), on="key", how="inner")
-              .group_by("isv", "cell").agg(pl.len().alias("n")))
+              .join(units_.select("key", "cell", "rk"), on="key", how="inner")
+              .group_by("isv", "cell").agg(pl.len().alias("n"), pl.col("rk").sum().alias("ks")))
     low = pl.col("isv") % _SV
     answered = low < _STATE
 
@@ -316,7 +336,7 @@ def module_counts(coded: pl.LazyFrame, units_: pl.LazyFrame, module: str, major:
     return (packed.with_columns(category_of(pl.col("isv") // _SV).alias("item"), state.alias("state"),
                                 value.alias("value"))
             .select(pl.lit(module).alias("module"), pl.lit(major, dtype=pl.Int64).alias("major"), "item",
-                    category().alias("cat"), "cell", "n"))
+                    category().alias("cat"), "cell", "n", "ks"))
 
 
 def cell_persons(coded: pl.LazyFrame, units_: pl.LazyFrame,
@@ -329,12 +349,14 @@ def cell_persons(coded: pl.LazyFrame, units_: pl.LazyFrame,
     return (coded.filter(pl.col("module").is_in(modules) & (pl.col("state") == "answered"))
             .join(wanted.lazy().with_columns(pl.col("item").cast(coded.collect_schema()["item"])),
                   on=["module", "major", "item"], how="semi")
-            .join(units_.select("key", "cell"), on="key", how="inner")
-            .group_by("module", "major", "item", "cell").agg(pl.col("key").n_unique().cast(pl.UInt32).alias("n")))
+            .join(units_.select("key", "cell", "rk"), on="key", how="inner")
+            .group_by("module", "major", "item", "cell", "key").agg(pl.col("rk").first())
+            .group_by("module", "major", "item", "cell").agg(pl.len().cast(pl.UInt32).alias("n"),
+                                                             pl.col("rk").sum().alias("ks")))
 
 
 def marginal(frame: pl.DataFrame, cells: pl.DataFrame, by: str | None, keys: Sequence[str],
-             sums: Sequence[str] = ("n",)) -> pl.DataFrame:
+             sums: Sequence[str] = ("n", "ks")) -> pl.DataFrame:
     """Sum a cell-level frame to (``keys``, survey[, by])."""
     extra = ["survey"] + ([by] if by else [])
     return (frame.join(cells.select("cell", *extra), on="cell", how="inner")
@@ -392,8 +414,9 @@ def collect_counts(responses: pl.LazyFrame, answers: pl.LazyFrame,
         partitions = answers.select("module", "major").unique().collect(engine="streaming").rows()
     partitions = sorted(partitions)
     person_cells, pop_cells, participation_all = pl.collect_all(
-        [cell_persons(coded, u, multiple_items), u.group_by("cell").agg(pl.len().alias("n")),
-         participation_counts(responses)], engine="streaming")
+        [cell_persons(coded, u, multiple_items),
+         u.group_by("cell").agg(pl.len().alias("n"), pl.col("rk").sum().alias("ks")),
+         participation_counts(responses, key=key)], engine="streaming")
     item_frames: list[pl.DataFrame] = []
     positions: list[pl.DataFrame] = []
     extra_frames: dict[int, pl.DataFrame] = {}
@@ -416,7 +439,7 @@ def collect_counts(responses: pl.LazyFrame, answers: pl.LazyFrame,
     out.participation[None] = participation_all
     item_cells = (pl.concat(item_frames) if item_frames else
                   pl.DataFrame(schema={"module": pl.String, "major": pl.Int64, "item": pl.String, "cat": pl.String,
-                                       "cell": pl.UInt32, "n": pl.UInt32}))
+                                       "cell": pl.UInt32, "n": pl.UInt32, "ks": pl.UInt64}))
     for by in [None, *breakdowns]:
         out.items[by] = marginal(item_cells, cells, by, ["module", "major", "item", "cat"])
         out.persons[by] = marginal(person_cells, cells, by, ["module", "major", "item"])

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-MODULES = ["sealing", "ingest", "report", "kiosk"]
+MODULES = ["sealing", "ingest", "report", "kiosk", "release", "disclosure"]
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = """# Benchmarks
 
@@ -69,7 +69,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         ratio = f"{r['ratio']:.2f}×" if r.get("ratio") else "–"
         lines.append(f"| {r['benchmark']} | {_fmt(r.get('measure'), r.get('unit', ''))} | "
                      f"{_fmt(r.get('baseline'), r.get('unit', ''))} | {ratio} | {r.get('goal', '')} | "
-                     f"{'yes' if r.get('met') else '**no**'} | {r.get('notes', '')} |")
+                     f"{'–' if r.get('met') is None else 'yes' if r.get('met') else '**no**'} | "
+                     f"{r.get('notes', '')} |")
     return "\n".join(lines)
 
 

@@ -22,4 +22,5 @@ pages = [
 ]
 if st.session_state.get("staff"):
     pages.append(st.Page(ui.STAFF, title="Staff", url_path="staff"))
+    pages.append(st.Page(ui.STAFF_AUDIO, title="Recordings", url_path="recordings"))
 st.navigation(pages, position="hidden").run()

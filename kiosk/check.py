@@ -57,9 +57,14 @@ def check_site_config(path: Path, problems: list[Problem]) -> None:
         problems.append(Problem(exc.code, exc.message, str(path)))
         return
     try:
-        load_survey(cfg.survey, list(cfg.module_dirs), warnings=problems)
+        survey = load_survey(cfg.survey, list(cfg.module_dirs), warnings=problems)
     except ValidationError as exc:
         problems.extend(exc.problems)
+    else:
+        # Against what this kiosk already ran: a changed text needs a new version.
+        from kiosk.definitions import recorded_in, version_conflicts
+        for message in version_conflicts(survey, recorded_in(cfg.outbox_path)):
+            problems.append(Problem("Q-VER-001", message, str(cfg.survey)))
     for check in (lambda: load_public_key(cfg.public_key), lambda: load_device_key(cfg.device_key),
                   lambda: streamlit_config(cfg)):
         try:

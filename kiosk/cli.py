@@ -117,7 +117,9 @@ def cmd_import_xlsform(args: argparse.Namespace) -> int:
     validated = [x.strip() for x in (args.validated or "").split(",") if x.strip()]
     result = import_xlsform(args.form, args.out, default_language=args.lang,
                             allow_free_text=args.allow_free_text, drop_unsupported=args.drop_unsupported,
-                            validated=validated, source=args.source, license=args.license)
+                            validated=validated, source=args.source, license=args.license,
+                            languages=([x.strip() for x in args.languages.split(",") if x.strip()]
+                                       if args.languages else None))
     for p in result.problems:
         print(p.render())
     warnings = [p for p in result.problems if p.severity != "error"]
@@ -133,10 +135,14 @@ def cmd_import_xlsform(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from kiosk.config import load_config
     from kiosk.store import Outbox
+    from kiosk.definitions import outbox_block
+    from kiosk.keys import load_device_key
     cfg = load_config(args.config)
+    device = load_device_key(cfg.device_key)
     outbox = Outbox(cfg.outbox_path)
     try:
-        n = outbox.export_bundle(args.out)
+        # The bundle carries the signed definitions its envelopes were answered with.
+        n = outbox.export_bundle(args.out, definitions=outbox_block(outbox, device))
         stale = outbox.stale_part_removed
         postponed = outbox.meta("reshuffle_pending") == "1"
     finally:
@@ -291,6 +297,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     elif storage.level == "low":
         print("WARNING: storage almost full; export, hand the bundle to the team and confirm its receipt soon")
         status = STATUS_STORAGE_LOW
+    print("languages:")
+    offered = rt.survey.offered_languages()
+    for lang in rt.survey.site.languages:
+        lstatus = rt.survey.language_status(lang)
+        kiosk = ("offered" + (" (draft: not reviewed by a native speaker yet)" if lstatus == "draft" else "")
+                 if lang in offered else "not offered")
+        print(f"  {lang:<6} {lstatus:<9}  {kiosk}")
     rt.outbox.close()
     return status
 
@@ -385,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drop-unsupported", action="store_true",
                    help="leave out rows the kiosk cannot run (reported as warnings) instead of failing")
     p.add_argument("--validated", help="comma-separated languages whose wording is reviewed (others: draft)")
+    p.add_argument("--languages", help="comma-separated languages to import (each must be complete; the others "
+                                       "are left out and named)")
     p.add_argument("--source", help="where the wording comes from")
     p.add_argument("--license", help="under which licence the wording may be used")
     p.set_defaults(func=cmd_import_xlsform)

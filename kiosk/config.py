@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kiosk import definitions
 from kiosk.errors import ConfigError, KioskError, StoreError
 from kiosk.flow import Respondent, max_body_size, response_body
 from kiosk.keys import TeamPublicKey, load_device_key, load_public_key
@@ -127,6 +128,15 @@ class KioskRuntime:
         self.public_key: TeamPublicKey = load_public_key(config.public_key)
         self.device_key = load_device_key(config.device_key)
         self.outbox = Outbox(config.outbox_path)
+        try:
+            # A definition changed under an unchanged version is refused, and
+            # what the kiosk runs is recorded so every bundle describes it.
+            definitions.check_versions(self.survey, self.outbox.surveys_run())
+            record = definitions.record_of(self.survey)
+            self.outbox.record_survey(record.manifest, record.files)
+        except KioskError:
+            self.outbox.close()
+            raise
         self.pad_to = max_body_size(self.survey)
         self.last_error: str | None = None
 

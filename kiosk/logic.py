@@ -278,10 +278,23 @@ def _truthy(value: Value) -> bool:
     return bool(value)
 
 
+def _as_xpath(value: Value) -> Value:
+    """A multiple-choice answer as ODK holds it: the codes ticked, in the
+    order of the list, joined by spaces (``''`` when none is)."""
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return value
+
+
 def _compare(op: str, left: Value, right: Value) -> bool:
     """XPath 1.0 comparison as XLSForm uses it: ``=``/``!=`` compare numbers
     when one side is a number and text otherwise (so the code ``'2'`` is not
-    ``'02'``); ``<``, ``<=``, ``>``, ``>=`` compare numbers only."""
+    ``'02'``); ``<``, ``<=``, ``>``, ``>=`` compare numbers only.
+
+    A multiple-choice answer is, in ODK, the space-separated string of the
+    codes ticked: ``${m} != ''`` is true when anything is ticked, ``${m} = ''``
+    when nothing is, and ``${m} = 'a c'`` when exactly a and c are."""
+    left, right = _as_xpath(left), _as_xpath(right)
     if left is None or right is None:
         # XLSForm: an empty answer equals ''.
         other = right if left is None else left
@@ -290,8 +303,6 @@ def _compare(op: str, left: Value, right: Value) -> bool:
             return empty_other
         if op == "!=":
             return not empty_other
-        return False
-    if isinstance(left, list) or isinstance(right, list):
         return False
     if op in ("=", "!="):
         if isinstance(left, bool) or isinstance(right, bool):
@@ -336,10 +347,12 @@ def evaluate(node: Node, lookup: Callable[[str], Value]) -> Value:
             return code in value
         return value is not None and str(value) == code
     if op == "count-selected":
-        value = evaluate(args[0], lookup)
-        if isinstance(value, list):
-            return len(value)
-        return 0 if value in (None, "") else 1
+        # ODK counts the space-separated codes of the value: a single choice
+        # answered counts 1, an empty answer 0.
+        value = _as_xpath(evaluate(args[0], lookup))
+        if value is None or isinstance(value, bool):
+            return 0
+        return len(str(value).split())
     if op in ("=", "!=", "<", "<=", ">", ">="):
         return _compare(op, evaluate(args[0], lookup), evaluate(args[1], lookup))
     if op in ("+", "-", "*", "div", "mod"):

@@ -21,10 +21,13 @@ import json
 import os
 import re
 import sqlite3
+import stat
 import struct
 import threading
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -45,6 +48,14 @@ CREATE TABLE IF NOT EXISTS meta (
 CREATE TABLE IF NOT EXISTS exported (
     id BLOB PRIMARY KEY
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS definition_files (
+    sha256 TEXT PRIMARY KEY,
+    body BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS surveys_run (
+    hash TEXT PRIMARY KEY,
+    manifest BLOB NOT NULL
+) WITHOUT ROWID;
 """
 
 PAGE_SIZE = 65536
@@ -54,7 +65,7 @@ PAGE_SIZE = 65536
 # checkpoint.
 WAL_AUTOCHECKPOINT_PAGES = 4
 JOURNAL_SIZE_LIMIT = 4 * PAGE_SIZE
-# Space kept free for export and confirm: new responses are refused (S-022)
+# Space kept free for export and confirm: new responses are refused (S-023)
 # before the disk is so full that the kiosk could no longer record an
 # export or remove what the team holds, which is the only way back.
 RESERVE_BYTES = 8 * PAGE_SIZE
@@ -64,10 +75,19 @@ WAL_ALLOWANCE = (WAL_AUTOCHECKPOINT_PAGES + 4) * PAGE_SIZE
 # "Storage almost full" from when fewer responses than this still fit.
 WARN_ROOM_RESPONSES = 1000
 BUNDLE_MAGIC = b"HKBUNDLE"
-BUNDLE_VERSION = 1
+# Version 2 carries the signed questionnaire definitions; version 1 (no
+# definitions) is still read.
+BUNDLE_VERSION = 2
+BUNDLE_VERSION_LEGACY = 1
 BUNDLE_DIGEST_LEN = 32
 # No envelope comes near this; a larger length field means a damaged bundle.
 MAX_ENVELOPE_LEN = 1 << 20
+# What one bundle may cost the analysts' machine: a kiosk exporting weekly
+# stays orders of magnitude below; a larger file is refused whole (BND-007)
+# before it is read.
+MAX_BUNDLE_ENVELOPES = 200_000
+MAX_BUNDLE_BYTES = 1 << 30
+MAX_DEFINITIONS_LEN = 16 << 20
 RECEIPT_KIND = "health-kiosk-receipt"
 RECEIPT_VERSION = 2  # 1: unsigned receipts, refused since receipts are signed
 _ENVELOPE_ID_RE = re.compile(r"[0-9a-f]{32}")
@@ -139,7 +159,7 @@ def _remove_stale(part: Path) -> bool:
 class Storage:
     """The kiosk's storage as staff see it: ``level`` is ``ok``, ``low``
     (fewer than WARN_ROOM_RESPONSES responses still fit: export and confirm
-    soon) or ``full`` (new responses are refused, S-022)."""
+    soon) or ``full`` (new responses are refused, S-023)."""
 
     level: str
     free_bytes: int
@@ -224,7 +244,7 @@ class Outbox:
                 raise StoreError("storage almost full: the kiosk keeps its last free space for exporting "
                                  "and confirming, and takes no more responses; export, hand the bundle to "
                                  "the team and confirm its receipt (nothing already stored was lost)",
-                                 code="S-022")
+                                 code="S-023")
             try:
                 self.db.execute("BEGIN IMMEDIATE")
                 self.db.execute("INSERT INTO outbox (id, envelope) VALUES (?, ?)", (key, envelope))
@@ -269,10 +289,12 @@ class Outbox:
         self.db.executemany("INSERT OR IGNORE INTO exported (id) VALUES (?)", [(i,) for i in ids])
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('last_export', ?)", (day,))
 
-    def export_bundle(self, path: str | Path, when: dt.date | None = None) -> int:
-        """Write every envelope held to a bundle file and record the export,
-        as one unit; return how many. Nothing is removed: that waits for a
-        receipt.
+    def export_bundle(self, path: str | Path, when: dt.date | None = None,
+                      definitions: bytes | None = None) -> int:
+        """Write every envelope held to a bundle file (with the signed
+        ``definitions`` block, see :mod:`kiosk.definitions`) and record the
+        export, as one unit; return how many. Nothing is removed: that waits
+        for a receipt.
 
         The export is recorded in a transaction that commits only once the
         bundle is on disk as ``FILE.part``; the rename to ``FILE`` follows
@@ -295,7 +317,7 @@ class Outbox:
                 self._rollback()
                 raise _store_error("could not record the export (no bundle written)", exc, "S-013") from None
             try:
-                _write_part(part, bundle_bytes([env for _, env in pending]))
+                _write_part(part, bundle_bytes([env for _, env in pending], definitions))
             except OSError as exc:
                 self._rollback()
                 part.unlink(missing_ok=True)
@@ -454,6 +476,37 @@ class Outbox:
         with self._lock:
             return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
+    # Questionnaire definitions this kiosk has run (public texts, never
+    # patient data), kept for every bundle to describe itself.
+    def record_survey(self, manifest: dict, files: dict[str, bytes]) -> None:
+        """Keep a survey's manifest and file bytes (no-op when known)."""
+        with self._lock:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                # Compressed: smaller on a small disk, and the outbox file then
+                # holds no questionnaire wording in clear, so a scan of the
+                # kiosk's disk for answer labels stays meaningful.
+                self.db.executemany("INSERT OR IGNORE INTO definition_files VALUES (?, ?)",
+                                    [(sha, zlib.compress(blob, 9)) for sha, blob in files.items()])
+                self.db.execute("INSERT OR IGNORE INTO surveys_run VALUES (?, ?)",
+                                (manifest["hash"], zlib.compress(json.dumps(manifest, sort_keys=True).encode())))
+                self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise _store_error("could not record the survey definitions", exc, "S-022") from None
+
+    def surveys_run(self) -> list[dict]:
+        """Manifests of every survey this kiosk has run."""
+        with self._lock:
+            return [json.loads(zlib.decompress(bytes(r[0])))
+                    for r in self.db.execute("SELECT manifest FROM surveys_run ORDER BY hash")]
+
+    def definition_files(self) -> dict[str, bytes]:
+        """Recorded definition files by SHA-256."""
+        with self._lock:
+            return {str(r[0]): zlib.decompress(bytes(r[1]))
+                    for r in self.db.execute("SELECT sha256, body FROM definition_files")}
+
 
 # ------------------------------------------------------------------ bundles
 
@@ -463,12 +516,21 @@ class Bundle:
 
     envelopes: list[bytes]
     sha256: str = ""  # hex checksum stored at the end of the file
+    # Version 2: the signed block of the questionnaire definitions the
+    # envelopes were answered with (kiosk.definitions); empty in version 1.
+    definitions: bytes = b""
+    version: int = BUNDLE_VERSION_LEGACY
 
 
-def bundle_bytes(envelopes: list[bytes]) -> bytes:
-    """The bytes of a bundle: magic, version, count, length-prefixed
-    envelopes, then a SHA-256 of everything before it."""
-    parts = [BUNDLE_MAGIC, struct.pack(">BI", BUNDLE_VERSION, len(envelopes))]
+def bundle_bytes(envelopes: list[bytes], definitions: bytes | None = None) -> bytes:
+    """The bytes of a bundle: magic, version, (version 2: the definitions
+    block,) count, length-prefixed envelopes, then a SHA-256 of everything
+    before it. Without ``definitions`` a version 1 bundle is written."""
+    if definitions is None:
+        parts = [BUNDLE_MAGIC, struct.pack(">BI", BUNDLE_VERSION_LEGACY, len(envelopes))]
+    else:
+        parts = [BUNDLE_MAGIC, struct.pack(">BI", BUNDLE_VERSION, len(definitions)), definitions,
+                 struct.pack(">I", len(envelopes))]
     for env in envelopes:
         parts.append(struct.pack(">I", len(env)))
         parts.append(env)
@@ -476,13 +538,15 @@ def bundle_bytes(envelopes: list[bytes]) -> bytes:
     return payload + hashlib.sha256(payload).digest()
 
 
-def write_bundle(path: str | Path, envelopes: list[bytes]) -> None:
-    """Write a bundle durably. It is written to a temporary name, flushed to
-    disk, then renamed, so a half-written bundle never looks complete."""
+def write_bundle(path: str | Path, envelopes: list[bytes], definitions: bytes | None = None) -> None:
+    """Write a bundle durably (with its signed ``definitions`` block, see
+    :func:`kiosk.definitions.block_of`). It is written to a temporary name,
+    flushed to disk, then renamed, so a half-written bundle never looks
+    complete."""
     p = Path(path)
     tmp = p.with_name(p.name + ".part")
     try:
-        _write_part(tmp, bundle_bytes(envelopes))
+        _write_part(tmp, bundle_bytes(envelopes, definitions))
         tmp.replace(p)
         _fsync_dir(p.parent)
     except OSError as exc:
@@ -491,70 +555,152 @@ def write_bundle(path: str | Path, envelopes: list[bytes]) -> None:
                          "from the kiosk", code="S-020") from None
 
 
+def display_name(path: str | Path) -> str:
+    """A bundle's path as printable text: bytes that are not UTF-8 in a file
+    name (kept by Python as surrogates) are shown as U+FFFD instead of
+    failing when printed or stored."""
+    return os.fsencode(str(path)).decode("utf-8", "replace")
+
+
 def bundle_count(path: str | Path) -> int:
     """The envelope count a bundle's header announces, read without the rest
     of the file (0 when it is unreadable or not a bundle: :func:`read_bundle`
     then says why)."""
     head = len(BUNDLE_MAGIC) + 5
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return 0
         with open(path, "rb") as fh:
             data = fh.read(head)
-    except OSError:
+            if len(data) < head or data[:len(BUNDLE_MAGIC)] != BUNDLE_MAGIC:
+                return 0
+            version, value = struct.unpack(">BI", data[len(BUNDLE_MAGIC):head])
+            if version == BUNDLE_VERSION:
+                fh.seek(head + value)
+                more = fh.read(4)
+                return int(struct.unpack(">I", more)[0]) if len(more) == 4 else 0
+            return int(value)
+    except (OSError, ValueError):
         return 0
-    if len(data) < head or data[:len(BUNDLE_MAGIC)] != BUNDLE_MAGIC:
-        return 0
-    return int(struct.unpack(">BI", data[len(BUNDLE_MAGIC):head])[1])
+
+
+class _Reader:
+    """Reads a bundle file in pieces, hashing what it reads."""
+
+    def __init__(self, fh: Any, size: int) -> None:
+        self.fh, self.size, self.off = fh, size, 0
+        self.digest = hashlib.sha256()
+
+    def take(self, n: int) -> bytes:
+        data = self.fh.read(n)
+        self.digest.update(data)
+        self.off += len(data)
+        return data
+
+
+def check_bundle_file(path: str | Path) -> None:
+    """Refuse, before any work (and before a passphrase is asked), a bundle
+    path that is missing (BND-001), a folder (BND-002), not a regular file
+    (BND-008), too large (BND-007) or unreadable (BND-009)."""
+    p = Path(path)
+    shown = display_name(p)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise EnvelopeError(f"bundle {shown!r} not found", code="BND-001") from None
+    except OSError as exc:
+        raise EnvelopeError(f"bundle {shown!r} cannot be read ({exc.strerror})", code="BND-009") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise EnvelopeError(f"{shown!r} is a folder, not a bundle", code="BND-002")
+    if not stat.S_ISREG(st.st_mode):
+        # A pipe or a device would block or never end: only files are bundles.
+        raise EnvelopeError(f"{shown!r} is not a regular file (a pipe, socket or device); copy the bundle "
+                            "to a file first", code="BND-008")
+    if st.st_size > MAX_BUNDLE_BYTES:
+        raise EnvelopeError(f"bundle {shown!r} is {st.st_size:,} bytes, more than one bundle may hold "
+                            f"({MAX_BUNDLE_BYTES:,}); export more often so each bundle is smaller",
+                            code="BND-007")
+    try:
+        with open(p, "rb"):
+            pass
+    except OSError as exc:
+        raise EnvelopeError(f"bundle {shown!r} cannot be read ({exc.strerror})", code="BND-009") from None
 
 
 def read_bundle(path: str | Path) -> Bundle:
-    """Read and verify a bundle; raise :class:`EnvelopeError` naming the file
-    and the problem: missing (BND-001), not a bundle (BND-002), damaged
-    (BND-003), unknown version (BND-004), malformed (BND-005), truncated
-    (BND-006)."""
+    """Read and verify a bundle, reading the file in pieces and within the
+    limits of :data:`MAX_BUNDLE_BYTES` and :data:`MAX_BUNDLE_ENVELOPES`;
+    raise :class:`EnvelopeError` naming the file and the problem: missing
+    (BND-001), not a bundle (BND-002), damaged (BND-003), unknown version
+    (BND-004), malformed (BND-005), truncated (BND-006), beyond the limits
+    (BND-007), not a regular file (BND-008), unreadable (BND-009), bad
+    definitions (BND-010, BND-011)."""
     p = Path(path)
+    shown = display_name(p)
+    check_bundle_file(p)
     try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise EnvelopeError(f"bundle {str(p)!r} not found", code="BND-001") from None
-    except IsADirectoryError:
-        raise EnvelopeError(f"{str(p)!r} is a folder, not a bundle", code="BND-002") from None
+        with open(p, "rb") as fh:
+            return _read_bundle(_Reader(fh, os.fstat(fh.fileno()).st_size), shown)
+    except OSError as exc:
+        raise EnvelopeError(f"bundle {shown!r} cannot be read ({exc.strerror})", code="BND-009") from None
+
+
+def _read_bundle(r: _Reader, shown: str) -> Bundle:
     again = "export it again from the kiosk: nothing was removed there"
     head = len(BUNDLE_MAGIC) + 5
+    data = r.take(head)
     if data[:len(BUNDLE_MAGIC)] != BUNDLE_MAGIC:
-        raise EnvelopeError(f"{str(p)!r} is not a kiosk bundle (bad magic bytes)", code="BND-002")
+        raise EnvelopeError(f"{shown!r} is not a kiosk bundle (bad magic bytes)", code="BND-002")
     if len(data) < head:
-        raise EnvelopeError(f"bundle {str(p)!r} is truncated (ends inside its header); {again}",
-                            code="BND-006")
-    version, count = struct.unpack(">BI", data[len(BUNDLE_MAGIC):head])
-    if version != BUNDLE_VERSION:
-        raise EnvelopeError(f"bundle {str(p)!r} has version {version}; expected {BUNDLE_VERSION}",
-                            code="BND-004")
+        raise EnvelopeError(f"bundle {shown!r} is truncated (ends inside its header); {again}", code="BND-006")
+    version, value = struct.unpack(">BI", data[len(BUNDLE_MAGIC):head])
+    if version not in (BUNDLE_VERSION_LEGACY, BUNDLE_VERSION):
+        raise EnvelopeError(f"bundle {shown!r} has version {version}; expected {BUNDLE_VERSION} (or "
+                            f"{BUNDLE_VERSION_LEGACY})", code="BND-004")
+    definitions = b""
+    count = value
+    if version == BUNDLE_VERSION:
+        if value > MAX_DEFINITIONS_LEN:
+            raise EnvelopeError(f"bundle {shown!r} is damaged (its definitions claim {value} bytes); {again}",
+                                code="BND-003")
+        definitions = r.take(value)
+        more = r.take(4)
+        if len(definitions) < value or len(more) < 4:
+            raise EnvelopeError(f"bundle {shown!r} is truncated (ends inside its definitions); {again}",
+                                code="BND-006")
+        (count,) = struct.unpack(">I", more)
+    if count > MAX_BUNDLE_ENVELOPES:
+        raise EnvelopeError(f"bundle {shown!r} announces {count:,} envelopes, more than one bundle may hold "
+                            f"({MAX_BUNDLE_ENVELOPES:,}); export more often so each bundle is smaller",
+                            code="BND-007")
     # Walk the structure first so a short file is reported as truncated,
     # then check the digest, which catches any other change.
-    off = head
-    spans: list[tuple[int, int]] = []
+    envelopes: list[bytes] = []
     for k in range(count):
-        if off + 4 > len(data):
-            raise EnvelopeError(f"bundle {str(p)!r} is truncated (ends before envelope {k + 1} of "
+        raw = r.take(4)
+        if len(raw) < 4:
+            raise EnvelopeError(f"bundle {shown!r} is truncated (ends before envelope {k + 1} of "
                                 f"{count}); {again}", code="BND-006")
-        (n,) = struct.unpack(">I", data[off:off + 4])
+        (n,) = struct.unpack(">I", raw)
         if n > MAX_ENVELOPE_LEN:
-            raise EnvelopeError(f"bundle {str(p)!r} is damaged (envelope {k + 1} of {count} claims "
+            raise EnvelopeError(f"bundle {shown!r} is damaged (envelope {k + 1} of {count} claims "
                                 f"{n} bytes); {again}", code="BND-003")
-        if off + 4 + n > len(data):
-            raise EnvelopeError(f"bundle {str(p)!r} is truncated (ends inside envelope {k + 1} of "
+        env = r.take(n)
+        if len(env) < n:
+            raise EnvelopeError(f"bundle {shown!r} is truncated (ends inside envelope {k + 1} of "
                                 f"{count}); {again}", code="BND-006")
-        spans.append((off + 4, off + 4 + n))
-        off += 4 + n
-    if len(data) < off + BUNDLE_DIGEST_LEN:
-        raise EnvelopeError(f"bundle {str(p)!r} is truncated (checksum missing); {again}", code="BND-006")
-    digest = hashlib.sha256(data[:off]).digest()
-    if data[off:off + BUNDLE_DIGEST_LEN] != digest:
-        raise EnvelopeError(f"bundle {str(p)!r} is damaged (checksum mismatch); {again}", code="BND-003")
-    if len(data) != off + BUNDLE_DIGEST_LEN:
-        raise EnvelopeError(f"bundle {str(p)!r} has {len(data) - off - BUNDLE_DIGEST_LEN} trailing "
-                            f"byte(s) after its checksum; {again}", code="BND-005")
-    return Bundle([data[a:b] for a, b in spans], digest.hex())
+        envelopes.append(env)
+    digest = r.digest.digest()
+    stored = r.fh.read(BUNDLE_DIGEST_LEN)
+    if len(stored) < BUNDLE_DIGEST_LEN:
+        raise EnvelopeError(f"bundle {shown!r} is truncated (checksum missing); {again}", code="BND-006")
+    if stored != digest:
+        raise EnvelopeError(f"bundle {shown!r} is damaged (checksum mismatch); {again}", code="BND-003")
+    trailing = r.size - r.off - BUNDLE_DIGEST_LEN
+    if trailing > 0 or r.fh.read(1):
+        raise EnvelopeError(f"bundle {shown!r} has {max(trailing, 1)} trailing byte(s) after its checksum; "
+                            f"{again}", code="BND-005")
+    return Bundle(envelopes, digest.hex(), definitions, version)
 
 
 # ------------------------------------------------------------------ receipts

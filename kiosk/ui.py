@@ -33,9 +33,10 @@ QUESTION = "pages/question.py"
 THANKS = "pages/thanks.py"
 STAFF_LOGIN = "pages/staff_login.py"
 STAFF = "pages/staff.py"
+STAFF_AUDIO = "pages/staff_audio.py"
 
 # Keys of st.session_state this app uses; reset() removes all of them.
-STATE_KEYS = ("lang", "respondent", "crisis", "problem", "store_failed", "confirm_stop", "staff",
+STATE_KEYS = ("lang", "respondent", "crisis", "problem", "store_failed", "confirm_stop", "staff", "rec_round",
               "staff_message")
 THANKS_SECONDS = 20
 THANKS_CRISIS_SECONDS = 90
@@ -76,6 +77,7 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 [data-testid="stMain"] p, [data-testid="stMain"] li { font-size: 1.15rem; }
 [data-testid="stMain"] .stButton button { min-height: 64px; width: 100%; font-size: 1.25rem; }
 [data-testid="stMain"] .stButton button p { font-size: 1.25rem; }
+[data-testid="stMain"] audio { width: 100%; height: 64px; }
 [data-testid="stMain"] h1, [data-testid="stMain"] h2, [data-testid="stMain"] h3 { text-align: start; }
 #MainMenu, [data-testid="stToolbar"], [data-testid="stDecoration"], footer { display: none !important; }
 .st-key-kiosk-idle { display: none !important; }
@@ -475,27 +477,32 @@ def staff_page() -> None:
               "hash": [m.hash for m in rt.survey.modules]})
     st.subheader(t("Languages"))
     offered = rt.survey.offered_languages()
+    # What the centre offers: a draft is a translation no native speaker
+    # has reviewed yet, and the staff should know it.
+    states = {"validated": t("validated"), "draft": t("draft (not reviewed yet)"), "missing": t("missing")}
     rows = []
     for lang in rt.survey.site.languages:
         status = rt.survey.language_status(lang)
         if lang in offered:
-            why = t("offered")
+            why = t("offered, as a draft translation") if status == "draft" else t("offered")
         elif status == "draft":
             why = t("not offered: some modules have only a draft translation")
         else:
             missing = [m.id for m in rt.survey.modules if lang not in m.languages]
             why = t("not offered: missing in {modules}").format(modules=", ".join(missing))
-        rows.append((lang, i18n.native_name(lang), status, why))
+        rows.append((lang, i18n.native_name(lang), states[status], why))
     st.table({t("Code"): [r[0] for r in rows], t("Name"): [r[1] for r in rows],
               t("Translation"): [r[2] for r in rows], t("On the kiosk"): [r[3] for r in rows]})
     st.subheader(t("Actions"))
     if st.button(t("Export a bundle"), key="staff-export"):
+        from kiosk.definitions import outbox_block
         out_dir = rt.config.data_dir / "exports"
         name = f"{rt.survey.site.centre}-{dt.date.today().isoformat()}-{len(list(out_dir.glob('*.hkb'))) + 1}.hkb"
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             # Bundle and bookkeeping as one unit: a failed export leaves neither.
-            n = rt.outbox.export_bundle(out_dir / name)
+            n = rt.outbox.export_bundle(out_dir / name,
+                                         definitions=outbox_block(rt.outbox, rt.device_key))
         except KioskError as exc:
             st.error(exc.user_text())  # staff see the coded error; nothing was recorded
         except OSError as exc:
@@ -512,7 +519,78 @@ def staff_page() -> None:
     if st.button(t("Turn test mode off") if rt.test_mode else t("Turn test mode on"), key="staff-test"):
         rt.test_mode = not rt.test_mode
         st.rerun()
+    if st.button(t("Record audio"), key="staff-audio"):
+        st.switch_page(STAFF_AUDIO)
     if st.button(t("Log out"), key="staff-logout"):
         reset()
         st.html("<script>window.location.replace('/');</script>", unsafe_allow_javascript=True)
         st.switch_page(WELCOME)
+
+
+def staff_audio_page() -> None:
+    """Recordings for patients who read little: the mediator picks a text,
+    records it read aloud, listens, confirms, and saves it with the module
+    (:mod:`kiosk.recording`). Nothing of a patient is ever recorded here."""
+    from kiosk.questionnaire import load_survey
+    from kiosk.recording import save_recording
+    rt = runtime()
+    t = _staff_text
+    if not st.session_state.get("staff"):
+        st.switch_page(WELCOME)
+        return
+    style(None)
+    idle_timer(rt.survey.site.idle_timeout)
+    st.title(t("Recordings"))
+    message = st.session_state.pop("staff_message", None)
+    if message:
+        st.success(message)
+    st.write(t("Read the text aloud, then listen to the recording before saving it. Recordings are saved "
+               "with the questionnaire, never with the answers of patients."))
+    langs = rt.survey.offered_languages()
+    lang = st.selectbox(t("Language"), langs, format_func=lambda c: f"{i18n.native_name(c)} ({c})",
+                        key="rec-lang")
+    module = rt.survey.module(st.selectbox(t("Module"), [m.id for m in rt.survey.modules],
+                                           format_func=lambda m: i18n.text_for(rt.survey.module(m).title, lang)
+                                           or m, key="rec-module"))
+    items = [it for it in module.items if it.text]
+    item = module.item(st.selectbox(t("Question"), [it.id for it in items],
+                                    format_func=lambda i: i18n.text_for(module.item(i).text, lang),
+                                    key=f"rec-item-{module.id}"))
+    codes: list[str | None] = [None] + [c.code for c in item.choices]
+    labels = {c.code: i18n.text_for(c.label, lang) for c in item.choices}
+    code = st.selectbox(t("Text to record"), codes,
+                        format_func=lambda c: i18n.text_for(item.text, lang) if c is None else labels[c],
+                        key=f"rec-code-{module.id}-{item.id}")
+    text = i18n.text_for(item.text, lang) if code is None else labels[code]
+    st.markdown(f"<div dir='{i18n.direction(lang)}' lang='{lang}' style='font-size:1.6rem'>"
+                f"{st_escape(text)}</div>", unsafe_allow_html=True)
+    current = item.audio.get(lang) if code is None else next(
+        (c.audio.get(lang) for c in item.choices if c.code == code), None)
+    if current:
+        st.caption(t("Current recording"))
+        st.audio(_asset(item.module, current))
+    # A new key after each save empties the recorder.
+    n = st.session_state.setdefault("rec_round", 0)
+    recorded = st.audio_input(t("Record"), key=f"rec-{n}-{lang}-{module.id}-{item.id}-{code}")
+    if recorded is not None:
+        heard = st.checkbox(t("I listened to it: it says exactly this text."), key=f"rec-ok-{n}")
+        if st.button(t("Save the recording"), key="rec-save", disabled=not heard, type="primary"):
+            try:
+                save_recording(module.path, lang, item.id, code, recorded.getvalue())
+                # Sessions that start now read the module with its recording.
+                rt.survey = load_survey(rt.config.survey, list(rt.config.module_dirs))
+            except KioskError as exc:
+                st.error(exc.user_text())
+            else:
+                st.session_state["rec_round"] = n + 1
+                st.session_state["staff_message"] = t("Recording saved.")
+                st.rerun()
+    if st.button(t("Back to the staff area"), key="rec-back"):
+        st.switch_page(STAFF)
+
+
+def st_escape(text: str) -> str:
+    """Text for HTML: the module's wording shown as it is, never as markup."""
+    import html
+    return html.escape(text)
+

@@ -245,7 +245,14 @@ def test_staff_area_counts_exports_pauses_and_test_mode(monkeypatch, flow_kiosk:
     assert list(langs.iloc[:, 3]) == ["offered", "offered"]
     click(at, "staff-export")
     assert at.success[0].value.startswith("Exported 1 envelope to ")
-    assert len(list((load_config(flow_kiosk).data_dir / "exports").glob("*.hkb"))) == 1
+    exported = list((load_config(flow_kiosk).data_dir / "exports").glob("*.hkb"))
+    assert len(exported) == 1
+    # The staff export carries the survey's signed definitions, like 'kiosk export'.
+    from kiosk.definitions import parse_block
+    from kiosk.store import read_bundle
+    bundle = read_bundle(exported[0])
+    survey = load_config(flow_kiosk).survey
+    assert bundle.version == 2 and survey.read_bytes() in parse_block(bundle.definitions).files.values()
     click(at, "staff-test")
     click(at, "staff-pause")
     click(at, "staff-logout")

@@ -1,5 +1,6 @@
-"""The team dashboard through streamlit.testing.v1.AppTest: gated tables,
-filters by period, centre and neighbourhood, never a suppressed number."""
+"""The team dashboard through streamlit.testing.v1.AppTest: protected
+tables, filters by period, centre and neighbourhood, never a count from 1
+to 10; served on loopback only, and saying so."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analysis import cli as analysis_cli
+from tests.test_roundtrip import plausible
 from tests.test_tables import MODULE_DEMO, MODULE_T, Data, write_modules
 
 APP = str(Path(__file__).resolve().parent.parent / "analysis" / "dashboard_app.py")
@@ -26,10 +29,19 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv("ANALYSIS_DATA", str(data))
     monkeypatch.setenv("ANALYSIS_QUESTIONNAIRES", str(qdir))
     monkeypatch.setenv("ANALYSIS_K", "11")
+    serve_on(monkeypatch, "127.0.0.1")
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     assert not at.exception
     return at
+
+
+def serve_on(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
+    """Make the page believe it is served on ``address`` (as ``--server.address``)."""
+    import streamlit as st
+
+    real = st.get_option
+    monkeypatch.setattr(st, "get_option", lambda name: address if name == "server.address" else real(name))
 
 
 def shown(at: AppTest) -> list[list[list[str]]]:
@@ -49,32 +61,57 @@ def assert_no_small_count(at: AppTest) -> None:
                 assert not re.fullmatch(r"([1-9]|10)( \(.*\))?", cell), cell
 
 
-def test_dashboard_shows_gated_tables(app: AppTest) -> None:
+def fits(cell: str, true: int) -> bool:
+    """A dashboard cell ("n" or "n (pct)") can show the true count under the
+    cell key method, or is withheld ([c])."""
+    return cell == "[c]" or plausible(cell.split(" (")[0], true)
+
+
+def test_dashboard_shows_protected_tables_and_says_team_only(app: AppTest) -> None:
     app.radio(key="lang").set_value("en").run()
+    assert any("Team only: served on this computer alone (loopback)" in i.value for i in app.info)
     tables = shown(app)
-    assert ["Complete", "55"] in tables[0] and ["Total", "55"] in tables[0]
+    assert [r[0] for r in tables[0][:4]] == ["Complete", "Partial", "Declined at consent", "Total"]
+    assert all(fits(r[1], true) for r, true in zip(tables[0], [55, 0, 0, 55]))
     q1 = next(t for t in tables if t and t[0][0] == "Apple")
-    # 29 a, 26 b, no refusal: every count >= 11 or 0.
-    assert [r[:3] for r in q1] == [["Apple", "29", "52.7%"], ["Banana", "26", "47.3%"],
-                                   ["Prefer not to answer", "0", "0.0%"], ["Total", "55", ""]]
+    # 29 a, 26 b, no refusal.
+    assert [r[0] for r in q1] == ["Apple", "Banana", "Prefer not to answer", "Total"]
+    assert all(fits(r[1], true) for r, true in zip(q1, [29, 26, 0, 55])) and q1[2][1] == "0"
     assert_no_small_count(app)
 
 
-def test_filters_are_applied_before_gating(app: AppTest) -> None:
+def test_the_page_refuses_any_address_but_loopback(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    serve_on(monkeypatch, "0.0.0.0")
+    app.run()
+    assert not app.exception and not app.dataframe
+    # In the page's default language, French.
+    assert app.error[0].value.startswith("Ce tableau de bord est réservé à l’équipe du diagnostic et n’est servi "
+                                         "que sur cet ordinateur (127.0.0.1). Il n’est pas affiché à l’adresse "
+                                         "0.0.0.0")
+
+
+def test_the_command_refuses_a_network_address(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = analysis_cli.main(["dashboard", "--data", str(tmp_path), "--address", "192.168.1.20"])
+    assert code == 1
+    assert capsys.readouterr().err.startswith("error: [DSH-001] --address 192.168.1.20: the dashboard is served "
+                                              "on loopback only")
+
+
+def test_filters_are_applied_before_protection(app: AppTest) -> None:
     app.radio(key="lang").set_value("en").run()
     assert app.multiselect(key="filter_period").options == ["2026-Q1", "2026-Q2"]
     assert app.multiselect(key="filter_centre").options == ["C1", "C2"]
     app.multiselect(key="filter_neighbourhood").set_value(["n2"]).run()
     assert not app.exception
     q1 = next(t for t in shown(app) if t and t[0][0] == "Apple")
-    # South only: 4 "a" (hidden) and 14 "b" (hidden as its complement: the total is 18).
-    assert [r[:2] for r in q1] == [["Apple", "< 11"], ["Banana", "< 11"], ["Prefer not to answer", "0"],
-                                   ["Total", "18"]]
+    # South only: 4 "a" (below 11 whatever the noise) and 14 "b".
+    assert [r[0] for r in q1] == ["Apple", "Banana", "Prefer not to answer", "Total"]
+    assert q1[0][1] in ("< 11", "[c]") and all(fits(r[1], t) for r, t in zip(q1[1:], [14, 0, 18]))
     assert_no_small_count(app)
     app.multiselect(key="filter_neighbourhood").set_value([]).run()
     app.multiselect(key="filter_centre").set_value(["C1"]).run()
     q1 = next(t for t in shown(app) if t and t[0][0] == "Apple")
-    assert [r[:2] for r in q1] == [["Apple", "25"], ["Banana", "12"], ["Prefer not to answer", "0"], ["Total", "37"]]
+    assert all(fits(r[1], t) for r, t in zip(q1, [25, 12, 0, 37]))
 
 
 def test_crosstab_selection(app: AppTest) -> None:
@@ -83,7 +120,35 @@ def test_crosstab_selection(app: AppTest) -> None:
     assert not app.exception
     crosstab = next(df.value for df in app.dataframe if list(df.value.columns) == ["Answer", "North", "South", "Total"])
     crosstab = [[str(v) for v in row] for row in crosstab.values.tolist()]
-    # a/South = 4 is hidden; hiding the other three cells keeps it anywhere in 0..18.
-    assert crosstab == [["Apple", "< 11", "< 11", "29"], ["Banana", "< 11", "< 11", "26"],
-                        ["Prefer not to answer", "0 (0.0%)", "0 (0.0%)", "0"], ["Total", "37", "18", "55"]]
+    assert [row[0] for row in crosstab] == ["Apple", "Banana", "Prefer not to answer", "Total"]
+    truth = [[25, 4, 29], [12, 14, 26], [0, 0, 0], [37, 18, 55]]
+    assert all(fits(cell, t) for row, trow in zip(crosstab, truth) for cell, t in zip(row[1:], trow)), crosstab
+    assert crosstab[0][2] in ("< 11", "[c]")  # a/South = 4
     assert_no_small_count(app)
+
+
+def test_small_groups_are_not_offered_and_the_whole_minus_a_few_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    qdir = write_modules(tmp_path / "q", MODULE_T, MODULE_DEMO)
+    d = Data()
+    d.respond({"demographics.neighbourhood": "n1", "t.q1": "a"}, centre="C1", times=25)
+    d.respond({"demographics.neighbourhood": "n2", "t.q1": "b"}, centre="C1", times=20)
+    d.respond({"demographics.neighbourhood": "n3", "t.q1": "b"}, centre="C1", times=3)
+    data = d.write(tmp_path / "data")
+    monkeypatch.setenv("ANALYSIS_DATA", str(data))
+    monkeypatch.setenv("ANALYSIS_QUESTIONNAIRES", str(qdir))
+    monkeypatch.setenv("ANALYSIS_K", "11")
+    serve_on(monkeypatch, "127.0.0.1")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.radio(key="lang").set_value("en").run()
+    # n3 (3 persons) is no filter of its own.
+    assert at.multiselect(key="filter_neighbourhood").options == ["North", "South"]
+    # North and South together are everyone but the 3 of n3: compared with
+    # the whole, the selection would show them. Refused, nothing shown.
+    at.multiselect(key="filter_neighbourhood").set_value(["n1", "n2"]).run()
+    assert not at.exception and not at.dataframe
+    assert at.warning[0].value == ("This selection leaves out fewer than 11 responses: compared with the whole data "
+                                   "it would show their answers. Widen or narrow the selection.")
+    at.multiselect(key="filter_neighbourhood").set_value(["n1"]).run()
+    assert not at.warning and at.dataframe

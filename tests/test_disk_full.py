@@ -53,8 +53,8 @@ def test_a_kiosk_on_a_2_mib_disk(kiosk_dir: Path, team, tmp_path: Path) -> None:
     assert out["status_empty"] == 3
     # Hundreds of responses fit (the write-ahead log needed 64 MiB before its
     # first checkpoint: 18 fitted), and the kiosk stops on its own, with room to spare.
-    assert out["stored"] >= 250
-    assert out["refusal"] == "S-022"
+    assert out["stored"] >= 200
+    assert out["refusal"] == "S-023"
     assert out["status_full"] == 4
     assert "OUT OF SERVICE: storage full, new responses are refused; export, hand the bundle to the team " \
            "and confirm its receipt\n" in out["status_full_text"]
@@ -160,7 +160,7 @@ def test_status_exit_codes(kiosk_dir: Path, capsys, monkeypatch) -> None:
     try:
         with pytest.raises(Exception) as info:
             rt.decline("fr")
-        assert getattr(info.value, "code", None) == "S-022"
+        assert getattr(info.value, "code", None) == "S-023"
         assert rt.out_of_service
     finally:
         rt.outbox.close()

@@ -10,8 +10,10 @@ import polars as pl
 import pytest
 
 from analysis import cli as analysis_cli
+from analysis.disclosure import Protection
 from analysis.export import RECORD_LEVEL_FLAG
-from tests.test_tables import Data, MODULE_T, d1, write_modules
+from tests.test_roundtrip import plausible
+from tests.test_tables import Data, MODULE_T, d1, release, write_modules
 
 NO_DEMOGRAPHICS = ["--breakdown", "neighbourhood=-", "--breakdown", "age_band=-", "--breakdown", "gender=-"]
 
@@ -34,6 +36,18 @@ def read_xlsx(path: Path) -> dict[str, pl.DataFrame]:
     return out
 
 
+def published_q1(data: Path, qdir: Path, labels: dict[str, str] | None = None) -> list[tuple]:
+    """The lines of t.q1 the export must hold: the protected release's
+    figures, percentages at one decimal (no full precision in public exports)."""
+    v = release(data, qdir, breakdowns={"centre": "centre", "lang": "lang", "period": "period"},
+                protection=Protection()).views["t.q1"]
+    return [((labels or {}).get(row, row), v.cells[(row, "")].n, str(v.cells[(row, "")].n),
+             round(v.cells[(row, "")].pct, 1)) for row in v.rows]
+
+
+LABELS = {"a": "Apple", "b": "Banana", "_refused": "Prefer not to answer"}
+
+
 def q1_lines(df: pl.DataFrame) -> list[tuple]:
     return (df.filter((pl.col("table") == "t.q1") & ~pl.col("row").is_in(["_total", "Total"]))
             .select("row", "n", pl.col("n_display").cast(pl.String), "pct").rows())
@@ -43,13 +57,14 @@ def test_csv_with_bom_labels_and_codebook(tmp_path: Path, capsys: pytest.Capture
     data, qdir = d1(tmp_path)
     out = tmp_path / "csv"
     assert run_export(data, qdir, "csv", out) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["README.csv", "codebook.csv", "modules.csv", "tables.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.csv", "codebook.csv", "definitions.csv", "modules.csv",
+                                                     "tables.csv"]
     raw = (out / "tables.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     df = pl.read_csv(raw[3:])
-    assert q1_lines(df) == [("Apple", 45, "45", pytest.approx(100 * 45 / 77)),
-                            ("Banana", 20, "20", pytest.approx(100 * 20 / 77)),
-                            ("Prefer not to answer", 12, "12", pytest.approx(100 * 12 / 77))]
+    lines = q1_lines(df)
+    assert lines == published_q1(data, qdir, LABELS)
+    assert all(plausible(d, true) for (_, _, d, _), true in zip(lines, [45, 20, 12]))
     book = pl.read_csv((out / "codebook.csv").read_bytes()[3:])
     q1 = book.filter(pl.col("item") == "q1").select("code", "label_en", "label_fr").rows()
     assert q1 == [("a", "Apple", "Pomme"), ("b", "Banana", "Banane"),
@@ -66,27 +81,35 @@ def test_codes_instead_of_labels_in_parquet(tmp_path: Path) -> None:
     out = tmp_path / "pq"
     assert run_export(data, qdir, "parquet", out, "--codes") == 0
     df = pl.read_parquet(out / "tables.parquet")
-    assert q1_lines(df) == [("a", 45, "45", pytest.approx(100 * 45 / 77)),
-                            ("b", 20, "20", pytest.approx(100 * 20 / 77)),
-                            ("_refused", 12, "12", pytest.approx(100 * 12 / 77))]
-    xt = df.filter(pl.col("table") == "t.q1.by.centre").filter(pl.col("row") == "b").select("col", "n").rows()
-    assert xt == [("C1", 0), ("C2", 20), ("_total", 20)]
+    assert q1_lines(df) == published_q1(data, qdir)
+    # Centre C1's answers are all "a" (and refusals): a 100 % withheld ([c]),
+    # zeros included; C2's are published.
+    xt = (df.filter(pl.col("table") == "t.q1.by.centre").filter(pl.col("row") == "b")
+          .select("col", "n", "n_display").rows())
+    assert xt[0] == ("C1", None, "[c]") and xt[1][0] == "C2" and plausible(xt[1][2], 20)
 
 
 def test_suppressed_cells_are_empty_with_the_label(tmp_path: Path) -> None:
     qdir = write_modules(tmp_path / "q", MODULE_T)
     d = Data()
     d.respond({"t.q1": "a"}, times=40)
-    d.respond({"t.q1": "b"}, times=3)
+    d.respond({"t.q1": "b"}, times=5)
+    d.respond({"t.q1": None}, times=14)
     data = d.write(tmp_path / "data")
     out = tmp_path / "book.xlsx"
     assert run_export(data, qdir, "xlsx", out) == 0
     sheets = read_xlsx(out)
-    assert sorted(sheets) == ["README", "codebook", "modules", "tables"]
+    assert sorted(sheets) == ["README", "codebook", "definitions", "modules", "tables"]
     lines = q1_lines(sheets["tables"])
-    assert [(r, n, d) for r, n, d, _ in lines] == [("Apple", None, "< 11"), ("Banana", None, "< 11"),
-                                                   ("Prefer not to answer", 0, "0")]
-    assert "< 11" in sheets["README"]["text"][1]
+    assert [r for r, _, _, _ in lines] == ["Apple", "Banana", "Prefer not to answer"]
+    # 5 "Banana" is below 11 after any noise: hidden, its cell empty.
+    assert lines[1][1:] == (None, "< 11", None)
+    assert plausible(lines[0][2], 40) and plausible(lines[2][2], 14)
+    # Every hidden figure is empty with one of the two marks, every other one shows its count.
+    tables = sheets["tables"].filter(pl.col("row") != "Mean")
+    for n, shown in tables.select("n", "n_display").rows():
+        assert (shown in ("< 11", "[c]")) if n is None else shown == str(n)
+    assert "< 11" in sheets["README"]["text"][1] and "[c]" in sheets["README"]["text"][1]
 
 
 def test_sav_round_trip(tmp_path: Path) -> None:
@@ -97,7 +120,7 @@ def test_sav_round_trip(tmp_path: Path) -> None:
     assert run_export(data, qdir, "sav", out, "--codes") == 0
     df, meta = pyreadstat.read_sav(str(out / "tables.sav"), output_format="polars")
     lines = df.filter(pl.col("table") == "t.q1").filter(pl.col("col") == "").select("row", "n").rows()
-    assert lines == [("a", 45.0), ("b", 20.0), ("_refused", 12.0)]
+    assert lines == [(row, float(n)) for row, n, _, _ in published_q1(data, qdir)]
     assert "ci_low" in meta.column_names
 
 

@@ -107,16 +107,18 @@ def test_ingest_requires_a_trusted_list_or_any_device(kiosk_dir: Path, team, tmp
     device_pub = load_config(kiosk_dir).device_key.with_name("device.pub")
     assert analysis_cli.main(["trust", str(device_pub), "--data", str(data)]) == 0
     capsys.readouterr()
-    assert analysis_cli.main(args) == 0
+    assert analysis_cli.main(args) == 3  # something was quarantined
     other_fp = device_id(load_device_key(load_config(other).device_key).public_key())
-    untrusted = (f"[ENV-023] signed by device {other_fp}, which is not in the trusted devices list; add its "
+    untrusted = (f"signed by device {other_fp}, which is not in the trusted devices list; add its "
                  "device.pub with 'analysis trust' if it is one of yours")
     assert capsys.readouterr().out == (
         "ingested: 3\nalready ingested (skipped): 0\nquarantined: 2\n"
-        f"  theirs.hkb #0: {untrusted}\n  theirs.hkb #1: {untrusted}\n"
+        f"  [ENV-023] 2 envelope(s), e.g. theirs.hkb #0 and 1 more: {untrusted}; fix: once trusted, run "
+        "'analysis ingest --retry-quarantine' with the same --key and --data\n"
         f"devices: 1 trusted ({data / 'trusted_devices.json'})\n"
         "run 1: 5 envelope(s) opened in-process\n"
-        f"receipt for the kiosk ('kiosk confirm'): {receipt_of(data, kiosk_dir, 1)}\n")
+        f"receipt for the kiosk ('kiosk confirm'): {receipt_of(data, kiosk_dir, 1)}\n"
+        f"exit status 3: 2 refused (see above); details in {data / 'quarantine.jsonl'}\n")
     # Only the trusted kiosk's envelopes are receipted; the others stay on their kiosk.
     assert json.loads(receipt_of(data, kiosk_dir, 1).read_text())["envelopes"] == sorted(ids)
     assert sorted(p.name for p in (data / "receipts").iterdir()) == [receipt_of(data, kiosk_dir, 1).name]
@@ -145,12 +147,13 @@ def test_key_rotation_end_to_end(kiosk_dir: Path, team, tmp_path: Path, capsys) 
     base = ["ingest", str(bundle), "--data", str(data), "--any-device",
             "--questionnaires", str(kiosk_dir.parent / "survey")]
     assert analysis_cli.main(base + ["--key", str(tmp_path / "new" / "team.key"),
-                                     "--passphrase-file", str(tmp_path / "new.pw")]) == 0
+                                     "--passphrase-file", str(tmp_path / "new.pw")]) == 3
     out = capsys.readouterr().out
     assert out.startswith("ingested: 3\nalready ingested (skipped): 0\nquarantined: 3\n")
     old_id = load_public_key(team.dir / "team.pub").key_id.hex()
-    assert out.count(f": [ENV-020] sealed for key {old_id}, which is not one of ours "
-                     f"({new_key.key_id.hex()})\n") == 3
+    assert out.count(f"  [ENV-020] 3 envelope(s), e.g. b.hkb #") == 1
+    assert out.count(f" and 2 more: sealed for key {old_id}, which is not one of ours ({new_key.key_id.hex()}); "
+                     "fix: give the team key they are sealed for with --key") == 1
     assert json.loads(receipt_of(data, kiosk_dir, 1).read_text())["envelopes"] == sorted(after)
     assert kiosk_cli.main(["confirm", str(receipt_of(data, kiosk_dir, 1)), "--config", str(kiosk_dir)]) == 0
     assert "removed 3 envelope(s) confirmed as ingested\n" in capsys.readouterr().out

@@ -50,6 +50,18 @@ def ev(text: str, answers: dict[str, object] | None = None) -> object:
     ("true() and not(false())", True),
     ("(${n} = 3 or ${n} = 4) and selected(${many}, \"c\")", True),
     ("${many} = 'a'", False),        # a list is never equal to a code: use selected()
+    # ODK holds a multiple choice as its codes joined by spaces (JavaRosa's
+    # select-multiple value): "something ticked" is != '', "nothing" is = ''.
+    ("${many} != ''", True),
+    ("${many} = ''", False),
+    ("${none} != ''", False),
+    ("${none} = ''", True),
+    ("${many} = 'a c'", True),
+    ("${none} > 0", False),
+    ("count-selected(${many}) > 0", True),
+    ("count-selected(${age}) = 1", True),     # a single choice answered counts one
+    ("count-selected(${n}) = 1", True),
+    ("not(${many} = '') and count-selected(${many}) >= 2", True),
 ])
 def test_meaning(text: str, expected: object) -> None:
     assert logic.truthy(ev(text)) is expected

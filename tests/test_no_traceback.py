@@ -149,10 +149,10 @@ CASES = {
     "pin-file-not-utf8": (lambda s: ["kiosk", "set-pin", "--pin-file", str(bad(s["tmp"] / "pin", "not-utf8")),
                                      "--config", str(s["config"])], "PIN-003"),
     # folders given where files are expected and the reverse
-    "data-is-a-file": (lambda s: ingest(s, data=_copy(s["pw"], s["tmp"] / "data.txt")), "CFG-031"),
+    "data-is-a-file": (lambda s: ingest(s, data=_copy(s["pw"], s["tmp"] / "data.txt")), "CFG-033"),
     "report-data-is-a-file": (lambda s: ["analysis", "report", "--data", str(s["pw"]), "--out",
-                                         str(s["tmp"] / "r.html")], "CFG-031"),
-    "receipts-under-a-file": (lambda s: ingest(s, "--receipts", str(s["pw"] / "receipts")), "ING-040"),
+                                         str(s["tmp"] / "r.html")], "CFG-033"),
+    "receipts-under-a-file": (lambda s: ingest(s, "--receipts", str(s["pw"] / "receipts")), "ING-050"),
     "export-out-is-a-folder": (lambda s: ["kiosk", "export", "--config", str(s["config"]), "--out",
                                           str(s["tmp"])], "S-020"),
     "check-a-fifo": (lambda s: ["kiosk", "check", str(_fifo(s["tmp"] / "m.yaml"))], None),
@@ -182,7 +182,7 @@ def test_bad_input_gives_one_coded_line(site: dict[str, Path], case: str) -> Non
 def test_a_failed_receipt_write_after_the_run_committed_says_how_to_get_it(site: dict[str, Path]) -> None:
     proc = run(*ingest(site, "--receipts", str(site["pw"] / "receipts")))
     assert proc.returncode == 1
-    assert proc.stderr == (f"error: [ING-040] cannot create the receipts folder {str(site['pw'] / 'receipts')!r} "
+    assert proc.stderr == (f"error: [ING-050] cannot create the receipts folder {str(site['pw'] / 'receipts')!r} "
                            "(Not a directory); the run is committed: run the same ingest again with another "
                            "--receipts folder to get its receipts (nothing is ingested twice)\n")
     proc = run(*ingest(site, "--receipts", str(site["tmp"] / "new" / "folder")))

@@ -305,7 +305,7 @@ def test_a_receipt_that_would_replace_another_is_refused(kiosk_dir: Path, team, 
     capsys.readouterr()
     assert analysis_cli.main(ingest_args(team, tmp_path, bundle, data=tmp_path / "d2") + ["--receipts", str(folder)]) == 1
     assert capsys.readouterr().err == (
-        f"error: [ING-041] receipt {str(folder / kept)!r} already exists (another dataset wrote receipts to "
+        f"error: [ING-051] receipt {str(folder / kept)!r} already exists (another dataset wrote receipts to "
         "this folder?); it was kept; give another --receipts folder\n")
     assert (folder / kept).read_bytes() == first
     assert sorted(p.name for p in folder.iterdir()) == [kept]

@@ -1,9 +1,10 @@
-"""The release gate and the offline HTML report.
+"""The release and the offline HTML report.
 
-Disclosure rules on views (counts, percentages, means), a cross-tab where
-primary suppression alone would let a hidden cell be recalculated, the
-consistency of one release across linked groups, and the report parsed
-table by table, with no external reference."""
+Disclosure rules on views (counts, percentages, means); the suppression
+engine kept as the test suite's attacker (a cross-tab where primary
+suppression alone lets a hidden cell be recalculated); the same figure
+published alike in every table; and the report parsed table by table, with
+no external reference."""
 
 from __future__ import annotations
 
@@ -13,14 +14,44 @@ from pathlib import Path
 import pytest
 
 from analysis import cli as analysis_cli
-from analysis import disclosure
-from analysis.disclosure import GatedTable
-from analysis.report import _one_d, _two_d, render_html
+from analysis import disclosure, report
+from analysis.disclosure import GatedTable, Protection
+from analysis.report import render_html
 from tests.test_roundtrip import Tables
 from tests.test_tables import MODULE_T, Data, d1, figures, release, write_modules
 
 
-# ------------------------------------------------------------- release gate
+# ------------------------------------------------ the suppression engine (attacker)
+
+def _raw(matrix, rows, cols, row_var, col_var, k):  # type: ignore[no-untyped-def]
+    counts = tuple(tuple(int(v) for v in r) for r in matrix)
+    row_totals = tuple(sum(r) for r in counts)
+    col_totals = tuple(sum(r[c] for r in counts) for c in range(len(cols)))
+    return GatedTable(row_var=row_var, col_var=col_var, row_labels=tuple(rows), col_labels=tuple(cols),
+                      counts=counts, suppressed=tuple(tuple(False for _ in r) for r in counts),
+                      row_totals=row_totals, row_totals_suppressed=tuple(False for _ in row_totals),
+                      col_totals=col_totals, col_totals_suppressed=tuple(False for _ in col_totals),
+                      grand_total=sum(row_totals), grand_total_suppressed=False, k=k)
+
+
+def _one_d(values, rows, row_var, cell_keys, grand_key, k):  # type: ignore[no-untyped-def]
+    """A 1-D table and the identity of each of its figures."""
+    table = _raw([[v] for v in values], rows, ["n"], row_var, None, k)
+    keys = {(r, 0): cell_keys[r] for r in range(len(rows))}
+    keys[(len(rows), 0)] = grand_key
+    return table, keys
+
+
+def _two_d(matrix, rows, cols, row_var, col_var, cell_key, row_keys, col_keys, grand_key, k):  # type: ignore[no-untyped-def]
+    """A 2-D table and the identity of each of its figures."""
+    table = _raw(matrix, rows, cols, row_var, col_var, k)
+    n_rows, n_cols = len(rows), len(cols)
+    keys = {(r, c): cell_key(r, c) for r in range(n_rows) for c in range(n_cols)}
+    keys.update({(r, n_cols): row_keys[r] for r in range(n_rows)})
+    keys.update({(n_rows, c): col_keys[c] for c in range(n_cols)})
+    keys[(n_rows, n_cols)] = grand_key
+    return table, keys
+
 
 def crosstab_family() -> tuple[list[GatedTable], list[dict]]:
     """Answer (a, b, c) x centre (C1, C2) with the 1-D answer table.
@@ -110,6 +141,18 @@ EXPECTED_TABLES = {
 }
 
 
+def within_noise(shown: str, true: int) -> bool:
+    """A published count is the true one plus a noise of at most 2 (never 1 or 2)."""
+    return shown.isdigit() and abs(int(shown) - true) <= 2 and int(shown) not in (1, 2)
+
+
+def view_rows(r, view_id: str) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """What the HTML must show for a 1-D view: label-free counts and percentages."""
+    v = r.views[view_id]
+    fmt = report.Fmt("en", r.k)
+    return [[fmt.n(v.cells[(row, "")]), fmt.pct(v.cells[(row, "")].pct)] for row in v.rows]
+
+
 def test_report_html_every_table_and_no_external_reference(tmp_path: Path) -> None:
     data, qdir = d1(tmp_path)
     out = tmp_path / "report.html"
@@ -120,30 +163,30 @@ def test_report_html_every_table_and_no_external_reference(tmp_path: Path) -> No
     parser = Tables()
     parser.feed(text)
     assert set(parser.tables) == EXPECTED_TABLES
-    assert parser.tables["participation"] == [["Complete", "62"], ["Partial", "15"], ["Declined at consent", "11"],
-                                              ["Total", "88"]]
-    assert parser.tables["participation.completion"] == [["Completion rate (complete among started)", "80.5%",
-                                                          "[70.3 – 87.8]"]]
-    assert parser.tables["t.q1"] == [["Answer", "Persons", "%"], ["Apple", "45", "58.4%"], ["Banana", "20", "26.0%"],
-                                     ["Prefer not to answer", "12", "15.6%"], ["Total", "77", ""]]
-    assert parser.tables["t.q2.status"] == [["Saw the question", "30"], ["Skipped (not asked)", "32"],
-                                            ["Not reached", "15"], ["Total", "77"]]
-    assert parser.tables["t.q1.by.centre"] == [
-        ["Answer", "C1", "C2", "Total"],
-        ["Apple", "30 (71.4%)", "15 (42.9%)", "45"],
-        ["Banana", "0 (0.0%)", "20 (57.1%)", "20"],
-        ["Prefer not to answer", "12 (28.6%)", "0 (0.0%)", "12"],
-        ["Total", "42", "35", "77"]]
-    assert parser.tables["t.q3"][1:3] == [["Ex", "50", "80.6%", "[69.1 – 88.6]"],
-                                          ["Why", "30", "48.4%", "[36.4 – 60.6]"]]
-    assert parser.tables["participation.dropoff"][-2:] == [["Left before answering any question", "0", "0.0%"],
-                                                            ["Total", "15", ""]]
+    # The command publishes the protected release: the figures of its views, perturbed.
+    r = release(data, qdir, breakdowns={"centre": "centre", "lang": "lang", "period": "period"},
+                protection=Protection())
+    participation = parser.tables["participation"]
+    assert [row[0] for row in participation] == ["Complete", "Partial", "Declined at consent", "Total"]
+    assert all(within_noise(row[1], true) for row, true in zip(participation, [62, 15, 11, 88]))
+    q1 = parser.tables["t.q1"]
+    assert q1[0] == ["Answer", "Persons", "%"] and [row[0] for row in q1[1:]] == [
+        "Apple", "Banana", "Prefer not to answer", "Total"]
+    assert [row[1:] for row in q1[1:4]] == view_rows(r, "t.q1")
+    assert all(within_noise(row[1], true) for row, true in zip(q1[1:], [45, 20, 12, 77]))
+    status = parser.tables["t.q2.status"]
+    assert all(within_noise(row[1], true) for row, true in zip(status, [30, 32, 15, 77]))
+    xt = parser.tables["t.q1.by.centre"]
+    assert xt[0] == ["Answer", "C1", "C2", "Total"]
+    # The same persons give the same figure in every table: the cross-tab's
+    # total is the frequency table's total.
+    assert xt[-1][-1] == q1[-1][1]
     # Charts are inline SVG; nothing is fetched from anywhere.
-    assert text.count("<svg") == 3 and 'data-chart="t.q1"' in text
+    assert 'data-chart="t.q1"' in text
     assert not re.search(r"<script|<link|<img|<iframe|@import|url\(|\b(src|href)\s*=", text, re.I)
     assert set(re.findall(r"https?://[^\s\"'<>]+", text)) == {"http://www.w3.org/2000/svg"}
-    # Method and suppression rule are stated.
-    assert "Wilson score interval" in text and "at least 11" in text
+    # Method and protection are stated.
+    assert "Wilson score interval" in text and "cell key method" in text and "“&lt; 11”" in text
 
 
 def test_report_in_french_uses_french_labels_and_numbers(tmp_path: Path) -> None:
@@ -157,16 +200,24 @@ def test_report_in_french_uses_french_labels_and_numbers(tmp_path: Path) -> None
     assert parser.tables["participation"][0] == ["Complets", "62"]
 
 
-def test_suppressed_figures_read_less_than_k(tmp_path: Path) -> None:
+def test_no_count_from_1_to_10_and_two_marks(tmp_path: Path) -> None:
     qdir = write_modules(tmp_path / "q", MODULE_T)
     d = Data()
-    d.respond({"t.q1": "a"}, times=40)
-    d.respond({"t.q1": "b"}, times=3)
+    d.respond({"t.q1": "a"}, times=40, centre="C1")
+    d.respond({"t.q1": "b"}, times=3, centre="C1")
+    d.respond({"t.q1": "a"}, times=20, centre="C2")
+    d.respond({"t.q1": "b"}, times=20, centre="C2")
+    d.respond({"t.q1": "b"}, times=1, centre="C3")
     data = d.write(tmp_path / "data")
     parser = Tables()
-    parser.feed(render_html(release(data, qdir, breakdowns={}), "en"))
-    assert parser.tables["t.q1"] == [["Answer", "Persons", "%"], ["Apple", "< 11", "–"], ["Banana", "< 11", "–"],
-                                     ["Prefer not to answer", "0", "0.0%"], ["Total", "43", ""]]
+    parser.feed(render_html(release(data, qdir, breakdowns={"centre": "centre"}, protection=Protection()), "en"))
+    q1 = parser.tables["t.q1"]
+    assert q1[0] == ["Answer", "Persons", "%"] and within_noise(q1[1][1], 60) and within_noise(q1[2][1], 24)
+    xt = parser.tables["t.q1.by.centre"]
+    assert xt[0] == ["Answer", "C1", "C2", "C3", "Total"]
+    # C3 has one person: no column of its own, its zeros included ([c]);
+    # its total is a small count (< 11).
+    assert [row[3] for row in xt[1:]] == ["[c]", "[c]", "[c]", "< 11"]
     # No count between 1 and 10 appears anywhere in a table.
     for rows in parser.tables.values():
         for row in rows:
@@ -174,31 +225,25 @@ def test_suppressed_figures_read_less_than_k(tmp_path: Path) -> None:
                 assert not re.fullmatch(r"([1-9]|10)( \(.*\))?", cell), cell
 
 
-def test_whole_release_is_consistent_and_passes_the_audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_same_persons_get_the_same_figure_everywhere(tmp_path: Path) -> None:
     qdir = write_modules(tmp_path / "q", MODULE_T)
     d = Data()
-    # Small cells scattered over centres and languages.
     for centre, lang, q1, times in [("C1", "fr", "a", 14), ("C1", "en", "b", 3), ("C2", "fr", "b", 12),
                                     ("C2", "en", "a", 5), ("C3", "fr", "a", 20), ("C3", "en", None, 2),
                                     ("C1", "fr", None, 11)]:
         d.respond({"t.q1": q1, "t.q3": ["x"] if q1 == "a" else []}, skipped=() if q1 == "a" else ("t.q2",),
                   centre=centre, lang=lang, times=times)
     data = d.write(tmp_path / "data")
-    seen: dict[str, object] = {}
-    real = disclosure.gate_release
-
-    def spy(groups, keys=None):  # type: ignore[no-untyped-def]
-        out = real(groups, keys)
-        seen.update(groups=out, keys=keys)
-        return out
-
-    monkeypatch.setattr("analysis.report.disclosure.gate_release", spy)
-    r = release(data, qdir, breakdowns={"centre": "centre", "lang": "lang"})
-    groups, keys = seen["groups"], seen["keys"]
-    assert disclosure.release_inconsistencies(groups, keys) == []
-    reports = [rep for g, k in zip(groups, keys) for rep in disclosure.audit_linked_keyed(g, k)]
-    assert reports and all(rep.ok for rep in reports)
-    # Something was hidden, and the suppressed figures are absent from every view.
-    hidden = [f for v in r.views.values() for f in v.cells.values() if f.n is None]
-    assert hidden and all(f.pct is None for f in hidden)
-    assert figures(r.views["t.q1"]) == {("a", ""): 39, ("b", ""): 15, ("_refused", ""): 13}
+    r = release(data, qdir, breakdowns={"centre": "centre", "lang": "lang"}, protection=Protection())
+    q1, by_centre = r.views["t.q1"], r.views["t.q1.by.centre"]
+    seen = r.views["t.q1.status"].cells[("_seen", "")].n
+    assert q1.total.n == by_centre.total.n == seen
+    for row in q1.rows:
+        assert q1.cells[(row, "")].n == by_centre.row_totals[row].n
+    # Perturbed, not true: within the noise, and the noise is not zero everywhere.
+    true = {"a": 39, "b": 15, "_refused": 13}
+    shown = {row: q1.cells[(row, "")].n for row in q1.rows}
+    assert all(abs(shown[row] - true[row]) <= 2 for row in true)
+    # A second release of the same data is identical.
+    again = release(data, qdir, breakdowns={"centre": "centre", "lang": "lang"}, protection=Protection())
+    assert {i: v.frame().rows() for i, v in again.views.items()} == {i: v.frame().rows() for i, v in r.views.items()}

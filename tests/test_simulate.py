@@ -76,5 +76,6 @@ def test_simulate_command_then_report(tmp_path: Path, team: TeamKeys, capsys) ->
     data = tmp_path / "data"
     assert ingest([bundle], team.keys, data, [REPO / "questionnaires"]).ingested == 40
     release = build_release(data, [REPO / "questionnaires"])
-    assert release.views["participation"].total.n == 40
+    # Published with the cell key method's noise (at most 2 either way).
+    assert abs(release.views["participation"].total.n - 40) <= 2
     shutil.rmtree(data)

@@ -228,7 +228,7 @@ def test_truncated_bundle_is_named_as_such(tmp_path: Path, cut: int, message: st
     (lambda b: b[:-1] + bytes([b[-1] ^ 0x80]), "BND-003", "bundle '{p}' is damaged (checksum mismatch); " + AGAIN),
     (lambda b: b + b"xx", "BND-005", "bundle '{p}' has 2 trailing byte(s) after its checksum; " + AGAIN),
     (lambda b: b"NOTABUND" + b[8:], "BND-002", "'{p}' is not a kiosk bundle (bad magic bytes)"),
-    (lambda b: b[:8] + b"\x02" + b[9:], "BND-004", "bundle '{p}' has version 2; expected 1"),
+    (lambda b: b[:8] + b"\x03" + b[9:], "BND-004", "bundle '{p}' has version 3; expected 2 (or 1)"),
     (lambda b: b[:13] + struct.pack(">I", 1 << 24) + b[17:], "BND-003",
      "bundle '{p}' is damaged (envelope 1 of 3 claims 16777216 bytes); " + AGAIN),
 ])

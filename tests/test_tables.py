@@ -13,6 +13,7 @@ import pytest
 
 from analysis import tables
 from analysis.ingest import ANSWER_SCHEMA, RESPONSE_SCHEMA, module_index, scan_answers, scan_responses
+from analysis.disclosure import Protection
 from analysis.report import release_from_frames
 
 # ----------------------------------------------------------------- helpers
@@ -116,7 +117,10 @@ class Data:
 
 
 def release(data_dir: Path, qdir: Path, **kw: Any):  # type: ignore[no-untyped-def]
-    """The gated release of a test dataset (only the test's modules)."""
+    """The release of a test dataset (only the test's modules). The counting
+    is tested on true counts (no noise, no rules on groups, threshold k);
+    the protection has its own tests (tests/test_attacks.py)."""
+    kw.setdefault("protection", Protection.exact(kw.get("k", 11)))
     return release_from_frames(scan_responses(data_dir), scan_answers(data_dir), module_index([qdir]), [qdir], **kw)
 
 

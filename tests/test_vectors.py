@@ -4,12 +4,14 @@ the committed receipt. Another implementation can check itself the same way."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import struct
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from analysis.envelopes import open_envelope
 from analysis.ingest import ingest
@@ -120,3 +122,35 @@ def test_receipt_vectors_verify_with_the_published_keys(keys: dict) -> None:
             with pytest.raises(ConfigError) as info:
                 read_receipt(HERE / refused, pub, device)
             assert info.value.code == code
+
+
+def test_version_2_bundle_describes_itself(keys: dict, trusted: list[bytes], tmp_path: Path) -> None:
+    # docs/envelope.md §6, byte by byte: header, signed definitions, envelopes, checksum.
+    spec = json.loads((HERE / "bundle-v2.json").read_text(encoding="utf-8"))
+    raw = (HERE / spec["file"]).read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == spec["sha256"]
+    assert raw[:9] == b"HKBUNDLE\x02"
+    (length,) = struct.unpack(">I", raw[9:13])
+    assert length == spec["definitions"]["length"]
+    block = raw[13:13 + length]
+    (n,) = struct.unpack(">I", block[:4])
+    doc, device, signature = block[4:4 + n], block[4 + n:4 + n + 32], block[4 + n + 32:]
+    assert hashlib.sha256(doc).hexdigest() == spec["definitions"]["document_sha256"]
+    assert device.hex() == spec["definitions"]["device_public_hex"] == MANIFEST["device"]["public_hex"]
+    ed25519.Ed25519PublicKey.from_public_bytes(device).verify(signature, b"health-kiosk/definitions/v1" + doc)
+    document = json.loads(doc)
+    assert document["kind"] == "health-kiosk-definitions" and document["version"] == 1
+    assert document["surveys"] == spec["definitions"]["surveys"]
+    # Every file byte for byte, keyed by its SHA-256.
+    for sha, name in spec["definitions"]["files"].items():
+        assert base64.b64decode(document["files"][sha]) == (HERE / name).read_bytes()
+        assert hashlib.sha256((HERE / name).read_bytes()).hexdigest() == sha
+    (count,) = struct.unpack(">I", raw[13 + length:17 + length])
+    assert count == len(spec["envelopes"])
+    assert raw[-32:] == hashlib.sha256(raw[:-32]).digest()
+    # No questionnaire folder: the bundle's own definitions are enough.
+    result = ingest([HERE / spec["file"]], keys, tmp_path / "data", [], trusted)
+    assert result.ingested == spec["ingest"]["ingested"]
+    assert [[i, r[1:8]] for _, i, r in result.quarantined] == spec["ingest"]["quarantined"]
+    (receipt,) = write_receipts(tmp_path / "receipts", result.run, result.receipt_devices, keys)
+    assert receipt.read_text() == (HERE / spec["receipt"]).read_text()

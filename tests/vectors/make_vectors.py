@@ -1,6 +1,7 @@
 """Write the test vectors of docs/envelope.md into this folder.
 
-    python tests/vectors/make_vectors.py
+    python tests/vectors/make_vectors.py               # everything
+    python tests/vectors/make_vectors.py --bundle-v2   # only bundle-v2.hkb, from the envelopes kept
 
 Keys are made once and kept (delete the key files to make new ones). HPKE
 encryption is randomised, so every run writes new envelope bytes for the
@@ -15,6 +16,7 @@ import copy
 import hashlib
 import json
 import shutil
+import struct
 import sys
 from pathlib import Path
 
@@ -183,6 +185,39 @@ def main() -> None:
     }
     (HERE / "vectors.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {len(vectors)} envelopes, bundle.hkb and vectors.json to {HERE}")
+    write_bundle_v2()
+
+
+def write_bundle_v2() -> None:
+    """bundle-v2.hkb: the envelopes of bundle.hkb in a version 2 bundle that
+    carries the signed definitions of the vector survey, and
+    bundle-v2.json describing it. Ed25519 signatures are deterministic, so
+    the definitions block is the same at every run for the same files."""
+    from kiosk.definitions import block_of, record_of
+    manifest = json.loads((HERE / "vectors.json").read_text(encoding="utf-8"))
+    spec = manifest["bundle"]
+    envelopes = [(HERE / f).read_bytes() for f in spec["envelopes"]]
+    survey = load_survey(HERE / "questionnaires" / "demo_survey.yaml")
+    record = record_of(survey)
+    block = block_of([record], load_device_key(HERE / "device.key"))
+    write_bundle(HERE / "bundle-v2.hkb", envelopes, block)
+    (n,) = struct.unpack(">I", block[:4])
+    out = {
+        "about": "A version 2 bundle (docs/envelope.md §6): bundle.hkb's envelopes and the signed definitions "
+                 "of questionnaires/demo_survey.yaml and mehm.yaml. Ingesting it needs no questionnaire folder.",
+        "file": "bundle-v2.hkb",
+        "sha256": hashlib.sha256((HERE / "bundle-v2.hkb").read_bytes()).hexdigest(),
+        "definitions": {"length": len(block), "document_sha256": hashlib.sha256(block[4:4 + n]).hexdigest(),
+                        "device_public_hex": block[4 + n:4 + n + 32].hex(),
+                        "surveys": [record.manifest],
+                        "files": {sha: f"questionnaires/{name}" for name in ("demo_survey.yaml", "mehm.yaml")
+                                  for sha in [hashlib.sha256((HERE / "questionnaires" / name).read_bytes()).hexdigest()]}},
+        "envelopes": spec["envelopes"],
+        "ingest": spec["ingest"],
+        "receipt": spec["receipt"],
+    }
+    (HERE / "bundle-v2.json").write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote bundle-v2.hkb and bundle-v2.json to {HERE}")
 
 
 def receipts_only() -> None:
@@ -196,4 +231,9 @@ def receipts_only() -> None:
 
 
 if __name__ == "__main__":
-    receipts_only() if sys.argv[1:] == ["--receipts-only"] else main()
+    if sys.argv[1:] == ["--bundle-v2"]:
+        write_bundle_v2()
+    elif sys.argv[1:] == ["--receipts-only"]:
+        receipts_only()
+    else:
+        main()

@@ -1,0 +1,400 @@
+"""XLSForms as ODK and pyxform read them: each fault that would change what
+a patient sees has a minimal form here, imported, then walked through the
+real flow (``Respondent``) where the patient's path is at stake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+
+from kiosk.check import check_paths
+from kiosk.flow import Respondent
+from kiosk.questionnaire import Survey, load_module, load_survey
+from kiosk.xlsform import convert, import_xlsform, parse_type
+
+SETTINGS = [["form_id", "version", "source", "license"], ["odk", "1.0.0", "Written for a test", "CC0-1.0"]]
+
+
+def workbook(path: Path, survey: list[list[Any]], choices: list[list[Any]] | None = None,
+             settings: list[list[Any]] | None = None) -> Path:
+    """A workbook whose sheets are given with their header row first."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "survey"
+    for r in survey:
+        ws.append(r)
+    if choices is not None:
+        cs = wb.create_sheet("choices")
+        for r in choices:
+            cs.append(r)
+    ss = wb.create_sheet("settings")
+    for r in settings or SETTINGS:
+        ss.append(r)
+    wb.save(path)
+    return path
+
+
+def rendered(problems: list) -> list[str]:
+    """Problems as printed, but for the one-title warning (X-SET-003) that
+    every multilingual form gets; it has its own test."""
+    return [p.render() for p in problems if p.code != "X-SET-003"]
+
+
+def survey_of(module: Path, langs: tuple[str, ...] = ("en", "fr")) -> Survey:
+    """A one-module survey around an imported module, as a site would run it."""
+    m = load_module(module)
+    s = module.parent / "survey.yaml"
+    s.write_text(f'id: s\nversion: "1.0.0"\nmodules: [{{id: {m.id}, version: "{m.version}"}}]\n'
+                 f"site:\n  centre: C1\n  languages: [{', '.join(langs)}]\n  allow_draft_languages: true\n",
+                 encoding="utf-8")
+    return load_survey(s)
+
+
+def shown(r: Respondent) -> list[str]:
+    """Ids of the screens the patient is shown from here to the end, moving on
+    without answering."""
+    out = []
+    while r.current is not None:
+        out.append(r.current.id)
+        assert r.next() is None
+    return out
+
+
+# ----------------------------------------------------- multiple choices
+
+MULTI = [["type", "name", "label::English (en)", "label::French (fr)", "relevant"],
+         ["select_multiple symptoms", "symptoms", "Which symptoms?", "Quels symptômes ?", None],
+         ["select_one yn", "since", "For more than a week?", "Depuis plus d'une semaine ?", "${symptoms} != ''"],
+         ["select_one yn", "none", "Nothing at all?", "Rien du tout ?", "${symptoms} = ''"],
+         ["note", "many", "Several symptoms", "Plusieurs symptômes", "count-selected(${symptoms}) >= 2"]]
+CHOICES = [["list_name", "name", "label::English (en)", "label::French (fr)"],
+           ["symptoms", "fever", "Fever", "Fièvre"], ["symptoms", "cough", "Cough", "Toux"],
+           ["yn", "y", "Yes", "Oui"], ["yn", "n", "No", "Non"]]
+
+
+def test_something_ticked_shows_the_follow_up(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", MULTI, CHOICES)
+    out = tmp_path / "m.yaml"
+    assert rendered(import_xlsform(form, out).problems) == []
+    survey = survey_of(out)
+    r = Respondent(survey, "en")
+    assert r.answer(["fever"]) is None
+    assert shown(r) == ["since"]
+    r = Respondent(survey, "en")
+    assert r.answer(["cough", "fever"]) is None
+    assert shown(r) == ["since", "many"]
+    r = Respondent(survey, "fr")
+    assert r.answer([]) is None  # nothing ticked
+    assert shown(r) == ["none"]
+    r = Respondent(survey, "fr")
+    r.prefer_not()
+    assert shown(r) == ["none"]
+
+
+# ------------------------------------------------------- header aliases
+
+def test_every_header_spelling_pyxform_accepts(tmp_path: Path) -> None:
+    """Single-colon languages, ``relevance``, ``constraint message`` with a
+    space, ``value``/``list name`` on the choices sheet, ``Label`` in
+    capitals: nothing is lost."""
+    form = workbook(tmp_path / "form.xlsx", [
+        ["Type", "Name", "Label:English", "Label:French", "Relevance", "Constraint",
+         "Constraint Message:English", "constraint message:French", "Required", "required message:English"],
+        ["select one yn", "smoker", "Do you smoke?", "Fumez-vous ?", None, None, None, None, "yes", "Please"],
+        ["integer", "per_day", "How many a day?", "Combien par jour ?", "${smoker} = 'y'",
+         ". >= 1 and . <= 80 and . != 13", "1 to 80, not 13", "De 1 à 80, sauf 13", None, None],
+        ["select all that apply drinks", "drinks", "Drinks", "Boissons", "selected(${smoker}, 'n')",
+         None, None, None, None, None],
+    ], [["list name", "value", "label:English", "label:French"],
+        ["yn", "y", "Yes", "Oui"], ["yn", "n", "No", "Non"],
+        ["drinks", "tea", "Tea", "Thé"], ["drinks", "coffee", "Coffee", "Café"]])
+    out = tmp_path / "m.yaml"
+    result = import_xlsform(form, out)
+    assert rendered(result.problems) == [
+        f"{form}[survey]:2: warning [X-COL-001] item 'smoker': column 'required message:English' is not used by "
+        "the kiosk; the kiosk shows its own translated message when a required answer is missing; its values "
+        "are left out"]
+    assert check_paths([out]) == []
+    m = load_module(out)
+    assert m.languages == {"en": "draft", "fr": "draft"}
+    smoker, per_day, drinks = m.items
+    assert (smoker.type, smoker.required, smoker.text) == ("single", True, {"en": "Do you smoke?",
+                                                                           "fr": "Fumez-vous ?"})
+    assert [(c.code, c.label) for c in smoker.choices] == [("y", {"en": "Yes", "fr": "Oui"}),
+                                                          ("n", {"en": "No", "fr": "Non"})]
+    assert per_day.relevant == "${smoker} = 'y'"
+    assert (per_day.minimum, per_day.maximum) == (1, 80)
+    assert per_day.constraint == "${per_day} >= 1 and ${per_day} <= 80 and ${per_day} != 13"
+    assert per_day.constraint_message == {"en": "1 to 80, not 13", "fr": "De 1 à 80, sauf 13"}
+    assert (drinks.type, drinks.relevant) == ("multiple", "selected(${smoker}, 'n')")
+
+
+def test_two_spellings_of_one_column_are_refused(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", [
+        ["type", "name", "label::English (en)", "relevant", "relevance"],
+        ["note", "a", "A", None, None]])
+    assert rendered(convert(form).problems) == [
+        f"{form}[survey]:1: error [X-COL-003] columns 'relevant' and 'relevance' both mean 'relevant'; keep one "
+        "of them"]
+
+
+def test_attribute_columns_are_not_languages(tmp_path: Path) -> None:
+    """``bind::``, ``instance::``, ``body::`` and other ``prefix::`` columns
+    are attributes; a ``bind::`` attribute or a read-only question changes
+    behaviour, so it is an error (left out with --drop-unsupported)."""
+    survey = [["type", "name", "label::English (en)", "instance::odk:tag", "body::accuracyThreshold",
+               "tool::colour", "bind::odk:length", "read_only", "disabled"],
+              ["select_one yn", "a", "A?", "t", "5", "red", None, None, None],
+              ["select_one yn", "b", "B?", None, None, None, "1-3", None, None],
+              ["select_one yn", "c", "C?", None, None, None, None, "yes", None],
+              ["select_one yn", "d", "D?", None, None, None, None, None, "yes"],
+              ["note", "e", "E", None, None, None, None, "yes", None]]
+    form = workbook(tmp_path / "form.xlsx", survey, [["list_name", "name", "label::English (en)"],
+                                                     ["yn", "y", "Yes"], ["yn", "n", "No"]])
+    s = f"{form}[survey]"
+    assert rendered(convert(form).problems) == [
+        f"{s}:2: warning [X-COL-001] item 'a': column 'instance::odk:tag' is not used by the kiosk; instance "
+        "attributes concern ODK servers; its values are left out",
+        f"{s}:2: warning [X-COL-001] item 'a': column 'body::accuracyThreshold' is not used by the kiosk; "
+        "display attributes are for ODK Collect; the kiosk shows one question a screen, large buttons; its "
+        "values are left out",
+        f"{s}:2: warning [X-COL-001] item 'a': column 'tool::colour' is not used by the kiosk; 'tool' attributes "
+        "are unknown to the kiosk; its values are left out",
+        f"{s}:3: error [X-COL-002] item 'b': column 'bind::odk:length' ('1-3'): the form attribute 'odk:length' "
+        "changes how the answer is checked or stored, which the kiosk cannot do",
+        f"{s}:4: error [X-COL-002] item 'c': column 'read_only' ('yes'): read-only questions are not supported "
+        "(the patient could change the answer)",
+        f"{s}:5: warning [X-ROW-003] item 'd': row is disabled ('disabled' is 'yes'); left out, as ODK does",
+    ]
+    out = tmp_path / "m.yaml"
+    result = import_xlsform(form, out, drop_unsupported=True)
+    assert [p.code for p in result.errors] == []
+    assert [it.id for it in load_module(out).items] == ["a", "e"]
+
+
+def test_type_spellings_pyxform_accepts() -> None:
+    assert parse_type("select one yn") == ("select_one", "yn", False)
+    assert parse_type("select1 yn") == ("select_one", "yn", False)
+    assert parse_type("Select_One  yn or_other") == ("select_one", "yn", True)
+    assert parse_type("select all that apply drinks") == ("select_multiple", "drinks", False)
+    assert parse_type("select_one_from_file towns.csv") == ("select_one_from_file", "towns.csv", False)
+    assert parse_type("select one from file towns.csv") == ("select_one_from_file", "towns.csv", False)
+    assert parse_type("begin group") == ("begin_group", None, False)
+    assert parse_type("begin repeat") == ("begin_repeat", None, False)
+    assert parse_type("end_group") == ("end_group", None, False)
+    assert parse_type("int") == ("integer", None, False)
+    assert parse_type("imei") == ("deviceid", None, False)
+    assert parse_type("gps") == ("geopoint", None, False)
+
+
+# ------------------------------------------------- texts the patient reads
+
+def test_answer_placeholders_in_texts_are_refused(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", [
+        ["type", "name", "label::English (en)", "hint::English (en)"],
+        ["select_one yn", "a", "Do you smoke?", None],
+        ["select_one yn", "b", "Since when? You said ${a}", "About ${a}"]],
+        [["list_name", "name", "label::English (en)"], ["yn", "y", "Yes"], ["yn", "n", "No"]])
+    assert rendered(convert(form).problems) == [
+        f"{form}[survey]:3: error [X-TXT-001] item 'b': label in 'en' holds '${{a}}': the kiosk does not insert "
+        "earlier answers into texts; rephrase it without the placeholder"]
+    result = convert(form, drop_unsupported=True)
+    assert [it["id"] for it in result.data["items"]] == ["a"]  # type: ignore[index]
+
+
+def test_a_question_without_text_is_refused(tmp_path: Path) -> None:
+    """pyxform refuses a question with no label; so does the kiosk, rather
+    than show a blank screen."""
+    form = workbook(tmp_path / "form.xlsx", [
+        ["type", "name", "label::English (en)"],
+        ["select_one yn", "a", None]],
+        [["list_name", "name", "label::English (en)"], ["yn", "y", "Yes"], ["yn", "n", "No"]])
+    assert rendered(convert(form).problems) == [
+        f"{form}[choices]:2: warning [X-CHO-003] choice list 'yn' is not used by any question; left out",
+        f"{form}[survey]:2: error [X-TXT-002] item 'a': the row has no label in any language; give it the "
+        "question's text"]
+
+
+# ------------------------------------------------- forms that should import
+
+YN = [["list_name", "name", "label::English (en)", "label::French (fr)"],
+      ["yn", "y", "Yes", "Oui"], ["yn", "n", "No", "Non"]]
+HEAD = ["type", "name", "label::English (en)", "label::French (fr)", "relevant", "constraint", "calculation"]
+
+
+def test_drop_unsupported_leaves_out_what_depends_on_a_dropped_row(tmp_path: Path) -> None:
+    """Rows that depend on a row left out go too; a name used again only by
+    a dropped row is no collision; a list with a repeated code matters only
+    if a kept question uses it; an integer without range is left out."""
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["geopoint", "where", "Where?", "Où ?", None, None, None],
+        ["select_one yn", "near", "Near a clinic?", "Près d'une clinique ?", "${where} != ''", None, None],
+        ["begin_group", "g", "Follow-up", "Suivi", "${near} = 'y'", None, None],
+        ["select_one dup", "kind", "Kind?", "Genre ?", None, None, None],
+        ["end_group", None, None, None, None, None, None],
+        ["integer", "rooms", "Rooms?", "Pièces ?", None, ". >= 0", None],
+        ["text", "ok", "Free?", "Libre ?", None, None, None],
+        ["select_one yn", "ok", "All right?", "Ça va ?", None, None, None],
+    ], YN + [["dup", "a", "A", "A"], ["dup", "a", "A again", "A encore"]])
+    s = f"{form}[survey]"
+    result = convert(form, drop_unsupported=True)
+    assert rendered(result.problems) == [
+        f"{form}[choices]:4: warning [X-CHO-003] choice list 'dup' is not used by any question; left out",
+        f"{s}:2: warning [X-TYPE-001] item 'where': type 'geopoint' cannot be imported: a location would identify "
+        "a person (row left out)",
+        f"{s}:3: warning [X-ROW-004] item 'near': depends on ${{where}} (row 2), which is left out; left out too",
+        f"{s}:4: warning [X-ROW-004] item 'g': depends on ${{near}} (row 3), which is left out; left out too",
+        f"{s}:5: warning [X-ROW-004] item 'kind': is in group 'g' (row 4), which is left out; left out too",
+        f"{s}:7: warning [X-INT-001] item 'rooms': an integer needs a lowest and a highest value; add a constraint "
+        "like '. >= 0 and . <= 120' (row left out)",
+        f"{s}:8: warning [X-TYPE-004] item 'ok': type 'text' cannot be imported: free text can identify a person; "
+        "use choices, or import with --allow-free-text if it is essential (the site must also enable free text) "
+        "(row left out)"]
+    assert [it["id"] for it in result.data["items"]] == ["ok"]  # type: ignore[index]
+    assert result.data["items"][0]["text"] == {"en": "All right?", "fr": "Ça va ?"}  # type: ignore[index]
+    # Without --drop-unsupported the rows are errors, and the list used by a
+    # question that could be kept is wrong.
+    assert [p.code for p in convert(form).errors] == ["X-CHO-005", "X-TYPE-001", "X-INT-001", "X-TYPE-004"]
+
+
+def test_same_name_in_two_groups(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["begin_group", "mother", "Mother", "Mère", None, None, None],
+        ["select_one yn", "vaccinated", "Vaccinated?", "Vaccinée ?", None, None, None],
+        ["end_group", None, None, None, None, None, None],
+        ["begin_group", "child", "Child", "Enfant", None, None, None],
+        ["select_one yn", "vaccinated", "Vaccinated?", "Vacciné ?", None, None, None],
+        ["end_group", None, None, None, None, None, None],
+        ["select_one yn", "card", "Card?", "Carnet ?", "${vaccinated} = 'y'", None, None],
+        ["select_one yn", "vaccinated", "Again?", "Encore ?", None, None, None],
+    ], YN)
+    result = convert(form)
+    assert rendered(result.problems) == [
+        f"{form}[survey]:6: warning [X-NAME-003] item 'child_vaccinated': name 'vaccinated' is also used at row 3 "
+        "(another group), as ODK allows; imported as 'child_vaccinated', and ${vaccinated} refers to row 3",
+        f"{form}[survey]:9: warning [X-NAME-003] item 'top_vaccinated': name 'vaccinated' is also used at row 3 "
+        "(another group), as ODK allows; imported as 'top_vaccinated', and ${vaccinated} refers to row 3"]
+    ids = [[i["id"] for i in it.get("items", [it])] for it in result.data["items"]]  # type: ignore[index]
+    assert ids == [["vaccinated"], ["child_vaccinated"], ["card"], ["top_vaccinated"]]
+    assert result.data["items"][2]["relevant"] == "${vaccinated} = 'y'"  # type: ignore[index]
+
+
+def test_arithmetic_calculations_feed_relevance(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["integer", "adults", "Adults?", "Adultes ?", None, ". >= 1 and . <= 20", None],
+        ["integer", "children", "Children?", "Enfants ?", None, ". >= 0 and . <= 20", None],
+        ["calculate", "size", None, None, None, None, "${adults} + ${children}"],
+        ["calculate", "crowded", None, None, None, None, "${size} div 2"],
+        ["select_one yn", "space", "Enough room?", "Assez de place ?", "${crowded} >= 3", None, None],
+        ["calculate", "stamp", None, None, None, None, "now()"],
+    ], YN)
+    out = tmp_path / "m.yaml"
+    result = import_xlsform(form, out)
+    assert rendered(result.problems) == [
+        f"{form}[survey]:4: warning [X-CALC-001] item 'size': calculation '${{adults}} + ${{children}}' is not "
+        "stored; it is put in place of ${size} wherever the form uses it",
+        f"{form}[survey]:5: warning [X-CALC-001] item 'crowded': calculation '${{size}} div 2' is not stored; it is "
+        "put in place of ${crowded} wherever the form uses it",
+        f"{form}[survey]:7: error [X-TYPE-001] item 'stamp': type 'calculate' cannot be imported: only a calculation "
+        "that is arithmetic on earlier answers can be imported; declare scores in the module's 'scores'"]
+    result = import_xlsform(form, out, drop_unsupported=True)
+    assert result.errors == []
+    assert load_module(out).item("space").relevant == "((${adults} + ${children}) div 2) >= 3"
+    survey = survey_of(out)
+    r = Respondent(survey, "en")
+    assert r.answer(2) is None and r.answer(3) is None
+    assert shown(r) == []  # 5 people: 2.5, not crowded
+    r = Respondent(survey, "fr")
+    assert r.answer(2) is None and r.answer(4) is None
+    assert shown(r) == ["space"]
+
+
+def test_choices_from_a_csv_file_next_to_the_form(tmp_path: Path) -> None:
+    (tmp_path / "towns.csv").write_text("name,label::English (en),label::French (fr)\nnorth,North,Nord\n"
+                                        "south,South,Sud\n", encoding="utf-8")
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD, ["select_one_from_file towns.csv", "town", "Town?", "Ville ?", None, None, None],
+        ["select one from file regions.csv", "region", "Region?", "Région ?", None, None, None]])
+    result = convert(form, drop_unsupported=True)
+    assert rendered(result.problems) == [
+        f"{form}[survey]:3: warning [X-CHO-006] item 'region': choice file 'regions.csv' is not next to the form; "
+        f"copy it into {str(tmp_path)!r} (row left out)"]
+    assert result.data["choices"] == {"towns": [  # type: ignore[index]
+        {"code": "north", "label": {"en": "North", "fr": "Nord"}},
+        {"code": "south", "label": {"en": "South", "fr": "Sud"}}]}
+
+
+def test_languages_option_keeps_complete_languages(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", [
+        ["type", "name", "label::English (en)", "label::French (fr)", "label::Arabic (ar)"],
+        ["select_one yn", "a", "A?", "A ?", "أ؟"],
+        ["select_one yn", "b", "B?", "B ?", None]],
+        [["list_name", "name", "label::English (en)", "label::French (fr)", "label::Arabic (ar)"],
+         ["yn", "y", "Yes", "Oui", "نعم"], ["yn", "n", "No", "Non", None]])
+    result = convert(form, languages=["fr", "ar"])
+    assert [p.render() for p in result.problems] == [
+        f"{form}: warning [X-LANG-004] language 'en' is not asked for (--languages); left out",
+        f"{form}: warning [X-LANG-004] language 'ar' lacks the text of b, choice 'n' of list 'yn'; left out"]
+    assert result.data["languages"] == {"fr": "draft"}  # type: ignore[index]
+    assert result.data["title"] == {"fr": "form"}  # type: ignore[index]
+    assert result.data["choices"]["yn"][0]["label"] == {"fr": "Oui"}  # type: ignore[index]
+    assert rendered(convert(form, languages=["ar"]).problems) == [
+        f"{form}: warning [X-LANG-004] language 'en' is not asked for (--languages); left out",
+        f"{form}: warning [X-LANG-004] language 'fr' is not asked for (--languages); left out",
+        f"{form}: warning [X-LANG-004] language 'ar' lacks the text of b, choice 'n' of list 'yn'; left out",
+        f"{form}: error [X-LANG-003] no language asked for (--languages ar) is complete; translate the missing "
+        "texts or ask for another language"]
+    # With --drop-unsupported alone, the incomplete language is left out too.
+    result = convert(form, drop_unsupported=True)
+    assert set(result.data["languages"]) == {"en", "fr"}  # type: ignore[index]
+
+
+def test_one_title_for_several_languages_is_said(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", [HEAD, ["note", "hello", "Hello", "Bonjour", None, None, None]],
+                    settings=[["form_title", "source", "license"], ["Health", "test", "CC0-1.0"]])
+    result = convert(form)
+    assert [p.render() for p in result.problems] == [
+        f"{form}[settings]:2: warning [X-SET-003] the form title 'Health' is in one language only; it is written "
+        "as the title in en, fr: translate it in the module"]
+    assert result.data["title"] == {"en": "Health", "fr": "Health"}  # type: ignore[index]
+    assert result.data["items"][0]["type"] == "note"  # type: ignore[index]
+
+
+def test_every_problem_in_one_run(tmp_path: Path) -> None:
+    """Rows refused and the module's own problems come together; a
+    reference to a refused row is not reported twice."""
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["geopoint", "where", "Where?", "Où ?", None, None, None],
+        ["select_one yn", "near", "Near?", "Près ?", "${where} != ''", None, None],
+        ["select_one yn", "far", "Far?", "Loin ?", "${near} = 'maybe'", None, None],
+        ["select_one yn", "self", "Self?", "Soi ?", "${self} = 'y'", None, None],
+    ], YN)
+    s = f"{form}[survey]"
+    assert rendered(convert(form).problems) == [
+        f"{s}:2: error [X-TYPE-001] item 'where': type 'geopoint' cannot be imported: a location would identify a "
+        "person",
+        f"{s}:4: error [Q-REF-006] item 'far': relevant: 'maybe' is not a choice of ${{near}}; its codes are y, n",
+        f"{s}:5: error [Q-REF-005] item 'self': relevant refers to ${{self}}, the item itself; it can only depend "
+        "on earlier answers"]
+
+
+def test_command_line_languages(tmp_path: Path, capsys) -> None:
+    from kiosk import cli
+    form = workbook(tmp_path / "form.xlsx", [
+        ["type", "name", "label::English (en)", "label::French (fr)"], ["select_one yn", "a", "A?", None]],
+        [["list_name", "name", "label::English (en)", "label::French (fr)"], ["yn", "y", "Yes", "Oui"],
+         ["yn", "n", "No", "Non"]])
+    out = tmp_path / "m.yaml"
+    assert cli.main(["import-xlsform", str(form), "-o", str(out), "--languages", "fr"]) == 1
+    text = capsys.readouterr().out
+    assert f"{form}: warning [X-LANG-004] language 'fr' lacks the text of a; left out" in text
+    assert f"{form}: error [X-LANG-003] no language asked for (--languages fr) is complete" in text
+    assert not out.exists()
+    assert cli.main(["import-xlsform", str(form), "-o", str(out), "--languages", "en"]) == 0
+    assert load_module(out).languages == {"en": "draft"}
