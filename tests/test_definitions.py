@@ -36,7 +36,7 @@ def site_survey(folder: Path, centre: str, survey_id: str, places: list[tuple[st
     questionnaires/)."""
     text = (QUESTIONNAIRES / "full_survey.yaml").read_text(encoding="utf-8")
     start, end = text.index("    neighbourhood:"), text.index("  crisis:")
-    lines = ["    neighbourhood:\n"] + [f"      - code: {code}\n        label: {{fr: \"{label}\", en: \"{label}\"}}\n"
+    lines = ["    neighbourhood:\n"] + [f"      - code: {code}\n        label: \"{label}\"\n"
                                         for code, label in places]
     text = text[:start] + "".join(lines) + text[end:]
     text = text.replace("centre: CSC-DEMO", f"centre: {centre}").replace("id: full_survey", f"id: {survey_id}")

@@ -87,5 +87,5 @@ def test_the_readme_network_of_three_centres(tmp_path: Path, monkeypatch, capsys
     # The pooling is stated per module: version, hash, centres.
     demographics = load_survey(work / "examples" / "network" / "marseille" / "survey.yaml",
                                [work / "questionnaires"]).module("demographics")
-    assert (f"Définitions regroupées: 1.0.0 (hash {demographics.hash}): ECHIROLLES, MARSEILLE, SAINT-DENIS"
+    assert (f"Définitions regroupées: {demographics.version} (hash {demographics.hash}): ECHIROLLES, MARSEILLE, SAINT-DENIS"
             in report)
