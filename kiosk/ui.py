@@ -23,7 +23,7 @@ import streamlit as st
 from kiosk import i18n, scoring
 from kiosk.config import KioskRuntime, config_path_from_env, load_config
 from kiosk.errors import KioskError
-from kiosk.flow import Respondent
+from kiosk.flow import PREFER_NOT, Respondent
 from kiosk.keys import device_id
 from kiosk.pin import MAX_FAILURES, PinGate
 
@@ -135,13 +135,20 @@ def no_idle_timer() -> None:
 def _on_idle() -> None:
     rt = runtime()
     r: Respondent | None = st.session_state.get("respondent")
-    if r is not None and not r.submitted and r.history and rt.survey.site.keep_partial:
+    _seal_abandoned(rt, r)
+    reset()
+    st.switch_page(WELCOME)
+
+
+def _seal_abandoned(rt: KioskRuntime, r: Respondent | None) -> None:
+    """Seal what a patient who walked away (idle timeout, browser Back out of
+    the survey) had answered, when the site keeps partial responses."""
+    if r is not None and not r.submitted and rt.survey.site.keep_partial and r.keeps_something():
         try:
             rt.submit(r, "partial")
         except KioskError:
             pass  # the staff area shows the fault; an idle tablet has nobody to tell
-    reset()
-    st.switch_page(WELCOME)
+        r.submitted = True
 
 
 def show_error(exc: KioskError) -> None:
@@ -166,6 +173,8 @@ def _asset(item_module: str, ref: str) -> str:
 def welcome_page() -> None:
     """Language choice: one big button per offered language, native names."""
     rt = runtime()
+    # Reached mid-survey only by the browser's Back: what was answered is kept.
+    _seal_abandoned(rt, st.session_state.get("respondent"))
     reset()
     style(None)
     no_idle_timer()
@@ -197,6 +206,13 @@ def consent_page() -> None:
     """What is asked, anonymous and voluntary; agree or no thanks."""
     rt = runtime()
     lang = st.session_state.get("lang")
+    if st.session_state.get("respondent") is not None:
+        # The browser's Back out of the survey: keep what was answered, then
+        # start afresh from the welcome screen.
+        _seal_abandoned(rt, st.session_state.get("respondent"))
+        reset()
+        st.switch_page(WELCOME)
+        return
     if lang not in rt.survey.offered_languages() or rt.paused:
         reset()
         st.switch_page(WELCOME)
@@ -325,7 +341,9 @@ def question_page() -> None:
         if st.button(_("Next"), key=f"{key}-next", type="primary", use_container_width=True):
             act(r.next())
     if item.is_question:
-        if st.button(_("Prefer not to answer"), key=f"{key}-pna", use_container_width=True):
+        refused = current is PREFER_NOT
+        if st.button(("✓ " if refused else "") + _("Prefer not to answer"), key=f"{key}-pna",
+                     type="primary" if refused else "secondary", use_container_width=True):
             r.prefer_not()
             st.rerun()
     cols = st.columns(2)
@@ -341,7 +359,7 @@ def question_page() -> None:
 
 def _confirm_stop(rt: KioskRuntime, r: Respondent) -> None:
     st.header(_("Stop the survey?"))
-    keep = rt.survey.site.keep_partial and bool(r.history)
+    keep = rt.survey.site.keep_partial and r.keeps_something()
     st.write(_("The answers you gave so far will be kept, locked like the others.") if keep
              else _("Nothing will be kept."))
     if st.button(_("Yes, stop"), key=f"{r.nonce}-stop-yes", type="primary", use_container_width=True):
