@@ -20,7 +20,7 @@ from typing import Any
 
 import streamlit as st
 
-from kiosk import i18n, scoring
+from kiosk import i18n, scoring, screen
 from kiosk.config import KioskRuntime, config_path_from_env, load_config
 from kiosk.errors import KioskError
 from kiosk.flow import PREFER_NOT, Respondent
@@ -85,12 +85,14 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
     if direction == "rtl":
         css += '[data-testid="stMain"] { direction: rtl; }\n'
     # Streamlit's own English texts: hidden, or covered in the patient's language.
+    css += screen.layout_css()
     css += i18n.chrome_css(lang) + "</style>"
     st.html(css)
     # <html lang dir> for screen readers, fonts and mirroring; Streamlit's own
     # dialogs closed at once (hidden but open, they would make the page inert).
     st.html(f"<script>document.documentElement.lang={json.dumps(lang or 'en')};"
-            f"document.documentElement.dir={json.dumps(direction)};{i18n.chrome_script()}</script>",
+            f"document.documentElement.dir={json.dumps(direction)};{i18n.chrome_script()}"
+            f"{screen.guard_script()}</script>",
             unsafe_allow_javascript=True)
 
 
@@ -190,13 +192,16 @@ def welcome_page() -> None:
         # and left-to-right greetings on one line keep their own order.
         greetings = " · ".join(dict.fromkeys(
             "\u2068" + i18n.translations(lang).gettext("Welcome") + "\u2069" for lang in langs))
+        st.container(key=screen.screen_key("welcome"))
         st.title(greetings)
         st.write(" · ".join(dict.fromkeys("\u2068" + i18n.translations(lang).gettext("Choose your language")
                                           + "\u2069" for lang in langs)))
-        for lang in langs:
-            if st.button(i18n.native_name(lang), key=f"lang-{lang}", use_container_width=True):
-                st.session_state["lang"] = lang
-                st.switch_page(CONSENT)
+        # Every offered language at once, as a grid of native names.
+        with st.container(key=screen.LANGS_KEY):
+            for lang in langs:
+                if st.button(i18n.native_name(lang), key=f"lang-{lang}", use_container_width=True):
+                    st.session_state["lang"] = lang
+                    st.switch_page(CONSENT)
     # A discreet door to the staff PIN screen.
     if st.button("·", key="staff-door"):
         st.switch_page(STAFF_LOGIN)
@@ -219,6 +224,7 @@ def consent_page() -> None:
         return
     style(lang)
     idle_timer(rt.survey.site.idle_timeout)
+    st.container(key=screen.screen_key("consent"))
     st.title(i18n.text_for(rt.survey.title, lang) or _("Health survey"))
     site_text = rt.survey.site.consent.get(lang)
     if site_text:
@@ -229,10 +235,16 @@ def consent_page() -> None:
         "- " + _("It is voluntary: you can skip any question or stop at any time.") + "\n"
         "- " + _("Your answers help the centre understand the needs of the neighbourhood.")
     )
-    if st.button(_("I agree, start"), key="consent-yes", type="primary", use_container_width=True):
+    with st.container(key=screen.NAV_KEY):
+        yes, no = st.columns(2)
+        with yes:
+            agreed = st.button(_("I agree, start"), key="consent-yes", type="primary", use_container_width=True)
+        with no:
+            declined = st.button(_("No thanks"), key="consent-no", use_container_width=True)
+    if agreed:
         st.session_state["respondent"] = Respondent(rt.survey, lang)
         st.switch_page(QUESTION)
-    if st.button(_("No thanks"), key="consent-no", use_container_width=True):
+    if declined:
         try:
             rt.decline(lang)
         except KioskError:
@@ -279,6 +291,20 @@ def question_page() -> None:
         return
     item = r.current
     assert item is not None
+    key = f"{r.nonce}-{item.key}-{len(r.history)}"
+    with st.container(key=screen.screen_key(r.nonce, len(r.history), r.pos)):
+        _question(r, item, key, lang)
+    _navigation(r, item, key)
+
+
+def _act(result: Any) -> None:
+    if result is not None:
+        st.session_state["problem"] = result
+    st.rerun()
+
+
+def _question(r: Respondent, item: Any, key: str, lang: str) -> None:
+    """The question area: progress, texts, media, answers."""
     done, total = r.progress()
     st.progress(min(done / max(total, 1), 1.0),
                 text=_("Question {number} of {total}").format(number=done + 1, total=total))
@@ -297,12 +323,6 @@ def question_page() -> None:
         msgid, args = problem
         st.warning(_(msgid).format(**args))
 
-    def act(result: Any) -> None:
-        if result is not None:
-            st.session_state["problem"] = result
-        st.rerun()
-
-    key = f"{r.nonce}-{item.key}-{len(r.history)}"
     current = r.value(item)
     if item.type in ("single", "scale"):
         for choice in item.choices:
@@ -314,7 +334,7 @@ def question_page() -> None:
             chosen = current == choice.code
             if st.button(("✓ " if chosen else "") + label, key=f"{key}-c-{choice.code}",
                          type="primary" if chosen else "secondary", use_container_width=True):
-                act(r.answer(choice.code))
+                _act(r.answer(choice.code))
     elif item.type == "multiple":
         selected = list(current) if isinstance(current, list) else []
         for choice in item.choices:
@@ -329,35 +349,50 @@ def question_page() -> None:
                 new = [c for c in selected if c != choice.code] if on else selected + [choice.code]
                 r.set_pending(new)
                 st.rerun()
-        if st.button(_("Next"), key=f"{key}-next", type="primary", use_container_width=True):
-            act(r.next())
     elif item.type == "integer":
-        value = st.number_input(_("Your answer"), min_value=item.minimum, max_value=item.maximum,
-                                value=current if isinstance(current, int) else None, step=1,
-                                key=f"{key}-n")
-        if st.button(_("Next"), key=f"{key}-next", type="primary", use_container_width=True):
-            act(r.answer(int(value)) if value is not None else r.next())
-    else:  # note
-        if st.button(_("Next"), key=f"{key}-next", type="primary", use_container_width=True):
-            act(r.next())
-    if item.is_question:
-        refused = current is PREFER_NOT
-        if st.button(("✓ " if refused else "") + _("Prefer not to answer"), key=f"{key}-pna",
-                     type="primary" if refused else "secondary", use_container_width=True):
-            r.prefer_not()
-            st.rerun()
-    cols = st.columns(2)
-    with cols[0]:
-        if r.history and st.button(_("Back"), key=f"{key}-back", use_container_width=True):
-            r.back()
-            st.rerun()
-    with cols[1]:
-        if st.button(_("Stop the survey"), key=f"{key}-stop", use_container_width=True):
-            st.session_state["confirm_stop"] = True
-            st.rerun()
+        st.number_input(_("Your answer"), min_value=item.minimum, max_value=item.maximum,
+                        value=current if isinstance(current, int) else None, step=1, key=f"{key}-n")
+
+
+def _navigation(r: Respondent, item: Any, key: str) -> None:
+    """The bar fixed at the bottom of the screen: Next (when the question
+    has one), Prefer not to answer, Back and Stop, always within reach."""
+    current = r.value(item)
+    with st.container(key=screen.NAV_KEY):
+        first = []
+        if item.type != "single" and item.type != "scale":
+            first.append("next")
+        if item.is_question:
+            first.append("pna")
+        if first:
+            for name, col in zip(first, st.columns(len(first))):
+                with col:
+                    if name == "next" and st.button(_("Next"), key=f"{key}-next", type="primary",
+                                                    use_container_width=True):
+                        if item.type == "integer":
+                            value = st.session_state.get(f"{key}-n")
+                            _act(r.answer(int(value)) if value is not None else r.next())
+                        else:
+                            _act(r.next())
+                    refused = current is PREFER_NOT
+                    if name == "pna" and st.button(("✓ " if refused else "") + _("Prefer not to answer"),
+                                                   key=f"{key}-pna", type="primary" if refused else "secondary",
+                                                   use_container_width=True):
+                        r.prefer_not()
+                        st.rerun()
+        back, stop = st.columns(2)
+        with back:
+            if r.history and st.button(_("Back"), key=f"{key}-back", use_container_width=True):
+                r.back()
+                st.rerun()
+        with stop:
+            if st.button(_("Stop the survey"), key=f"{key}-stop", use_container_width=True):
+                st.session_state["confirm_stop"] = True
+                st.rerun()
 
 
 def _confirm_stop(rt: KioskRuntime, r: Respondent) -> None:
+    st.container(key=screen.screen_key(r.nonce, "stop"))
     st.header(_("Stop the survey?"))
     keep = rt.survey.site.keep_partial and r.keeps_something()
     st.write(_("The answers you gave so far will be kept, locked like the others.") if keep
@@ -386,6 +421,7 @@ def thanks_page() -> None:
         st.switch_page(WELCOME)
         return
     style(lang)
+    st.container(key=screen.screen_key("thanks"))
     st.title(_("Thank you!"))
     st.write(_("Your answers have been saved and locked. Nobody at the centre can link them to you."))
     crisis = bool(st.session_state.get("crisis"))
@@ -420,6 +456,7 @@ def staff_login_page() -> None:
     t = _staff_text
     style(None)
     idle_timer(rt.survey.site.idle_timeout)
+    st.container(key=screen.screen_key("pin"))
     st.title(t("Staff area"))
     gate = PinGate(rt.config.pin_file)
     wait = gate.locked_for()

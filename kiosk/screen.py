@@ -1,0 +1,95 @@
+"""Browser-side behaviour of the kiosk's screens, as CSS and JavaScript text
+for :mod:`kiosk.ui` (no Streamlit import here, so it is testable alone).
+
+- **Touch guard.** A touch that lands before a newly painted screen has been
+  visible for :data:`TOUCH_GUARD_MS` is dropped, as is any touch between an
+  accepted tap and the next screen. Measured in the browser (a
+  ``MutationObserver`` notes when the screen's marker container changes, the
+  next animation frame is its paint), never on the server, whose clock knows
+  nothing of when the patient could see the question. Without it, the next
+  question painted under a finger answers itself with a second touch
+  600-900 ms after the first.
+- **Top of the screen.** Every new screen starts scrolled to the top.
+- **Within reach.** The navigation bar (Prefer not to answer, Next, Back,
+  Stop) is fixed to the bottom of the viewport; the question scrolls above
+  it. The language buttons of the welcome screen form a grid.
+"""
+
+from __future__ import annotations
+
+import json
+
+# Long enough that a second touch of a double tap (≤ 1 s apart) lands inside
+# it, short against the time needed to read a question.
+TOUCH_GUARD_MS = 1000
+# After an accepted tap the controls stay inert until the next screen is
+# painted; if the server never answers, they wake up after this.
+BUSY_LIMIT_MS = 4000
+
+SCREEN_PREFIX = "kiosk-screen-"
+NAV_KEY = "kiosk-nav"
+LANGS_KEY = "kiosk-langs"
+# Height kept free under the question for the fixed navigation bar.
+NAV_RESERVE = "11.5rem"
+
+
+def screen_key(*parts: object) -> str:
+    """Key of the container that holds one screen: a new key is a new screen
+    for the touch guard and the scroll reset."""
+    return SCREEN_PREFIX + "-".join(str(p) for p in parts)
+
+
+def layout_css() -> str:
+    """CSS of the screens: compact top, the fixed navigation bar, the
+    language grid."""
+    return f"""
+[data-testid="stMainBlockContainer"] {{ padding-top: 1.2rem !important; padding-bottom: {NAV_RESERVE} !important; }}
+.st-key-{NAV_KEY} {{ position: fixed; bottom: 0; left: 0; right: 0; z-index: 99; gap: 0.5rem;
+  background: rgba(255, 255, 255, 0.98); box-shadow: 0 -2px 8px rgba(0, 0, 0, 0.12);
+  padding: 0.5rem max(1rem, calc((100vw - 46rem) / 2)) 0.6rem; }}
+.st-key-{NAV_KEY} [data-testid="stHorizontalBlock"] {{ gap: 0.5rem; flex-wrap: nowrap; }}
+.st-key-{NAV_KEY} [data-testid="stColumn"] {{ min-width: 0; flex: 1 1 0; }}
+[data-testid="stMain"] .st-key-{NAV_KEY} .stButton button {{ min-height: 56px; }}
+.st-key-{LANGS_KEY} {{ display: grid !important; grid-template-columns: repeat(auto-fill, minmax(13rem, 1fr));
+  gap: 0.6rem; }}
+.st-key-{LANGS_KEY} > div {{ width: auto !important; }}
+"""
+
+
+def guard_script(guard_ms: int = TOUCH_GUARD_MS) -> str:
+    """JavaScript installed once per page load (``window.__kioskGuard``):
+    the touch guard and the scroll reset described in the module text.
+
+    ``window.__kioskGuard.ready()`` tells whether a touch would be taken now
+    (the browser tests wait for it, as a reader would)."""
+    return ("(function(){const w=window;if(w.__kioskGuard){return;}"
+            f"const P={json.dumps('st-key-' + SCREEN_PREFIX)};"
+            f"const g={{ms:{int(guard_ms)},shown:performance.now(),sig:undefined,busy:0,ran:false}};"
+            "w.__kioskGuard=g;"
+            "const sig=()=>{const el=document.querySelector('[class*=\"'+P+'\"]');if(!el){return null;}"
+            "for(const c of el.classList){if(c.startsWith(P)){return c;}}return null;};"
+            "const running=()=>!document.querySelector('[data-test-script-state=\"notRunning\"]');"
+            "const top=()=>{w.scrollTo(0,0);document.querySelectorAll('[data-testid=\"stMain\"],"
+            "[data-testid=\"stAppViewContainer\"],[data-testid=\"stAppScrollToBottomContainer\"],"
+            "[data-testid=\"stMainBlockContainer\"]').forEach((e)=>{e.scrollTop=0;});};"
+            "g.ready=()=>!g.busy&&performance.now()-g.shown>=g.ms;"
+            "const check=()=>{const s=sig();"
+            # A new screen: it counts as shown from its next frame on.
+            "if(s!==g.sig){g.sig=s;g.busy=0;g.shown=performance.now()+1e9;top();"
+            "requestAnimationFrame(()=>{g.shown=performance.now();top();});return;}"
+            # The same screen again after a tap (a tick, a warning): awake
+            # once the server's run that the tap started is over.
+            "if(g.busy&&!running()&&(g.ran||performance.now()-g.busy>" + str(BUSY_LIMIT_MS) + ")){g.busy=0;}};"
+            "new MutationObserver((rs)=>{if(g.busy&&rs.some((r)=>r.attributeName==='data-test-script-state'))"
+            "{g.ran=true;}check();}).observe(document.body,{childList:true,subtree:true,attributes:true,"
+            "attributeFilter:['class','data-test-script-state']});check();"
+            "const guarded=(t)=>t&&t.closest&&t.closest('[data-testid=\"stMain\"] button')"
+            "&&!t.closest('.st-key-kiosk-idle');"
+            "const stop=(e)=>{e.preventDefault();e.stopImmediatePropagation();};"
+            "w.addEventListener('click',(e)=>{if(!e.isTrusted||!guarded(e.target)){return;}"
+            "if(!g.ready()){stop(e);return;}g.busy=performance.now();g.ran=false;},true);"
+            "['pointerdown','mousedown','pointerup','mouseup'].forEach((t)=>w.addEventListener(t,(e)=>{"
+            "if(e.isTrusted&&guarded(e.target)&&!g.ready()){e.stopImmediatePropagation();}},true));"
+            # Watchdog: a busy flag whose run ended without a mutation.
+            "setInterval(check,250);"
+            "})();")
