@@ -25,6 +25,9 @@ TOUCH_GUARD_MS = 1000
 # After an accepted tap the controls stay inert until the next screen is
 # painted; if the server never answers, they wake up after this.
 BUSY_LIMIT_MS = 4000
+# The server counts as done with a tap that left the screen as it was (a box
+# ticked, a warning) once it has been idle this long.
+QUIET_MS = 300
 
 SCREEN_PREFIX = "kiosk-screen-"
 NAV_KEY = "kiosk-nav"
@@ -79,7 +82,11 @@ def guard_script(guard_ms: int = TOUCH_GUARD_MS) -> str:
             "requestAnimationFrame(()=>{g.shown=performance.now();top();});return;}"
             # The same screen again after a tap (a tick, a warning): awake
             # once the server's run that the tap started is over.
-            "if(g.busy&&!running()&&(g.ran||performance.now()-g.busy>" + str(BUSY_LIMIT_MS) + ")){g.busy=0;}};"
+            # Between two runs of one tap (a rerun, a page switch) the state
+            # is briefly "notRunning": only a quiet spell counts as the end.
+            "if(g.busy){const now=performance.now();if(running()){g.quiet=0;}"
+            "else if(g.ran||now-g.busy>" + str(BUSY_LIMIT_MS) + "){if(!g.quiet){g.quiet=now;}"
+            "else if(now-g.quiet>=" + str(QUIET_MS) + "){g.busy=0;g.quiet=0;}}}};"
             "new MutationObserver((rs)=>{if(g.busy&&rs.some((r)=>r.attributeName==='data-test-script-state'))"
             "{g.ran=true;}check();}).observe(document.body,{childList:true,subtree:true,attributes:true,"
             "attributeFilter:['class','data-test-script-state']});check();"
@@ -87,9 +94,34 @@ def guard_script(guard_ms: int = TOUCH_GUARD_MS) -> str:
             "&&!t.closest('.st-key-kiosk-idle');"
             "const stop=(e)=>{e.preventDefault();e.stopImmediatePropagation();};"
             "w.addEventListener('click',(e)=>{if(!e.isTrusted||!guarded(e.target)){return;}"
-            "if(!g.ready()){stop(e);return;}g.busy=performance.now();g.ran=false;},true);"
+            "if(!g.ready()){stop(e);return;}g.busy=performance.now();g.ran=false;g.quiet=0;},true);"
             "['pointerdown','mousedown','pointerup','mouseup'].forEach((t)=>w.addEventListener(t,(e)=>{"
             "if(e.isTrusted&&guarded(e.target)&&!g.ready()){e.stopImmediatePropagation();}},true));"
             # Watchdog: a busy flag whose run ended without a mutation.
-            "setInterval(check,250);"
+            "setInterval(check,50);"
             "})();")
+
+
+# Zero digit of CLDR's decimal numbering systems that babel names as a
+# locale's default (``Locale.default_numbering_system``); babel has the
+# name and the symbols but not the digits. Each system's ten digits are
+# consecutive code points in Unicode.
+_ZERO = {"arab": 0x0660, "arabext": 0x06F0, "beng": 0x09E6, "deva": 0x0966, "mymr": 0x1040,
+         "tibt": 0x0F20, "olck": 0x1C50, "nkoo": 0x07C0, "adlm": 0x1E950, "mtei": 0xABF0,
+         "cakm": 0x11136, "hmnp": 0x1E140, "java": 0xA9D0, "rohg": 0x10D30}
+
+
+def numerals(value: int, lang: str) -> str:
+    """``value`` written with the digits of ``lang``'s default numbering
+    system according to CLDR (Extended Arabic-Indic digits in Dari and
+    Pashto; Latin digits where CLDR says so, as for Arabic and French)."""
+    from babel.numbers import format_decimal
+
+    from kiosk.i18n import babel_locale
+    loc = babel_locale(lang)
+    system = loc.default_numbering_system
+    text = format_decimal(value, locale=loc, numbering_system="default")
+    zero = _ZERO.get(system)
+    if zero is None:
+        return text
+    return "".join(chr(zero + ord(ch) - 48) if "0" <= ch <= "9" else ch for ch in text)

@@ -112,7 +112,7 @@ def idle_timer(seconds: int, seal_partial: bool = False) -> None:
         f"const ms={int(seconds) * 1000};"
         "const s={t:null}; w.__kioskIdle=s;"
         "const fire=()=>{const b=document.querySelector('.st-key-kiosk-idle button');"
-        "if(b){b.click(); setTimeout(()=>w.location.replace('/'),1500);} else {w.location.replace('/');}};"
+        "if(b){b.click(); setTimeout(()=>w.location.replace('/'),5000);} else {w.location.replace('/');}};"
         "s.arm=()=>{clearTimeout(s.t); s.t=setTimeout(fire, ms);};"
         "if(!w.__kioskIdleBound){w.__kioskIdleBound=true;"
         "['pointerdown','keydown','touchstart'].forEach(e=>document.addEventListener(e,"
@@ -139,7 +139,10 @@ def _on_idle() -> None:
     r: Respondent | None = st.session_state.get("respondent")
     _seal_abandoned(rt, r)
     reset()
-    st.switch_page(WELCOME)
+    # One full reload to the welcome screen (a new session, empty browser
+    # widget memory); the browser's own fallback reload never also fires.
+    st.html("<script>window.location.replace('/');</script>", unsafe_allow_javascript=True)
+    st.stop()
 
 
 def _seal_abandoned(rt: KioskRuntime, r: Respondent | None) -> None:
@@ -192,8 +195,8 @@ def welcome_page() -> None:
         # and left-to-right greetings on one line keep their own order.
         greetings = " · ".join(dict.fromkeys(
             "\u2068" + i18n.translations(lang).gettext("Welcome") + "\u2069" for lang in langs))
-        st.container(key=screen.screen_key("welcome"))
-        st.title(greetings)
+        with st.container(key=screen.screen_key("welcome")):
+            st.title(greetings)
         st.write(" · ".join(dict.fromkeys("\u2068" + i18n.translations(lang).gettext("Choose your language")
                                           + "\u2069" for lang in langs)))
         # Every offered language at once, as a grid of native names.
@@ -224,8 +227,8 @@ def consent_page() -> None:
         return
     style(lang)
     idle_timer(rt.survey.site.idle_timeout)
-    st.container(key=screen.screen_key("consent"))
-    st.title(i18n.text_for(rt.survey.title, lang) or _("Health survey"))
+    with st.container(key=screen.screen_key("consent")):
+        st.title(i18n.text_for(rt.survey.title, lang) or _("Health survey"))
     site_text = rt.survey.site.consent.get(lang)
     if site_text:
         st.write(site_text)
@@ -392,8 +395,8 @@ def _navigation(r: Respondent, item: Any, key: str) -> None:
 
 
 def _confirm_stop(rt: KioskRuntime, r: Respondent) -> None:
-    st.container(key=screen.screen_key(r.nonce, "stop"))
-    st.header(_("Stop the survey?"))
+    with st.container(key=screen.screen_key(r.nonce, "stop")):
+        st.header(_("Stop the survey?"))
     keep = rt.survey.site.keep_partial and r.keeps_something()
     st.write(_("The answers you gave so far will be kept, locked like the others.") if keep
              else _("Nothing will be kept."))
@@ -421,8 +424,8 @@ def thanks_page() -> None:
         st.switch_page(WELCOME)
         return
     style(lang)
-    st.container(key=screen.screen_key("thanks"))
-    st.title(_("Thank you!"))
+    with st.container(key=screen.screen_key("thanks")):
+        st.title(_("Thank you!"))
     st.write(_("Your answers have been saved and locked. Nobody at the centre can link them to you."))
     crisis = bool(st.session_state.get("crisis"))
     if crisis:
@@ -456,8 +459,8 @@ def staff_login_page() -> None:
     t = _staff_text
     style(None)
     idle_timer(rt.survey.site.idle_timeout)
-    st.container(key=screen.screen_key("pin"))
-    st.title(t("Staff area"))
+    with st.container(key=screen.screen_key("pin")):
+        st.title(t("Staff area"))
     gate = PinGate(rt.config.pin_file)
     wait = gate.locked_for()
     if wait:
