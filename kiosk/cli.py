@@ -199,6 +199,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"team key fingerprint: {rt.public_key.fingerprint}")
     print(f"device fingerprint: {device_id(rt.device_key.public_key())}")
     print(f"free disk: {rt.disk_free() // 2**20} MiB")
+    print("languages:")
+    offered = rt.survey.offered_languages()
+    for lang in rt.survey.site.languages:
+        status = rt.survey.language_status(lang)
+        kiosk = ("offered" + (" (draft: not reviewed by a native speaker yet)" if status == "draft" else "")
+                 if lang in offered else "not offered")
+        print(f"  {lang:<6} {status:<9}  {kiosk}")
     return 0
 
 

@@ -50,6 +50,14 @@ IDENTIFYING_TYPES = {"name", "phone", "email", "date", "datetime", "birthdate", 
                      "imei", "geopoint", "geotrace", "geoshape", "address", "barcode",
                      "photo", "image", "audio-recording", "signature"}
 TRANSLATION_STATUSES = {"validated", "draft"}
+# Where a language's wording comes from: a publisher's translation, or one
+# made for this project (always a draft until a native review says otherwise).
+TRANSLATION_ORIGINS = {"published", "project"}
+_PROVENANCE_KEYS = {"status", "origin", "publisher", "title", "year", "licence", "url", "note"}
+# A published wording must be traceable to its publisher: these say which
+# (all four for a validated one; the year may be unknown for a draft).
+_VALIDATED_FIELDS = ("publisher", "title", "year", "licence")
+_PUBLISHED_FIELDS = ("publisher", "title", "licence")
 PERIODS = {"week", "month", "quarter"}
 MAX_GROUP_DEPTH = 5
 # XLSForm spellings people carry over, mapped to the kiosk's type names.
@@ -66,7 +74,9 @@ class Choice:
 
     ``image`` is the language-neutral picture (or, when pictures differ by
     language, the one of the first language); ``images`` holds per-language
-    pictures when the module gives them.
+    pictures when the module gives them. ``same_text`` is set when the label
+    is written once as a plain string (a place name, a proper noun): the same
+    text in every language, copied into ``label`` for each language concerned.
     """
 
     code: str
@@ -74,6 +84,7 @@ class Choice:
     image: str | None = None
     audio: dict[str, str] = field(default_factory=dict)
     images: dict[str, str] = field(default_factory=dict)
+    same_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +152,33 @@ class ScoreDef:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Where one language's wording of a module comes from.
+
+    ``origin`` is ``published`` (the publisher's own translation, cited by
+    publisher, title, year and licence) or ``project`` (translated for this
+    project: always ``draft``). Written in a module as the long form of a
+    ``languages`` entry; the short form ``fr: validated`` has no provenance.
+    """
+
+    status: str
+    origin: str
+    publisher: str = ""
+    title: str = ""
+    year: int | None = None
+    licence: str = ""
+    url: str = ""
+    note: str = ""
+
+    def summary(self) -> str:
+        """``published: publisher, year`` (the year when known) or
+        ``project``, for status lines."""
+        if self.origin == "published":
+            return f"published: {self.publisher}" + (f", {self.year}" if self.year else "")
+        return "project"
+
+
+@dataclass(frozen=True)
 class Module:
     """A loaded, validated questionnaire module."""
 
@@ -156,6 +194,8 @@ class Module:
     hash: str
     path: str = ""
     description: dict[str, str] = field(default_factory=dict)
+    # Only for languages written in the long form (see :class:`Provenance`).
+    provenance: dict[str, Provenance] = field(default_factory=dict)
 
     @property
     def major(self) -> int:
@@ -507,8 +547,31 @@ def _unknown_keys(raw: Mapping[Any, Any], allowed: set[str], code: str, what: st
 _CHOICE_KEYS = {"code", "label", "image", "audio"}
 
 
+def _same_label(value: Any, problems: ProblemList, where: str, line: int | None) -> str | None:
+    """A label written once as a plain string: the same text in every
+    language (place names, proper nouns). None when it is a per-language map."""
+    if not isinstance(value, str):
+        return None
+    if not value.strip():
+        problems.add("Q-TXT-004", f"{where} is empty; write the text, or a map of language code to text",
+                     line=line)
+        return ""
+    return str(value)
+
+
+def _with_languages(choices: Iterable[Choice], langs: Iterable[str]) -> tuple[Choice, ...]:
+    """Choices whose same-in-every-language labels cover ``langs`` (a site
+    list learns the languages of its survey's modules only after parsing)."""
+    langs = list(dict.fromkeys(langs))
+    return tuple(replace(c, label={**{lang: c.same_text for lang in langs}, **c.label})
+                 if c.same_text else c for c in choices)
+
+
 def _choices(raw: Any, problems: ProblemList, list_name: str, line: int | None,
-             base: Path | None = None) -> tuple[Choice, ...]:
+             base: Path | None = None, langs: Iterable[str] = ()) -> tuple[Choice, ...]:
+    """A choice list; ``langs`` are the languages a label written once as a
+    plain string is given in."""
+    langs = tuple(langs)
     if not isinstance(raw, list) or not raw:
         problems.add("Q-CHO-001", f"choice list {list_name!r} must be a non-empty list of "
                                   f"{{code, label}}; got {_short(raw)}", line=line)
@@ -532,19 +595,24 @@ def _choices(raw: Any, problems: ProblemList, list_name: str, line: int | None,
             problems.add("Q-CHO-004", f"choice list {list_name!r}: code {code!r} appears twice; codes "
                                       "must be unique within a list", line=eline)
         seen.add(code)
-        label = _texts(entry.get("label"), problems, f"label of choice {code!r} in {list_name!r}",
-                       _line_of(entry, "label") or eline, None)
+        where = f"label of choice {code!r} in {list_name!r}"
+        same = _same_label(entry.get("label"), problems, where, _line_of(entry, "label") or eline)
+        if same is None:
+            label = _texts(entry.get("label"), problems, where, _line_of(entry, "label") or eline, None)
+        else:
+            # An empty one is reported once (Q-TXT-004), not again per language.
+            label = {lang: same for lang in langs}
         audio = _audio(entry.get("audio"), problems, f"audio of choice {code!r}", eline, None, base)
         image, images = _media(entry.get("image"), problems, f"image of choice {code!r}", eline, None,
                                base)
-        out.append(Choice(code, label, image, audio, images))
+        out.append(Choice(code, label, image, audio, images, same or None))
     return tuple(out)
 
 
 # ---------------------------------------------------------------- modules
 
 _MODULE_KEYS = {"id", "version", "title", "source", "license", "languages", "choices", "items",
-                "scores", "description"}
+                "scores", "description", "review"}
 _ITEM_KEYS = {"id", "type", "text", "hint", "choices", "required", "relevant", "constraint",
               "constraint_message", "min", "max", "image", "audio", "items", "allow_free_text"}
 _SCORE_KEYS = {"id", "label", "items", "values", "weights", "intercept", "multiplier", "bands",
@@ -571,6 +639,9 @@ class _ModuleParser:
         self.problems = problems
         self.module_id = module_id
         self.base = base
+        # Declared languages: a label written once as a plain string is
+        # given in each of them.
+        self.langs: tuple[str, ...] = ()
         self.lists: dict[str, tuple[Choice, ...]] = {}
         self.used_lists: set[str] = set()
         self.items: list[Item] = []
@@ -746,7 +817,7 @@ class _ModuleParser:
                 return (), ref
             return self.lists[ref], ref
         if isinstance(ref, list):
-            choices = _choices(ref, p, f"{item_id} (inline)", cline, self.base)
+            choices = _choices(ref, p, f"{item_id} (inline)", cline, self.base, self.langs)
             for c in choices:
                 self.note_langs(c.label, cline)
             return choices, None
@@ -1174,6 +1245,152 @@ def _check_languages(mp: _ModuleParser, languages: dict[str, str], declared: set
                                        "remove that text", line=line, severity="warning")
 
 
+def _provenance(lang: str, raw: Mapping[Any, Any], problems: ProblemList) -> Provenance | None:
+    """The long form of a ``languages`` entry; every problem is added.
+
+    A ``validated`` wording must be the publisher's (``origin: published``)
+    and name its publisher, title, year and licence, so that nobody can
+    present a translation made here as a validated one; a published draft
+    names at least its publisher, title and licence."""
+    n_before = len(problems.errors)
+    _unknown_keys(raw, _PROVENANCE_KEYS, "Q-PROV-001", f"{lang!r} provenance ", problems)
+    status, origin = raw.get("status"), raw.get("origin")
+    line = _line_of(raw)
+    if not isinstance(status, str) or status not in TRANSLATION_STATUSES:
+        problems.add("Q-LANG-002", f"language {lang!r} has status {_short(status)}; use 'validated' "
+                                   "(reviewed wording) or 'draft' (needs native review)",
+                     line=_line_of(raw, "status") or line)
+    if not isinstance(origin, str) or origin not in TRANSLATION_ORIGINS:
+        problems.add("Q-PROV-002", f"language {lang!r} has origin {_short(origin)}; use 'published' (the "
+                                   "publisher's own translation) or 'project' (translated for this project)",
+                     line=_line_of(raw, "origin") or line)
+    elif origin == "project" and status == "validated":
+        problems.add("Q-PROV-003", f"language {lang!r} is a translation made for this project, so its status "
+                                   "is 'draft'; only a publisher's validated translation (origin: published) "
+                                   "may be 'validated'", line=_line_of(raw, "status") or line)
+    if origin == "published":
+        needed = _VALIDATED_FIELDS if status == "validated" else _PUBLISHED_FIELDS
+        lacking = [k for k in needed
+                   if not (isinstance(raw.get(k), (str, int)) and not _is_bool(raw.get(k))
+                           and str(raw.get(k)).strip())]
+        if lacking:
+            what = "a validated published wording" if status == "validated" else "published"
+            problems.add("Q-PROV-004", f"language {lang!r} is {what} but lacks {', '.join(lacking)}; "
+                                       "say who published this wording, under which title"
+                                       f"{', in which year' if status == 'validated' else ''} and under "
+                                       "which licence", line=line)
+    year = raw.get("year")
+    if year is not None and not (isinstance(year, int) and not _is_bool(year) and 1900 <= year <= 2100):
+        problems.add("Q-PROV-005", f"language {lang!r}: year {_short(year)} must be a year, a number "
+                                   "without quotes like 2010", line=_line_of(raw, "year") or line)
+    for key in ("publisher", "title", "licence", "url", "note"):
+        value = raw.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.add("Q-PROV-006", f"language {lang!r}: {key} {_short(value)} must be text (write it in "
+                                       "quotes)", line=_line_of(raw, key) or line)
+    if len(problems.errors) > n_before:
+        return None
+    return Provenance(status=str(status), origin=str(origin), publisher=str(raw.get("publisher") or ""),
+                      title=str(raw.get("title") or ""), year=year,
+                      licence=str(raw.get("licence") or ""), url=str(raw.get("url") or ""),
+                      note=str(raw.get("note") or ""))
+
+
+# The review of one translated text, after the WHO method for instruments:
+# forward translation (draft), independent back-translation, review by a
+# bilingual panel, validation (cognitive testing). In that order.
+REVIEW_STATES = ("draft", "back-translated", "reviewed", "validated")
+_REVIEW_KEYS = {"state", "back", "by", "date"}
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Who reviewed is a role ("bilingual panel"), never a person: an e-mail
+# address or a phone number is refused, and so is anything long.
+_PERSONAL_RE = re.compile(r"@|\d[\d .()+-]{5,}\d")
+_ROLE_MAX = 60
+
+
+def _review_date(value: Any) -> bool:
+    """A review date: a calendar day, ``YYYY-MM-DD`` (YAML may read it as a date)."""
+    import datetime as dt
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return True
+    if not isinstance(value, str) or not _DATE_RE.match(value):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_review(data: Mapping[Any, Any], languages: dict[str, str], problems: ProblemList) -> None:
+    """The ``review`` block: per language, per text (its place, as in a
+    translation file's msgctxt), the review state, the back-translation, and
+    who (a role) reviewed it when."""
+    raw = data.get("review")
+    if raw is None:
+        return
+    rline = _line_of(data, "review")
+    example = "{ar: {title: {state: reviewed, back: '...', by: bilingual panel, date: '2026-11-29'}}}"
+    if not isinstance(raw, dict):
+        problems.add("Q-REV-001", f"'review' must map each language to the review of its texts, like {example}",
+                     line=rline)
+        return
+    # Imported here: the translation tools import this module.
+    from kiosk.translate import text_slots
+    contexts = [s.context for s in text_slots(data)]
+    for lang, records in raw.items():
+        lline = _line_of(raw, lang) or rline
+        if lang not in languages:
+            problems.add("Q-REV-001", f"review of {_short(lang)}, a language 'languages' does not declare"
+                                      f"{_did_you_mean(str(lang), languages)}; declare it or remove its review",
+                         line=lline)
+            continue
+        if not isinstance(records, dict):
+            problems.add("Q-REV-001", f"review of {lang!r} must map each text to its review, like {example}",
+                         line=lline)
+            continue
+        for ctx, rec in records.items():
+            line = _line_of(records, ctx) or lline
+            where = f"review of {lang!r} {ctx}"
+            if str(ctx) not in contexts:
+                problems.add("Q-REV-002", f"{where}: no such text in the module (name a text by its place, as "
+                                          f"in a translation file's msgctxt){_did_you_mean(str(ctx), contexts)}",
+                             line=line)
+                continue
+            if not isinstance(rec, dict):
+                problems.add("Q-REV-001", f"{where} must be a mapping {{state, back, by, date}}; got "
+                                          f"{_short(rec)}", line=line)
+                continue
+            _unknown_keys(rec, _REVIEW_KEYS, "Q-REV-001", "review ", problems)
+            state = rec.get("state")
+            if state not in REVIEW_STATES:
+                problems.add("Q-REV-003", f"{where}: state {_short(state)} must be one of "
+                                          f"{', '.join(REVIEW_STATES)}", line=line)
+                continue
+            back = rec.get("back")
+            if back is not None and (not isinstance(back, str) or not back.strip()):
+                problems.add("Q-REV-004", f"{where}: the back-translation must be text; got {_short(back)}",
+                             line=line)
+            elif state != "draft" and back is None:
+                problems.add("Q-REV-004", f"{where} is {state} but has no back-translation; the WHO method "
+                                          "reviews a translation against its independent back-translation: "
+                                          "give 'back'", line=line)
+            if state == "draft" and rec.get("by") is None and rec.get("date") is None:
+                continue
+            by, date = rec.get("by"), rec.get("date")
+            if not isinstance(by, str) or not by.strip() or _PERSONAL_RE.search(by) or len(by) > _ROLE_MAX:
+                problems.add("Q-REV-005", f"{where}: 'by' {_short(by)} must name a role (back-translator, "
+                                          "bilingual panel, health mediator), never a person: no name, e-mail "
+                                          f"or phone, at most {_ROLE_MAX} characters", line=line)
+            if not _review_date(date):
+                problems.add("Q-REV-005", f"{where}: 'date' {_short(date)} must be a day written YYYY-MM-DD "
+                                          "(in quotes)", line=line)
+            if state == "validated" and languages.get(lang) != "validated":
+                problems.add("Q-REV-006", f"{where} is validated, but the language is a draft; a text is "
+                                          "validated only in a validated language: mark it reviewed",
+                             line=line)
+
+
 def parse_module(data: Any, problems: ProblemList, path: str = "",
                  external_refs: Mapping[str, Item] | set[str] | None = None) -> Module | None:
     """Validate a module mapping already read from YAML; add every problem.
@@ -1214,6 +1431,7 @@ def _parse_module(data: Mapping[Any, Any], problems: ProblemList, path: str,
                                       "and under which licence it may be used",
                          line=_line_of(data, key) or _line_of(data))
     languages: dict[str, str] = {}
+    provenance: dict[str, Provenance] = {}
     declared: set[str] = set()
     raw_langs = data.get("languages")
     if not isinstance(raw_langs, dict) or not raw_langs:
@@ -1226,6 +1444,12 @@ def _parse_module(data: Mapping[Any, Any], problems: ProblemList, path: str,
                                           "fa_AF, ti...)", line=_line_of(raw_langs, lang))
                 continue
             declared.add(lang)
+            if isinstance(status, dict):
+                prov = _provenance(lang, status, problems)
+                if prov is not None:
+                    provenance[lang] = prov
+                    languages[lang] = prov.status
+                continue
             if not isinstance(status, str) or status not in TRANSLATION_STATUSES:
                 problems.add("Q-LANG-002", f"language {lang!r} has status {_short(status)}; use 'validated' "
                                            "(reviewed wording) or 'draft' (needs native review)",
@@ -1234,6 +1458,7 @@ def _parse_module(data: Mapping[Any, Any], problems: ProblemList, path: str,
             languages[lang] = status
     base = Path(path).parent if path else None
     mp = _ModuleParser(problems, module_id, base)
+    mp.langs = tuple(sorted(declared))
     raw_lists = data.get("choices")
     if raw_lists is not None and not isinstance(raw_lists, dict):
         problems.add("Q-CHO-007", f"'choices' must map list names to lists of choices; got "
@@ -1244,7 +1469,7 @@ def _parse_module(data: Mapping[Any, Any], problems: ProblemList, path: str,
             if not ID_RE.match(lname):
                 problems.add("Q-CHO-009", f"choice list name {_short(lname)} must start with a lowercase "
                                           "letter and use only a-z, 0-9 and '_'", line=_line_of(raw_lists, name))
-            mp.lists[lname] = _choices(raw, problems, lname, _line_of(raw_lists, name), base)
+            mp.lists[lname] = _choices(raw, problems, lname, _line_of(raw_lists, name), base, mp.langs)
             for c in mp.lists[lname]:
                 mp.note_langs(c.label, _line_of(raw_lists, name))
     mp.parse_items(data.get("items"), _line_of(data, "items"))
@@ -1278,13 +1503,16 @@ def _parse_module(data: Mapping[Any, Any], problems: ProblemList, path: str,
                          None, required=False)
     scores = _parse_scores(data.get("scores"), module_id, items, problems, _line_of(data, "scores"))
     _check_languages(mp, languages, declared, raw_langs, title, items, scores, description, problems)
-    digest = _safe_hash(data, problems)
+    _check_review(data, languages, problems)
+    # The review records say how far each translation has been checked; they
+    # change no wording, so they are left out of the definition's hash.
+    digest = _safe_hash({k: v for k, v in data.items() if k != "review"}, problems)
     if problems.errors:
         return None
     return Module(id=module_id, version=version, title=title, source=str(data.get("source")),
                   license=str(data.get("license")), languages=languages, items=tuple(items),
                   choice_lists=mp.lists, scores=tuple(scores), hash=digest, path=path,
-                  description=description)
+                  description=description, provenance=provenance)
 
 
 def load_module(path: str | Path, warnings: list | None = None) -> Module:
@@ -1490,7 +1718,9 @@ def _check_site_against_modules(site: SiteSettings, site_raw: Any, modules: list
                 missing = [c.code for c in choices if lang not in c.label]
                 if missing:
                     problems.add("Q-LANG-009", f"site list {name!r} lacks text in {lang!r} for "
-                                               f"{', '.join(missing[:5])}; translate it or remove the language",
+                                               f"{', '.join(missing[:5])}; translate it, write a place name "
+                                               "once as plain text (label: \"Les Tilleuls\"), or remove "
+                                               "the language",
                                  line=_line_of(choices_raw, name) or sline)
     if modules and site.languages and not offered:
         problems.add("Q-LANG-008", "no site language is complete in every module, so the kiosk could offer "
@@ -1555,7 +1785,7 @@ def _parse_site(raw: Any, problems: ProblemList, line: int | None) -> SiteSettin
     elif raw_choices:
         for name, entries in raw_choices.items():
             lists[str(name)] = _choices(entries, problems, f"site list {name}",
-                                        _line_of(raw_choices, name) or sline)
+                                        _line_of(raw_choices, name) or sline, langs=good_langs)
     return SiteSettings(
         centre=centre, languages=tuple(good_langs), idle_timeout=int(timeout), period=period,
         keep_partial=flags["keep_partial"], allow_draft_languages=flags["allow_draft_languages"],
@@ -1572,7 +1802,10 @@ def _apply_site_lists(module: Module, site: SiteSettings) -> Module:
     if not any(name in site.choices for name in module.choice_lists):
         return module
     lists = dict(module.choice_lists)
-    lists.update({k: v for k, v in site.choices.items() if k in lists})
+    # A label written once as plain text covers the module's languages too
+    # (the analysis reads labels in the languages of its report).
+    langs = [*site.languages, *module.languages]
+    lists.update({k: _with_languages(v, langs) for k, v in site.choices.items() if k in lists})
     items = tuple(replace(it, choices=lists[it.choice_list]) if it.choice_list in site.choices else it
                   for it in module.items)
     return replace(module, items=items, choice_lists=lists)

@@ -67,7 +67,9 @@ def streamlit_config(cfg: KioskConfig, insecure: bool = False) -> str:
     for family, filename, ranges in (
             ("Noto Sans", "NotoSans-Regular.ttf", None),
             ("Noto Sans", "NotoSansArabic-Regular.ttf", "U+0600-06FF, U+0750-077F, U+08A0-08FF, U+FB50-FDFF, U+FE70-FEFF"),
-            ("Noto Sans", "NotoSansEthiopic-Regular.ttf", "U+1200-139F, U+2D80-2DDF, U+AB00-AB2F")):
+            ("Noto Sans", "NotoSansEthiopic-Regular.ttf", "U+1200-139F, U+2D80-2DDF, U+AB00-AB2F"),
+            ("Noto Sans", "NotoSansBengali-Regular.ttf", "U+0980-09FF"),
+            ("Noto Sans", "NotoSansGeorgian-Regular.ttf", "U+10A0-10FF, U+1C90-1CBF, U+2D00-2D2F")):
         if (STATIC / filename).exists():
             lines += ["", "[[theme.fontFaces]]", f"family = {_toml_str(family)}",
                       f'url = "app/static/{filename}"', 'weight = 400']

@@ -39,7 +39,10 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScala
 
 from kiosk import i18n
 from kiosk.errors import ConfigError, Problem, ValidationError
-from kiosk.questionnaire import Survey, _code_of, load_module, load_module_text, load_survey
+from ruamel.yaml.comments import CommentedMap
+
+from kiosk.questionnaire import (REVIEW_STATES, Survey, _code_of, load_module, load_module_text,
+                                 load_survey)
 
 STATUSES = ("validated", "draft")
 # Placeholders a translation must keep: Python ``{name}`` fields and
@@ -170,12 +173,20 @@ def _item_slots(items: Any, add: Any) -> None:
                     entry.get("label"), True)
 
 
+def status_of(entry: Any) -> str:
+    """A ``languages`` entry's status, whether written short (``validated``)
+    or as a provenance mapping (``{status: draft, origin: project, ...}``)."""
+    if isinstance(entry, dict):
+        return str(entry.get("status", "missing"))
+    return str(entry)
+
+
 def source_language(data: Any) -> str:
     """The module's source language: its first ``validated`` language."""
     langs = data.get("languages") if isinstance(data, dict) else None
     if isinstance(langs, dict):
         for lang, status in langs.items():
-            if status == "validated":
+            if status_of(status) == "validated":
                 return str(lang)
     raise ConfigError("the module has no validated language to translate from; mark the reviewed "
                       "wording 'validated' in 'languages'", code="TR-010")
@@ -184,6 +195,47 @@ def source_language(data: Any) -> str:
 def placeholders(text: str) -> Counter:
     """The ``{name}`` and ``${item}`` placeholders of a text, counted."""
     return Counter(_PLACEHOLDER_RE.findall(text))
+
+
+# The review of a text travels in the translation file as two translator
+# comments, which Poedit and Weblate show and let the translators edit:
+#   # back-translation: <the text translated back into the source language>
+#   # review: reviewed by bilingual panel on 2026-11-29
+BACK_PREFIX = "back-translation:"
+REVIEW_PREFIX = "review:"
+_REVIEW_LINE_RE = re.compile(r"^(?P<state>" + "|".join(re.escape(s) for s in REVIEW_STATES) +
+                             r")(?:\s+by\s+(?P<by>.+?))?(?:\s+on\s+(?P<date>\d{4}-\d{2}-\d{2}))?\s*$")
+
+
+def review_records(data: Any, lang: str) -> dict[str, Any]:
+    """The module's review records for ``lang``: msgctxt -> {state, back, by, date}."""
+    review = data.get("review") if isinstance(data, dict) else None
+    records = review.get(lang) if isinstance(review, dict) else None
+    return records if isinstance(records, dict) else {}
+
+
+def review_state(data: Any, lang: str, context: str) -> str:
+    """The review state of one text: its record's, else ``validated`` in a
+    validated language and ``draft`` otherwise."""
+    record = review_records(data, lang).get(context)
+    if isinstance(record, dict) and record.get("state") in REVIEW_STATES:
+        return str(record["state"])
+    langs = data.get("languages") if isinstance(data, dict) else None
+    return "validated" if isinstance(langs, dict) and status_of(langs.get(lang)) == "validated" else "draft"
+
+
+def _review_comment(record: Any) -> list[str]:
+    """The two translator comments of a text's review record."""
+    back = record.get("back") if isinstance(record, dict) else None
+    lines = [f"{BACK_PREFIX} {back}" if isinstance(back, str) else BACK_PREFIX]
+    if isinstance(record, dict) and record.get("state") in REVIEW_STATES:
+        line = f"{REVIEW_PREFIX} {record['state']}"
+        if record.get("by"):
+            line += f" by {record['by']}"
+        if record.get("date"):
+            line += f" on {record['date']}"
+        lines.append(line)
+    return lines
 
 
 def _check_lang(lang: str) -> None:
@@ -223,6 +275,10 @@ def export_catalog(module_path: str | Path, lang: str, source: str | None = None
                                       f"texts in {i18n.native_name(source)} ({source}) to translate into "
                                       f"{i18n.native_name(lang)} ({lang}).\n"
                                       "# msgctxt says where a text is used: keep it. Keep every {placeholder}.\n"
+                                      "# Back-translator: write the text translated back into the source language "
+                                      "after 'back-translation:'.\n"
+                                      "# Review: 'review: STATE by ROLE on YYYY-MM-DD', STATE one of "
+                                      f"{', '.join(REVIEW_STATES)}; a role, never a name.\n"
                                       f"# Import: kiosk i18n import {path.name} THIS_FILE.po --lang {lang}"))
     for slot in text_slots(data):
         original = slot.texts.get(source)
@@ -234,7 +290,8 @@ def export_catalog(module_path: str | Path, lang: str, source: str | None = None
             comments.append(f"English: {reference}")
         existing = slot.texts.get(lang)
         catalog.add(str(original), string=str(existing) if isinstance(existing, str) else "",
-                    context=slot.context, auto_comments=comments)
+                    context=slot.context, auto_comments=comments,
+                    user_comments=_review_comment(review_records(data, lang).get(slot.context)))
     return catalog
 
 
@@ -264,6 +321,7 @@ class ImportResult:
     untranslated: int = 0
     problems: list[Problem] = field(default_factory=list)
     written: bool = False
+    reviewed: list[str] = field(default_factory=list)  # texts whose review record changed
 
     @property
     def errors(self) -> list[Problem]:
@@ -275,8 +333,11 @@ class ImportResult:
         if self.errors:
             return f"{len(self.errors)} error(s): nothing imported into {self.module}"
         verb = "imported" if self.written else "would import"
-        return (f"{verb} {len(self.added)} new and {len(self.changed)} changed text(s) into {self.module} "
+        line = (f"{verb} {len(self.added)} new and {len(self.changed)} changed text(s) into {self.module} "
                 f"({self.unchanged} unchanged, {self.untranslated} untranslated); {self.lang}: {self.status}")
+        if self.reviewed:
+            line += f"; {len(self.reviewed)} review record(s) updated"
+        return line
 
 
 def _scalar(text: str, old: Any) -> Any:
@@ -340,6 +401,7 @@ def import_module(module_path: str | Path, po_file: str | Path, lang: str, statu
     languages = data.get("languages")
     current = languages.get(lang) if isinstance(languages, dict) else None
     changes: list[tuple[TextSlot, str]] = []
+    review_changes: list[tuple[str, dict[str, str]]] = []
     for message in catalog:
         if not message.id:
             continue
@@ -361,6 +423,9 @@ def import_module(module_path: str | Path, po_file: str | Path, lang: str, statu
                               f"(was \"{_cut(msgid)}\", now \"{_cut(str(now))}\"); export again and "
                               "check the translation", message.lineno, item)
             continue
+        record = _review_from(message, slot, data, lang, problem, item)
+        if record is not None:
+            review_changes.append((slot.context, record))
         if message.fuzzy:
             problem("TR-007", f"{message.context}: marked fuzzy (needs work) in the .po; not imported",
                     message.lineno, item, "warning")
@@ -379,7 +444,7 @@ def import_module(module_path: str | Path, po_file: str | Path, lang: str, statu
         if existing == msgstr:
             result.unchanged += 1
             continue
-        if current == "validated":
+        if status_of(current) == "validated":
             problem("TR-009", f"{message.context}: the {lang} wording is marked validated in the module and "
                               "is locked; a validated translation is changed only with a new module "
                               f"version (was \"{_cut(str(existing))}\")", message.lineno, item)
@@ -388,15 +453,31 @@ def import_module(module_path: str | Path, po_file: str | Path, lang: str, statu
     if status is not None:
         new_status = status
     else:
-        new_status = "validated" if current == "validated" else "draft"
+        new_status = "validated" if status_of(current) == "validated" else "draft"
     result.status = new_status
     if result.errors:
         return result
     for slot, msgstr in changes:
         (result.changed if lang in slot.texts else result.added).append(slot.context)
         slot.texts[lang] = _scalar(msgstr, slot.texts.get(lang))
+    if review_changes:
+        if not isinstance(data.get("review"), dict):
+            data["review"] = CommentedMap()
+        if not isinstance(data["review"].get(lang), dict):
+            data["review"][lang] = CommentedMap()
+        for context, record in review_changes:
+            entry = CommentedMap((k, DoubleQuotedScalarString(v) if k in ("back", "date") else v)
+                                 for k, v in record.items())
+            entry.fa.set_flow_style()
+            data["review"][lang][context] = entry
+            result.reviewed.append(context)
     if isinstance(languages, dict):
-        languages[lang] = new_status
+        if isinstance(languages.get(lang), dict):
+            # Keep the provenance; the loader below refuses a project
+            # translation marked validated.
+            languages[lang]["status"] = new_status
+        else:
+            languages[lang] = new_status
     new_text = _dump(y, data)
     warnings: list[Problem] = []
     try:
@@ -415,6 +496,46 @@ def import_module(module_path: str | Path, po_file: str | Path, lang: str, statu
 
 def _cut(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _review_from(message: Any, slot: TextSlot, data: Any, lang: str, problem: Any,
+                 item: str) -> dict[str, str] | None:
+    """The review record the translators wrote in an entry's comments, when
+    it differs from the module's (None when nothing changes). The states,
+    roles and dates are checked by the module validation afterwards."""
+    back: str | None = None
+    line: str | None = None
+    for comment in message.user_comments:
+        text = comment.strip()
+        if text.startswith(BACK_PREFIX):
+            back = text[len(BACK_PREFIX):].strip() or None
+        elif text.startswith(REVIEW_PREFIX):
+            line = text[len(REVIEW_PREFIX):].strip()
+    old = review_records(data, lang).get(slot.context)
+    if line is None:
+        if back is None:
+            return None
+        problem("TR-017", f"{slot.context}: a back-translation without its review line; add "
+                          "'# review: back-translated by ROLE on YYYY-MM-DD' (a role, never a name)",
+                message.lineno, item)
+        return None
+    match = _REVIEW_LINE_RE.match(line)
+    if match is None:
+        problem("TR-017", f"{slot.context}: review line {line!r} must read 'STATE by ROLE on YYYY-MM-DD', "
+                          f"STATE one of {', '.join(REVIEW_STATES)}", message.lineno, item)
+        return None
+    record = {"state": match["state"]}
+    if back is not None:
+        record["back"] = back
+    if match["by"]:
+        record["by"] = match["by"].strip()
+    if match["date"]:
+        record["date"] = match["date"]
+    if isinstance(old, dict) and {k: str(v) for k, v in old.items()} == record:
+        return None
+    if record == {"state": "draft"} and old is None:
+        return None
+    return record
 
 
 # ----------------------------------------------------------------------- status
@@ -496,6 +617,17 @@ def _shown_path(path: str | Path) -> str:
         return str(path)
 
 
+def _provenance_cell(entry: Any) -> str:
+    """``published: publisher, year`` or ``project`` for a language written
+    in the long form; nothing for the short form (no provenance recorded)."""
+    if not isinstance(entry, dict):
+        return ""
+    if entry.get("origin") == "published":
+        year = entry.get("year")
+        return f"published: {entry.get('publisher', '?')}" + (f", {year}" if year else "")
+    return str(entry.get("origin") or "")
+
+
 def _module_lines(path: str, langs: list[str], items: bool, indent: str) -> list[str]:
     data = _read_tree(path)
     declared = data.get("languages") or {}
@@ -507,8 +639,15 @@ def _module_lines(path: str, langs: list[str], items: bool, indent: str) -> list
     width = max([len(lang) for lang in langs] + [4])
     for lang in langs:
         cov = coverage(data, lang)
-        status = declared.get(lang, "missing")
-        lines.append(f"{indent}  {lang:<{width}}  {status:<9}  {cov.done:>3}/{cov.total:<3}  {cov.percent:>3}%")
+        entry = declared.get(lang, "missing")
+        status = status_of(entry)
+        line = f"{indent}  {lang:<{width}}  {status:<9}  {cov.done:>3}/{cov.total:<3}  {cov.percent:>3}%"
+        cells = [line, _provenance_cell(entry)]
+        # A validated wording was reviewed by its publisher or the team; the
+        # review of a draft, text by text, is what a centre needs to follow.
+        if lang != source and cov.done and status == "draft":
+            cells.append(_review_cell(data, lang, cov))
+        lines.append("  ".join(c for c in cells if c).rstrip())
     if items:
         slots = [s for s in text_slots(data) if s.texts]
         head = max([len(s.context) for s in slots] + [4])
@@ -518,7 +657,40 @@ def _module_lines(path: str, langs: list[str], items: bool, indent: str) -> list
             marks = ["ok" if str(s.texts.get(lang) or "").strip() else "--" for lang in langs]
             lines.append((f"{indent}  {s.context:<{head}}  " + "  ".join(f"{m:<{w}}" for m, w in zip(marks, cols)))
                          .rstrip())
+        for lang in langs:
+            lacking = _lacking_back(data, lang) if lang != source else []
+            if lacking:
+                lines.append(f"{indent}  {lang} lacks a back-translation: {', '.join(lacking)}")
     return lines
+
+
+def _translated_contexts(data: Any, lang: str) -> list[str]:
+    """The texts of the module (those of its source language) present in ``lang``."""
+    try:
+        source = source_language(data)
+    except ConfigError:
+        source = None
+    return [s.context for s in text_slots(data) if (source in s.texts if source else bool(s.texts))
+            and str(s.texts.get(lang) or "").strip()]
+
+
+def _lacking_back(data: Any, lang: str) -> list[str]:
+    """Texts of a draft language that have no back-translation yet (a
+    validated language was reviewed by its publisher: nothing is listed)."""
+    langs = data.get("languages") or {}
+    if status_of(langs.get(lang)) == "validated":
+        return []
+    records = review_records(data, lang)
+    return [c for c in _translated_contexts(data, lang)
+            if not (isinstance(records.get(c), dict) and records[c].get("back"))]
+
+
+def _review_cell(data: Any, lang: str, cov: Coverage) -> str:
+    """``review: 3 reviewed, 12 draft; 12 lack a back-translation``."""
+    counts = Counter(review_state(data, lang, c) for c in _translated_contexts(data, lang))
+    states = ", ".join(f"{counts[s]} {s}" for s in reversed(REVIEW_STATES) if counts[s])
+    lacking = len(_lacking_back(data, lang))
+    return f"review: {states}" + (f"; {lacking} lack a back-translation" if lacking else "")
 
 
 def _survey_texts(survey: Survey) -> list[dict[str, str]]:

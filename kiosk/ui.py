@@ -526,17 +526,20 @@ def staff_page() -> None:
               "hash": [m.hash for m in rt.survey.modules]})
     st.subheader(t("Languages"))
     offered = rt.survey.offered_languages()
+    # What the centre offers: a draft is a translation no native speaker
+    # has reviewed yet, and the staff should know it.
+    states = {"validated": t("validated"), "draft": t("draft (not reviewed yet)"), "missing": t("missing")}
     rows = []
     for lang in rt.survey.site.languages:
         status = rt.survey.language_status(lang)
         if lang in offered:
-            why = t("offered")
+            why = t("offered, as a draft translation") if status == "draft" else t("offered")
         elif status == "draft":
             why = t("not offered: some modules have only a draft translation")
         else:
             missing = [m.id for m in rt.survey.modules if lang not in m.languages]
             why = t("not offered: missing in {modules}").format(modules=", ".join(missing))
-        rows.append((lang, i18n.native_name(lang), status, why))
+        rows.append((lang, i18n.native_name(lang), states[status], why))
     st.table({t("Code"): [r[0] for r in rows], t("Name"): [r[1] for r in rows],
               t("Translation"): [r[2] for r in rows], t("On the kiosk"): [r[3] for r in rows]})
     st.subheader(t("Actions"))

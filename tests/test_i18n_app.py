@@ -15,7 +15,7 @@ from kiosk import i18n
 from tests.kiosk_driver import click, start
 from tests.conftest import inline_kiosk
 
-LANGS = ["fr", "en", "ar", "fa_AF", "ps", "ti", "ro", "es", "uk", "ru"]
+LANGS = ["fr", "en", "ar", "fa_AF", "ps", "ti", "ro", "es", "uk", "ru", "bn", "ka", "so"]
 
 
 def _texts(**by_lang: str) -> str:
@@ -23,15 +23,18 @@ def _texts(**by_lang: str) -> str:
 
 
 TITLE = dict(fr="Le tabac", en="Smoking", ar="التدخين", fa_AF="سگرت کشیدن", ps="سګرټ څکول", ti="ምትካኽ",
-             ro="Fumatul", es="El tabaco", uk="Куріння", ru="Курение")
+             ro="Fumatul", es="El tabaco", uk="Куріння", ru="Курение", bn="ধূমপান", ka="მოწევა", so="Sigaar cabbidda")
 SMOKER = dict(fr="Fumez-vous ?", en="Do you smoke?", ar="هل تدخن؟", fa_AF="آیا سگرت می‌کشید؟",
               ps="ایا تاسو سګرټ څکوئ؟", ti="ሽጋራ ተትክኹ ዶ?", ro="Fumați?", es="¿Fuma usted?", uk="Ви курите?",
-              ru="Вы курите?")
-YES = dict(fr="Oui", en="Yes", ar="نعم", fa_AF="بلی", ps="هو", ti="እወ", ro="Da", es="Sí", uk="Так", ru="Да")
-NO = dict(fr="Non", en="No", ar="لا", fa_AF="نخیر", ps="نه", ti="ኣይፋል", ro="Nu", es="No", uk="Ні", ru="Нет")
+              ru="Вы курите?", bn="আপনি কি ধূমপান করেন?", ka="ეწევით?", so="Ma cabtaa sigaar?")
+YES = dict(fr="Oui", en="Yes", ar="نعم", fa_AF="بلی", ps="هو", ti="እወ", ro="Da", es="Sí", uk="Так", ru="Да",
+           bn="হ্যাঁ", ka="დიახ", so="Haa")
+NO = dict(fr="Non", en="No", ar="لا", fa_AF="نخیر", ps="نه", ti="ኣይፋል", ro="Nu", es="No", uk="Ні", ru="Нет",
+          bn="না", ka="არა", so="Maya")
 CIGS = dict(fr="Combien de cigarettes par jour ?", en="How many cigarettes a day?", ar="كم سيجارة في اليوم؟",
             fa_AF="روزانه چند سگرت؟", ps="په ورځ کې څو سګرټ؟", ti="ኣብ መዓልቲ ክንደይ ሽጋራ?", ro="Câte țigări pe zi?",
-            es="¿Cuántos cigarrillos al día?", uk="Скільки сигарет на день?", ru="Сколько сигарет в день?")
+            es="¿Cuántos cigarrillos al día?", uk="Скільки сигарет на день?", ru="Сколько сигарет в день?",
+            bn="দিনে কয়টি সিগারেট?", ka="რამდენ სიგარეტს დღეში?", so="Immisa sigaar maalintii?")
 MODULE_TEXTS = [TITLE, SMOKER, YES, NO, CIGS]
 
 MODULE = f"""
@@ -41,7 +44,7 @@ title: {_texts(**TITLE)}
 source: test fixture
 license: CC0
 languages: {{fr: validated, en: validated, ar: draft, fa_AF: draft, ps: draft, ti: draft, ro: draft, es: draft,
-             uk: draft, ru: draft}}
+             uk: draft, ru: draft, bn: draft, ka: draft, so: draft}}
 items:
   - id: smoker
     type: single
@@ -124,10 +127,11 @@ def test_the_welcome_page_greets_in_every_language(monkeypatch, kiosk: Path) -> 
     at = start(monkeypatch, kiosk)
     greetings = ["\u2068" + i18n.translations(lang).gettext("Welcome") + "\u2069" for lang in LANGS]
     assert [t.value for t in at.title] == [" · ".join(greetings)]
-    assert len(set(greetings)) == len(LANGS)  # ten different greetings, none left in English
+    assert len(set(greetings)) == len(LANGS)  # thirteen different greetings, none left in English
     assert [b.label for b in at.button if b.key.startswith("lang-")] == [i18n.native_name(lang) for lang in LANGS]
     assert [b.label for b in at.button if b.key.startswith("lang-")] == [
-        "Français", "English", "العربية", "دری", "پښتو", "ትግርኛ", "Română", "Español", "Українська", "Русский"]
+        "Français", "English", "العربية", "دری", "پښتو", "ትግርኛ", "Română", "Español", "Українська", "Русский",
+        "বাংলা", "ქართული", "Soomaali"]
 
 
 @pytest.mark.parametrize("lang", LANGS)

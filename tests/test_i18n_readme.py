@@ -1,5 +1,5 @@
 """The README's "Adding a language" routine, followed to the letter: its
-commands, run in order on copies of locales/ and of a survey, add Georgian,
+commands, run in order on copies of locales/ and of a survey, add Turkish,
 and the kiosk then offers it."""
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from kiosk.questionnaire import load_survey
 from tests.kiosk_driver import click, start
 
 REPO = Path(__file__).resolve().parent.parent
-LANG = "ka"
+LANG = "tr"
+# The languages the demo survey already offers.
+SHIPPED = ["fr", "en", "ar", "fa_AF", "ps", "ti", "uk", "ro", "es", "ru", "bn", "ka", "so"]
 
 
 def readme_commands() -> list[list[str]]:
@@ -52,10 +54,9 @@ def translate_file(path: Path, prefix: str) -> None:
 def enable_for_the_site(survey: Path) -> None:
     """README step 3, done by hand in the survey file."""
     text = survey.read_text(encoding="utf-8")
-    assert "  languages: [fr, en]\n" in text
-    survey.write_text(text.replace("  languages: [fr, en]\n",
-                                   f"  languages: [fr, en, {LANG}]\n  allow_draft_languages: true\n"),
-                      encoding="utf-8")
+    assert f"  languages: [{', '.join(SHIPPED)}]\n" in text
+    survey.write_text(text.replace(f"  languages: [{', '.join(SHIPPED)}]\n",
+                                   f"  languages: [{', '.join(SHIPPED)}, {LANG}]\n"), encoding="utf-8")
 
 
 def run(command: list[str]) -> int:
@@ -88,20 +89,20 @@ def test_the_readme_routine_adds_a_language_the_kiosk_offers(tmp_path: Path, mon
     for command in commands:
         assert run(command) == 0, (command, capsys.readouterr())
         if command[1] == "init":
-            translate_file(i18n.po_path(LANG), "[ka] ")
+            translate_file(i18n.po_path(LANG), "[tr] ")
         elif command[1:3] == ["i18n", "export"]:
-            translate_file(work / command[command.index("-o") + 1], "[ka] ")
+            translate_file(work / command[command.index("-o") + 1], "[tr] ")
         elif command[1:3] == ["i18n", "import"]:
             enable_for_the_site(survey)
     out = capsys.readouterr().out
     assert "0 error(s), 0 warning(s) in " + str(work / "locales") in out
     total = i18n.catalog_stats("fr").total
-    assert re.search(rf"^  ka +{total}/{total}, {total} unreviewed +0/1 +offered  \(ltr, ქართული\)$", out, re.M)
-    assert re.search(r"^    ka +draft +15/15 +100%$", out, re.M)
+    assert re.search(rf"^  tr +{total}/{total}, {total} unreviewed +0/1 +offered  \(ltr, Türkçe\)$", out, re.M)
+    assert re.search(r"^    tr +draft +15/15 +100%  review: 15 draft; 15 lack a back-translation$", out, re.M)
 
-    # The kiosk offers it: the welcome page has a Georgian button, and the
+    # The kiosk offers it: the welcome page has a Turkish button, and the
     # consent and first question pages are in the new catalog and module text.
-    assert load_survey(survey).offered_languages() == ["fr", "en", LANG]
+    assert load_survey(survey).offered_languages() == [*SHIPPED, LANG]
     kiosk = tmp_path / "kiosk"
     (kiosk / "team").mkdir(parents=True)
     shutil.copy(team.dir / "team.pub", kiosk / "team" / "team.pub")
@@ -109,11 +110,11 @@ def test_the_readme_routine_adds_a_language_the_kiosk_offers(tmp_path: Path, mon
     shutil.copytree(work / "questionnaires", kiosk / "survey")
     (kiosk / "kiosk.toml").write_text(cli._demo_toml(), encoding="utf-8")
     at = start(monkeypatch, kiosk / "kiosk.toml")
-    assert [b.label for b in at.button if b.key.startswith("lang-")] == ["Français", "English", "ქართული"]
+    assert [b.label for b in at.button if b.key.startswith("lang-")][-2:] == ["Soomaali", "Türkçe"]
     click(at, f"lang-{LANG}")
-    assert [b.label for b in at.button if b.key.startswith("consent")] == ["[ka] I agree, start", "[ka] No thanks"]
+    assert [b.label for b in at.button if b.key.startswith("consent")] == ["[tr] I agree, start", "[tr] No thanks"]
     click(at, "consent-yes")
-    assert [h.value for h in at.header] == ["[ka] Comment est votre état de santé en général ?"]
+    assert [h.value for h in at.header] == ["[tr] Comment est votre état de santé en général ?"]
 
 
 def test_babel_has_no_prs_so_dari_is_fa_af() -> None:

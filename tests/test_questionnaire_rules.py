@@ -98,6 +98,71 @@ MODULE_RULES = [
         ["{f}:6: error [Q-LANG-002] language 'en' has status 'reviewed'; use 'validated' (reviewed wording) or 'draft' (needs native review)"],
         id='Q-LANG-002'),
     pytest.param(
+        HEAD.replace("en: validated", "en: {status: reviewed, origin: project}") + YN + "items:\n" + Q1,
+        ["{f}:6: error [Q-LANG-002] language 'en' has status 'reviewed'; use 'validated' (reviewed wording) or 'draft' (needs native review)"],
+        id='Q-LANG-002-provenance'),
+    pytest.param(
+        HEAD.replace("en: validated", "en: {status: draft, origin: project, licnece: x}") + YN + "items:\n" + Q1,
+        ["{f}:6: error [Q-PROV-001] unknown 'en' provenance key 'licnece'; did you mean 'licence'?"],
+        id='Q-PROV-001'),
+    pytest.param(
+        HEAD.replace("en: validated", "en: {status: draft, origin: translated}") + YN + "items:\n" + Q1,
+        ["{f}:6: error [Q-PROV-002] language 'en' has origin 'translated'; use 'published' (the publisher's own translation) or 'project' (translated for this project)"],
+        id='Q-PROV-002'),
+    pytest.param(
+        HEAD.replace("en: validated", "en: {status: draft}") + YN + "items:\n" + Q1,
+        ["{f}:6: error [Q-PROV-002] language 'en' has origin nothing; use 'published' (the publisher's own translation) or 'project' (translated for this project)"],
+        id='Q-PROV-002-missing'),
+    pytest.param(
+        HEAD.replace("en: validated", "en: {status: validated, origin: project}") + YN + "items:\n" + Q1,
+        ["{f}:6: error [Q-PROV-003] language 'en' is a translation made for this project, so its status is 'draft'; only a publisher's validated translation (origin: published) may be 'validated'"],
+        id='Q-PROV-003'),
+    pytest.param(
+        HEAD.replace("en: validated", "en: {status: validated, origin: published, publisher: Pfizer Inc.}") + YN + "items:\n" + Q1,
+        ["{f}:6: error [Q-PROV-004] language 'en' is a validated published wording but lacks title, year, licence; say who published this wording, under which title, in which year and under which licence"],
+        id='Q-PROV-004'),
+    pytest.param(
+        HEAD.replace("en: validated", "en: {status: draft, origin: published, publisher: P, year: 2010}") + YN + "items:\n" + Q1,
+        ["{f}:6: error [Q-PROV-004] language 'en' is published but lacks title, licence; say who published this wording, under which title and under which licence"],
+        id='Q-PROV-004-draft'),
+    pytest.param(
+        HEAD.replace("en: validated", 'en: {status: draft, origin: published, publisher: P, title: T, year: "2010", licence: L}') + YN + "items:\n" + Q1,
+        ["{f}:6: error [Q-PROV-005] language 'en': year '2010' must be a year, a number without quotes like 2010"],
+        id='Q-PROV-005'),
+    pytest.param(
+        HEAD.replace("en: validated", "en: {status: draft, origin: project, note: [a, b]}") + YN + "items:\n" + Q1,
+        ["{f}:6: error [Q-PROV-006] language 'en': note \"['a', 'b']\" must be text (write it in quotes)"],
+        id='Q-PROV-006'),
+    pytest.param(
+        HEAD + YN + "items:\n" + Q1 + "review: {ar: {}}\n",
+        ["{f}:16: error [Q-REV-001] review of 'ar', a language 'languages' does not declare; declare it or remove its review"],
+        id='Q-REV-001'),
+    pytest.param(
+        HEAD + YN + "items:\n" + Q1 + "review:\n  en:\n    title: {state: reviewed, back: T, by: panel, date: '2026-11-29', who: x}\n",
+        ["{f}:18: error [Q-REV-001] unknown review key 'who'; allowed keys are back, by, date, state"],
+        id='Q-REV-001-key'),
+    pytest.param(
+        HEAD + YN + "items:\n" + Q1 + "review:\n  en:\n    items.b.text: {state: draft}\n",
+        ["{f}:18: error [Q-REV-002] review of 'en' items.b.text: no such text in the module (name a text by its place, as in a translation file's msgctxt); did you mean 'items.a.text'?"],
+        id='Q-REV-002'),
+    pytest.param(
+        HEAD + YN + "items:\n" + Q1 + "review:\n  en:\n    title: {state: done}\n",
+        ["{f}:18: error [Q-REV-003] review of 'en' title: state 'done' must be one of draft, back-translated, reviewed, validated"],
+        id='Q-REV-003'),
+    pytest.param(
+        HEAD + YN + "items:\n" + Q1 + "review:\n  en:\n    title: {state: reviewed, by: bilingual panel, date: '2026-11-29'}\n",
+        ["{f}:18: error [Q-REV-004] review of 'en' title is reviewed but has no back-translation; the WHO method reviews a translation against its independent back-translation: give 'back'"],
+        id='Q-REV-004'),
+    pytest.param(
+        HEAD + YN + "items:\n" + Q1 + "review:\n  en:\n    title: {state: reviewed, back: Titre, by: jane.doe@example.org, date: 29/11/2026}\n",
+        ["{f}:18: error [Q-REV-005] review of 'en' title: 'by' 'jane.doe@example.org' must name a role (back-translator, bilingual panel, health mediator), never a person: no name, e-mail or phone, at most 60 characters",
+         "{f}:18: error [Q-REV-005] review of 'en' title: 'date' '29/11/2026' must be a day written YYYY-MM-DD (in quotes)"],
+        id='Q-REV-005'),
+    pytest.param(
+        HEAD.replace("en: validated", "en: draft") + YN + "items:\n" + Q1 + "review:\n  en:\n    title: {state: validated, back: Titre, by: bilingual panel, date: '2026-11-29'}\n",
+        ["{f}:18: error [Q-REV-006] review of 'en' title is validated, but the language is a draft; a text is validated only in a validated language: mark it reviewed"],
+        id='Q-REV-006'),
+    pytest.param(
         HEAD + YN + "items:\n  - id: a\n    type: single\n    text: {fr: A}\n    choices: yn\n",
         ["{f}:6: error [Q-LANG-003] language 'en' is declared but lacks text for a; translate them or remove the language"],
         id='Q-LANG-003'),
@@ -353,7 +418,7 @@ MODULE_RULES = [
     pytest.param(
         HEAD + "items:\n  - {id: b, type: note, text: {fr: B, en: B}}\n" + "x:\n  a: &a [o, o, o, o, o, o, o, o, o, o]\n" + "".join(f"  {c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcde", "bcdef")),
         ["{f}: error [Q-YAML-003] the definition is too large or uses YAML aliases that refer to themselves or expand too far; write the content out without '&' anchors and '*' aliases",
-        "{f}:9: error [Q-MOD-002] unknown key 'x'; allowed keys are choices, description, id, items, languages, license, scores, source, title, version"],
+        "{f}:9: error [Q-MOD-002] unknown key 'x'; allowed keys are choices, description, id, items, languages, license, review, scores, source, title, version"],
         id='Q-YAML-003'),
 
 ]
@@ -371,6 +436,59 @@ def test_a_clean_module_has_no_problem(tmp_path: Path) -> None:
     f.write_text(HEAD + YN + "items:\n" + Q1, encoding="utf-8")
     assert rendered(f) == []
     assert load_module(f).item("a").choices[1].code == "n"
+
+
+PROVENANCE = """languages:
+  fr: validated
+  en:
+    status: validated
+    origin: published
+    publisher: "Pfizer Inc."
+    title: "PHQ Screeners"
+    year: 2005
+    licence: "Free to reproduce"
+    url: "https://www.phqscreeners.com/"
+  ar: {status: draft, origin: project, note: "forward translation, not yet reviewed"}
+"""
+
+
+def test_a_language_may_record_its_provenance(tmp_path: Path) -> None:
+    f = tmp_path / "m.yaml"
+    text = (HEAD.replace("languages: {fr: validated, en: validated}\n", PROVENANCE) + YN + "items:\n" + Q1)
+    text = text.replace("{fr: Titre, en: Title}", "{fr: Titre, en: Title, ar: عنوان}")
+    text = text.replace("{fr: A, en: A}", "{fr: A, en: A, ar: أ}")
+    text = text.replace('{fr: Oui, en: "Yes"}', '{fr: Oui, en: "Yes", ar: نعم}')
+    text = text.replace('{fr: Non, en: "No"}', '{fr: Non, en: "No", ar: لا}')
+    f.write_text(text, encoding="utf-8")
+    assert rendered(f) == []
+    m = load_module(f)
+    # The short form and the long form give the same statuses.
+    assert m.languages == {"fr": "validated", "en": "validated", "ar": "draft"}
+    assert "fr" not in m.provenance
+    assert m.provenance["en"].origin == "published"
+    assert (m.provenance["en"].publisher, m.provenance["en"].year) == ("Pfizer Inc.", 2005)
+    assert m.provenance["en"].url == "https://www.phqscreeners.com/"
+    assert m.provenance["en"].summary() == "published: Pfizer Inc., 2005"
+    assert m.provenance["ar"].summary() == "project"
+    assert m.provenance["ar"].note == "forward translation, not yet reviewed"
+
+
+def test_a_published_draft_may_leave_the_year_unknown(tmp_path: Path) -> None:
+    f = tmp_path / "m.yaml"
+    f.write_text(HEAD.replace("en: validated", "en: {status: draft, origin: published, publisher: P, title: T, "
+                                               "licence: L, url: 'https://example.org/t'}") + YN + "items:\n" + Q1,
+                 encoding="utf-8")
+    assert rendered(f) == []
+    prov = load_module(f).provenance["en"]
+    assert (prov.year, prov.summary()) == (None, "published: P")
+
+
+def test_a_long_form_language_must_still_be_complete(tmp_path: Path) -> None:
+    f = tmp_path / "m.yaml"
+    f.write_text(HEAD.replace("languages: {fr: validated, en: validated}\n", PROVENANCE) + YN + "items:\n" + Q1,
+                 encoding="utf-8")
+    assert rendered(f)[0] == (f"{f}:16: error [Q-LANG-003] language 'ar' is declared but lacks text for title, a, "
+                              "a:y, a:n; translate them or remove the language")
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
@@ -531,7 +649,7 @@ SURVEY_RULES = [
         id='Q-LANG-008'),
     pytest.param(
         SURVEY + "  choices:\n    area:\n      - {code: x, label: {fr: X}}\n",
-        ["{d}/s.yaml:11: error [Q-LANG-009] site list 'area' lacks text in 'en' for x; translate it or remove the language"],
+        ["{d}/s.yaml:11: error [Q-LANG-009] site list 'area' lacks text in 'en' for x; translate it, write a place name once as plain text (label: \"Les Tilleuls\"), or remove the language"],
         id='Q-LANG-009'),
     pytest.param(
         SURVEY.replace('"1.0.0"}\n', '"1.0.0"}\n  - {id: free, version: "1.0.0"}\n').replace("[fr, en]", "[fr]"),

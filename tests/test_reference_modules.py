@@ -133,7 +133,12 @@ def test_the_site_replaces_the_neighbourhood_list(full: Survey, modules: dict[st
 
 def test_full_survey_settings(full: Survey) -> None:
     assert full.site.centre == "CSC-DEMO"
-    assert full.offered_languages() == ["fr", "en"]
+    # Every shipped language; all but French and English are drafts the site allows.
+    assert full.offered_languages() == ["fr", "en", "ar", "fa_AF", "ps", "ti", "uk", "ro", "es", "ru", "bn", "ka",
+                                        "so"]
+    assert [full.language_status(lang) for lang in ("fr", "en", "ar")] == ["draft", "draft", "draft"]
+    assert full.site.allow_draft_languages is True
+    assert set(full.site.crisis) == set(full.offered_languages())
     assert full.site.crisis["fr"].startswith("3114 — numéro national de prévention du suicide, 24h/24, gratuit")
     assert full.site.crisis["en"].startswith("3114 — French national suicide prevention line, 24/7, free")
     assert [m.id for m in full.modules] == ["demographics", "mehm", "health_coverage", "housing",

@@ -30,7 +30,11 @@ def test_hardened_options(kiosk_dir: Path) -> None:
     # Fonts are served from the kiosk itself, never from a CDN.
     assert [f["url"] for f in conf["theme"]["fontFaces"]] == [
         "app/static/NotoSans-Regular.ttf", "app/static/NotoSansArabic-Regular.ttf",
-        "app/static/NotoSansEthiopic-Regular.ttf"]
+        "app/static/NotoSansEthiopic-Regular.ttf", "app/static/NotoSansBengali-Regular.ttf",
+        "app/static/NotoSansGeorgian-Regular.ttf"]
+    # Each script's face covers only its own characters.
+    assert [f.get("unicodeRange") for f in conf["theme"]["fontFaces"]][3:] == [
+        "U+0980-09FF", "U+10A0-10FF, U+1C90-1CBF, U+2D00-2D2F"]
 
 
 def test_network_address_needs_tls(kiosk_dir: Path, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from babel.messages.pofile import read_po, write_po
 
 from kiosk.cli import QUESTIONNAIRES, main
 from kiosk.questionnaire import load_module, load_survey
-from kiosk.translate import export_module, import_module, status_report
+from kiosk.translate import _dump, _yaml_for, export_module, import_module, status_report, text_slots
 
 CONTEXTS = [
     "title",
@@ -40,8 +40,21 @@ ARABIC = {
 
 @pytest.fixture
 def module(tmp_path: Path) -> Path:
-    """A private copy of the MEHM module."""
-    return Path(shutil.copy(QUESTIONNAIRES / "mehm.yaml", tmp_path / "mehm.yaml"))
+    """A private copy of the MEHM module in French and English only, as it
+    was before any translation: the round trip adds Arabic to it."""
+    text = (QUESTIONNAIRES / "mehm.yaml").read_text(encoding="utf-8")
+    y, exact = _yaml_for(text)
+    assert exact
+    data = y.load(text)
+    for slot in text_slots(data):
+        for lang in [lang for lang in slot.texts if lang not in ("fr", "en")]:
+            del slot.texts[lang]
+    for lang in [lang for lang in data["languages"] if lang not in ("fr", "en")]:
+        del data["languages"][lang]
+    out = tmp_path / "mehm.yaml"
+    out.write_text(_dump(y, data), encoding="utf-8")
+    assert load_module(out).languages == {"fr": "validated", "en": "validated"}
+    return out
 
 
 def translate(po: Path, texts: dict[str, str], fuzzy: tuple[str, ...] = (),
@@ -261,6 +274,23 @@ def test_the_command_line_round_trip(module: Path, tmp_path: Path, capsys) -> No
     assert out[1] == f"1 error(s): nothing imported into {module}"
 
 
+# The demo survey as it was in French and English only, before translation.
+DEMO_SURVEY = """id: demo
+version: 1.0.0
+title:
+  fr: Enquête santé du quartier (démonstration)
+  en: Neighbourhood health survey (demo)
+modules:
+  - {id: mehm, version: 1.0.0}
+site:
+  centre: DEMO
+  languages: [fr, en]
+  idle_timeout: 90
+  period: week
+  keep_partial: true
+"""
+
+
 def _locales(root: Path) -> Path:
     for lang, body in (("fr", 'msgid "Next"\nmsgstr "Suivant"\n'),
                        ("ar", '# unreviewed\nmsgid "Next"\nmsgstr "التالي"\n')):
@@ -272,7 +302,8 @@ def _locales(root: Path) -> Path:
 
 def test_status_shows_every_language_of_the_survey_and_its_modules(module: Path, tmp_path: Path, capsys,
                                                                    monkeypatch) -> None:
-    survey = Path(shutil.copy(QUESTIONNAIRES / "demo_survey.yaml", tmp_path / "demo_survey.yaml"))
+    survey = tmp_path / "demo_survey.yaml"
+    survey.write_text(DEMO_SURVEY, encoding="utf-8")
     po = tmp_path / "mehm.ar.po"
     export_module(module, "ar", po)
     translate(po, {c: t for c, t in ARABIC.items() if c != "items.chronic.hint"})
@@ -289,7 +320,7 @@ def test_status_shows_every_language_of_the_survey_and_its_modules(module: Path,
         "  module mehm 1.0.0  mehm.yaml  (source fr)",
         "    fr    validated   15/15   100%",
         "    en    validated   15/15   100%",
-        "    ar    draft       14/15    93%",
+        "    ar    draft       14/15    93%  review: 14 draft; 14 lack a back-translation",
     ]
     assert main(["i18n", "status", "mehm.yaml", "--items", "--locales", str(locales)]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -297,16 +328,68 @@ def test_status_shows_every_language_of_the_survey_and_its_modules(module: Path,
         "module mehm 1.0.0  mehm.yaml  (source fr)",
         "  fr    validated   15/15   100%",
         "  en    validated   15/15   100%",
-        "  ar    draft       14/15    93%",
+        "  ar    draft       14/15    93%  review: 14 draft; 14 lack a back-translation",
         "  text                       fr  en  ar",
     ]
     assert out[5] == "  title                      ok  ok  ok"
     assert out[18] == "  items.chronic.hint         ok  ok  --"
-    assert len(out) == 20
+    # Which texts still need a back-translation (the WHO method's second step).
+    assert out[20] == ("  ar lacks a back-translation: title, choices.health5.1, choices.health5.2, choices.health5.3, "
+                       "choices.health5.4, choices.health5.5, choices.yesno.1, choices.yesno.2, "
+                       "choices.limitation3.1, choices.limitation3.2, choices.limitation3.3, "
+                       "items.general_health.text, items.chronic.text, items.limitation.text")
+    assert len(out) == 21
+
+
+def _arabic_as_project_translation(module: Path, tmp_path: Path) -> Path:
+    """Import the Arabic, then record it in the long form as a project
+    translation; the .po is returned for a second import."""
+    po = tmp_path / "mehm.ar.po"
+    export_module(module, "ar", po)
+    translate(po, ARABIC)
+    assert import_module(module, po, "ar").written
+    text = module.read_text(encoding="utf-8")
+    assert "  ar: draft\n" in text
+    module.write_text(text.replace("  ar: draft\n", "  ar: {status: draft, origin: project}\n"), encoding="utf-8")
+    return po
+
+
+def test_status_shows_where_each_language_comes_from(module: Path, tmp_path: Path, capsys,
+                                                     monkeypatch) -> None:
+    po = _arabic_as_project_translation(module, tmp_path)
+    text = module.read_text(encoding="utf-8")
+    module.write_text(text.replace("  en: validated\n", (
+        "  en:\n    status: validated\n    origin: published\n    publisher: \"Eurostat\"\n"
+        "    title: \"EHIS wave 3 methodological manual\"\n    year: 2018\n    licence: \"CC BY 4.0\"\n")),
+        encoding="utf-8")
+    # A second import (a corrected text) keeps the provenance mapping.
+    translate(po, {"items.chronic.hint": "مرض استمر أو يُتوقع أن يستمر 6 أشهر أو أكثر."})
+    assert import_module(module, po, "ar").written
+    assert "  ar: {status: draft, origin: project}\n" in module.read_text(encoding="utf-8")
+    assert load_module(module).provenance["ar"].origin == "project"
+    monkeypatch.chdir(tmp_path)
+    assert main(["i18n", "status", "mehm.yaml", "--locales", str(_locales(tmp_path / "locales"))]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "module mehm 1.0.0  mehm.yaml  (source fr)",
+        "  fr    validated   15/15   100%",
+        "  en    validated   15/15   100%  published: Eurostat, 2018",
+        "  ar    draft       15/15   100%  project  review: 15 draft; 15 lack a back-translation",
+    ]
+
+
+def test_importing_validated_into_a_project_translation_is_refused(module: Path, tmp_path: Path) -> None:
+    po = _arabic_as_project_translation(module, tmp_path)
+    before = module.read_bytes()
+    result = import_module(module, po, "ar", status="validated")
+    assert not result.written
+    assert [p.render().split("] ", 1)[1] for p in result.problems] == [
+        "language 'ar' is a translation made for this project, so its status is 'draft'; only a publisher's "
+        "validated translation (origin: published) may be 'validated'"]
+    assert module.read_bytes() == before
 
 
 def test_status_explains_why_a_language_is_not_offered(module: Path, tmp_path: Path) -> None:
-    survey_text = (QUESTIONNAIRES / "demo_survey.yaml").read_text(encoding="utf-8")
+    survey_text = DEMO_SURVEY
     survey = tmp_path / "demo_survey.yaml"
     survey.write_text(survey_text.replace("languages: [fr, en]", "languages: [fr, en, ar, ti]"), encoding="utf-8")
     po = tmp_path / "mehm.ar.po"
