@@ -126,12 +126,26 @@ class Respondent:
         return self.pos is None
 
     def progress(self) -> tuple[int, int]:
-        """(screens done, screens in total) counting relevant items only."""
+        """(screens done, screens in total). The total counts the screens
+        ahead that are shown given the answers so far, and those whose
+        showing still depends on a question not answered yet: so it only
+        ever goes down (a branch closing) as the patient moves on, never
+        up by surprise when a follow-up question opens."""
         done = len(self.history)
         ahead = 0
         if self.pos is not None:
             relevance = self.relevance()
-            ahead = sum(1 for i in range(self.pos, len(self._items)) if relevance[i])
+            index = {it.key: i for i, it in enumerate(self._items)}
+            for i in range(self.pos, len(self._items)):
+                item = self._items[i]
+                if relevance[i]:
+                    ahead += 1
+                    continue
+                for name in logic.references(logic.parse(item.relevant)):
+                    key = name if "." in name else f"{item.module}.{name}"
+                    if index.get(key, -1) >= self.pos and key not in self.answers:
+                        ahead += 1  # still open: decided by a later answer
+                        break
         return done, done + ahead
 
     def _advance(self) -> None:

@@ -59,6 +59,24 @@ def layout_css() -> str:
 """
 
 
+def rtl_css() -> str:
+    """Right-to-left pages (Arabic, Dari, Pashto): Streamlit has no RTL
+    support, and mirroring the main container is not enough. Paragraphs,
+    hints, warnings and list items align to their start (Streamlit sets a
+    physical left alignment); lists indent on the right, so consent bullets
+    stay inside the column; the progress bar fills from the right."""
+    text = ('[data-testid="stMain"] :is([data-testid="stMarkdown"], [data-testid="stCaptionContainer"], '
+            '[data-testid="stProgress"], [data-testid="stAlert"], [data-testid="stText"])')
+    return f"""
+[data-testid="stMain"] {{ direction: rtl; }}
+{text} :is(p, li, div) {{ text-align: start !important; direction: rtl; }}
+[data-testid="stMain"] [data-testid="stMarkdown"] :is(ul, ol) {{ padding-left: 0 !important; margin-left: 0 !important;
+  padding-right: 1.4em !important; margin-right: 0 !important; }}
+[data-testid="stMain"] [data-testid="stMarkdown"] li {{ margin-left: 0 !important; }}
+[data-testid="stMain"] [data-testid="stProgressBarTrack"] {{ transform: scaleX(-1); }}
+"""
+
+
 def guard_script(guard_ms: int = TOUCH_GUARD_MS) -> str:
     """JavaScript installed once per page load (``window.__kioskGuard``):
     the touch guard and the scroll reset described in the module text.

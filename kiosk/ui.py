@@ -83,7 +83,7 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
   background: transparent !important; color: #ddd !important; }
 """
     if direction == "rtl":
-        css += '[data-testid="stMain"] { direction: rtl; }\n'
+        css += screen.rtl_css()
     # Streamlit's own English texts: hidden, or covered in the patient's language.
     css += screen.layout_css()
     css += i18n.chrome_css(lang) + "</style>"
@@ -310,7 +310,8 @@ def _question(r: Respondent, item: Any, key: str, lang: str) -> None:
     """The question area: progress, texts, media, answers."""
     done, total = r.progress()
     st.progress(min(done / max(total, 1), 1.0),
-                text=_("Question {number} of {total}").format(number=done + 1, total=total))
+                text=_("Question {number} of {total}").format(number=screen.numerals(done + 1, lang),
+                                                              total=screen.numerals(total, lang)))
     if item.group_text:
         st.subheader(i18n.text_for(item.group_text, lang))
     st.header(i18n.text_for(item.text, lang))

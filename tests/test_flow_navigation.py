@@ -171,3 +171,26 @@ def test_earlier_prefer_not_shows_as_chosen(monkeypatch, full_kiosk: Path) -> No
     assert pna.label == "✓ Je préfère ne pas répondre"
     assert pna.proto.type == "primary"
     assert not any(label.startswith("✓") for label in labels(at) if label != pna.label)
+
+
+def test_the_progress_total_never_grows_as_branches_open(full: Survey) -> None:
+    """Answers that open every follow-up (private tenant, care forgone, PHQ-9
+    items above 0): the announced total never goes up, and the last screen
+    is announced as the last."""
+    r = Respondent(full, "fr")
+    opening = {"housing.situation": "tenant_private", "forgoing_care.forgone": "yes"}
+    totals = []
+    while not r.finished:
+        item = r.current
+        done, total = r.progress()
+        totals.append(total)
+        assert done == len(totals) - 1
+        if item.type == "multiple":
+            r.set_pending([item.choices[0].code])
+            r.next()
+        elif item.type == "note" or not item.choices:
+            r.next()
+        else:
+            r.answer(opening.get(item.key, item.choices[-1].code))
+    assert totals == sorted(totals, reverse=True), totals
+    assert totals[-1] == len(totals)
