@@ -56,6 +56,8 @@ def layout_css() -> str:
 .st-key-{LANGS_KEY} {{ display: grid !important; grid-template-columns: repeat(auto-fill, minmax(13rem, 1fr));
   gap: 0.6rem; }}
 .st-key-{LANGS_KEY} > div {{ width: auto !important; }}
+.st-key-kiosk-crisis-line [data-testid="stText"] {{ font-family: inherit; font-size: 1.7rem; font-weight: 700;
+  white-space: pre-wrap; line-height: 1.4; }}
 """
 
 

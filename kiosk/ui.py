@@ -38,7 +38,6 @@ STAFF = "pages/staff.py"
 STATE_KEYS = ("lang", "respondent", "crisis", "problem", "store_failed", "confirm_stop", "staff",
               "staff_message")
 THANKS_SECONDS = 20
-THANKS_CRISIS_SECONDS = 90
 
 
 @st.cache_resource(show_spinner=False)
@@ -430,11 +429,18 @@ def thanks_page() -> None:
     st.write(_("Your answers have been saved and locked. Nobody at the centre can link them to you."))
     crisis = bool(st.session_state.get("crisis"))
     if crisis:
+        # The centre's own help first, then the crisis line, large. The
+        # screen follows the site's idle timeout like any other: never
+        # longer, so the next person in the room does not read it.
+        help_text = rt.survey.site.crisis_help.get(lang) or _(
+            "Please tell the reception staff now: someone at the centre can help you right away.")
+        st.error(help_text)
         st.warning(_("If you are having thoughts of hurting yourself, you are not alone. Help is available now:"))
-        st.text(rt.survey.site.crisis.get(lang, ""))
+        with st.container(key="kiosk-crisis-line"):
+            st.text(rt.survey.site.crisis.get(lang, ""))
     # Back to the welcome screen by a full reload (a new session, empty browser
     # memory) after a few seconds, or at once with the button.
-    idle_timer(THANKS_CRISIS_SECONDS if crisis else min(THANKS_SECONDS, rt.survey.site.idle_timeout))
+    idle_timer(rt.survey.site.idle_timeout if crisis else min(THANKS_SECONDS, rt.survey.site.idle_timeout))
     if st.button(_("Finish"), key="finish", type="primary", use_container_width=True):
         reset()
         st.html("<script>window.location.replace('/');</script>", unsafe_allow_javascript=True)

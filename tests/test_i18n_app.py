@@ -156,7 +156,8 @@ def test_consent_and_questions_are_in_the_chosen_language(monkeypatch, kiosk: Pa
     click(at, "consent-yes")
     first = visible(at)
     assert [h.value for h in at.header] == [SMOKER[lang]]
-    assert at.get("progress")[0].proto.text == t("Question {number} of {total}").format(number=numerals(1, lang), total=numerals(2, lang))
+    assert at.get("progress")[0].proto.text == t("Question {number} of {total}").format(
+        number=numerals(1, lang), total=numerals(2, lang))
     assert [b.label for b in at.button if b.key not in ("staff-door", "kiosk-idle")] == [
         YES[lang], NO[lang], t("Prefer not to answer"), t("Stop the survey")]
 
