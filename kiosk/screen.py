@@ -53,9 +53,15 @@ def layout_css() -> str:
 .st-key-{NAV_KEY} [data-testid="stHorizontalBlock"] {{ gap: 0.5rem; flex-wrap: nowrap; }}
 .st-key-{NAV_KEY} [data-testid="stColumn"] {{ min-width: 0; flex: 1 1 0; }}
 [data-testid="stMain"] .st-key-{NAV_KEY} .stButton button {{ min-height: 56px; }}
-.st-key-{LANGS_KEY} {{ display: grid !important; grid-template-columns: repeat(auto-fill, minmax(13rem, 1fr));
-  gap: 0.6rem; }}
+.st-key-{LANGS_KEY} {{ display: grid !important; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr));
+  gap: 0.45rem; }}
+[data-testid="stMain"] .st-key-{LANGS_KEY} .stButton button {{ min-height: 56px; }}
 .st-key-{LANGS_KEY} > div {{ width: auto !important; }}
+/* The welcome screen greets in every language at once: compact, so the
+   language grid stays in view however many languages there are. */
+.st-key-{SCREEN_PREFIX}welcome h1 {{ font-size: 1.35rem !important; line-height: 1.5 !important;
+  padding: 0 0 0.2rem !important; font-weight: 600 !important; }}
+.st-key-{SCREEN_PREFIX}welcome p {{ font-size: 0.9rem !important; color: #555; margin: 0; }}
 .st-key-kiosk-crisis-line [data-testid="stText"] {{ font-family: inherit; font-size: 1.7rem; font-weight: 700;
   white-space: pre-wrap; line-height: 1.4; }}
 """

@@ -196,8 +196,8 @@ def welcome_page() -> None:
             "\u2068" + i18n.translations(lang).gettext("Welcome") + "\u2069" for lang in langs))
         with st.container(key=screen.screen_key("welcome")):
             st.title(greetings)
-        st.write(" · ".join(dict.fromkeys("\u2068" + i18n.translations(lang).gettext("Choose your language")
-                                          + "\u2069" for lang in langs)))
+            st.write(" · ".join(dict.fromkeys("\u2068" + i18n.translations(lang).gettext("Choose your language")
+                                              + "\u2069" for lang in langs)))
         # Every offered language at once, as a grid of native names.
         with st.container(key=screen.LANGS_KEY):
             for lang in langs:
@@ -469,30 +469,41 @@ def staff_login_page() -> None:
     with st.container(key=screen.screen_key("pin")):
         st.title(t("Staff area"))
     gate = PinGate(rt.config.pin_file)
-    wait = gate.locked_for()
-    if wait:
-        minutes = (wait + 59) // 60
-        st.error(_staff_ntext("Too many wrong PINs. Try again in {minutes} minute.",
-                              "Too many wrong PINs. Try again in {minutes} minutes.", minutes).format(minutes=minutes))
+
+    def lockout(seconds: int) -> str:
+        minutes = (seconds + 59) // 60
+        return _staff_ntext("Too many wrong PINs. Try again in {minutes} minute.",
+                            "Too many wrong PINs. Try again in {minutes} minutes.", minutes).format(minutes=minutes)
+
+    slot = st.empty()  # one message at most, above the PIN
     with st.form("pin-form", clear_on_submit=True):
         pin = st.text_input(t("PIN"), type="password", key="staff-pin", max_chars=12)
         submitted = st.form_submit_button(t("Unlock"))
-    if submitted:
-        result = gate.attempt(pin)
+    # The tablet's numeric keypad for the PIN field.
+    st.html("<script>(function(){let n=0;const s=()=>{const i=document.querySelector('.st-key-staff-pin input');"
+            "if(i){i.setAttribute('inputmode','numeric');i.setAttribute('pattern','[0-9]*');"
+            "i.setAttribute('autocomplete','off');}else if(n++<50){setTimeout(s,100);}};s();})();</script>",
+            unsafe_allow_javascript=True)
+    message = None
+    # An empty PIN (a patient who tapped the staff dot, then Unlock) is no
+    # attempt: it never counts towards the lockout.
+    if submitted and pin.strip():
+        result = gate.attempt(pin.strip())
         if result.ok:
             st.session_state["staff"] = True
             st.rerun()  # the app rebuilds the page list with the staff page
         elif not result.configured:
-            st.error(t("No staff PIN is set. Set one with 'kiosk set-pin'."))
+            message = t("No staff PIN is set. Set one with 'kiosk set-pin'.")
         elif result.locked_for:
-            minutes = (result.locked_for + 59) // 60
-            st.error(_staff_ntext("Too many wrong PINs. Try again in {minutes} minute.",
-                                  "Too many wrong PINs. Try again in {minutes} minutes.", minutes).format(
-                minutes=minutes))
+            message = lockout(result.locked_for)
         else:
             left = MAX_FAILURES - result.failures
-            st.error(_staff_ntext("Wrong PIN ({left} try left).", "Wrong PIN ({left} tries left).", left).format(
-                left=left))
+            message = _staff_ntext("Wrong PIN ({left} try left).", "Wrong PIN ({left} tries left).", left).format(
+                left=left)
+    elif gate.locked_for():
+        message = lockout(gate.locked_for())
+    if message:
+        slot.error(message)
     if st.button(t("Back to the survey"), key="staff-back"):
         reset()
         st.switch_page(WELCOME)

@@ -251,11 +251,15 @@ def check_reach(page, lang: str, size: dict, where: str) -> None:
             and b["hit"], f"{where} {size}: {b['text']!r} is not within reach: {b}"
 
 
-def screenshot(page, lang: str, n: int, size: dict) -> None:
+def screenshot(page, lang: str, n: int, size: dict, name: str = "") -> None:
+    """With KIOSK_SCREENSHOTS set, keep a picture of the screen as it is:
+    DIR/<lang>/<n>[-name]-<width>x<height>.png."""
     folder = os.environ.get("KIOSK_SCREENSHOTS")
     if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{lang}-{n:02d}-{size['width']}x{size['height']}.png"))
+        out = Path(folder) / lang
+        out.mkdir(parents=True, exist_ok=True)
+        suffix = f"-{name}" if name else ""
+        page.screenshot(path=str(out / f"{n:02d}{suffix}-{size['width']}x{size['height']}.png"))
 
 
 # French and Arabic on every run; with KIOSK_SCREENSHOTS (make screenshots)
@@ -281,19 +285,32 @@ def test_every_screen_starts_at_the_top_with_navigation_in_reach(server, lang: s
             langs = page.evaluate(IN_VIEW, ".st-key-kiosk-langs button")
             assert sorted(b["text"] for b in langs) == sorted(i18n.native_name(x) for x in OFFERED)
             assert all(b["hit"] and b["bottom"] <= size["height"] for b in langs), langs
-            screenshot(page, lang, 0, size) if n == 0 or lang == OFFERED[0] else None
+            screenshot(page, lang, 0, size, "welcome")
         page.set_viewport_size(LANDSCAPE)
         touch(page, button(page, i18n.native_name(lang)))
         for size in (LANDSCAPE, PORTRAIT):
             check_reach(page, lang, size, "consent")
-            screenshot(page, lang, 1, size)
+            screenshot(page, lang, 1, size, "consent")
         page.set_viewport_size(LANDSCAPE)
         touch(page, button(page, t(lang, "I agree, start")))
+        # The stop confirmation, then on with the survey.
+        touch(page, button(page, t(lang, "Stop the survey")))
+        for size in (LANDSCAPE, PORTRAIT):
+            page.set_viewport_size(size)
+            for name in ("Yes, stop", "No, continue"):
+                box = button(page, t(lang, name)).bounding_box()
+                assert box and box["y"] + box["height"] <= size["height"], (lang, name, size)
+            screenshot(page, lang, 1, size, "stop")
+        page.set_viewport_size(LANDSCAPE)
+        touch(page, button(page, t(lang, "No, continue")))
         thanks = t(lang, "Thank you!")
         n = 1
         while True:
             settle(page)
             if page.get_by_text(thanks, exact=True).count():
+                for size in (LANDSCAPE, PORTRAIT):
+                    page.set_viewport_size(size)
+                    screenshot(page, lang, n + 1, size, "thanks")
                 break
             n += 1
             assert n < 80, "the survey never ends"
@@ -324,4 +341,18 @@ def test_every_screen_starts_at_the_top_with_navigation_in_reach(server, lang: s
             page.wait_for_function("(m) => { const e = document.querySelector(\"[class*='st-key-kiosk-screen-']\");"
                                    " return !e || e.className !== m; }", arg=marker, polling=20)
         assert n > 40
+    assert non_loopback(requests) == []
+
+
+def test_deep_urls_land_on_the_welcome_screen(server) -> None:
+    url, _ = server
+    requests: list[str] = []
+    with browser_page(requests) as page:
+        for path in ("/question", "/consent", "/thanks", "/staff", "/no-such-page", "/pages/question.py"):
+            page.goto(url + path)
+            # The language grid, never a blank screen or Streamlit's dialog.
+            button(page, i18n.native_name(OFFERED[0])).wait_for(timeout=15000)
+            wait_idle(page)
+            assert page.locator(".st-key-kiosk-langs button").count() == len(OFFERED), path
+            assert page.locator('[data-testid="stDialog"]:visible').count() == 0, path
     assert non_loopback(requests) == []
