@@ -299,10 +299,56 @@ def question_page() -> None:
     _navigation(r, item, key)
 
 
-def _act(result: Any) -> None:
+# Taps act in widget callbacks, which Streamlit runs before the script: one
+# run per tap paints the next screen (st.rerun() after acting would run the
+# whole page twice). Each callback first checks that the screen it belongs
+# to is still the current one, so a late tap on an old screen does nothing.
+
+def _problem(result: Any) -> None:
     if result is not None:
         st.session_state["problem"] = result
-    st.rerun()
+
+
+def _on(r: Respondent, item_key: str) -> bool:
+    return not r.submitted and r.current is not None and r.current.key == item_key \
+        and not st.session_state.get("confirm_stop")
+
+
+def _answer_cb(r: Respondent, item_key: str, code: str) -> None:
+    if _on(r, item_key):
+        _problem(r.answer(code))
+
+
+def _toggle_cb(r: Respondent, item_key: str, code: str) -> None:
+    if _on(r, item_key):
+        current = r.value()
+        selected = list(current) if isinstance(current, list) else []
+        r.set_pending([c for c in selected if c != code] if code in selected else selected + [code])
+
+
+def _next_cb(r: Respondent, item_key: str, number_key: str | None) -> None:
+    if not _on(r, item_key):
+        return
+    if number_key is not None:
+        value = st.session_state.get(number_key)
+        _problem(r.answer(int(value)) if value is not None else r.next())
+    else:
+        _problem(r.next())
+
+
+def _prefer_not_cb(r: Respondent, item_key: str) -> None:
+    if _on(r, item_key):
+        r.prefer_not()
+
+
+def _back_cb(r: Respondent, item_key: str) -> None:
+    if _on(r, item_key):
+        r.back()
+
+
+def _stop_cb(r: Respondent, item_key: str) -> None:
+    if _on(r, item_key):
+        st.session_state["confirm_stop"] = True
 
 
 def _question(r: Respondent, item: Any, key: str, lang: str) -> None:
@@ -335,9 +381,9 @@ def _question(r: Respondent, item: Any, key: str, lang: str) -> None:
             if choice.audio.get(lang):
                 st.audio(_asset(item.module, choice.audio[lang]))
             chosen = current == choice.code
-            if st.button(("✓ " if chosen else "") + label, key=f"{key}-c-{choice.code}",
-                         type="primary" if chosen else "secondary", use_container_width=True):
-                _act(r.answer(choice.code))
+            st.button(("✓ " if chosen else "") + label, key=f"{key}-c-{choice.code}",
+                      type="primary" if chosen else "secondary", use_container_width=True,
+                      on_click=_answer_cb, args=(r, item.key, choice.code))
     elif item.type == "multiple":
         selected = list(current) if isinstance(current, list) else []
         for choice in item.choices:
@@ -347,11 +393,8 @@ def _question(r: Respondent, item: Any, key: str, lang: str) -> None:
             if choice.audio.get(lang):
                 st.audio(_asset(item.module, choice.audio[lang]))
             label = ("☑ " if on else "☐ ") + i18n.text_for(choice.label, lang)
-            if st.button(label, key=f"{key}-m-{choice.code}", type="primary" if on else "secondary",
-                         use_container_width=True):
-                new = [c for c in selected if c != choice.code] if on else selected + [choice.code]
-                r.set_pending(new)
-                st.rerun()
+            st.button(label, key=f"{key}-m-{choice.code}", type="primary" if on else "secondary",
+                      use_container_width=True, on_click=_toggle_cb, args=(r, item.key, choice.code))
     elif item.type == "integer":
         st.number_input(_("Your answer"), min_value=item.minimum, max_value=item.maximum,
                         value=current if isinstance(current, int) else None, step=1, key=f"{key}-n")
@@ -370,28 +413,23 @@ def _navigation(r: Respondent, item: Any, key: str) -> None:
         if first:
             for name, col in zip(first, st.columns(len(first))):
                 with col:
-                    if name == "next" and st.button(_("Next"), key=f"{key}-next", type="primary",
-                                                    use_container_width=True):
-                        if item.type == "integer":
-                            value = st.session_state.get(f"{key}-n")
-                            _act(r.answer(int(value)) if value is not None else r.next())
-                        else:
-                            _act(r.next())
-                    refused = current is PREFER_NOT
-                    if name == "pna" and st.button(("✓ " if refused else "") + _("Prefer not to answer"),
-                                                   key=f"{key}-pna", type="primary" if refused else "secondary",
-                                                   use_container_width=True):
-                        r.prefer_not()
-                        st.rerun()
+                    if name == "next":
+                        st.button(_("Next"), key=f"{key}-next", type="primary", use_container_width=True,
+                                  on_click=_next_cb,
+                                  args=(r, item.key, f"{key}-n" if item.type == "integer" else None))
+                    else:
+                        refused = current is PREFER_NOT
+                        st.button(("✓ " if refused else "") + _("Prefer not to answer"), key=f"{key}-pna",
+                                  type="primary" if refused else "secondary", use_container_width=True,
+                                  on_click=_prefer_not_cb, args=(r, item.key))
         back, stop = st.columns(2)
         with back:
-            if r.history and st.button(_("Back"), key=f"{key}-back", use_container_width=True):
-                r.back()
-                st.rerun()
+            if r.history:
+                st.button(_("Back"), key=f"{key}-back", use_container_width=True, on_click=_back_cb,
+                          args=(r, item.key))
         with stop:
-            if st.button(_("Stop the survey"), key=f"{key}-stop", use_container_width=True):
-                st.session_state["confirm_stop"] = True
-                st.rerun()
+            st.button(_("Stop the survey"), key=f"{key}-stop", use_container_width=True, on_click=_stop_cb,
+                      args=(r, item.key))
 
 
 def _confirm_stop(rt: KioskRuntime, r: Respondent) -> None:
@@ -411,9 +449,8 @@ def _confirm_stop(rt: KioskRuntime, r: Respondent) -> None:
             st.session_state["crisis"] = False
             st.switch_page(THANKS)
         return
-    if st.button(_("No, continue"), key=f"{r.nonce}-stop-no", use_container_width=True):
-        st.session_state.pop("confirm_stop", None)
-        st.rerun()
+    st.button(_("No, continue"), key=f"{r.nonce}-stop-no", use_container_width=True,
+              on_click=lambda: st.session_state.pop("confirm_stop", None))
 
 
 def thanks_page() -> None:
