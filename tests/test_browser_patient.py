@@ -19,7 +19,9 @@ import pytest
 from analysis.envelopes import open_envelope
 from kiosk import i18n
 from kiosk.config import load_config
+from kiosk.flow import Respondent
 from kiosk.questionnaire import Survey, load_survey
+from kiosk.screen import numerals
 from kiosk.store import Outbox
 from tests.browser_support import browser_page, kiosk_server, non_loopback, wait_idle, wait_readable
 from tests.conftest import inline_kiosk
@@ -32,6 +34,7 @@ PORTRAIT = {"width": 800, "height": 1280}
 GAPS_MS = (100, 250, 400, 550, 700, 850, 1000)
 SURVEY: Survey = load_survey(QUESTIONNAIRES / "full_survey.yaml")
 OFFERED = SURVEY.offered_languages()
+SURVEY_TOTAL = Respondent(SURVEY, "fr").progress()[1]
 # French and Arabic (right to left) where the survey offers them.
 GHOST_LANGS = [lang for lang in ("fr", "ar") if lang in OFFERED] or OFFERED[:1]
 
@@ -86,7 +89,10 @@ def centre(locator) -> None:
 
 
 def button(page, text: str):
-    return page.get_by_role("button", name=text, exact=True)
+    """The button whose text is exactly ``text`` (by its text, not its
+    accessible name, which drops the zero-width non-joiners of Dari)."""
+    return page.locator("[data-testid='stMain'] button").filter(
+        has_text=re.compile("^" + re.escape(text) + "$"))
 
 
 def start(page, url: str, lang: str) -> None:
@@ -348,11 +354,66 @@ def test_deep_urls_land_on_the_welcome_screen(server) -> None:
     url, _ = server
     requests: list[str] = []
     with browser_page(requests) as page:
-        for path in ("/question", "/consent", "/thanks", "/staff", "/no-such-page", "/pages/question.py"):
+        for path in ("/question", "/consent", "/thanks", "/staff", "/pin-", "/no-such-page"):
             page.goto(url + path)
             # The language grid, never a blank screen or Streamlit's dialog.
             button(page, i18n.native_name(OFFERED[0])).wait_for(timeout=15000)
             wait_idle(page)
             assert page.locator(".st-key-kiosk-langs button").count() == len(OFFERED), path
             assert page.locator('[data-testid="stDialog"]:visible').count() == 0, path
+    assert non_loopback(requests) == []
+
+
+RTL_LANGS = [lang for lang in ("ar", "fa_AF", "ps") if lang in OFFERED]
+BOXES = """(sel) => [...document.querySelectorAll(sel)].map((e) => { const r = e.getBoundingClientRect();
+  const s = getComputedStyle(e); return {left: r.left, right: r.right, align: s.textAlign, dir: s.direction}; })"""
+
+
+@pytest.mark.parametrize("lang", RTL_LANGS)
+def test_right_to_left_is_complete(server, lang: str) -> None:
+    """Consent bullets inside the column and aligned right, the hint and the
+    stop screen's paragraph aligned right, the progress bar filling from the
+    right, progress digits of the language (CLDR)."""
+    url, _ = server
+    requests: list[str] = []
+    with browser_page(requests) as page:
+        page.set_viewport_size(PORTRAIT)
+        page.goto(url + "/")
+        wait_idle(page)
+        page.evaluate("() => { window.__kioskGuard.ms = 0; }")  # layout only
+        touch(page, button(page, i18n.native_name(lang)))
+        column = page.locator("[data-testid='stMainBlockContainer']").bounding_box()
+        right = column["x"] + column["width"]
+        items = page.evaluate(BOXES, "[data-testid='stMain'] [data-testid='stMarkdown'] li")
+        assert len(items) == 4
+        for li in items:
+            assert li["dir"] == "rtl" and li["align"] in ("start", "right"), li
+            assert li["right"] <= right and li["left"] >= column["x"], (li, column)
+        markers = page.evaluate("() => [...document.querySelectorAll(\"[data-testid='stMain'] [data-testid='stMarkdown'] ul\")]"
+                                ".map((u) => parseFloat(getComputedStyle(u).paddingRight))")
+        assert markers and all(p > 0 for p in markers)  # room for the bullets, inside the column
+        touch(page, button(page, t(lang, "I agree, start")))
+        # Screen 3 of the full survey has a hint.
+        for _ in range(2):
+            # By key: Dari's label holds a zero-width non-joiner that the
+            # accessible name does not keep.
+            touch(page, page.locator("[class*='-pna'] button"))
+        (hint,) = page.evaluate(BOXES, "[data-testid='stMain'] [data-testid='stCaptionContainer'] p")
+        assert hint["dir"] == "rtl" and hint["align"] in ("start", "right"), hint
+        progress = t(lang, "Question {number} of {total}").format(number=numerals(3, lang),
+                                                                  total=numerals(SURVEY_TOTAL, lang))
+        page.get_by_text(progress, exact=True).wait_for()
+        if lang in ("fa_AF", "ps"):
+            assert "۳" in progress  # Extended Arabic-Indic digits (CLDR: arabext)
+        track = page.locator("[data-testid='stProgressBarTrack']").bounding_box()
+        fill = page.locator("[data-testid='stProgressBarTrack'] > div").bounding_box()
+        visible_left = max(fill["x"], track["x"])
+        visible_right = min(fill["x"] + fill["width"], track["x"] + track["width"])
+        assert abs(visible_right - (track["x"] + track["width"])) < 2, (fill, track)  # filled from the right
+        assert visible_right - visible_left < track["width"] / 2
+        touch(page, page.locator("[class*='-stop'] button"))
+        paragraph = t(lang, "The answers you gave so far will be kept, locked like the others.")
+        page.get_by_text(paragraph).wait_for()
+        (p,) = [b for b in page.evaluate(BOXES, "[data-testid='stMain'] [data-testid='stMarkdown'] p")]
+        assert p["dir"] == "rtl" and p["align"] in ("start", "right"), p
     assert non_loopback(requests) == []
