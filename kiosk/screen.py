@@ -57,6 +57,7 @@ def layout_css() -> str:
   gap: 0.45rem; }}
 [data-testid="stMain"] .st-key-{LANGS_KEY} .stButton button {{ min-height: 56px; }}
 .st-key-{LANGS_KEY} > div {{ width: auto !important; }}
+[data-testid="stMain"] [data-testid="stHeaderActionElements"] {{ display: none !important; }}
 /* The welcome screen greets in every language at once: compact, so the
    language grid stays in view however many languages there are. */
 .st-key-{SCREEN_PREFIX}welcome h1 {{ font-size: 1.35rem !important; line-height: 1.5 !important;

@@ -389,8 +389,8 @@ def test_right_to_left_is_complete(server, lang: str) -> None:
         for li in items:
             assert li["dir"] == "rtl" and li["align"] in ("start", "right"), li
             assert li["right"] <= right and li["left"] >= column["x"], (li, column)
-        markers = page.evaluate("() => [...document.querySelectorAll(\"[data-testid='stMain'] [data-testid='stMarkdown'] ul\")]"
-                                ".map((u) => parseFloat(getComputedStyle(u).paddingRight))")
+        markers = page.locator("[data-testid='stMain'] [data-testid='stMarkdown'] ul").evaluate_all(
+            "(us) => us.map((u) => parseFloat(getComputedStyle(u).paddingRight))")
         assert markers and all(p > 0 for p in markers)  # room for the bullets, inside the column
         touch(page, button(page, t(lang, "I agree, start")))
         # Screen 3 of the full survey has a hint.
