@@ -227,6 +227,8 @@ def browser_taps(url: str, n: int, kiosk: bool) -> list[float]:
             page.wait_for_selector('[data-test-script-state="notRunning"]', state="attached", timeout=60000)
             ready = "() => !window.__kioskGuard || window.__kioskGuard.ready()"
             if kiosk:
+                # The touch guard is installed by the first run of the page.
+                page.wait_for_function("() => !!window.__kioskGuard", timeout=60000)
                 for name in ("English", "I agree, start"):
                     page.wait_for_function(ready, timeout=60000)
                     page.get_by_role("button", name=name, exact=True).click(timeout=60000)
