@@ -96,8 +96,14 @@ def guard_script(guard_ms: int = TOUCH_GUARD_MS) -> str:
             f"const P={json.dumps('st-key-' + SCREEN_PREFIX)};"
             f"const g={{ms:{int(guard_ms)},shown:performance.now(),sig:undefined,busy:0,ran:false}};"
             "w.__kioskGuard=g;"
-            "const sig=()=>{const el=document.querySelector('[class*=\"'+P+'\"]');if(!el){return null;}"
-            "for(const c of el.classList){if(c.startsWith(P)){return c;}}return null;};"
+            # A screen is its marker container's key and the key of its
+            # first answer button (each carries the screen's position): a
+            # change of either is a new screen.
+            "const keyOf=(el,pre)=>{if(!el){return '';}for(const c of el.classList){if(c.startsWith(pre)){return c;}}"
+            "return '';};"
+            "const sig=()=>keyOf(document.querySelector('[class*=\"'+P+'\"]'),P)+'|'+keyOf(document.querySelector("
+            "'[data-testid=\"stMain\"] [class*=\"-c-\"][class*=\"st-key-\"],"
+            "[data-testid=\"stMain\"] [class*=\"-m-\"][class*=\"st-key-\"]'),'st-key-');"
             "const running=()=>!document.querySelector('[data-test-script-state=\"notRunning\"]');"
             "const top=()=>{w.scrollTo(0,0);document.querySelectorAll('[data-testid=\"stMain\"],"
             "[data-testid=\"stAppViewContainer\"],[data-testid=\"stAppScrollToBottomContainer\"],"
