@@ -382,6 +382,8 @@ def test_right_to_left_is_complete(server, lang: str) -> None:
         wait_idle(page)
         page.evaluate("() => { window.__kioskGuard.ms = 0; }")  # layout only
         touch(page, button(page, i18n.native_name(lang)))
+        page.locator("[data-testid='stMain'] [data-testid='stMarkdown'] li").nth(3).wait_for()
+        wait_readable(page)
         column = page.locator("[data-testid='stMainBlockContainer']").bounding_box()
         right = column["x"] + column["width"]
         items = page.evaluate(BOXES, "[data-testid='stMain'] [data-testid='stMarkdown'] li")
@@ -398,6 +400,7 @@ def test_right_to_left_is_complete(server, lang: str) -> None:
             # By key: Dari's label holds a zero-width non-joiner that the
             # accessible name does not keep.
             touch(page, page.locator("[class*='-pna'] button"))
+        page.locator("[data-testid='stMain'] [data-testid='stCaptionContainer'] p").wait_for()
         (hint,) = page.evaluate(BOXES, "[data-testid='stMain'] [data-testid='stCaptionContainer'] p")
         assert hint["dir"] == "rtl" and hint["align"] in ("start", "right"), hint
         progress = t(lang, "Question {number} of {total}").format(number=numerals(3, lang),
