@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-fast check bench i18n-extract i18n-update clean
+.PHONY: demo test test-fast check bench screenshots i18n-extract i18n-update clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	VENV=$(VENV) sh scripts/bootstrap.sh
@@ -26,6 +26,14 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Every screen of the full survey in every offered language, 1280x800 and
+# 800x1280, with the real-browser checks: test-artifacts/screens/<lang>/.
+screenshots: $(STAMP)
+	sh scripts/ensure-chromium.sh
+	rm -rf test-artifacts/screens
+	KIOSK_SCREENSHOTS=test-artifacts/screens $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  tests/test_browser_patient.py -k every_screen
 
 i18n-extract: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k gettext -k _t:2 --no-location --sort-output \

@@ -59,26 +59,59 @@ class Respondent:
 
     def __post_init__(self) -> None:
         self._items: list[Item] = self.survey.items
+        self._cache: tuple[Any, list[bool]] | None = None
         self.pos = self._next_relevant(-1)
+        # The furthest screen reached: items beyond it were never seen, so
+        # the logic skipping them is not recorded as "skipped".
+        self.furthest: int = -1 if self.pos is None else self.pos
 
     # ------------------------------------------------------------ navigation
+    def relevance(self) -> list[bool]:
+        """Whether each item is shown given the answers, in one pass.
+
+        An item made irrelevant by a later change masks its own (kept in
+        memory, not sealed) answer, so a branch below it is judged as if it
+        had never been answered: only answers on a branch that is no longer
+        taken are left out of what is sealed."""
+        state = _snapshot(self.answers)
+        if self._cache is not None and self._cache[0] == state:
+            return self._cache[1]
+        masked: set[str] = set()
+        out: list[bool] = []
+        for item in self._items:
+            if not item.relevant:
+                out.append(True)
+                continue
+
+            def lookup(name: str, item: Item = item) -> Any:
+                key = name if "." in name else f"{item.module}.{name}"
+                value = None if key in masked else self.answers.get(key)
+                return None if value is PREFER_NOT else value
+            shown = logic.truthy(logic.evaluate(logic.parse(item.relevant), lookup))
+            if not shown:
+                masked.add(item.key)
+            out.append(shown)
+        self._cache = (state, out)
+        return out
+
     def _lookup(self, item: Item):
+        relevance = self.relevance()
+        hidden = {it.key for it, shown in zip(self._items, relevance) if not shown}
+
         def lookup(name: str) -> Any:
             key = name if "." in name else f"{item.module}.{name}"
-            value = self.answers.get(key)
+            value = None if key in hidden else self.answers.get(key)
             return None if value is PREFER_NOT else value
         return lookup
 
     def relevant(self, index: int) -> bool:
         """Whether the item at ``index`` is shown given earlier answers."""
-        item = self._items[index]
-        if not item.relevant:
-            return True
-        return logic.truthy(logic.evaluate(logic.parse(item.relevant), self._lookup(item)))
+        return self.relevance()[index]
 
     def _next_relevant(self, after: int) -> int | None:
+        relevance = self.relevance()
         for i in range(after + 1, len(self._items)):
-            if self.relevant(i):
+            if relevance[i]:
                 return i
         return None
 
@@ -93,17 +126,36 @@ class Respondent:
         return self.pos is None
 
     def progress(self) -> tuple[int, int]:
-        """(screens done, screens in total) counting relevant items only."""
+        """(screens done, screens in total). The total counts the screens
+        ahead that are shown given the answers so far, and those whose
+        showing still depends on a question not answered yet: so it only
+        ever goes down (a branch closing) as the patient moves on, never
+        up by surprise when a follow-up question opens."""
         done = len(self.history)
         ahead = 0
         if self.pos is not None:
-            ahead = sum(1 for i in range(self.pos, len(self._items)) if self.relevant(i))
+            relevance = self.relevance()
+            index = {it.key: i for i, it in enumerate(self._items)}
+            for i in range(self.pos, len(self._items)):
+                item = self._items[i]
+                if relevance[i]:
+                    ahead += 1
+                    continue
+                for name in logic.references(logic.parse(item.relevant)):
+                    key = name if "." in name else f"{item.module}.{name}"
+                    if index.get(key, -1) >= self.pos and key not in self.answers:
+                        ahead += 1  # still open: decided by a later answer
+                        break
         return done, done + ahead
 
     def _advance(self) -> None:
         assert self.pos is not None
         self.history.append(self.pos)
         self.pos = self._next_relevant(self.pos)
+        if self.pos is not None:
+            self.furthest = max(self.furthest, self.pos)
+        else:
+            self.furthest = len(self._items) - 1
 
     def back(self) -> bool:
         """Go to the previous screen; False when already at the first one."""
@@ -192,28 +244,45 @@ class Respondent:
 
     # --------------------------------------------------------------- sealing
     def sealed_answers(self) -> tuple[dict[str, Any], list[str]]:
-        """Answers to items still relevant, as codes (``None`` for prefer not
-        to answer), and the keys skipped by logic. Answers given on a branch
-        the patient later left (via Back) are dropped."""
+        """What a sealed response holds: every answer the patient gave and
+        did not change, as codes (``None`` for prefer not to answer), whatever
+        navigation happened since (Back, then Stop or an idle timeout keeps
+        the answers of the screens after the current one too); and the keys
+        skipped by logic on the way to the furthest screen reached. Only
+        answers on a branch that a later change made irrelevant are left
+        out, as are multiple choices left with nothing ticked."""
         out: dict[str, Any] = {}
         skipped: list[str] = []
-        reached = set(self.history) | ({self.pos} if self.pos is not None else set())
-        limit = max(reached) if reached else -1
+        relevance = self.relevance()
         for i, item in enumerate(self._items):
-            if not item.is_question or i > limit:
+            if not item.is_question:
                 continue
-            if not self.relevant(i):
-                skipped.append(item.key)
+            if not relevance[i]:
+                if i <= self.furthest:
+                    skipped.append(item.key)
                 continue
-            if item.key in self.answers and (i in self.history):
-                value = self.answers[item.key]
-                out[item.key] = None if value is PREFER_NOT else value
+            if item.key not in self.answers:
+                continue
+            value = self.answers[item.key]
+            if value == []:
+                continue
+            out[item.key] = None if value is PREFER_NOT else value
         return out, skipped
+
+    def keeps_something(self) -> bool:
+        """Whether a partial response sealed now would hold any answer (the
+        stop screen says so only when it is true)."""
+        return bool(self.sealed_answers()[0])
 
     def body(self, status: str, today: dt.date | None = None, test: bool = False) -> dict[str, Any]:
         """The response body that is signed and sealed (see docs/envelope.md)."""
         answers, skipped = self.sealed_answers() if status != "declined" else ({}, [])
         return response_body(self.survey, self.lang, status, answers, skipped, today, test)
+
+
+def _snapshot(answers: dict[str, Any]) -> tuple:
+    """A comparable copy of the answers (lists become tuples)."""
+    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in answers.items())
 
 
 def response_body(survey: Survey, lang: str, status: str, answers: dict[str, Any],

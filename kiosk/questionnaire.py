@@ -225,6 +225,9 @@ class SiteSettings:
     choices: dict[str, tuple[Choice, ...]] = field(default_factory=dict)
     crisis: dict[str, str] = field(default_factory=dict)
     consent: dict[str, str] = field(default_factory=dict)
+    # The centre's own help, named first on the crisis screen ("tell the
+    # reception"); the kiosk has a default text in every interface language.
+    crisis_help: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -1650,7 +1653,7 @@ def load_module_text(text: str, path: str = "<text>", warnings: list | None = No
 
 _SURVEY_KEYS = {"id", "version", "title", "modules", "site"}
 _SITE_KEYS = {"centre", "languages", "idle_timeout", "period", "keep_partial", "allow_draft_languages",
-              "allow_free_text", "choices", "crisis", "consent"}
+              "allow_free_text", "choices", "crisis", "consent", "crisis_help"}
 
 
 def _module_index(search_dirs: list[Path]) -> dict[tuple[str, str], list[Path]]:
@@ -1916,6 +1919,8 @@ def _parse_site(raw: Any, problems: ProblemList, line: int | None) -> SiteSettin
                       required=False),
         consent=_texts(raw.get("consent"), problems, "site consent text", _line_of(raw, "consent") or sline,
                        None, required=False),
+        crisis_help=_texts(raw.get("crisis_help"), problems, "site crisis help text",
+                           _line_of(raw, "crisis_help") or sline, None, required=False),
     )
 
 

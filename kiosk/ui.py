@@ -20,10 +20,10 @@ from typing import Any
 
 import streamlit as st
 
-from kiosk import i18n, scoring
+from kiosk import i18n, scoring, screen
 from kiosk.config import KioskRuntime, config_path_from_env, load_config
 from kiosk.errors import KioskError
-from kiosk.flow import Respondent
+from kiosk.flow import PREFER_NOT, Respondent
 from kiosk.keys import device_id
 from kiosk.pin import MAX_FAILURES, PinGate
 
@@ -39,7 +39,6 @@ STAFF_AUDIO = "pages/staff_audio.py"
 STATE_KEYS = ("lang", "respondent", "crisis", "problem", "store_failed", "confirm_stop", "staff", "rec_round",
               "staff_message")
 THANKS_SECONDS = 20
-THANKS_CRISIS_SECONDS = 90
 
 
 @st.cache_resource(show_spinner=False)
@@ -85,14 +84,16 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
   background: transparent !important; color: #ddd !important; }
 """
     if direction == "rtl":
-        css += '[data-testid="stMain"] { direction: rtl; }\n'
+        css += screen.rtl_css()
     # Streamlit's own English texts: hidden, or covered in the patient's language.
+    css += screen.layout_css()
     css += i18n.chrome_css(lang) + "</style>"
     st.html(css)
     # <html lang dir> for screen readers, fonts and mirroring; Streamlit's own
     # dialogs closed at once (hidden but open, they would make the page inert).
     st.html(f"<script>document.documentElement.lang={json.dumps(lang or 'en')};"
-            f"document.documentElement.dir={json.dumps(direction)};{i18n.chrome_script()}</script>",
+            f"document.documentElement.dir={json.dumps(direction)};{i18n.chrome_script()}"
+            f"{screen.guard_script()}</script>",
             unsafe_allow_javascript=True)
 
 
@@ -112,7 +113,7 @@ def idle_timer(seconds: int, seal_partial: bool = False) -> None:
         f"const ms={int(seconds) * 1000};"
         "const s={t:null}; w.__kioskIdle=s;"
         "const fire=()=>{const b=document.querySelector('.st-key-kiosk-idle button');"
-        "if(b){b.click(); setTimeout(()=>w.location.replace('/'),1500);} else {w.location.replace('/');}};"
+        "if(b){b.click(); setTimeout(()=>w.location.replace('/'),5000);} else {w.location.replace('/');}};"
         "s.arm=()=>{clearTimeout(s.t); s.t=setTimeout(fire, ms);};"
         "if(!w.__kioskIdleBound){w.__kioskIdleBound=true;"
         "['pointerdown','keydown','touchstart'].forEach(e=>document.addEventListener(e,"
@@ -137,13 +138,23 @@ def no_idle_timer() -> None:
 def _on_idle() -> None:
     rt = runtime()
     r: Respondent | None = st.session_state.get("respondent")
-    if r is not None and not r.submitted and r.history and rt.survey.site.keep_partial:
+    _seal_abandoned(rt, r)
+    reset()
+    # One full reload to the welcome screen (a new session, empty browser
+    # widget memory); the browser's own fallback reload never also fires.
+    st.html("<script>window.location.replace('/');</script>", unsafe_allow_javascript=True)
+    st.stop()
+
+
+def _seal_abandoned(rt: KioskRuntime, r: Respondent | None) -> None:
+    """Seal what a patient who walked away (idle timeout, browser Back out of
+    the survey) had answered, when the site keeps partial responses."""
+    if r is not None and not r.submitted and rt.survey.site.keep_partial and r.keeps_something():
         try:
             rt.submit(r, "partial")
         except KioskError:
             pass  # the staff area shows the fault; an idle tablet has nobody to tell
-    reset()
-    st.switch_page(WELCOME)
+        r.submitted = True
 
 
 def show_error(exc: KioskError) -> None:
@@ -168,6 +179,8 @@ def _asset(item_module: str, ref: str) -> str:
 def welcome_page() -> None:
     """Language choice: one big button per offered language, native names."""
     rt = runtime()
+    # Reached mid-survey only by the browser's Back: what was answered is kept.
+    _seal_abandoned(rt, st.session_state.get("respondent"))
     reset()
     style(None)
     no_idle_timer()
@@ -183,13 +196,16 @@ def welcome_page() -> None:
         # and left-to-right greetings on one line keep their own order.
         greetings = " · ".join(dict.fromkeys(
             "\u2068" + i18n.translations(lang).gettext("Welcome") + "\u2069" for lang in langs))
-        st.title(greetings)
-        st.write(" · ".join(dict.fromkeys("\u2068" + i18n.translations(lang).gettext("Choose your language")
-                                          + "\u2069" for lang in langs)))
-        for lang in langs:
-            if st.button(i18n.native_name(lang), key=f"lang-{lang}", use_container_width=True):
-                st.session_state["lang"] = lang
-                st.switch_page(CONSENT)
+        with st.container(key=screen.screen_key("welcome")):
+            st.title(greetings)
+            st.write(" · ".join(dict.fromkeys("\u2068" + i18n.translations(lang).gettext("Choose your language")
+                                              + "\u2069" for lang in langs)))
+        # Every offered language at once, as a grid of native names.
+        with st.container(key=screen.LANGS_KEY):
+            for lang in langs:
+                if st.button(i18n.native_name(lang), key=f"lang-{lang}", use_container_width=True):
+                    st.session_state["lang"] = lang
+                    st.switch_page(CONSENT)
     # A discreet door to the staff PIN screen.
     if st.button("·", key="staff-door"):
         st.switch_page(STAFF_LOGIN)
@@ -199,13 +215,21 @@ def consent_page() -> None:
     """What is asked, anonymous and voluntary; agree or no thanks."""
     rt = runtime()
     lang = st.session_state.get("lang")
+    if st.session_state.get("respondent") is not None:
+        # The browser's Back out of the survey: keep what was answered, then
+        # start afresh from the welcome screen.
+        _seal_abandoned(rt, st.session_state.get("respondent"))
+        reset()
+        st.switch_page(WELCOME)
+        return
     if lang not in rt.survey.offered_languages() or rt.out_of_service:
         reset()
         st.switch_page(WELCOME)
         return
     style(lang)
     idle_timer(rt.survey.site.idle_timeout)
-    st.title(i18n.text_for(rt.survey.title, lang) or _("Health survey"))
+    with st.container(key=screen.screen_key("consent")):
+        st.title(i18n.text_for(rt.survey.title, lang) or _("Health survey"))
     site_text = rt.survey.site.consent.get(lang)
     if site_text:
         st.write(site_text)
@@ -215,10 +239,16 @@ def consent_page() -> None:
         "- " + _("It is voluntary: you can skip any question or stop at any time.") + "\n"
         "- " + _("Your answers help the centre understand the needs of the neighbourhood.")
     )
-    if st.button(_("I agree, start"), key="consent-yes", type="primary", use_container_width=True):
+    with st.container(key=screen.NAV_KEY):
+        yes, no = st.columns(2)
+        with yes:
+            agreed = st.button(_("I agree, start"), key="consent-yes", type="primary", use_container_width=True)
+        with no:
+            declined = st.button(_("No thanks"), key="consent-no", use_container_width=True)
+    if agreed:
         st.session_state["respondent"] = Respondent(rt.survey, lang)
         st.switch_page(QUESTION)
-    if st.button(_("No thanks"), key="consent-no", use_container_width=True):
+    if declined:
         try:
             rt.decline(lang)
         except KioskError:
@@ -265,9 +295,70 @@ def question_page() -> None:
         return
     item = r.current
     assert item is not None
+    key = f"{r.nonce}-{item.key}-{len(r.history)}"
+    with st.container(key=screen.screen_key(r.nonce, len(r.history), r.pos)):
+        _question(r, item, key, lang)
+    _navigation(r, item, key)
+
+
+# Taps act in widget callbacks, which Streamlit runs before the script: one
+# run per tap paints the next screen (st.rerun() after acting would run the
+# whole page twice). Each callback first checks that the screen it belongs
+# to is still the current one, so a late tap on an old screen does nothing.
+
+def _problem(result: Any) -> None:
+    if result is not None:
+        st.session_state["problem"] = result
+
+
+def _on(r: Respondent, item_key: str) -> bool:
+    return not r.submitted and r.current is not None and r.current.key == item_key \
+        and not st.session_state.get("confirm_stop")
+
+
+def _answer_cb(r: Respondent, item_key: str, code: str) -> None:
+    if _on(r, item_key):
+        _problem(r.answer(code))
+
+
+def _toggle_cb(r: Respondent, item_key: str, code: str) -> None:
+    if _on(r, item_key):
+        current = r.value()
+        selected = list(current) if isinstance(current, list) else []
+        r.set_pending([c for c in selected if c != code] if code in selected else selected + [code])
+
+
+def _next_cb(r: Respondent, item_key: str, number_key: str | None) -> None:
+    if not _on(r, item_key):
+        return
+    if number_key is not None:
+        value = st.session_state.get(number_key)
+        _problem(r.answer(int(value)) if value is not None else r.next())
+    else:
+        _problem(r.next())
+
+
+def _prefer_not_cb(r: Respondent, item_key: str) -> None:
+    if _on(r, item_key):
+        r.prefer_not()
+
+
+def _back_cb(r: Respondent, item_key: str) -> None:
+    if _on(r, item_key):
+        r.back()
+
+
+def _stop_cb(r: Respondent, item_key: str) -> None:
+    if _on(r, item_key):
+        st.session_state["confirm_stop"] = True
+
+
+def _question(r: Respondent, item: Any, key: str, lang: str) -> None:
+    """The question area: progress, texts, media, answers."""
     done, total = r.progress()
     st.progress(min(done / max(total, 1), 1.0),
-                text=_("Question {number} of {total}").format(number=done + 1, total=total))
+                text=_("Question {number} of {total}").format(number=screen.numerals(done + 1, lang),
+                                                              total=screen.numerals(total, lang)))
     if item.group_text:
         st.subheader(i18n.text_for(item.group_text, lang))
     st.header(i18n.text_for(item.text, lang))
@@ -283,12 +374,6 @@ def question_page() -> None:
         msgid, args = problem
         st.warning(_(msgid).format(**args))
 
-    def act(result: Any) -> None:
-        if result is not None:
-            st.session_state["problem"] = result
-        st.rerun()
-
-    key = f"{r.nonce}-{item.key}-{len(r.history)}"
     current = r.value(item)
     if item.type in ("single", "scale"):
         for choice in item.choices:
@@ -298,9 +383,9 @@ def question_page() -> None:
             if choice.audio.get(lang):
                 st.audio(_asset(item.module, choice.audio[lang]))
             chosen = current == choice.code
-            if st.button(("✓ " if chosen else "") + label, key=f"{key}-c-{choice.code}",
-                         type="primary" if chosen else "secondary", use_container_width=True):
-                act(r.answer(choice.code))
+            st.button(("✓ " if chosen else "") + label, key=f"{key}-c-{choice.code}",
+                      type="primary" if chosen else "secondary", use_container_width=True,
+                      on_click=_answer_cb, args=(r, item.key, choice.code))
     elif item.type == "multiple":
         selected = list(current) if isinstance(current, list) else []
         for choice in item.choices:
@@ -310,40 +395,49 @@ def question_page() -> None:
             if choice.audio.get(lang):
                 st.audio(_asset(item.module, choice.audio[lang]))
             label = ("☑ " if on else "☐ ") + i18n.text_for(choice.label, lang)
-            if st.button(label, key=f"{key}-m-{choice.code}", type="primary" if on else "secondary",
-                         use_container_width=True):
-                new = [c for c in selected if c != choice.code] if on else selected + [choice.code]
-                r.set_pending(new)
-                st.rerun()
-        if st.button(_("Next"), key=f"{key}-next", type="primary", use_container_width=True):
-            act(r.next())
+            st.button(label, key=f"{key}-m-{choice.code}", type="primary" if on else "secondary",
+                      use_container_width=True, on_click=_toggle_cb, args=(r, item.key, choice.code))
     elif item.type == "integer":
-        value = st.number_input(_("Your answer"), min_value=item.minimum, max_value=item.maximum,
-                                value=current if isinstance(current, int) else None, step=1,
-                                key=f"{key}-n")
-        if st.button(_("Next"), key=f"{key}-next", type="primary", use_container_width=True):
-            act(r.answer(int(value)) if value is not None else r.next())
-    else:  # note
-        if st.button(_("Next"), key=f"{key}-next", type="primary", use_container_width=True):
-            act(r.next())
-    if item.is_question:
-        if st.button(_("Prefer not to answer"), key=f"{key}-pna", use_container_width=True):
-            r.prefer_not()
-            st.rerun()
-    cols = st.columns(2)
-    with cols[0]:
-        if r.history and st.button(_("Back"), key=f"{key}-back", use_container_width=True):
-            r.back()
-            st.rerun()
-    with cols[1]:
-        if st.button(_("Stop the survey"), key=f"{key}-stop", use_container_width=True):
-            st.session_state["confirm_stop"] = True
-            st.rerun()
+        st.number_input(_("Your answer"), min_value=item.minimum, max_value=item.maximum,
+                        value=current if isinstance(current, int) else None, step=1, key=f"{key}-n")
+
+
+def _navigation(r: Respondent, item: Any, key: str) -> None:
+    """The bar fixed at the bottom of the screen: Next (when the question
+    has one), Prefer not to answer, Back and Stop, always within reach."""
+    current = r.value(item)
+    with st.container(key=screen.NAV_KEY):
+        first = []
+        if item.type != "single" and item.type != "scale":
+            first.append("next")
+        if item.is_question:
+            first.append("pna")
+        if first:
+            for name, col in zip(first, st.columns(len(first))):
+                with col:
+                    if name == "next":
+                        st.button(_("Next"), key=f"{key}-next", type="primary", use_container_width=True,
+                                  on_click=_next_cb,
+                                  args=(r, item.key, f"{key}-n" if item.type == "integer" else None))
+                    else:
+                        refused = current is PREFER_NOT
+                        st.button(("✓ " if refused else "") + _("Prefer not to answer"), key=f"{key}-pna",
+                                  type="primary" if refused else "secondary", use_container_width=True,
+                                  on_click=_prefer_not_cb, args=(r, item.key))
+        back, stop = st.columns(2)
+        with back:
+            if r.history:
+                st.button(_("Back"), key=f"{key}-back", use_container_width=True, on_click=_back_cb,
+                          args=(r, item.key))
+        with stop:
+            st.button(_("Stop the survey"), key=f"{key}-stop", use_container_width=True, on_click=_stop_cb,
+                      args=(r, item.key))
 
 
 def _confirm_stop(rt: KioskRuntime, r: Respondent) -> None:
-    st.header(_("Stop the survey?"))
-    keep = rt.survey.site.keep_partial and bool(r.history)
+    with st.container(key=screen.screen_key(r.nonce, "stop")):
+        st.header(_("Stop the survey?"))
+    keep = rt.survey.site.keep_partial and r.keeps_something()
     st.write(_("The answers you gave so far will be kept, locked like the others.") if keep
              else _("Nothing will be kept."))
     if st.button(_("Yes, stop"), key=f"{r.nonce}-stop-yes", type="primary", use_container_width=True):
@@ -357,9 +451,8 @@ def _confirm_stop(rt: KioskRuntime, r: Respondent) -> None:
             st.session_state["crisis"] = False
             st.switch_page(THANKS)
         return
-    if st.button(_("No, continue"), key=f"{r.nonce}-stop-no", use_container_width=True):
-        st.session_state.pop("confirm_stop", None)
-        st.rerun()
+    st.button(_("No, continue"), key=f"{r.nonce}-stop-no", use_container_width=True,
+              on_click=lambda: st.session_state.pop("confirm_stop", None))
 
 
 def thanks_page() -> None:
@@ -370,15 +463,23 @@ def thanks_page() -> None:
         st.switch_page(WELCOME)
         return
     style(lang)
-    st.title(_("Thank you!"))
+    with st.container(key=screen.screen_key("thanks")):
+        st.title(_("Thank you!"))
     st.write(_("Your answers have been saved and locked. Nobody at the centre can link them to you."))
     crisis = bool(st.session_state.get("crisis"))
     if crisis:
+        # The centre's own help first, then the crisis line, large. The
+        # screen follows the site's idle timeout like any other: never
+        # longer, so the next person in the room does not read it.
+        help_text = rt.survey.site.crisis_help.get(lang) or _(
+            "Please tell the reception staff now: someone at the centre can help you right away.")
+        st.error(help_text)
         st.warning(_("If you are having thoughts of hurting yourself, you are not alone. Help is available now:"))
-        st.text(rt.survey.site.crisis.get(lang, ""))
+        with st.container(key="kiosk-crisis-line"):
+            st.text(rt.survey.site.crisis.get(lang, ""))
     # Back to the welcome screen by a full reload (a new session, empty browser
     # memory) after a few seconds, or at once with the button.
-    idle_timer(THANKS_CRISIS_SECONDS if crisis else min(THANKS_SECONDS, rt.survey.site.idle_timeout))
+    idle_timer(rt.survey.site.idle_timeout if crisis else min(THANKS_SECONDS, rt.survey.site.idle_timeout))
     if st.button(_("Finish"), key="finish", type="primary", use_container_width=True):
         reset()
         st.html("<script>window.location.replace('/');</script>", unsafe_allow_javascript=True)
@@ -404,32 +505,44 @@ def staff_login_page() -> None:
     t = _staff_text
     style(None)
     idle_timer(rt.survey.site.idle_timeout)
-    st.title(t("Staff area"))
+    with st.container(key=screen.screen_key("pin")):
+        st.title(t("Staff area"))
     gate = PinGate(rt.config.pin_file)
-    wait = gate.locked_for()
-    if wait:
-        minutes = (wait + 59) // 60
-        st.error(_staff_ntext("Too many wrong PINs. Try again in {minutes} minute.",
-                              "Too many wrong PINs. Try again in {minutes} minutes.", minutes).format(minutes=minutes))
+
+    def lockout(seconds: int) -> str:
+        minutes = (seconds + 59) // 60
+        return _staff_ntext("Too many wrong PINs. Try again in {minutes} minute.",
+                            "Too many wrong PINs. Try again in {minutes} minutes.", minutes).format(minutes=minutes)
+
+    slot = st.empty()  # one message at most, above the PIN
     with st.form("pin-form", clear_on_submit=True):
         pin = st.text_input(t("PIN"), type="password", key="staff-pin", max_chars=12)
         submitted = st.form_submit_button(t("Unlock"))
-    if submitted:
-        result = gate.attempt(pin)
+    # The tablet's numeric keypad for the PIN field.
+    st.html("<script>(function(){let n=0;const s=()=>{const i=document.querySelector('.st-key-staff-pin input');"
+            "if(i){i.setAttribute('inputmode','numeric');i.setAttribute('pattern','[0-9]*');"
+            "i.setAttribute('autocomplete','off');}else if(n++<50){setTimeout(s,100);}};s();})();</script>",
+            unsafe_allow_javascript=True)
+    message = None
+    # An empty PIN (a patient who tapped the staff dot, then Unlock) is no
+    # attempt: it never counts towards the lockout.
+    if submitted and pin.strip():
+        result = gate.attempt(pin.strip())
         if result.ok:
             st.session_state["staff"] = True
             st.rerun()  # the app rebuilds the page list with the staff page
         elif not result.configured:
-            st.error(t("No staff PIN is set. Set one with 'kiosk set-pin'."))
+            message = t("No staff PIN is set. Set one with 'kiosk set-pin'.")
         elif result.locked_for:
-            minutes = (result.locked_for + 59) // 60
-            st.error(_staff_ntext("Too many wrong PINs. Try again in {minutes} minute.",
-                                  "Too many wrong PINs. Try again in {minutes} minutes.", minutes).format(
-                minutes=minutes))
+            message = lockout(result.locked_for)
         else:
             left = MAX_FAILURES - result.failures
-            st.error(_staff_ntext("Wrong PIN ({left} try left).", "Wrong PIN ({left} tries left).", left).format(
-                left=left))
+            message = _staff_ntext("Wrong PIN ({left} try left).", "Wrong PIN ({left} tries left).", left).format(
+                left=left)
+    elif gate.locked_for():
+        message = lockout(gate.locked_for())
+    if message:
+        slot.error(message)
     if st.button(t("Back to the survey"), key="staff-back"):
         reset()
         st.switch_page(WELCOME)

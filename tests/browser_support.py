@@ -91,8 +91,16 @@ def wait_idle(page, timeout: float = 20000) -> None:
     page.wait_for_timeout(150)
 
 
+def wait_readable(page, timeout: float = 10000) -> None:
+    """Wait, as a reader would, until the kiosk takes touches again (its
+    touch guard drops those that land on a screen painted too recently)."""
+    page.wait_for_function("() => !window.__kioskGuard || window.__kioskGuard.ready()", timeout=timeout,
+                           polling=50)
+
+
 def tap(page, text: str) -> None:
     """Tap the button whose visible text is exactly ``text`` and wait."""
+    wait_readable(page)
     page.get_by_role("button", name=text, exact=True).click()
     page.wait_for_timeout(100)
     wait_idle(page)

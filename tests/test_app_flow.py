@@ -131,6 +131,9 @@ def test_every_item_type_and_the_crisis_screen(monkeypatch, flow_kiosk: Path, te
     click(at, "-next")
     click(at, "-c-1")  # mood: several days → crisis
     assert [t.value for t in at.title] == ["Thank you!"]
+    # The centre's own help first, then the crisis line.
+    assert [e.value for e in at.error] == [
+        "Please tell the reception staff now: someone at the centre can help you right away."]
     assert [w.value for w in at.warning] == [
         "If you are having thoughts of hurting yourself, you are not alone. Help is available now:"]
     assert [t.value for t in at.text] == ["Call 3114, day and night."]
@@ -138,6 +141,20 @@ def test_every_item_type_and_the_crisis_screen(monkeypatch, flow_kiosk: Path, te
     assert body["answers"] == {"flowtest.smoker": "1", "flowtest.cigs": 12, "flowtest.forgo": ["dent"],
                                "flowtest.mood": "1"}
     assert body["status"] == "complete" and body["test"] is False
+
+
+def test_the_site_names_its_own_help_first_on_the_crisis_screen(monkeypatch, flow_kiosk: Path) -> None:
+    survey = flow_kiosk.parent / "survey" / "demo_survey.yaml"
+    survey.write_text(SURVEY + '  crisis_help: {en: "Tell the nurse at desk 2.", fr: "Prévenez '
+                      "l'infirmière du guichet 2.\"}\n", encoding="utf-8")
+    at = begin(monkeypatch, flow_kiosk, "fr")
+    click(at, "-next")
+    click(at, "-c-2")
+    click(at, "-pna")
+    click(at, "-c-1")
+    assert [t.value for t in at.title] == ["Merci !"]
+    assert [e.value for e in at.error] == ["Prévenez l'infirmière du guichet 2."]
+    assert [t.value for t in at.text] == ["Appelez le 3114, jour et nuit."]
 
 
 def test_skip_logic_and_no_crisis(monkeypatch, flow_kiosk: Path, team) -> None:
@@ -176,8 +193,11 @@ def test_idle_timeout_seals_partial_and_returns_to_welcome(monkeypatch, flow_kio
     click(at, "-next")
     click(at, "-c-1")
     click(at, "kiosk-idle")  # what the browser's idle timer presses
-    assert labels(at) == ["English", "Français"]
+    # Nothing of the patient is shown while the browser reloads "/" once.
+    assert labels(at) == [] and headers(at) == []
     assert "respondent" not in at.session_state
+    at.run()
+    assert labels(at) == ["English", "Français"]
     (body,) = bodies(flow_kiosk, team)
     assert body["status"] == "partial" and body["answers"] == {"flowtest.smoker": "1"}
 
@@ -185,7 +205,7 @@ def test_idle_timeout_seals_partial_and_returns_to_welcome(monkeypatch, flow_kio
 def test_idle_before_any_answer_keeps_nothing(monkeypatch, flow_kiosk: Path, team) -> None:
     at = begin(monkeypatch, flow_kiosk)
     click(at, "kiosk-idle")
-    assert labels(at) == ["English", "Français"]
+    assert labels(at) == [] and "respondent" not in at.session_state
     assert bodies(flow_kiosk, team) == []
 
 

@@ -15,8 +15,9 @@ from kiosk import i18n
 from kiosk.config import load_config
 from kiosk.flow import Respondent
 from kiosk.questionnaire import load_survey
+from kiosk.screen import numerals
 from kiosk.store import Outbox
-from tests.browser_support import browser_page, kiosk_server, non_loopback, wait_idle
+from tests.browser_support import browser_page, kiosk_server, non_loopback, wait_idle, wait_readable
 from tests.conftest import inline_kiosk
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -40,6 +41,7 @@ def server(tmp_path_factory, team):
 
 
 def _tap(page, name: str) -> None:
+    wait_readable(page)
     page.get_by_role("button", name=name, exact=True).click()
     page.wait_for_timeout(100)
     wait_idle(page)
@@ -58,6 +60,10 @@ def test_the_full_survey_in_a_real_browser(server, lang: str) -> None:
     before = outbox.count()
     with browser_page(requests) as page:
         page.goto(url + "/")
+        # This walk is about texts: the touch guard (tests/test_browser_patient.py)
+        # would only slow it down by a second a screen.
+        page.wait_for_function("() => !!window.__kioskGuard")
+        page.evaluate("() => { window.__kioskGuard.ms = 0; }")
         native = i18n.native_name(lang)
         page.get_by_role("button", name=native, exact=True).wait_for()
         wait_idle(page)
@@ -76,8 +82,10 @@ def test_the_full_survey_in_a_real_browser(server, lang: str) -> None:
             assert page.evaluate("document.documentElement.lang") == lang
             assert page.evaluate("document.documentElement.dir") == direction
             done, total = mirror.progress()
-            assert page.get_by_text(t("Question {number} of {total}").format(number=done + 1, total=total),
-                                    exact=True).count() == 1
+            # Digits of the language's numbering system (CLDR, via babel).
+            progress = t("Question {number} of {total}").format(number=numerals(done + 1, lang),
+                                                                total=numerals(total, lang))
+            assert page.get_by_text(progress, exact=True).count() == 1
             for choice in item.choices:
                 label = ("☐ " if item.type == "multiple" else "") + choice.label[lang]
                 assert page.get_by_role("button", name=label, exact=True).count() == 1, (item.key, label)

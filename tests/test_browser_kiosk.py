@@ -4,6 +4,7 @@ lockout, and no request leaving loopback."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -187,4 +188,30 @@ def test_thanks_screen_and_staff_area_time_out_by_themselves(server) -> None:
         page.wait_for_timeout(500)
         wait_idle(page)
         assert page.get_by_text("Responses stored").count() == 0
+    assert non_loopback(requests) == []
+
+
+def test_crisis_screen_names_the_centre_first_and_follows_the_idle_timeout(server) -> None:
+    url, cfg = server
+    requests: list[str] = []
+    with browser_page(requests) as page:
+        open_welcome(page, url)
+        tap(page, "English")
+        tap(page, "I agree, start")
+        tap(page, "Next")
+        tap(page, "No")
+        tap(page, "Prefer not to answer")
+        tap(page, "Several days")  # a positive answer to the crisis item
+        shown = time.monotonic()
+        desk = page.get_by_text("Please tell the reception staff now: someone at the centre can help you right away.")
+        line = page.get_by_text("Call 3114, day and night.")
+        desk.wait_for()
+        # The centre's own help first, then the crisis line, in large type.
+        assert desk.bounding_box()["y"] < line.bounding_box()["y"]
+        assert float(line.evaluate("e => getComputedStyle(e).fontSize").rstrip("px")) >= 30
+        # Nobody touches the tablet: gone within the site's 15 s idle timeout
+        # (a reload included), not after 90 s.
+        page.get_by_role("button", name="English", exact=True).wait_for(timeout=25000)
+        assert time.monotonic() - shown < 20
+        assert page.get_by_text("Call 3114").count() == 0
     assert non_loopback(requests) == []

@@ -10,7 +10,7 @@ import pytest
 
 from kiosk.config import load_config
 from kiosk.store import Outbox
-from tests.browser_support import browser_page, kiosk_server, non_loopback, wait_idle
+from tests.browser_support import browser_page, kiosk_server, non_loopback, wait_idle, wait_readable
 from tests.conftest import inline_kiosk
 
 pytestmark = pytest.mark.browser
@@ -84,8 +84,10 @@ def test_full_survey_in_each_script(server, lang: str) -> None:
         page.get_by_role("button", name=native, exact=True).wait_for()
         wait_idle(page)
         page.screenshot(path=str(ARTIFACTS / "welcome.png"))
+        wait_readable(page)
         page.get_by_role("button", name=native, exact=True).click()
         wait_idle(page)
+        wait_readable(page)
         page.locator("[class*='st-key-consent-yes'] button").click()
         page.get_by_text(q1, exact=True).wait_for()
         wait_idle(page)
@@ -110,9 +112,11 @@ def test_full_survey_in_each_script(server, lang: str) -> None:
         needed = {"ar": "Noto Sans|U+600-6FF", "ti": "Noto Sans|U+1200-139F"}.get(lang, "Noto Sans|U+0-10FFFF")
         assert any(f.startswith(needed) for f in faces), faces
         assert page.evaluate(f"document.fonts.check('22px \"Noto Sans\"', {sample!r})")
+        wait_readable(page)
         page.get_by_role("button", name=answer, exact=True).click()
         page.get_by_text(q2, exact=True).wait_for()
         wait_idle(page)
+        wait_readable(page)
         page.get_by_role("button", name=answer, exact=True).click()
         wait_idle(page)
         page.wait_for_timeout(300)

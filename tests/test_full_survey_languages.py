@@ -22,6 +22,7 @@ from analysis.envelopes import open_envelope
 from kiosk import i18n
 from kiosk.config import load_config
 from kiosk.flow import Respondent
+from kiosk.screen import numerals
 from kiosk.questionnaire import Item, load_survey
 from kiosk.store import Outbox
 from tests.conftest import inline_kiosk
@@ -73,7 +74,8 @@ def test_the_full_survey_is_answered_in_every_language(monkeypatch, kiosk: Path,
         done, total = mirror.progress()
         where = f"{item.key} in {lang}"
         assert [p.proto.text for p in at.get("progress")] == [
-            t("Question {number} of {total}").format(number=done + 1, total=total)], where
+            t("Question {number} of {total}").format(number=numerals(done + 1, lang), total=numerals(total, lang))
+        ], where
         assert [s.value for s in at.subheader] == ([item.group_text[lang]] if item.group_text else []), where
         assert [h.value for h in at.header] == [item.text[lang]], where
         assert [c.value for c in at.caption] == ([item.hint[lang]] if item.hint else []), where

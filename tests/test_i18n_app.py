@@ -12,6 +12,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from kiosk import i18n
+from kiosk.screen import numerals
 from tests.kiosk_driver import click, start
 from tests.conftest import inline_kiosk
 
@@ -155,7 +156,8 @@ def test_consent_and_questions_are_in_the_chosen_language(monkeypatch, kiosk: Pa
     click(at, "consent-yes")
     first = visible(at)
     assert [h.value for h in at.header] == [SMOKER[lang]]
-    assert at.get("progress")[0].proto.text == t("Question {number} of {total}").format(number=1, total=2)
+    assert at.get("progress")[0].proto.text == t("Question {number} of {total}").format(
+        number=numerals(1, lang), total=numerals(2, lang))
     assert [b.label for b in at.button if b.key not in ("staff-door", "kiosk-idle")] == [
         YES[lang], NO[lang], t("Prefer not to answer"), t("Stop the survey")]
 
