@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
 from kiosk import i18n
@@ -37,6 +38,45 @@ from analysis.tables import MISSING, NO_ANSWER, NONE, NOT_REACHED, REFUSED, SKIP
 
 NOT_COMPUTABLE = "_notcomputable"
 STATUSES = ("complete", "partial", "declined")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A key indicator of the diagnostic: the share of persons whose answer
+    to a single-choice ``item`` is one of ``codes``, or whose ``score`` is at
+    or above its cut-off (or, with ``classes``, in one of those bands)."""
+
+    id: str
+    label: str
+    module: str
+    item: str | None = None
+    codes: tuple[str, ...] = ()
+    score: str | None = None
+    classes: tuple[str, ...] = ()
+
+
+KEY_INDICATORS: tuple[Indicator, ...] = (
+    Indicator("bad_health", N_("Self-rated health bad or very bad"), "mehm", "general_health", ("4", "5")),
+    Indicator("chronic", N_("Chronic illness or long-standing health problem"), "mehm", "chronic", ("1",)),
+    Indicator("no_basic_cover", N_("No basic health cover, or cover pending"), "health_coverage", "basic",
+              ("none", "pending")),
+    Indicator("no_complementary", N_("No complementary health insurance"), "health_coverage", "complementary",
+              ("none",)),
+    Indicator("forgone", N_("Went without needed care in the last 12 months"), "forgoing_care", "forgone",
+              ("yes",)),
+    Indicator("insecure_housing", N_("Insecure housing (hosted, emergency shelter, squat, street)"), "housing",
+              "situation", ("hosted", "emergency", "squat", "street")),
+    Indicator("fear_losing_home", N_("Afraid of losing their home"), "housing", "fear_losing", ("yes",)),
+    Indicator("food_insecurity", N_("Food insecurity (Hunger Vital Sign)"), "hunger_vital_sign",
+              score="at_risk"),
+    Indicator("epices", N_("Precariousness (EPICES score ≥ 30.17)"), "epices", score="score"),
+    Indicator("phq9", N_("Depressive symptoms (PHQ-9 ≥ 10)"), "phq9", score="total"),
+    Indicator("gad7", N_("Anxiety symptoms (GAD-7 ≥ 10)"), "gad7", score="total"),
+    Indicator("who5", N_("Poor wellbeing (WHO-5 ≤ 50)"), "who5", score="wellbeing",
+              classes=("likely_depression", "poor_wellbeing")),
+)
+"""The key indicators of the summary and the comparisons, in this order;
+an indicator whose module is not in the dataset is left out."""
 
 
 _T_CACHE: dict[tuple[str, str], str] = {}
@@ -154,6 +194,12 @@ class Release:
     protection: Protection = field(default_factory=Protection)
     # Per module definition pooled: module, major, version, hash, sites.
     pooled: list[dict] = field(default_factory=list)
+    # What the release covers: centres, surveys (id@version), first and last
+    # period, and the survey order of modules.
+    centres: list[str] = field(default_factory=list)
+    surveys: list[str] = field(default_factory=list)
+    periods: tuple[str, str] | None = None
+    module_order: list[str] = field(default_factory=list)
 
     def for_module(self, module: str, major: int) -> list[View]:
         """Views of one pooled module, in questionnaire order."""
@@ -434,6 +480,37 @@ class _Builder:
             per_by.append(fam)
         self._groups(base, per_by)
 
+    # -- key indicators ---------------------------------------------------
+    def indicator(self, ind: "Indicator", module: Module, major: int, surveys: list[str]) -> None:
+        """A key indicator read from one single-choice item: persons whose
+        answer is one of ``ind.codes`` among those who answered (a refusal
+        is no answer), overall and by every breakdown. The tallies are sums
+        of the item's own tallies, so the same persons get the same noise."""
+        item = module.item(ind.item)
+        codes = [c.code for c in item.choices]
+
+        def side(by: str | None, cat: str | None) -> list[Tally]:
+            def n(c: str) -> Tally:
+                return self.count(self._items, by, (module.id, major, item.id, c), surveys, cat)
+            answered = sum((n(c) for c in codes), ZERO)
+            positive = sum((n(c) for c in codes if c in ind.codes), ZERO)
+            return [answered - positive, positive]
+
+        rows = [scores.NEGATIVE, scores.POSITIVE]
+        common = {"indicator": ind.id, "module": module.id, "major": major}
+        base = _Family()
+        base.add(_one_d(side(None, None), rows, "indicator"), "indicator", common)
+        per_by = []
+        for by, cats in self.usable_breakdowns(surveys, f"{module.id}.{item.id}"):
+            per_cat = [side(by, c) for c in cats]
+            if not self._informative([p[0] + p[1] for p in per_cat]):
+                continue
+            fam = _Family()
+            matrix = [[per_cat[ci][ri] for ci in range(len(cats))] for ri in range(2)]
+            fam.add(_two_d(matrix, rows, cats, "indicator", by), "indicator_by", {**common, "by": by})
+            per_by.append(fam)
+        self._groups(base, per_by)
+
     # -- scores -----------------------------------------------------------
     def score(self, module: Module, major: int, score: ScoreDef, surveys: list[str]) -> None:
         frames = self.score_frames[(module.id, major, score.id)]
@@ -547,6 +624,22 @@ def _views_of(family: _Family, published: list[PublishedTable], protection: Prot
             out.append(_item_view(table, kind, spec, k))
         elif kind in ("score", "score_status", "score_screen", "score_by"):
             out.append(_score_view(table, kind, spec, protection))
+        elif kind == "indicator":
+            v = View(f"indicator.{spec['indicator']}", kind, str(spec["module"]), int(spec["major"]),
+                     rows=list(table.row_labels))
+            for r, row in enumerate(table.row_labels):
+                v.cells[(row, "")] = _pct(table.cell(r, 0), table.total(), k, table.withheld((r, 0)))
+            v.total = Figure(table.total())
+            v.prevalence[""] = v.cells[(scores.POSITIVE, "")]
+            out.append(v)
+        elif kind == "indicator_by":
+            by = str(spec["by"])
+            v = View(f"indicator.{spec['indicator']}.by.{by}", kind, str(spec["module"]), int(spec["major"]),
+                     by=by, rows=list(table.row_labels), cols=list(table.col_labels))
+            _fill_2d(v, table, k, pct_of_column=True)
+            for col in v.cols:
+                v.prevalence[col] = v.cells[(scores.POSITIVE, col)]
+            out.append(v)
     return out
 
 
@@ -745,13 +838,42 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
                 builder.item(m, major, it, surveys)
         for sc in m.scores:
             builder.score(m, major, sc, surveys)
+    for ind in KEY_INDICATORS:
+        if ind.item is None:
+            continue
+        for (m_id, major), m in sorted(modules.items()):
+            surveys = builder.module_surveys(m_id, major)
+            if m_id == ind.module and surveys and any(it.id == ind.item and it.type in ("single", "scale")
+                                                      for it in m.items):
+                builder.indicator(ind, m, major, surveys)
+                break
     views: dict[str, View] = {}
     for family in builder.families:
         for v in _views_of(family, [t.publish(protection) for t in family.tables], protection):
             views[v.id] = v
     labels = {by: _breakdown_labels(bds[by], modules) for by in bds}
-    return Release(k, views, modules, bds, labels, versions,
-                   {f"{m}.{i}": f"{m}.{i}" for (m, i) in order_labels}, protection)
+    release = Release(k, views, modules, bds, labels, versions,
+                      {f"{m}.{i}": f"{m}.{i}" for (m, i) in order_labels}, protection)
+    _cover(release, responses, order.filter(pl.col("survey").is_in(surveys_in_data)))
+    return release
+
+
+def _cover(release: Release, responses: pl.LazyFrame, order: pl.DataFrame) -> None:
+    """What the release covers (centres, surveys, periods) and the survey
+    order of its modules. Only categories and bounds, no count."""
+    kept = responses.filter(~pl.col("test").fill_null(False))
+    meta = kept.select(pl.col("centre").unique().sort().implode(),
+                       (pl.col("survey") + "@" + pl.col("survey_version")).unique().sort().implode().alias("s"),
+                       pl.col("period").min().alias("first"), pl.col("period").max().alias("last"),
+                       ).collect(engine="streaming")
+    if meta.height:
+        release.centres = [c for c in meta["centre"][0].to_list() if c is not None]
+        release.surveys = [s for s in meta["s"][0].to_list() if s is not None]
+        first, last = meta["first"][0], meta["last"][0]
+        if first is not None and last is not None:
+            release.periods = (str(first), str(last))
+    firsts = order.sort("pos").group_by("module", maintain_order=True).agg(pl.col("pos").min())
+    release.module_order = firsts.sort("pos")["module"].to_list()
 
 
 def _score_query(score: ScoreDef, module: str, major: int, multiple: frozenset[str]):
@@ -854,7 +976,10 @@ def class_label(score: ScoreDef, class_id: str, lang: str) -> str:
     if class_id == scores.POSITIVE:
         return _t(lang, "At or above the cut-off")
     base, _, split = class_id.partition("|")
-    name = _t(lang, "Below the first band") if base == scores.BELOW else base
+    if base == scores.BELOW:
+        name = _t(lang, "Below the first band")
+    else:
+        name = title_of(score.band_text.get(base, {}), lang, base)
     if split == "below":
         return name + " (" + _t(lang, "below the cut-off") + ")"
     if split == "above":
@@ -938,14 +1063,33 @@ class Fmt:
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem;max-width:100%}
 th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:end}
 th:first-child,td:first-child{text-align:start}
 caption{text-align:start;font-weight:600;padding:.3rem 0}
 .note{color:#555;font-size:.9rem}
-svg{display:block;margin:.3rem 0 1rem}
+svg{display:block;margin:.3rem 0 1rem;max-width:100%;height:auto}
 svg text{font:12px system-ui,sans-serif;fill:#222}
 h3{font-size:1.05rem;margin-top:2rem}
+h4{font-size:.95rem;margin:1.2rem 0 .3rem}
+.title-page dl{display:grid;grid-template-columns:max-content 1fr;gap:.4rem 1.5rem;font-size:1.1rem}
+.title-page dt{font-weight:600}
+.title-page dd{margin:0}
+figure.compare{margin:0 0 1.2rem}
+figure.compare figcaption{font-weight:600;margin:.3rem 0}
+@page{size:A4;margin:15mm 12mm}
+@media print{
+  body{max-width:none;margin:0;padding:0;font-size:9.5pt}
+  .title-page{break-after:page;min-height:60vh}
+  nav.toc{break-after:page}
+  section>h2{break-before:page}
+  h2,h3,h4,caption,figcaption{break-after:avoid}
+  table,figure.compare,svg{break-inside:avoid}
+  table{font-size:8pt;width:auto;max-width:100%}
+  th,td{padding:.1rem .3rem;overflow-wrap:anywhere}
+  thead{display:table-header-group}
+  a{color:inherit;text-decoration:none}
+}
 """
 
 
@@ -959,12 +1103,14 @@ def _table_html(data_item: str, caption: str | None, header: list[str] | None, b
     if caption:
         parts.append(f"<caption>{_e(caption)}</caption>")
     if header:
-        parts.append("<tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>")
+        # In <thead>, repeated on every printed page the table runs over.
+        parts.append("<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr></thead>")
+    parts.append("<tbody>")
     for row in body:
         parts.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>")
     if footer:
         parts.append("<tr>" + "".join(f"<th>{_e(c)}</th>" for c in footer) + "</tr>")
-    parts.append("</table>")
+    parts.append("</tbody></table>")
     return "".join(parts)
 
 
@@ -1023,33 +1169,296 @@ def legend(lang: str, k: int) -> str:
 
 
 def render_html(release: Release, lang: str = "fr") -> str:
-    """The report as one self-contained HTML string."""
+    """The report as one self-contained HTML string: title page, contents,
+    key indicators, participation, themes in the survey's order,
+    comparisons, the detailed tables (appendix) and the methods."""
     _T_CACHE.clear()
     k = release.k
     fmt = Fmt(lang, k)
     title = _t(lang, "Community health diagnostic")
+    modules = _ordered_modules(release)
+    sections: list[tuple[str, str, str]] = [
+        ("summary", _t(lang, "Key indicators"), _summary_html(release, lang, fmt)),
+        ("participation", _t(lang, "Participation"), _participation_html(release, lang, fmt)),
+    ]
+    for m_id, major, module in modules:
+        body = "".join(_item_html(release, module, major, it, lang, fmt) for it in module.items)
+        body += "".join(_score_html(release, module, major, sc, lang, fmt) for sc in module.scores)
+        if body:
+            sections.append((f"theme-{_anchor(m_id, major)}", title_of(module.title, lang, m_id), body))
+    comparisons = _comparisons_html(release, lang, fmt)
+    if comparisons:
+        sections.append(("comparisons", _t(lang, "Comparisons"), comparisons))
+    appendix = "".join(_appendix_module_html(release, module, major, lang, fmt) for _, major, module in modules)
+    if appendix:
+        sections.append(("appendix", _t(lang, "Appendix: detailed tables"), appendix))
+    sections.append(("methods", _t(lang, "Methods"), _methods_html(release, modules, lang, k)))
+    toc = "".join(f'<li><a href="#{a}">{_e(h)}</a></li>' for a, h, _ in sections)
     parts = [f"<!doctype html><html lang=\"{_e(lang)}\" dir=\"{i18n.direction(lang)}\"><head>"
              f"<meta charset=\"utf-8\"><title>{_e(title)}</title>"
              f"<style>{CSS}</style></head><body>",
-             f"<h1>{_e(title)}</h1>",
-             "<p class=\"note\">" + _e(_t(lang, "Produced on")) + f" {dt.date.today().isoformat()}. "
-             + _e(legend(lang, k))
-             + "</p>",
-             "<h2>" + _e(_t(lang, "Method")) + "</h2>", _method(lang, k)]
-    parts.append(_participation_html(release, lang, fmt))
-    for (m_id, major), module in sorted(release.modules.items()):
-        views = release.for_module(m_id, major)
-        if not views:
-            continue
-        versions = ", ".join(release.versions.get((m_id, major), []))
-        parts.append(f"<h2>{_e(title_of(module.title, lang, m_id))} <small>({_e(m_id)} {_e(versions)})</small></h2>")
-        parts.append(_pooled_html(release, m_id, major, lang))
-        for it in module.items:
-            parts.append(_item_html(release, module, major, it, lang, fmt))
-        for sc in module.scores:
-            parts.append(_score_html(release, module, major, sc, lang, fmt))
+             _title_page_html(release, lang, fmt, title),
+             f'<nav class="toc" id="contents"><h2>{_e(_t(lang, "Contents"))}</h2><ol>{toc}</ol></nav>']
+    for anchor, heading, body in sections:
+        parts.append(f'<section id="{anchor}"><h2>{_e(heading)}</h2>{body}</section>')
     parts.append("</body></html>")
     return "\n".join(p for p in parts if p)
+
+
+def _anchor(m_id: str, major: int) -> str:
+    return m_id if major == 1 else f"{m_id}-{major}"
+
+
+def _ordered_modules(release: Release) -> list[tuple[str, int, Module]]:
+    """Modules with published views, in the survey's order (then by id)."""
+    rank = {m: i for i, m in enumerate(release.module_order)}
+    out = [(m_id, major, m) for (m_id, major), m in release.modules.items() if release.for_module(m_id, major)]
+    return sorted(out, key=lambda t: (rank.get(t[0], len(rank)), t[0], t[1]))
+
+
+def period_bounds(period: str) -> tuple[dt.date, dt.date] | None:
+    """First and last day of a period code (``2026-W05``, ``2026-03``,
+    ``2026-Q2``, ``2026``); None for anything else."""
+    try:
+        if "-W" in period:
+            year, week = period.split("-W")
+            first = dt.date.fromisocalendar(int(year), int(week), 1)
+            return first, first + dt.timedelta(days=6)
+        if "-Q" in period:
+            year, q = period.split("-Q")
+            first = dt.date(int(year), 3 * int(q) - 2, 1)
+            nxt = dt.date(int(year) + (int(q) == 4), 1 if int(q) == 4 else 3 * int(q) + 1, 1)
+            return first, nxt - dt.timedelta(days=1)
+        if len(period) == 7 and period[4] == "-":
+            year, month = int(period[:4]), int(period[5:])
+            first = dt.date(year, month, 1)
+            nxt = dt.date(year + (month == 12), 1 if month == 12 else month + 1, 1)
+            return first, nxt - dt.timedelta(days=1)
+        if len(period) == 4:
+            return dt.date(int(period), 1, 1), dt.date(int(period), 12, 31)
+    except ValueError:
+        return None
+    return None
+
+
+def _title_page_html(release: Release, lang: str, fmt: Fmt, title: str) -> str:
+    v = release.views["participation"]
+    rows: list[tuple[str, str]] = []
+    if release.centres:
+        rows.append((_t(lang, "Centres"), ", ".join(release.centres)))
+    if release.surveys:
+        rows.append((_t(lang, "Surveys and versions"),
+                     ", ".join(s.replace("@", " ") for s in release.surveys)))
+    if release.periods is not None:
+        first, last = period_bounds(release.periods[0]), period_bounds(release.periods[1])
+        if first and last:
+            covered = _t(lang, "from {start} to {end}").format(
+                start=format_date(first[0], "long", locale=fmt.lang), end=format_date(last[1], "long", locale=fmt.lang))
+        else:
+            covered = f"{release.periods[0]} – {release.periods[1]}"
+        rows.append((_t(lang, "Period covered"), covered))
+    rows.append((_t(lang, "Respondents"), fmt.n(v.total)))
+    rows.append((_t(lang, "Produced on"), format_date(dt.date.today(), "long", locale=fmt.lang)))
+    facts = "".join(f"<dt>{_e(a)}</dt><dd>{_e(b)}</dd>" for a, b in rows)
+    return (f'<header class="title-page" id="title"><h1>{_e(title)}</h1><dl>{facts}</dl>'
+            f'<p class="note">{_e(legend(lang, release.k))}</p></header>')
+
+
+# ------------------------------------------------------- key indicators
+
+
+def _score_def(release: Release, module: str, score: str) -> tuple[int, Module, ScoreDef] | None:
+    for (m_id, major), m in sorted(release.modules.items()):
+        if m_id == module:
+            for sc in m.scores:
+                if sc.id == score:
+                    return major, m, sc
+    return None
+
+
+def indicator_figures(release: Release, ind: Indicator) -> tuple[Figure, dict[str, dict[str, Figure]]] | None:
+    """The published share of a key indicator, overall and per breakdown
+    category (``{by: {category: figure}}``); None when its module is absent.
+    Every figure is a published one, or a share of published figures."""
+    if ind.item is not None:
+        base = release.views.get(f"indicator.{ind.id}")
+        if base is None:
+            return None
+        per: dict[str, dict[str, Figure]] = {}
+        for by in release.breakdowns:
+            bv = release.views.get(f"indicator.{ind.id}.by.{by}")
+            if bv is not None:
+                per[by] = {c: bv.prevalence[c] for c in bv.cols}
+        return base.prevalence[""], per
+    found = _score_def(release, ind.module, ind.score or "")
+    if found is None:
+        return None
+    major, _, sc = found
+    vid = _view_id(ind.module, major, sc.id, "score.")
+    v, screen = release.views.get(vid), release.views.get(f"{vid}.screen")
+    if ind.classes:
+        if v is None:
+            return None
+        overall = _prevalence([v.cells[(c, "")].n for c in ind.classes if (c, "") in v.cells], v.total.n,
+                              release.k)
+    else:
+        src = screen or v
+        if src is None or "" not in src.prevalence:
+            return None
+        overall = src.prevalence[""]
+    per = {}
+    for by in release.breakdowns:
+        bv = release.views.get(f"{vid}.by.{by}")
+        if bv is None:
+            continue
+        if ind.classes:
+            if not set(ind.classes) <= set(bv.rows):
+                continue
+            per[by] = {c: _prevalence([bv.cells[(r, c)].n for r in ind.classes], bv.col_totals[c].n, release.k)
+                       for c in bv.cols}
+        elif bv.prevalence:
+            per[by] = dict(bv.prevalence)
+    return overall, per
+
+
+def _summary_html(release: Release, lang: str, fmt: Fmt) -> str:
+    body: list[list[str]] = []
+    part = release.views["participation"]
+    rate = part.prevalence.get("", Figure(None))
+    body.append([_t(lang, "Respondents"), fmt.n(part.total), "", ""])
+    body.append([_t(lang, "Completion rate (complete among started)"), fmt.n(part.cells[("complete", "")]),
+                 fmt.pct(rate.pct), fmt.ci(rate.lo, rate.hi)])
+    for ind in KEY_INDICATORS:
+        figs = indicator_figures(release, ind)
+        if figs is None:
+            continue
+        f = figs[0]
+        body.append([_t(lang, ind.label), fmt.n(f), fmt.pct(f.pct), fmt.ci(f.lo, f.hi)])
+        if ind.id == "forgone":
+            reasons = _top_options(release, "forgoing_care", "reasons", lang, 3)
+            if reasons:
+                body.append(["    " + _t(lang, "Main reasons") + ": " + "; ".join(
+                    f"{label} {fmt.pct(f.pct)}" for label, f in reasons), "", "", ""])
+    header = [_t(lang, "Indicator"), _t(lang, "Persons"), "%", _t(lang, "95% CI")]
+    note = _t(lang, "Shares of the persons who answered the question (or whose score could be computed); "
+                    "screening results, not diagnoses.")
+    return _table_html("summary", None, header, body) + f'<p class="note">{_e(note)}</p>'
+
+
+def _top_options(release: Release, m_id: str, item_id: str, lang: str, n: int) -> list[tuple[str, Figure]]:
+    """The ``n`` most frequent published options of a multiple-choice item."""
+    for (mid, major), m in sorted(release.modules.items()):
+        if mid != m_id:
+            continue
+        try:
+            it = m.item(item_id)
+        except KeyError:
+            return []
+        base = _view_id(m_id, major, item_id)
+        found = []
+        for c in it.choices:
+            v = release.views.get(f"{base}#{c.code}")
+            if v is not None and v.cells[(c.code, "")].pct is not None:
+                found.append((answer_label(m, item_id, c.code, lang), v.cells[(c.code, "")]))
+        return sorted(found, key=lambda t: -(t[1].pct or 0))[:n]
+    return []
+
+
+# ---------------------------------------------------------- comparisons
+
+COMPARED = ("centre", "neighbourhood", "age_band", "gender", "period")
+
+
+def dot_chart(data_item: str, title: str, points: list[tuple[str, Figure]], fmt: Fmt) -> str:
+    """Dot-and-whisker chart (inline SVG): each group's published share as a
+    dot with its 95 % interval; a hidden share gets its mark in place of a
+    dot. The SVG carries a text alternative; the table that follows it
+    gives every figure."""
+    label_w, plot_w, row_h, right = 230, 300, 20, 150
+    height = row_h * len(points) + 30
+    width = label_w + plot_w + right
+    alt = title + ": " + "; ".join(
+        f"{label} {fmt.pct(f.pct)} {fmt.ci(f.lo, f.hi)}".strip() if f.pct is not None else f"{label} {fmt.n(f)}"
+        for label, f in points)
+    out = [f'<svg data-chart="{_e(data_item)}" xmlns="http://www.w3.org/2000/svg" role="img" '
+           f'aria-label="{_e(alt)}" viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
+           f"<title>{_e(alt)}</title>"]
+    for tick in (0, 25, 50, 75, 100):
+        x = label_w + plot_w * tick / 100
+        out.append(f'<path d="M{x:.1f} 4V{height - 18}" stroke="#ddd"/>'
+                   f'<text x="{x:.1f}" y="{height - 4}" text-anchor="middle">{tick}</text>')
+    for i, (label, f) in enumerate(points):
+        y = 4 + i * row_h
+        cy = y + row_h / 2
+        short = label if len(label) <= 36 else label[:35] + "…"
+        out.append(f'<text x="{label_w - 6}" y="{cy + 4:.1f}" text-anchor="end">{_e(short)}</text>')
+        if f.pct is None:
+            out.append(f'<text x="{label_w + 4}" y="{cy + 4:.1f}">{_e(fmt.n(f) if f.n is None or f.withheld else "–")}</text>')
+            continue
+        if f.lo is not None and f.hi is not None:
+            x1, x2 = label_w + plot_w * f.lo / 100, label_w + plot_w * f.hi / 100
+            out.append(f'<path d="M{x1:.1f} {cy:.1f}H{x2:.1f}M{x1:.1f} {cy - 4:.1f}V{cy + 4:.1f}'
+                       f'M{x2:.1f} {cy - 4:.1f}V{cy + 4:.1f}" stroke="#222"/>')
+        out.append(f'<circle cx="{label_w + plot_w * f.pct / 100:.1f}" cy="{cy:.1f}" r="4" fill="#1f5f99"/>')
+        out.append(f'<text x="{label_w + plot_w + 6}" y="{cy + 4:.1f}">{_e(fmt.pct(f.pct))} '
+                   f'{_e(fmt.ci(f.lo, f.hi))}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _comparisons_html(release: Release, lang: str, fmt: Fmt) -> str:
+    out: list[str] = []
+    for ind in KEY_INDICATORS:
+        figs = indicator_figures(release, ind)
+        if figs is None:
+            continue
+        overall, per = figs
+        blocks = []
+        for by in COMPARED:
+            if by not in per or by not in release.breakdowns:
+                continue
+            points = [(category_label(release, by, c, lang), f) for c, f in per[by].items()]
+            points.append((_t(lang, "All respondents"), overall))
+            name = f"{_t(lang, ind.label)} — {breakdown_title(lang, by)}"
+            did = f"compare.{ind.id}.{by}"
+            body = [[label, fmt.n(f), fmt.pct(f.pct), fmt.ci(f.lo, f.hi)] for label, f in points]
+            header = [breakdown_title(lang, by), _t(lang, "Persons"), "%", _t(lang, "95% CI")]
+            blocks.append(f'<figure class="compare"><figcaption>{_e(name)}</figcaption>'
+                          + dot_chart(did, name, points, fmt)
+                          + _table_html(did, None, header, body) + "</figure>")
+        if blocks:
+            out.append(f"<h3>{_e(_t(lang, ind.label))}</h3>" + "".join(blocks))
+    return "".join(out)
+
+
+def _appendix_module_html(release: Release, module: Module, major: int, lang: str, fmt: Fmt) -> str:
+    """A module's detailed tables: who saw each question, and every
+    cross-tab of its items and scores by the breakdowns."""
+    body = "".join(_item_details_html(release, module, major, it, lang, fmt) for it in module.items)
+    body += "".join(_score_details_html(release, module, major, sc, lang, fmt) for sc in module.scores)
+    if not body:
+        return ""
+    return (f'<section class="appendix-module" id="appendix-{_anchor(module.id, major)}">'
+            f"<h3>{_e(title_of(module.title, lang, module.id))}</h3>{body}</section>")
+
+
+def _methods_html(release: Release, modules: list[tuple[str, int, Module]], lang: str, k: int) -> str:
+    out = [_method(lang, k)]
+    refs = []
+    for m_id, major, module in modules:
+        if module.scores or module.source:
+            refs.append(f"<li><strong>{_e(title_of(module.title, lang, m_id))}</strong>: {_e(module.source)}"
+                        + (f" ({_e(module.license)})" if module.license else "") + "</li>")
+    if refs:
+        out.append(f"<h3>{_e(_t(lang, 'Sources and scoring references'))}</h3><ul class=\"note\">{''.join(refs)}</ul>")
+    pooled = []
+    for m_id, major, module in modules:
+        text = _pooled_html(release, m_id, major, lang)
+        if text:
+            pooled.append(f"<h4>{_e(title_of(module.title, lang, m_id))}</h4>{text}")
+    if pooled:
+        out.append(f"<h3>{_e(_t(lang, 'Definitions pooled'))}</h3>" + "".join(pooled))
+    return "".join(out)
 
 
 def _pooled_html(release: Release, m_id: str, major: int, lang: str) -> str:
@@ -1094,7 +1503,7 @@ def _question_label(release: Release, row: str, lang: str) -> str:
     mid, _, iid = row.partition(".")
     for (m_id, _), m in release.modules.items():
         if m_id == mid:
-            return f"{item_title(m, iid, lang)} ({row})"
+            return item_title(m, iid, lang)
     return row
 
 
@@ -1122,8 +1531,6 @@ def _item_html(release: Release, module: Module, major: int, it: Item, lang: str
                                [_t(lang, "Answer"), _t(lang, "Persons"), "%", _t(lang, "95% CI")], body,
                                [_t(lang, "Saw the question"), fmt.n(seen), "", ""]))
         out.append(bar_chart(base, bars, fmt))
-        status = release.views.get(f"{base}.status")
-        crosstabs = [(o, release.views.get(f"{base}#{o}.by.{by}"), by) for by in release.breakdowns for o in options]
     else:
         v = release.views.get(base)
         if v is None:
@@ -1138,12 +1545,26 @@ def _item_html(release: Release, module: Module, major: int, it: Item, lang: str
         out.append(_table_html(base, title, [_t(lang, "Answer"), _t(lang, "Persons"), "%"], body,
                                [_t(lang, "Total"), fmt.n(v.total), ""]))
         out.append(bar_chart(base, bars, fmt))
-        status = release.views.get(f"{base}.status")
+    return "".join(out)
+
+
+def _item_details_html(release: Release, module: Module, major: int, it: Item, lang: str, fmt: Fmt) -> str:
+    """Who saw an item, and its cross-tabs by the breakdowns (appendix)."""
+    base = f"{module.id}.{it.id}" if major == 1 else f"{module.id}@{major}.{it.id}"
+    title = item_title(module, it.id, lang)
+    out: list[str] = []
+    if it.type == "multiple":
+        options = [c.code for c in it.choices] + [NONE]
+        crosstabs = [(o, release.views.get(f"{base}#{o}.by.{by}"), by) for by in release.breakdowns for o in options]
+    else:
         crosstabs = [(None, release.views.get(f"{base}.by.{by}"), by) for by in release.breakdowns]
-    if status is not None:
-        body = [[answer_label(module, it.id, r, lang), fmt.n(status.cells[(r, "")])] for r in status.rows]
-        out.append(_table_html(status.id, _t(lang, "Who saw the question"), None, body,
-                               [_t(lang, "Total"), fmt.n(status.total)]))
+    status = release.views.get(f"{base}.status")
+    if status is None:
+        return ""
+    out.append(f"<h4>{_e(title)}</h4>")
+    body = [[answer_label(module, it.id, r, lang), fmt.n(status.cells[(r, "")])] for r in status.rows]
+    out.append(_table_html(status.id, _t(lang, "Who saw the question"), None, body,
+                           [_t(lang, "Total"), fmt.n(status.total)]))
     for option, cv, by in crosstabs:
         if cv is None:
             continue
@@ -1169,6 +1590,20 @@ def _crosstab_rows(view: View, label: Callable[[str], str], fmt: Fmt) -> list[li
     return body
 
 
+def _binary(sc: ScoreDef) -> bool:
+    """A score that is a yes/no flag (any of its items, or a 0-1 range):
+    its mean would only repeat its prevalence."""
+    return bool(sc.any_of) or (sc.minimum == 0 and sc.maximum == 1)
+
+
+def _shown_classes(sc: ScoreDef, rows: Sequence[str]) -> list[str]:
+    """Classes to show: no "below the first band" row when the first band
+    starts at the lowest possible score (that row is always empty)."""
+    if sc.bands and sc.minimum is not None and sc.bands[0][0] <= sc.minimum + scores.EPS:
+        return [r for r in rows if r != scores.BELOW]
+    return list(rows)
+
+
 def _score_html(release: Release, module: Module, major: int, sc: ScoreDef, lang: str, fmt: Fmt) -> str:
     base = _view_id(module.id, major, sc.id, "score.")
     status = release.views.get(f"{base}.status")
@@ -1179,7 +1614,7 @@ def _score_html(release: Release, module: Module, major: int, sc: ScoreDef, lang
     out = ["<h3>" + _e(_t(lang, "Score")) + f": {_e(name)}</h3>"]
     if v is not None:
         body, bars = [], []
-        for row in v.rows:
+        for row in _shown_classes(sc, v.rows):
             f = v.cells[(row, "")]
             label = class_label(sc, row, lang)
             body.append([label, fmt.n(f), fmt.pct(f.pct), fmt.ci(f.lo, f.hi)])
@@ -1187,28 +1622,46 @@ def _score_html(release: Release, module: Module, major: int, sc: ScoreDef, lang
         out.append(_table_html(base, name, [_t(lang, "Class"), _t(lang, "Persons"), "%", _t(lang, "95% CI")], body,
                                [_t(lang, "Scored"), fmt.n(v.total), "", ""]))
         out.append(bar_chart(base, bars, fmt))
+    mean = status.means.get("", Mean(None))
+    screen = release.views.get(f"{base}.screen")
+    prev = (screen or v).prevalence.get("") if (screen or v) is not None else None  # type: ignore[union-attr]
+    summary = [] if _binary(sc) else [[_t(lang, "Mean"), fmt.num(mean.mean, 2), fmt.ci(mean.lo, mean.hi, 2)]]
+    if sc.positive_at is not None and prev is not None and not _binary(sc):
+        summary.append([_t(lang, "At or above the cut-off") + f" ({fmt.num(sc.positive_at, 2)})",
+                        fmt.pct(prev.pct if prev else None),
+                        fmt.ci(prev.lo if prev else None, prev.hi if prev else None)])
+    if summary:
+        out.append(_table_html(f"{base}.summary", None, None, summary))
+    return "".join(out)
+
+
+def _score_details_html(release: Release, module: Module, major: int, sc: ScoreDef, lang: str, fmt: Fmt) -> str:
+    """Who could be scored, and the score by the breakdowns (appendix)."""
+    base = _view_id(module.id, major, sc.id, "score.")
+    status = release.views.get(f"{base}.status")
+    if status is None:
+        return ""
+    v = release.views.get(base)
+    name = title_of(sc.label, lang, sc.id)
+    out = ["<h4>" + _e(_t(lang, "Score")) + f": {_e(name)}</h4>"]
     body = [[class_label(sc, r, lang), fmt.n(status.cells[(r, "")])] for r in status.rows]
     out.append(_table_html(f"{base}.status", None, None, body, [_t(lang, "Total"), fmt.n(status.total)]))
     mean = status.means.get("", Mean(None))
     screen = release.views.get(f"{base}.screen")
     prev = (screen or v).prevalence.get("") if (screen or v) is not None else None  # type: ignore[union-attr]
-    summary = [[_t(lang, "Mean"), fmt.num(mean.mean, 2), fmt.ci(mean.lo, mean.hi, 2)]]
-    if sc.positive_at is not None and prev is not None:
-        summary.append([_t(lang, "At or above the cut-off") + f" ({fmt.num(sc.positive_at, 2)})",
-                        fmt.pct(prev.pct if prev else None),
-                        fmt.ci(prev.lo if prev else None, prev.hi if prev else None)])
-    out.append(_table_html(f"{base}.summary", None, None, summary))
     for by in release.breakdowns:
         bv = release.views.get(f"{base}.by.{by}")
         if bv is None:
             continue
         header = [_t(lang, "Class"), *(category_label(release, by, c, lang) for c in bv.cols), _t(lang, "Total")]
-        body = _crosstab_rows(bv, lambda row: class_label(sc, row, lang), fmt)
-        footer = [_t(lang, "Scored"), *(fmt.n(bv.col_totals[c]) for c in bv.cols), fmt.n(bv.total)]
-        body.append(footer)
-        body.append([_t(lang, "Mean"), *(f"{fmt.num(bv.means[c].mean, 2)} {fmt.ci(bv.means[c].lo, bv.means[c].hi, 2)}"
-                                          .strip() for c in bv.cols), fmt.num(mean.mean, 2)])
-        if bv.prevalence:
+        shown = View(bv.id, bv.kind, rows=_shown_classes(sc, bv.rows), cols=bv.cols, cells=bv.cells,
+                     row_totals=bv.row_totals)
+        body = _crosstab_rows(shown, lambda row: class_label(sc, row, lang), fmt)
+        body.append([_t(lang, "Scored"), *(fmt.n(bv.col_totals[c]) for c in bv.cols), fmt.n(bv.total)])
+        if not _binary(sc):
+            body.append([_t(lang, "Mean"), *(fmt.num(bv.means[c].mean, 2) for c in bv.cols),
+                         fmt.num(mean.mean, 2)])
+        if bv.prevalence and not (_binary(sc) and set(bv.rows) == {scores.NEGATIVE, scores.POSITIVE}):
             body.append([_t(lang, "At or above the cut-off"),
                          *(f"{fmt.pct(bv.prevalence[c].pct)} {fmt.ci(bv.prevalence[c].lo, bv.prevalence[c].hi)}"
                            .strip() for c in bv.cols), fmt.pct(prev.pct if prev else None)])

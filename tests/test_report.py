@@ -137,7 +137,7 @@ def test_no_breakdown_of_fewer_than_two_categories(tmp_path: Path) -> None:
 EXPECTED_TABLES = {
     "participation", "participation.completion", "participation.dropoff",
     "t.q1", "t.q1.status", "t.q1.by.centre", "t.q2", "t.q2.status",
-    "t.q3", "t.q3.status", *(f"t.q3#{o}.by.centre" for o in ("x", "y", "z", "_none")),
+    "t.q3", "t.q3.status", *(f"t.q3#{o}.by.centre" for o in ("x", "y", "z", "_none")), "summary",
 }
 
 
@@ -183,7 +183,9 @@ def test_report_html_every_table_and_no_external_reference(tmp_path: Path) -> No
     assert xt[-1][-1] == q1[-1][1]
     # Charts are inline SVG; nothing is fetched from anywhere.
     assert 'data-chart="t.q1"' in text
-    assert not re.search(r"<script|<link|<img|<iframe|@import|url\(|\b(src|href)\s*=", text, re.I)
+    assert not re.search(r"<script|<link|<img|<iframe|@import|url\(|\bsrc\s*=|\bhref\s*=\s*\"(?!#)", text, re.I)
+    # Links only to the report's own sections (the table of contents).
+    assert set(re.findall(r'href="#([^"]+)"', text)) <= set(re.findall(r'id="([^"]+)"', text))
     assert set(re.findall(r"https?://[^\s\"'<>]+", text)) == {"http://www.w3.org/2000/svg"}
     # Method and protection are stated.
     assert "Wilson score interval" in text and "cell key method" in text and "“&lt; 11”" in text
