@@ -1194,11 +1194,12 @@ def render_html(release: Release, lang: str = "fr") -> str:
         sections.append(("appendix", _t(lang, "Appendix: detailed tables"), appendix))
     sections.append(("methods", _t(lang, "Methods"), _methods_html(release, modules, lang, k)))
     toc = "".join(f'<li><a href="#{a}">{_e(h)}</a></li>' for a, h, _ in sections)
+    contents = _t(lang, "Contents")
     parts = [f"<!doctype html><html lang=\"{_e(lang)}\" dir=\"{i18n.direction(lang)}\"><head>"
              f"<meta charset=\"utf-8\"><title>{_e(title)}</title>"
              f"<style>{CSS}</style></head><body>",
              _title_page_html(release, lang, fmt, title),
-             f'<nav class="toc" id="contents"><h2>{_e(_t(lang, "Contents"))}</h2><ol>{toc}</ol></nav>']
+             f'<nav class="toc" id="contents"><h2>{_e(contents)}</h2><ol>{toc}</ol></nav>']
     for anchor, heading, body in sections:
         parts.append(f'<section id="{anchor}"><h2>{_e(heading)}</h2>{body}</section>')
     parts.append("</body></html>")
@@ -1450,14 +1451,16 @@ def _methods_html(release: Release, modules: list[tuple[str, int, Module]], lang
             refs.append(f"<li><strong>{_e(title_of(module.title, lang, m_id))}</strong>: {_e(module.source)}"
                         + (f" ({_e(module.license)})" if module.license else "") + "</li>")
     if refs:
-        out.append(f"<h3>{_e(_t(lang, 'Sources and scoring references'))}</h3><ul class=\"note\">{''.join(refs)}</ul>")
+        heading = _t(lang, "Sources and scoring references")
+        out.append(f"<h3>{_e(heading)}</h3><ul class=\"note\">{''.join(refs)}</ul>")
     pooled = []
     for m_id, major, module in modules:
         text = _pooled_html(release, m_id, major, lang)
         if text:
             pooled.append(f"<h4>{_e(title_of(module.title, lang, m_id))}</h4>{text}")
     if pooled:
-        out.append(f"<h3>{_e(_t(lang, 'Definitions pooled'))}</h3>" + "".join(pooled))
+        heading = _t(lang, "Definitions pooled")
+        out.append(f"<h3>{_e(heading)}</h3>" + "".join(pooled))
     return "".join(out)
 
 
@@ -1467,7 +1470,8 @@ def _pooled_html(release: Release, m_id: str, major: int, lang: str) -> str:
     if not rows:
         return ""
     items = "; ".join(f"{r['version']} (hash {r['hash']}): {', '.join(r['sites'])}" for r in rows)
-    return f"<p class=\"note pooled\">{_e(_t(lang, 'Definitions pooled'))}: {_e(items)}</p>"
+    heading = _t(lang, "Definitions pooled")
+    return f"<p class=\"note pooled\">{_e(heading)}: {_e(items)}</p>"
 
 
 def _status_label(lang: str, s: str) -> str:
