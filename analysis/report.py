@@ -200,6 +200,7 @@ class Release:
     surveys: list[str] = field(default_factory=list)
     periods: tuple[str, str] | None = None
     module_order: list[str] = field(default_factory=list)
+    survey_titles: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def for_module(self, module: str, major: int) -> list[View]:
         """Views of one pooled module, in questionnaire order."""
@@ -764,6 +765,14 @@ def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path]
     release = release_from_frames(responses, answers, pool.index(module_index(questionnaire_dirs)),
                                   questionnaire_dirs, k, breakdowns, period, filters, protection)
     release.pooled = pooling.pooled_table(pool)
+    # The dataset's own surveys give the order of the themes and the names
+    # of the surveys (a site survey is usually absent from the folders).
+    own = sorted(pool.surveys.values(), key=lambda sv: (sv.id, _semver(sv.version)))
+    if own:
+        firsts = list(dict.fromkeys(m.id for sv in own for m in sv.modules))
+        release.module_order = firsts + [m for m in release.module_order if m not in firsts]
+    for sv in own:
+        release.survey_titles[f"{sv.id}@{sv.version}"] = dict(sv.title)
     return release
 
 
@@ -1065,28 +1074,38 @@ CSS = """
 body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem;max-width:100%}
 th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:end}
+td+td{white-space:nowrap}
 th:first-child,td:first-child{text-align:start}
 caption{text-align:start;font-weight:600;padding:.3rem 0}
 .note{color:#555;font-size:.9rem}
 svg{display:block;margin:.3rem 0 1rem;max-width:100%;height:auto}
-svg text{font:12px system-ui,sans-serif;fill:#222}
+svg text{font:11px system-ui,sans-serif;fill:#222}
 h3{font-size:1.05rem;margin-top:2rem}
 h4{font-size:.95rem;margin:1.2rem 0 .3rem}
 .title-page dl{display:grid;grid-template-columns:max-content 1fr;gap:.4rem 1.5rem;font-size:1.1rem}
 .title-page dt{font-weight:600}
 .title-page dd{margin:0}
 figure.compare{margin:0 0 1.2rem}
+.pair{display:flex;flex-wrap:wrap;gap:0 1.5rem;align-items:flex-start}
+.pair>table{flex:none}
+.pair>svg{flex:0 1 auto;min-width:0}
+.blocks{display:flex;flex-wrap:wrap;gap:0 1.5rem;align-items:flex-start}
+.block{max-width:100%}
 figure.compare figcaption{font-weight:600;margin:.3rem 0}
 @page{size:A4;margin:15mm 12mm}
 @media print{
   body{max-width:none;margin:0;padding:0;font-size:9.5pt}
   .title-page{break-after:page;min-height:60vh}
   nav.toc{break-after:page}
-  section>h2{break-before:page}
+  section.part>h2{break-before:page}
   h2,h3,h4,caption,figcaption{break-after:avoid}
   table,figure.compare,svg{break-inside:avoid}
-  table{font-size:8pt;width:auto;max-width:100%}
-  th,td{padding:.1rem .3rem;overflow-wrap:anywhere}
+  table{font-size:8pt;width:auto;max-width:100%;margin:.2rem 0 .6rem}
+  h3{margin-top:.8rem}
+  h4{margin:.5rem 0 .2rem}
+  caption{padding:.1rem 0}
+  th,td{padding:.1rem .3rem}
+  td:first-child,th:first-child{overflow-wrap:anywhere}
   thead{display:table-header-group}
   a{color:inherit;text-decoration:none}
 }
@@ -1114,31 +1133,40 @@ def _table_html(data_item: str, caption: str | None, header: list[str] | None, b
     return "".join(parts)
 
 
+def _pair(table: str, chart: str) -> str:
+    """A table and its chart side by side (one above the other when narrow)."""
+    return f'<div class="pair">{table}{chart}</div>'
+
+
 def bar_chart(data_item: str, bars: list[tuple[str, Figure]], fmt: Fmt) -> str:
     """Horizontal bar chart (inline SVG) of published percentages with their
-    95 % intervals; a hidden figure gets no bar, only ``< k``."""
-    label_w, bar_w, row_h = 220, 360, 22
-    height = row_h * len(bars) + 8
-    width = label_w + bar_w + 150
+    95 % intervals, drawn beside the table that gives the figures; a hidden
+    figure gets no bar, only its mark. Its title (and ``aria-label``) is
+    the text alternative: every figure it draws."""
+    label_w, bar_w, row_h = 160, 200, 16
+    height = row_h * len(bars) + 6
+    width = label_w + bar_w + 12
+    alt = "; ".join(f"{label} {fmt.pct(f.pct)} {fmt.ci(f.lo, f.hi)}".strip() if f.pct is not None
+                    else f"{label} {fmt.n(f)}" for label, f in bars)
     out = [f'<svg data-chart="{_e(data_item)}" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-           f'height="{height}" role="img" viewBox="0 0 {width} {height}">']
+           f'height="{height}" role="img" aria-label="{_e(alt)}" viewBox="0 0 {width} {height}">'
+           f"<title>{_e(alt)}</title>"]
+    out.append(f'<path d="M{label_w} 2V{height - 2}" stroke="#999"/>')
     for i, (label, f) in enumerate(bars):
-        y = 4 + i * row_h
-        short = label if len(label) <= 34 else label[:33] + "…"
-        out.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{_e(short)}</text>')
+        y = 3 + i * row_h
+        short = label if len(label) <= 26 else label[:25] + "…"
+        out.append(f'<text x="{label_w - 5}" y="{y + 11}" text-anchor="end">{_e(short)}</text>')
         if f.pct is None:
-            text = fmt.hidden if f.n is None else "–"
-            out.append(f'<text x="{label_w + 4}" y="{y + 15}">{_e(text)}</text>')
+            text = fmt.n(f) if f.n is None or f.withheld else "–"
+            out.append(f'<text x="{label_w + 4}" y="{y + 11}">{_e(text)}</text>')
             continue
         w = bar_w * f.pct / 100
-        out.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="#4a78a8"/>')
+        out.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" fill="#4a78a8"/>')
         if f.lo is not None and f.hi is not None:
             x1, x2 = label_w + bar_w * f.lo / 100, label_w + bar_w * f.hi / 100
             cy = y + row_h / 2 + 1
-            out.append(f'<path d="M{x1:.1f} {cy}H{x2:.1f}M{x1:.1f} {cy - 4}V{cy + 4}M{x2:.1f} {cy - 4}V{cy + 4}" '
+            out.append(f'<path d="M{x1:.1f} {cy}H{x2:.1f}M{x1:.1f} {cy - 3}V{cy + 3}M{x2:.1f} {cy - 3}V{cy + 3}" '
                        'stroke="#222" stroke-width="1"/>')
-        out.append(f'<text x="{label_w + bar_w + 6}" y="{y + 15}">{_e(fmt.pct(f.pct))} '
-                   f'{_e(fmt.ci(f.lo, f.hi))}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -1185,11 +1213,13 @@ def render_html(release: Release, lang: str = "fr") -> str:
         body = "".join(_item_html(release, module, major, it, lang, fmt) for it in module.items)
         body += "".join(_score_html(release, module, major, sc, lang, fmt) for sc in module.scores)
         if body:
-            sections.append((f"theme-{_anchor(m_id, major)}", title_of(module.title, lang, m_id), body))
+            sections.append((f"theme-{_anchor(m_id, major)}", title_of(module.title, lang, m_id),
+                             body))
     comparisons = _comparisons_html(release, lang, fmt)
     if comparisons:
         sections.append(("comparisons", _t(lang, "Comparisons"), comparisons))
-    appendix = "".join(_appendix_module_html(release, module, major, lang, fmt) for _, major, module in modules)
+    appendix = _dropoff_html(release, lang, fmt)
+    appendix += "".join(_appendix_module_html(release, module, major, lang, fmt) for _, major, module in modules)
     if appendix:
         sections.append(("appendix", _t(lang, "Appendix: detailed tables"), appendix))
     sections.append(("methods", _t(lang, "Methods"), _methods_html(release, modules, lang, k)))
@@ -1201,7 +1231,9 @@ def render_html(release: Release, lang: str = "fr") -> str:
              _title_page_html(release, lang, fmt, title),
              f'<nav class="toc" id="contents"><h2>{_e(contents)}</h2><ol>{toc}</ol></nav>']
     for anchor, heading, body in sections:
-        parts.append(f'<section id="{anchor}"><h2>{_e(heading)}</h2>{body}</section>')
+        # On paper a theme follows the previous one; other sections start a page.
+        kind = "theme" if anchor.startswith("theme-") else "part"
+        parts.append(f'<section id="{anchor}" class="{kind}"><h2>{_e(heading)}</h2>{body}</section>')
     parts.append("</body></html>")
     return "\n".join(p for p in parts if p)
 
@@ -1248,8 +1280,12 @@ def _title_page_html(release: Release, lang: str, fmt: Fmt, title: str) -> str:
     if release.centres:
         rows.append((_t(lang, "Centres"), ", ".join(release.centres)))
     if release.surveys:
-        rows.append((_t(lang, "Surveys and versions"),
-                     ", ".join(s.replace("@", " ") for s in release.surveys)))
+        names = []
+        for key in release.surveys:
+            sid, _, version = key.partition("@")
+            name = title_of(release.survey_titles.get(key, {}), lang, sid)
+            names.append(f"{name} ({sid} {version})" if name != sid else f"{sid} {version}")
+        rows.append((_t(lang, "Surveys and versions"), "; ".join(names)))
     if release.periods is not None:
         first, last = period_bounds(release.periods[0]), period_bounds(release.periods[1])
         if first and last:
@@ -1370,66 +1406,89 @@ def _top_options(release: Release, m_id: str, item_id: str, lang: str, n: int) -
 COMPARED = ("centre", "neighbourhood", "age_band", "gender", "period")
 
 
-def dot_chart(data_item: str, title: str, points: list[tuple[str, Figure]], fmt: Fmt) -> str:
-    """Dot-and-whisker chart (inline SVG): each group's published share as a
-    dot with its 95 % interval; a hidden share gets its mark in place of a
-    dot. The SVG carries a text alternative; the table that follows it
-    gives every figure."""
-    label_w, plot_w, row_h, right = 230, 300, 20, 150
-    height = row_h * len(points) + 30
+def dot_chart(data_item: str, title: str, groups: list[tuple[str, list[tuple[str, Figure]]]], fmt: Fmt) -> str:
+    """Dot-and-whisker chart (inline SVG): under each group heading, each
+    category's published share as a dot with its 95 % interval, then the
+    share, interval and published count as text; a hidden share shows its
+    mark instead. The SVG's title (and ``aria-label``) is its text
+    alternative: every figure it shows."""
+    label_w, plot_w, row_h, right = 230, 240, 15, 180
+    n_rows = sum(1 + len(points) for _, points in groups)
+    height = row_h * n_rows + 24
     width = label_w + plot_w + right
-    alt = title + ": " + "; ".join(
-        f"{label} {fmt.pct(f.pct)} {fmt.ci(f.lo, f.hi)}".strip() if f.pct is not None else f"{label} {fmt.n(f)}"
-        for label, f in points)
+
+    def text_of(f: Figure) -> str:
+        if f.pct is None:
+            return fmt.n(f)
+        return f"{fmt.pct(f.pct)} {fmt.ci(f.lo, f.hi)} · {fmt.n(f)}"
+
+    alt = title + ". " + " ".join(
+        f"{heading}: " + "; ".join(f"{label} {text_of(f)}" for label, f in points) + "."
+        for heading, points in groups)
     out = [f'<svg data-chart="{_e(data_item)}" xmlns="http://www.w3.org/2000/svg" role="img" '
            f'aria-label="{_e(alt)}" viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
            f"<title>{_e(alt)}</title>"]
     for tick in (0, 25, 50, 75, 100):
         x = label_w + plot_w * tick / 100
-        out.append(f'<path d="M{x:.1f} 4V{height - 18}" stroke="#ddd"/>'
-                   f'<text x="{x:.1f}" y="{height - 4}" text-anchor="middle">{tick}</text>')
-    for i, (label, f) in enumerate(points):
-        y = 4 + i * row_h
-        cy = y + row_h / 2
-        short = label if len(label) <= 36 else label[:35] + "…"
-        out.append(f'<text x="{label_w - 6}" y="{cy + 4:.1f}" text-anchor="end">{_e(short)}</text>')
-        if f.pct is None:
-            out.append(f'<text x="{label_w + 4}" y="{cy + 4:.1f}">{_e(fmt.n(f) if f.n is None or f.withheld else "–")}</text>')
-            continue
-        if f.lo is not None and f.hi is not None:
-            x1, x2 = label_w + plot_w * f.lo / 100, label_w + plot_w * f.hi / 100
-            out.append(f'<path d="M{x1:.1f} {cy:.1f}H{x2:.1f}M{x1:.1f} {cy - 4:.1f}V{cy + 4:.1f}'
-                       f'M{x2:.1f} {cy - 4:.1f}V{cy + 4:.1f}" stroke="#222"/>')
-        out.append(f'<circle cx="{label_w + plot_w * f.pct / 100:.1f}" cy="{cy:.1f}" r="4" fill="#1f5f99"/>')
-        out.append(f'<text x="{label_w + plot_w + 6}" y="{cy + 4:.1f}">{_e(fmt.pct(f.pct))} '
-                   f'{_e(fmt.ci(f.lo, f.hi))}</text>')
+        out.append(f'<path d="M{x:.1f} 2V{height - 18}" stroke="#ddd"/>'
+                   f'<text x="{x:.1f}" y="{height - 5}" text-anchor="middle">{tick} %</text>')
+    i = 0
+    for heading, points in groups:
+        y = 2 + i * row_h
+        out.append(f'<text x="4" y="{y + 12:.1f}" font-weight="bold">{_e(heading)}</text>')
+        i += 1
+        for label, f in points:
+            cy = 2 + i * row_h + row_h / 2
+            i += 1
+            short = label if len(label) <= 36 else label[:35] + "…"
+            out.append(f'<text x="{label_w - 6}" y="{cy + 4:.1f}" text-anchor="end">{_e(short)}</text>')
+            if f.pct is not None:
+                if f.lo is not None and f.hi is not None:
+                    x1, x2 = label_w + plot_w * f.lo / 100, label_w + plot_w * f.hi / 100
+                    out.append(f'<path d="M{x1:.1f} {cy:.1f}H{x2:.1f}M{x1:.1f} {cy - 4:.1f}V{cy + 4:.1f}'
+                               f'M{x2:.1f} {cy - 4:.1f}V{cy + 4:.1f}" stroke="#222"/>')
+                out.append(f'<circle cx="{label_w + plot_w * f.pct / 100:.1f}" cy="{cy:.1f}" r="3.5" '
+                           'fill="#1f5f99"/>')
+            out.append(f'<text x="{label_w + plot_w + 6}" y="{cy + 4:.1f}">{_e(text_of(f))}</text>')
     out.append("</svg>")
     return "".join(out)
 
 
 def _comparisons_html(release: Release, lang: str, fmt: Fmt) -> str:
+    """Each key indicator by centre, neighbourhood, age band, gender and
+    period: one dot-and-whisker chart per indicator."""
     out: list[str] = []
     for ind in KEY_INDICATORS:
         figs = indicator_figures(release, ind)
         if figs is None:
             continue
         overall, per = figs
-        blocks = []
+        groups = [(_t(lang, "All respondents"), [(_t(lang, "All respondents"), overall)])]
         for by in COMPARED:
-            if by not in per or by not in release.breakdowns:
-                continue
-            points = [(category_label(release, by, c, lang), f) for c, f in per[by].items()]
-            points.append((_t(lang, "All respondents"), overall))
-            name = f"{_t(lang, ind.label)} — {breakdown_title(lang, by)}"
-            did = f"compare.{ind.id}.{by}"
-            body = [[label, fmt.n(f), fmt.pct(f.pct), fmt.ci(f.lo, f.hi)] for label, f in points]
-            header = [breakdown_title(lang, by), _t(lang, "Persons"), "%", _t(lang, "95% CI")]
-            blocks.append(f'<figure class="compare"><figcaption>{_e(name)}</figcaption>'
-                          + dot_chart(did, name, points, fmt)
-                          + _table_html(did, None, header, body) + "</figure>")
-        if blocks:
-            out.append(f"<h3>{_e(_t(lang, ind.label))}</h3>" + "".join(blocks))
+            if by in per and by in release.breakdowns:
+                groups.append((breakdown_title(lang, by),
+                               [(category_label(release, by, c, lang), f) for c, f in per[by].items()]))
+        if len(groups) < 2:
+            continue
+        name = _t(lang, ind.label)
+        out.append(f'<figure class="compare" id="compare-{ind.id}"><figcaption>{_e(name)}</figcaption>'
+                   + dot_chart(f"compare.{ind.id}", name, groups, fmt) + "</figure>")
+    if out:
+        note = _t(lang, "Dot: share of the group; line: its 95% confidence interval; then the share, the "
+                        "interval and the number of persons concerned.")
+        out.insert(0, f'<p class="note">{_e(note)}</p>')
     return "".join(out)
+
+
+def _appendix_bys(release: Release) -> list[str]:
+    """The breakdown of the appendix's cross-tabs: the centres when there are
+    several, else the neighbourhoods. The key indicators are compared on
+    every breakdown in the comparisons; every cross-tab of every breakdown
+    is in the exports (``analysis export``)."""
+    for by in ("centre", "neighbourhood"):
+        if by in release.breakdowns and any(v.by == by for v in release.views.values()):
+            return [by]
+    return []
 
 
 def _appendix_module_html(release: Release, module: Module, major: int, lang: str, fmt: Fmt) -> str:
@@ -1440,7 +1499,7 @@ def _appendix_module_html(release: Release, module: Module, major: int, lang: st
     if not body:
         return ""
     return (f'<section class="appendix-module" id="appendix-{_anchor(module.id, major)}">'
-            f"<h3>{_e(title_of(module.title, lang, module.id))}</h3>{body}</section>")
+            f"<h3>{_e(title_of(module.title, lang, module.id))}</h3><div class=\"blocks\">{body}</div></section>")
 
 
 def _methods_html(release: Release, modules: list[tuple[str, int, Module]], lang: str, k: int) -> str:
@@ -1489,6 +1548,12 @@ def _participation_html(release: Release, lang: str, fmt: Fmt) -> str:
                            [[_t(lang, "Completion rate (complete among started)"),
                              fmt.pct(rate.pct if rate else None), fmt.ci(rate.lo if rate else None,
                                                                           rate.hi if rate else None)]]))
+    return "".join(out)
+
+
+def _dropoff_html(release: Release, lang: str, fmt: Fmt) -> str:
+    """Where partial responses stopped (appendix)."""
+    out: list[str] = []
     dv = release.views.get("participation.dropoff")
     if dv is not None:
         body = []
@@ -1535,6 +1600,7 @@ def _item_html(release: Release, module: Module, major: int, it: Item, lang: str
                                [_t(lang, "Answer"), _t(lang, "Persons"), "%", _t(lang, "95% CI")], body,
                                [_t(lang, "Saw the question"), fmt.n(seen), "", ""]))
         out.append(bar_chart(base, bars, fmt))
+        out[-2:] = [_pair(out[-2], out[-1])]
     else:
         v = release.views.get(base)
         if v is None:
@@ -1546,9 +1612,10 @@ def _item_html(release: Release, module: Module, major: int, it: Item, lang: str
             label = answer_label(module, it.id, row, lang)
             body.append([label, fmt.n(f), fmt.pct(f.pct)])
             bars.append((label, f))
-        out.append(_table_html(base, title, [_t(lang, "Answer"), _t(lang, "Persons"), "%"], body,
+        out.append(_table_html(base, None, [_t(lang, "Answer"), _t(lang, "Persons"), "%"], body,
                                [_t(lang, "Total"), fmt.n(v.total), ""]))
         out.append(bar_chart(base, bars, fmt))
+        out[-2:] = [_pair(out[-2], out[-1])]
     return "".join(out)
 
 
@@ -1559,13 +1626,14 @@ def _item_details_html(release: Release, module: Module, major: int, it: Item, l
     out: list[str] = []
     if it.type == "multiple":
         options = [c.code for c in it.choices] + [NONE]
-        crosstabs = [(o, release.views.get(f"{base}#{o}.by.{by}"), by) for by in release.breakdowns for o in options]
+        crosstabs = [(o, release.views.get(f"{base}#{o}.by.{by}"), by) for by in _appendix_bys(release)
+                     for o in options]
     else:
-        crosstabs = [(None, release.views.get(f"{base}.by.{by}"), by) for by in release.breakdowns]
+        crosstabs = [(None, release.views.get(f"{base}.by.{by}"), by) for by in _appendix_bys(release)]
     status = release.views.get(f"{base}.status")
     if status is None:
         return ""
-    out.append(f"<h4>{_e(title)}</h4>")
+    out.append(f'<div class="block"><h4>{_e(title)}</h4>')
     body = [[answer_label(module, it.id, r, lang), fmt.n(status.cells[(r, "")])] for r in status.rows]
     out.append(_table_html(status.id, _t(lang, "Who saw the question"), None, body,
                            [_t(lang, "Total"), fmt.n(status.total)]))
@@ -1579,6 +1647,7 @@ def _item_details_html(release: Release, module: Module, major: int, it: Item, l
         body = _crosstab_rows(cv, lambda row: answer_label(module, it.id, row, lang), fmt)
         footer = [_t(lang, "Total"), *(fmt.n(cv.col_totals[c]) for c in cv.cols), fmt.n(cv.total)]
         out.append(_table_html(cv.id, caption, header, body, footer))
+    out.append("</div>")
     return "".join(out)
 
 
@@ -1615,7 +1684,7 @@ def _score_html(release: Release, module: Module, major: int, sc: ScoreDef, lang
         return ""
     v = release.views.get(base)
     name = title_of(sc.label, lang, sc.id)
-    out = ["<h3>" + _e(_t(lang, "Score")) + f": {_e(name)}</h3>"]
+    out = [f"<h3>{_e(name)}</h3>"]
     if v is not None:
         body, bars = [], []
         for row in _shown_classes(sc, v.rows):
@@ -1623,9 +1692,10 @@ def _score_html(release: Release, module: Module, major: int, sc: ScoreDef, lang
             label = class_label(sc, row, lang)
             body.append([label, fmt.n(f), fmt.pct(f.pct), fmt.ci(f.lo, f.hi)])
             bars.append((label, f))
-        out.append(_table_html(base, name, [_t(lang, "Class"), _t(lang, "Persons"), "%", _t(lang, "95% CI")], body,
+        out.append(_table_html(base, None, [_t(lang, "Class"), _t(lang, "Persons"), "%", _t(lang, "95% CI")], body,
                                [_t(lang, "Scored"), fmt.n(v.total), "", ""]))
         out.append(bar_chart(base, bars, fmt))
+        out[-2:] = [_pair(out[-2], out[-1])]
     mean = status.means.get("", Mean(None))
     screen = release.views.get(f"{base}.screen")
     prev = (screen or v).prevalence.get("") if (screen or v) is not None else None  # type: ignore[union-attr]
@@ -1647,13 +1717,13 @@ def _score_details_html(release: Release, module: Module, major: int, sc: ScoreD
         return ""
     v = release.views.get(base)
     name = title_of(sc.label, lang, sc.id)
-    out = ["<h4>" + _e(_t(lang, "Score")) + f": {_e(name)}</h4>"]
+    out = ['<div class="block"><h4>' + _e(_t(lang, "Score")) + f": {_e(name)}</h4>"]
     body = [[class_label(sc, r, lang), fmt.n(status.cells[(r, "")])] for r in status.rows]
     out.append(_table_html(f"{base}.status", None, None, body, [_t(lang, "Total"), fmt.n(status.total)]))
     mean = status.means.get("", Mean(None))
     screen = release.views.get(f"{base}.screen")
     prev = (screen or v).prevalence.get("") if (screen or v) is not None else None  # type: ignore[union-attr]
-    for by in release.breakdowns:
+    for by in _appendix_bys(release):
         bv = release.views.get(f"{base}.by.{by}")
         if bv is None:
             continue
@@ -1670,6 +1740,7 @@ def _score_details_html(release: Release, module: Module, major: int, sc: ScoreD
                          *(f"{fmt.pct(bv.prevalence[c].pct)} {fmt.ci(bv.prevalence[c].lo, bv.prevalence[c].hi)}"
                            .strip() for c in bv.cols), fmt.pct(prev.pct if prev else None)])
         out.append(_table_html(bv.id, f"{name} — {breakdown_title(lang, by)}", header, body))
+    out.append("</div>")
     return "".join(out)
 
 
