@@ -177,6 +177,18 @@ def cmd_trust(args: argparse.Namespace) -> int:
     return 0
 
 
+def _where(specs: list[str]) -> dict[str, list[str]] | None:
+    """``--where NAME=VALUE[,VALUE]`` options: the responses a report covers."""
+    out: dict[str, list[str]] = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        if not sep or not name or not values:
+            raise KioskError(f"--where {spec!r}: use NAME=VALUE, e.g. centre=MARSEILLE (several values: "
+                             "centre=MARSEILLE,ECHIROLLES)", code="RPT-001")
+        out.setdefault(name, []).extend(v for v in values.split(",") if v)
+    return out or None
+
+
 def _breakdowns(specs: list[str]) -> dict[str, str] | None:
     """``--breakdown NAME=SOURCE`` options over the defaults (None: defaults)."""
     from analysis.tables import DEFAULT_BREAKDOWNS
@@ -198,8 +210,11 @@ def _breakdowns(specs: list[str]) -> dict[str, str] | None:
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import write_report
     qdirs = [QUESTIONNAIRES] + [Path(q) for q in args.questionnaires]
-    write_report(args.data, args.out, qdirs, args.lang, args.k, _breakdowns(args.breakdown))
+    write_report(args.data, args.out, qdirs, args.lang, args.k, _breakdowns(args.breakdown), args.period,
+                 _where(args.where), args.pdf)
     print(f"report written to {args.out}")
+    if args.pdf:
+        print(f"PDF written to {args.pdf}")
     return 0
 
 
@@ -312,6 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--breakdown", action="append", default=[], metavar="NAME=SOURCE",
                    help="breakdown variable: a response column (centre, lang, period) or a single-choice "
                         "module.item; '-' drops one (repeatable)")
+    p.add_argument("--period", default="quarter", choices=["week", "month", "quarter", "year"],
+                   help="periods of the comparisons and cross-tabs (default quarter)")
+    p.add_argument("--where", action="append", default=[], metavar="NAME=VALUE",
+                   help="only the responses of this breakdown category, e.g. centre=MARSEILLE (a release of "
+                        "its own; repeatable)")
+    p.add_argument("--pdf", metavar="FILE", help="also print the report to this A4 PDF (needs chromium)")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("export", help="export the gated tables and a codebook")
     p.add_argument("--data", required=True)

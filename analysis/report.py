@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +30,7 @@ from babel.numbers import format_decimal, format_percent
 
 from kiosk import i18n
 from kiosk.i18n import N_
-from kiosk.errors import ValidationError
+from kiosk.errors import KioskError, ValidationError
 from kiosk.questionnaire import Item, Module, ScoreDef, load_survey
 
 from analysis import disclosure, scores, tables
@@ -1744,19 +1747,96 @@ def _score_details_html(release: Release, module: Module, major: int, sc: ScoreD
     return "".join(out)
 
 
+class ReportError(KioskError):
+    """A report that cannot be made as asked (checked before any work)."""
+
+    code = "RPT-001"
+
+
+PERIODS = ("week", "month", "quarter", "year")
+"""Granularities of the period breakdown (``--period``)."""
+
+
+def check_request(data_dir: str | Path, lang: str, breakdowns: Mapping[str, str] | None = None,
+                  where: Mapping[str, Sequence[str]] | None = None, period: str = "quarter") -> None:
+    """Refuse at once a report that cannot be made: a missing or empty
+    dataset, an unsupported language, an unknown period or ``--where``
+    breakdown (``RPT-0xx``)."""
+    bds = dict(tables.DEFAULT_BREAKDOWNS if breakdowns is None else breakdowns)
+    if lang not in i18n.shipped_languages():
+        raise ReportError(f"--lang {lang!r} is not supported; use one of {', '.join(i18n.shipped_languages())} "
+                          "(a language needs its catalog in locales/)", code="RPT-003")
+    if period not in PERIODS:
+        raise ReportError(f"--period {period!r}: use one of {', '.join(PERIODS)}", code="RPT-004")
+    for name in (where or {}):
+        if name not in bds:
+            raise ReportError(f"--where {name}=...: {name!r} is not a breakdown; use one of {', '.join(bds)}",
+                              code="RPT-001")
+    if not (Path(data_dir) / "responses").is_dir():
+        raise ReportError(f"--data {str(data_dir)!r} holds no dataset (no responses/ folder); give the folder "
+                          "'analysis ingest --data' wrote", code="RPT-005")
+
+
+def find_browser() -> str | None:
+    """A headless-capable Chromium on this machine (Debian's chromium), or None."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def print_pdf(html_file: str | Path, pdf: str | Path, browser: str) -> None:
+    """Print the HTML report to an A4 PDF with headless Chromium (the page
+    size comes from the report's print stylesheet)."""
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+               f"--user-data-dir={profile}", f"--print-to-pdf={Path(pdf).resolve()}",
+               Path(html_file).resolve().as_uri()]
+        done = subprocess.run(cmd, capture_output=True, timeout=300, check=False)
+    if done.returncode != 0 or not Path(pdf).exists():
+        raise ReportError(f"{browser} could not print {html_file} to PDF: "
+                          f"{done.stderr.decode(errors='replace')[-300:]}; open the HTML file in a browser and "
+                          "print it (A4, no headers and footers)", code="RPT-011")
+
+
 def build_report(data_dir: str | Path, questionnaire_dirs: list[str | Path], lang: str = "fr",
-                 k: int = disclosure.DEFAULT_K, breakdowns: Mapping[str, str] | None = None) -> str:
-    """The whole report as an HTML string."""
-    return render_html(build_release(data_dir, questionnaire_dirs, k, breakdowns), lang)
+                 k: int = disclosure.DEFAULT_K, breakdowns: Mapping[str, str] | None = None,
+                 period: str = "quarter", where: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The whole report as an HTML string (``where``: only the responses in
+    these breakdown categories, e.g. ``{"centre": ["MARSEILLE"]}``)."""
+    return render_html(build_release(data_dir, questionnaire_dirs, k, breakdowns, None if period == "week"
+                                     else period, where), lang)
 
 
 def write_report(data_dir: str | Path, out: str | Path, questionnaire_dirs: list[str | Path],
                  lang: str = "fr", k: int = disclosure.DEFAULT_K,
-                 breakdowns: Mapping[str, str] | None = None) -> None:
+                 breakdowns: Mapping[str, str] | None = None, period: str = "quarter",
+                 where: Mapping[str, Sequence[str]] | None = None, pdf: str | Path | None = None) -> None:
     """Write the report file, a public release: checked against the earlier
-    releases of the dataset and recorded in its ledger (:mod:`analysis.releases`)."""
+    releases of the dataset and recorded in its ledger (:mod:`analysis.releases`).
+    A report restricted by ``where`` is a release of its own (its responses
+    are checked and recorded). With ``pdf``, also print it to that PDF."""
     from analysis import releases
 
-    covered = releases.check(data_dir, k)
-    Path(out).write_text(build_report(data_dir, questionnaire_dirs, lang, k, breakdowns), encoding="utf-8")
+    check_request(data_dir, lang, breakdowns, where, period)
+    browser = find_browser() if pdf is not None else None
+    if pdf is not None and browser is None:
+        raise ReportError("--pdf needs Chromium (Debian: apt install chromium), and none was found; write the "
+                          "HTML report without --pdf, open it in a browser and print it to PDF (A4, no headers "
+                          "and footers): its print stylesheet lays it out for paper", code="RPT-010")
+    subset = None
+    if where:
+        bds = dict(tables.DEFAULT_BREAKDOWNS if breakdowns is None else breakdowns)
+        subset = _apply_filters(scan_responses(data_dir), scan_answers(data_dir), bds,
+                                None if period == "week" else period, where)
+        if subset.select(pl.len()).collect().item() == 0:
+            shown = ", ".join(f"{n}={','.join(v)}" for n, v in where.items())
+            raise ReportError(f"--where {shown}: no response in the dataset matches; check the spelling of the "
+                              "category (as the report names it)", code="RPT-002")
+    covered = releases.check(data_dir, k, subset)
+    Path(out).write_text(build_report(data_dir, questionnaire_dirs, lang, k, breakdowns, period, where),
+                         encoding="utf-8")
     releases.record(data_dir, "report", "html", out, k, covered)
+    if pdf is not None and browser is not None:
+        print_pdf(out, pdf, browser)
