@@ -1415,7 +1415,7 @@ def dot_chart(data_item: str, title: str, groups: list[tuple[str, list[tuple[str
     share, interval and published count as text; a hidden share shows its
     mark instead. The SVG's title (and ``aria-label``) is its text
     alternative: every figure it shows."""
-    label_w, plot_w, row_h, right = 230, 240, 15, 180
+    label_w, plot_w, row_h, right = 230, 240, 14, 180
     n_rows = sum(1 + len(points) for _, points in groups)
     height = row_h * n_rows + 24
     width = label_w + plot_w + right
@@ -1467,15 +1467,29 @@ def _comparisons_html(release: Release, lang: str, fmt: Fmt) -> str:
             continue
         overall, per = figs
         groups = [(_t(lang, "All respondents"), [(_t(lang, "All respondents"), overall)])]
+        hidden: list[str] = []
         for by in COMPARED:
             if by in per and by in release.breakdowns:
-                groups.append((breakdown_title(lang, by),
-                               [(category_label(release, by, c, lang), f) for c, f in per[by].items()]))
+                points = []
+                for c, f in per[by].items():
+                    label = category_label(release, by, c, lang)
+                    # Groups without a published share are named once under
+                    # the chart, not drawn as empty rows.
+                    if f.pct is None:
+                        hidden.append(f"{label} ({fmt.n(f)})")
+                    else:
+                        points.append((label, f))
+                if points:
+                    groups.append((breakdown_title(lang, by), points))
         if len(groups) < 2:
             continue
         name = _t(lang, ind.label)
+        note = ""
+        if hidden:
+            lead = _t(lang, "Groups without a published share")
+            note = f'<p class="note">{_e(lead)}: {_e("; ".join(hidden))}</p>'
         out.append(f'<figure class="compare" id="compare-{ind.id}"><figcaption>{_e(name)}</figcaption>'
-                   + dot_chart(f"compare.{ind.id}", name, groups, fmt) + "</figure>")
+                   + dot_chart(f"compare.{ind.id}", name, groups, fmt) + note + "</figure>")
     if out:
         note = _t(lang, "Dot: share of the group; line: its 95% confidence interval; then the share, the "
                         "interval and the number of persons concerned.")
