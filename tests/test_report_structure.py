@@ -120,3 +120,46 @@ def test_period_bounds() -> None:
     assert report.period_bounds("2026-Q4") == (report.dt.date(2026, 10, 1), report.dt.date(2026, 12, 31))
     assert report.period_bounds("2026") == (report.dt.date(2026, 1, 1), report.dt.date(2026, 12, 31))
     assert report.period_bounds("soon") is None
+
+
+def _cli(*args: str) -> int:
+    from analysis import cli
+    return cli.main(list(args))
+
+
+def test_a_report_that_cannot_be_made_is_refused_before_any_work(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    data = _dataset(tmp_path)
+    out = tmp_path / "r.html"
+    cases = [
+        (["--lang", "xx"], "error: [RPT-003] --lang 'xx' is not supported; use one of ar, en, es, fa_AF, fr, ps, "
+                           "ro, ru, ti, uk (a language needs its catalog in locales/)"),
+        (["--where", "town=X"], "error: [RPT-001] --where town=...: 'town' is not a breakdown; use one of "
+                                "neighbourhood, centre, age_band, gender, lang, period"),
+        (["--where", "centre"], "error: [RPT-001] --where 'centre': use NAME=VALUE, e.g. centre=MARSEILLE "
+                                "(several values: centre=MARSEILLE,ECHIROLLES)"),
+        (["--where", "centre=C9"], "error: [RPT-002] --where centre=C9: no response in the dataset matches; check "
+                                   "the spelling of the category (as the report names it)"),
+    ]
+    for extra, message in cases:
+        assert _cli("report", "--data", str(data), "--out", str(out), *extra) == 1
+        assert capsys.readouterr().err.strip() == message
+        assert not out.exists()
+    assert _cli("report", "--data", str(tmp_path / "nothing"), "--out", str(out)) == 1
+    assert "[RPT-005]" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_report_for_one_centre_is_a_release_of_its_own(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    data = _dataset(tmp_path)
+    out = tmp_path / "c1.html"
+    assert _cli("report", "--data", str(data), "--out", str(out), "--lang", "en", "--where", "centre=C1",
+                "--period", "year") == 0
+    text = out.read_text(encoding="utf-8")
+    title = text[text.index('id="title"'):text.index('id="contents"')]
+    assert "<dt>Centres</dt><dd>C1</dd>" in title and "<dt>Respondents</dt><dd>26</dd>" in title
+    ledger = [line for line in (data / "releases.jsonl").read_text().splitlines() if line]
+    assert len(ledger) == 1 and '"responses": 26' in ledger[0]
+    # The whole dataset differs from that release by 25 responses (>= 11): allowed.
+    assert _cli("report", "--data", str(data), "--out", str(tmp_path / "all.html"), "--lang", "en") == 0
+    # C2 alone (25) differs from C1 alone (26) by one response: refused, nothing written.
+    assert _cli("report", "--data", str(data), "--out", str(tmp_path / "c2.html"), "--where", "centre=C2") == 1
+    assert "[REL-001]" in capsys.readouterr().err and not (tmp_path / "c2.html").exists()
