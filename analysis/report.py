@@ -1470,15 +1470,17 @@ def _comparisons_html(release: Release, lang: str, fmt: Fmt) -> str:
         hidden: list[str] = []
         for by in COMPARED:
             if by in per and by in release.breakdowns:
-                points = []
+                points, unshown = [], []
                 for c, f in per[by].items():
                     label = category_label(release, by, c, lang)
                     # Groups without a published share are named once under
                     # the chart, not drawn as empty rows.
                     if f.pct is None:
-                        hidden.append(f"{label} ({fmt.n(f)})")
+                        unshown.append(f"{label} ({fmt.n(f)})")
                     else:
                         points.append((label, f))
+                if unshown:
+                    hidden.append(f"{breakdown_title(lang, by)}: {', '.join(unshown)}")
                 if points:
                     groups.append((breakdown_title(lang, by), points))
         if len(groups) < 2:
