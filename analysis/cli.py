@@ -211,7 +211,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import write_report
     qdirs = [QUESTIONNAIRES] + [Path(q) for q in args.questionnaires]
     write_report(args.data, args.out, qdirs, args.lang, args.k, _breakdowns(args.breakdown), args.period,
-                 _where(args.where), args.pdf)
+                 _where(args.where), args.pdf, args.appendix)
     print(f"report written to {args.out}")
     if args.pdf:
         print(f"PDF written to {args.pdf}")
@@ -333,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only the responses of this breakdown category, e.g. centre=MARSEILLE (a release of "
                         "its own; repeatable)")
     p.add_argument("--pdf", metavar="FILE", help="also print the report to this A4 PDF (needs chromium)")
+    p.add_argument("--appendix", default="territory", choices=["territory", "all"],
+                   help="cross-tabs of the appendix: by centre (or neighbourhood), or by every breakdown")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("export", help="export the gated tables and a codebook")
     p.add_argument("--data", required=True)

@@ -1199,7 +1199,7 @@ def legend(lang: str, k: int) -> str:
               ).format(k=k)
 
 
-def render_html(release: Release, lang: str = "fr") -> str:
+def render_html(release: Release, lang: str = "fr", appendix: str = "territory") -> str:
     """The report as one self-contained HTML string: title page, contents,
     key indicators, participation, themes in the survey's order,
     comparisons, the detailed tables (appendix) and the methods."""
@@ -1221,10 +1221,11 @@ def render_html(release: Release, lang: str = "fr") -> str:
     comparisons = _comparisons_html(release, lang, fmt)
     if comparisons:
         sections.append(("comparisons", _t(lang, "Comparisons"), comparisons))
-    appendix = _dropoff_html(release, lang, fmt)
-    appendix += "".join(_appendix_module_html(release, module, major, lang, fmt) for _, major, module in modules)
-    if appendix:
-        sections.append(("appendix", _t(lang, "Appendix: detailed tables"), appendix))
+    bys = _appendix_bys(release, appendix)
+    appendix_html = _dropoff_html(release, lang, fmt) + "".join(
+        _appendix_module_html(release, module, major, lang, fmt, bys) for _, major, module in modules)
+    if appendix_html:
+        sections.append(("appendix", _t(lang, "Appendix: detailed tables"), appendix_html))
     sections.append(("methods", _t(lang, "Methods"), _methods_html(release, modules, lang, k)))
     toc = "".join(f'<li><a href="#{a}">{_e(h)}</a></li>' for a, h, _ in sections)
     contents = _t(lang, "Contents")
@@ -1499,22 +1500,29 @@ def _comparisons_html(release: Release, lang: str, fmt: Fmt) -> str:
     return "".join(out)
 
 
-def _appendix_bys(release: Release) -> list[str]:
-    """The breakdown of the appendix's cross-tabs: the centres when there are
-    several, else the neighbourhoods. The key indicators are compared on
-    every breakdown in the comparisons; every cross-tab of every breakdown
-    is in the exports (``analysis export``)."""
+APPENDIX = ("territory", "all")
+"""What the appendix's cross-tabs are by: ``territory`` (the default: the
+centres when there are several, else the neighbourhoods; a report that
+prints to a few dozen pages) or ``all`` (every breakdown)."""
+
+def _appendix_bys(release: Release, appendix: str = "territory") -> list[str]:
+    """The breakdowns of the appendix's cross-tabs (see :data:`APPENDIX`).
+    The key indicators are compared on every breakdown in the comparisons;
+    every cross-tab of every breakdown is also in ``analysis export``."""
+    if appendix == "all":
+        return list(release.breakdowns)
     for by in ("centre", "neighbourhood"):
         if by in release.breakdowns and any(v.by == by for v in release.views.values()):
             return [by]
     return []
 
 
-def _appendix_module_html(release: Release, module: Module, major: int, lang: str, fmt: Fmt) -> str:
+def _appendix_module_html(release: Release, module: Module, major: int, lang: str, fmt: Fmt,
+                          bys: Sequence[str]) -> str:
     """A module's detailed tables: who saw each question, and every
     cross-tab of its items and scores by the breakdowns."""
-    body = "".join(_item_details_html(release, module, major, it, lang, fmt) for it in module.items)
-    body += "".join(_score_details_html(release, module, major, sc, lang, fmt) for sc in module.scores)
+    body = "".join(_item_details_html(release, module, major, it, lang, fmt, bys) for it in module.items)
+    body += "".join(_score_details_html(release, module, major, sc, lang, fmt, bys) for sc in module.scores)
     if not body:
         return ""
     return (f'<section class="appendix-module" id="appendix-{_anchor(module.id, major)}">'
@@ -1638,17 +1646,18 @@ def _item_html(release: Release, module: Module, major: int, it: Item, lang: str
     return "".join(out)
 
 
-def _item_details_html(release: Release, module: Module, major: int, it: Item, lang: str, fmt: Fmt) -> str:
+def _item_details_html(release: Release, module: Module, major: int, it: Item, lang: str, fmt: Fmt,
+                       bys: Sequence[str]) -> str:
     """Who saw an item, and its cross-tabs by the breakdowns (appendix)."""
     base = f"{module.id}.{it.id}" if major == 1 else f"{module.id}@{major}.{it.id}"
     title = item_title(module, it.id, lang)
     out: list[str] = []
     if it.type == "multiple":
         options = [c.code for c in it.choices] + [NONE]
-        crosstabs = [(o, release.views.get(f"{base}#{o}.by.{by}"), by) for by in _appendix_bys(release)
+        crosstabs = [(o, release.views.get(f"{base}#{o}.by.{by}"), by) for by in bys
                      for o in options]
     else:
-        crosstabs = [(None, release.views.get(f"{base}.by.{by}"), by) for by in _appendix_bys(release)]
+        crosstabs = [(None, release.views.get(f"{base}.by.{by}"), by) for by in bys]
     status = release.views.get(f"{base}.status")
     if status is None:
         return ""
@@ -1728,7 +1737,8 @@ def _score_html(release: Release, module: Module, major: int, sc: ScoreDef, lang
     return "".join(out)
 
 
-def _score_details_html(release: Release, module: Module, major: int, sc: ScoreDef, lang: str, fmt: Fmt) -> str:
+def _score_details_html(release: Release, module: Module, major: int, sc: ScoreDef, lang: str, fmt: Fmt,
+                        bys: Sequence[str]) -> str:
     """Who could be scored, and the score by the breakdowns (appendix)."""
     base = _view_id(module.id, major, sc.id, "score.")
     status = release.views.get(f"{base}.status")
@@ -1742,7 +1752,7 @@ def _score_details_html(release: Release, module: Module, major: int, sc: ScoreD
     mean = status.means.get("", Mean(None))
     screen = release.views.get(f"{base}.screen")
     prev = (screen or v).prevalence.get("") if (screen or v) is not None else None  # type: ignore[union-attr]
-    for by in _appendix_bys(release):
+    for by in bys:
         bv = release.views.get(f"{base}.by.{by}")
         if bv is None:
             continue
@@ -1818,17 +1828,19 @@ def print_pdf(html_file: str | Path, pdf: str | Path, browser: str) -> None:
 
 def build_report(data_dir: str | Path, questionnaire_dirs: list[str | Path], lang: str = "fr",
                  k: int = disclosure.DEFAULT_K, breakdowns: Mapping[str, str] | None = None,
-                 period: str = "quarter", where: Mapping[str, Sequence[str]] | None = None) -> str:
+                 period: str = "quarter", where: Mapping[str, Sequence[str]] | None = None,
+                 appendix: str = "territory") -> str:
     """The whole report as an HTML string (``where``: only the responses in
     these breakdown categories, e.g. ``{"centre": ["MARSEILLE"]}``)."""
     return render_html(build_release(data_dir, questionnaire_dirs, k, breakdowns, None if period == "week"
-                                     else period, where), lang)
+                                     else period, where), lang, appendix)
 
 
 def write_report(data_dir: str | Path, out: str | Path, questionnaire_dirs: list[str | Path],
                  lang: str = "fr", k: int = disclosure.DEFAULT_K,
                  breakdowns: Mapping[str, str] | None = None, period: str = "quarter",
-                 where: Mapping[str, Sequence[str]] | None = None, pdf: str | Path | None = None) -> None:
+                 where: Mapping[str, Sequence[str]] | None = None, pdf: str | Path | None = None,
+                 appendix: str = "territory") -> None:
     """Write the report file, a public release: checked against the earlier
     releases of the dataset and recorded in its ledger (:mod:`analysis.releases`).
     A report restricted by ``where`` is a release of its own (its responses
@@ -1851,8 +1863,8 @@ def write_report(data_dir: str | Path, out: str | Path, questionnaire_dirs: list
             raise ReportError(f"--where {shown}: no response in the dataset matches; check the spelling of the "
                               "category (as the report names it)", code="RPT-002")
     covered = releases.check(data_dir, k, subset)
-    Path(out).write_text(build_report(data_dir, questionnaire_dirs, lang, k, breakdowns, period, where),
-                         encoding="utf-8")
+    Path(out).write_text(build_report(data_dir, questionnaire_dirs, lang, k, breakdowns, period, where,
+                                      appendix), encoding="utf-8")
     releases.record(data_dir, "report", "html", out, k, covered)
     if pdf is not None and browser is not None:
         print_pdf(out, pdf, browser)
