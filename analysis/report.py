@@ -1521,7 +1521,8 @@ def _appendix_module_html(release: Release, module: Module, major: int, lang: st
                           bys: Sequence[str]) -> str:
     """A module's detailed tables: who saw each question, and every
     cross-tab of its items and scores by the breakdowns."""
-    body = "".join(_item_details_html(release, module, major, it, lang, fmt, bys) for it in module.items)
+    body = _status_table_html(release, module, major, lang, fmt)
+    body += "".join(_item_details_html(release, module, major, it, lang, fmt, bys) for it in module.items)
     body += "".join(_score_details_html(release, module, major, sc, lang, fmt, bys) for sc in module.scores)
     if not body:
         return ""
@@ -1648,35 +1649,64 @@ def _item_html(release: Release, module: Module, major: int, it: Item, lang: str
 
 def _item_details_html(release: Release, module: Module, major: int, it: Item, lang: str, fmt: Fmt,
                        bys: Sequence[str]) -> str:
-    """Who saw an item, and its cross-tabs by the breakdowns (appendix)."""
+    """An item's cross-tabs by the breakdowns ``bys`` (appendix); a
+    multiple-choice item in one table: each option's persons (and their
+    share of those who saw the question) per column."""
     base = f"{module.id}.{it.id}" if major == 1 else f"{module.id}@{major}.{it.id}"
     title = item_title(module, it.id, lang)
     out: list[str] = []
-    if it.type == "multiple":
-        options = [c.code for c in it.choices] + [NONE]
-        crosstabs = [(o, release.views.get(f"{base}#{o}.by.{by}"), by) for by in bys
-                     for o in options]
-    else:
-        crosstabs = [(None, release.views.get(f"{base}.by.{by}"), by) for by in bys]
-    status = release.views.get(f"{base}.status")
-    if status is None:
+    for by in bys:
+        if it.type == "multiple":
+            options = [c.code for c in it.choices] + [NONE]
+            views = [(o, release.views.get(f"{base}#{o}.by.{by}")) for o in options]
+            views = [(o, v) for o, v in views if v is not None]
+            if not views:
+                continue
+            first = views[0][1]
+            assert first is not None
+            header = [_t(lang, "Answer"), *(category_label(release, by, c, lang) for c in first.cols),
+                      _t(lang, "Total")]
+            body = []
+            for o, v in views:
+                assert v is not None
+                cells = []
+                for col in v.cols:
+                    f = v.cells[(o, col)]
+                    cells.append(fmt.n(f) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else ""))
+                body.append([answer_label(module, it.id, o, lang), *cells, fmt.n(v.row_totals[o])])
+            footer = [_t(lang, "Saw the question"), *(fmt.n(first.col_totals[c]) for c in first.cols),
+                      fmt.n(first.total)]
+            out.append(_table_html(f"{base}.by.{by}", breakdown_title(lang, by), header, body, footer))
+        else:
+            cv = release.views.get(f"{base}.by.{by}")
+            if cv is None:
+                continue
+            header = [_t(lang, "Answer"), *(category_label(release, by, c, lang) for c in cv.cols),
+                      _t(lang, "Total")]
+            body = _crosstab_rows(cv, lambda row: answer_label(module, it.id, row, lang), fmt)
+            footer = [_t(lang, "Total"), *(fmt.n(cv.col_totals[c]) for c in cv.cols), fmt.n(cv.total)]
+            out.append(_table_html(cv.id, breakdown_title(lang, by), header, body, footer))
+    if not out:
         return ""
-    out.append(f'<div class="block"><h4>{_e(title)}</h4>')
-    body = [[answer_label(module, it.id, r, lang), fmt.n(status.cells[(r, "")])] for r in status.rows]
-    out.append(_table_html(status.id, _t(lang, "Who saw the question"), None, body,
-                           [_t(lang, "Total"), fmt.n(status.total)]))
-    for option, cv, by in crosstabs:
-        if cv is None:
+    return f'<div class="block"><h4>{_e(title)}</h4>' + "".join(out) + "</div>"
+
+
+def _status_table_html(release: Release, module: Module, major: int, lang: str, fmt: Fmt) -> str:
+    """Who saw each question of a module: one line per question (appendix)."""
+    body = []
+    for it in module.items:
+        base = f"{module.id}.{it.id}" if major == 1 else f"{module.id}@{major}.{it.id}"
+        status = release.views.get(f"{base}.status")
+        if status is None:
             continue
-        caption = f"{title} — {breakdown_title(lang, by)}"
-        if option is not None:
-            caption += f" — {answer_label(module, it.id, option, lang)}"
-        header = [_t(lang, "Answer"), *(category_label(release, by, c, lang) for c in cv.cols), _t(lang, "Total")]
-        body = _crosstab_rows(cv, lambda row: answer_label(module, it.id, row, lang), fmt)
-        footer = [_t(lang, "Total"), *(fmt.n(cv.col_totals[c]) for c in cv.cols), fmt.n(cv.total)]
-        out.append(_table_html(cv.id, caption, header, body, footer))
-    out.append("</div>")
-    return "".join(out)
+        body.append([item_title(module, it.id, lang), *(fmt.n(status.cells[(r, "")]) for r in status.rows),
+                     fmt.n(status.total)])
+    if not body:
+        return ""
+    header = [_t(lang, "Question"), _t(lang, "Saw the question"), _t(lang, "Skipped (not asked)"),
+              _t(lang, "Not reached"), _t(lang, "Total")]
+    table_id = f"{module.id}.status" if major == 1 else f"{module.id}@{major}.status"
+    return _table_html(table_id, _t(lang, "Who saw the question"), header, body)
 
 
 def _crosstab_rows(view: View, label: Callable[[str], str], fmt: Fmt) -> list[list[str]]:
