@@ -1083,6 +1083,7 @@ caption{text-align:start;font-weight:600;padding:.3rem 0}
 .note{color:#555;font-size:.9rem}
 svg{display:block;margin:.3rem 0 1rem;max-width:100%;height:auto}
 svg text{font:11px system-ui,sans-serif;fill:#222}
+svg.dots text{font-size:10px}
 h3{font-size:1.05rem;margin-top:2rem}
 h4{font-size:.95rem;margin:1.2rem 0 .3rem}
 .title-page dl{display:grid;grid-template-columns:max-content 1fr;gap:.4rem 1.5rem;font-size:1.1rem}
@@ -1103,6 +1104,8 @@ figure.compare figcaption{font-weight:600;margin:.3rem 0}
   section.part>h2{break-before:page}
   h2,h3,h4,caption,figcaption{break-after:avoid}
   table,figure.compare,svg{break-inside:avoid}
+  figure.compare{margin:0 0 .4rem}
+  figure.compare .note{font-size:7.5pt;margin:.1rem 0}
   table{font-size:8pt;width:auto;max-width:100%;margin:.2rem 0 .6rem}
   h3{margin-top:.8rem}
   h4{margin:.5rem 0 .2rem}
@@ -1213,7 +1216,14 @@ def render_html(release: Release, lang: str = "fr", appendix: str = "territory")
         ("participation", _t(lang, "Participation"), _participation_html(release, lang, fmt)),
     ]
     for m_id, major, module in modules:
-        body = "".join(_item_html(release, module, major, it, lang, fmt) for it in module.items)
+        scored = _scored_items(module)
+        body = "".join(_item_html(release, module, major, it, lang, fmt) for it in module.items
+                       if it.id not in scored)
+        if scored:
+            # The questions of a scale are read through its score here; their
+            # answers are in the appendix.
+            where_answers = _t(lang, "The answers to each question of the scale are in the appendix.")
+            body += f'<p class="note">{_e(where_answers)}</p>'
         body += "".join(_score_html(release, module, major, sc, lang, fmt) for sc in module.scores)
         if body:
             sections.append((f"theme-{_anchor(m_id, major)}", title_of(module.title, lang, m_id),
@@ -1416,7 +1426,7 @@ def dot_chart(data_item: str, title: str, groups: list[tuple[str, list[tuple[str
     share, interval and published count as text; a hidden share shows its
     mark instead. The SVG's title (and ``aria-label``) is its text
     alternative: every figure it shows."""
-    label_w, plot_w, row_h, right = 230, 240, 14, 180
+    label_w, plot_w, row_h, right = 230, 240, 12, 180
     n_rows = sum(1 + len(points) for _, points in groups)
     height = row_h * n_rows + 24
     width = label_w + plot_w + right
@@ -1429,7 +1439,7 @@ def dot_chart(data_item: str, title: str, groups: list[tuple[str, list[tuple[str
     alt = title + ". " + " ".join(
         f"{heading}: " + "; ".join(f"{label} {text_of(f)}" for label, f in points) + "."
         for heading, points in groups)
-    out = [f'<svg data-chart="{_e(data_item)}" xmlns="http://www.w3.org/2000/svg" role="img" '
+    out = [f'<svg data-chart="{_e(data_item)}" class="dots" xmlns="http://www.w3.org/2000/svg" role="img" '
            f'aria-label="{_e(alt)}" viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
            f"<title>{_e(alt)}</title>"]
     for tick in (0, 25, 50, 75, 100):
@@ -1439,21 +1449,21 @@ def dot_chart(data_item: str, title: str, groups: list[tuple[str, list[tuple[str
     i = 0
     for heading, points in groups:
         y = 2 + i * row_h
-        out.append(f'<text x="4" y="{y + 12:.1f}" font-weight="bold">{_e(heading)}</text>')
+        out.append(f'<text x="4" y="{y + 10:.1f}" font-weight="bold">{_e(heading)}</text>')
         i += 1
         for label, f in points:
             cy = 2 + i * row_h + row_h / 2
             i += 1
             short = label if len(label) <= 36 else label[:35] + "…"
-            out.append(f'<text x="{label_w - 6}" y="{cy + 4:.1f}" text-anchor="end">{_e(short)}</text>')
+            out.append(f'<text x="{label_w - 6}" y="{cy + 3.5:.1f}" text-anchor="end">{_e(short)}</text>')
             if f.pct is not None:
                 if f.lo is not None and f.hi is not None:
                     x1, x2 = label_w + plot_w * f.lo / 100, label_w + plot_w * f.hi / 100
                     out.append(f'<path d="M{x1:.1f} {cy:.1f}H{x2:.1f}M{x1:.1f} {cy - 4:.1f}V{cy + 4:.1f}'
                                f'M{x2:.1f} {cy - 4:.1f}V{cy + 4:.1f}" stroke="#222"/>')
-                out.append(f'<circle cx="{label_w + plot_w * f.pct / 100:.1f}" cy="{cy:.1f}" r="3.5" '
+                out.append(f'<circle cx="{label_w + plot_w * f.pct / 100:.1f}" cy="{cy:.1f}" r="3" '
                            'fill="#1f5f99"/>')
-            out.append(f'<text x="{label_w + plot_w + 6}" y="{cy + 4:.1f}">{_e(text_of(f))}</text>')
+            out.append(f'<text x="{label_w + plot_w + 6}" y="{cy + 3.5:.1f}">{_e(text_of(f))}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -1604,7 +1614,13 @@ def _question_label(release: Release, row: str, lang: str) -> str:
     return row
 
 
-def _item_html(release: Release, module: Module, major: int, it: Item, lang: str, fmt: Fmt) -> str:
+def _scored_items(module: Module) -> set[str]:
+    """Items of a module that its scores add up."""
+    return {i for sc in module.scores for i in sc.items}
+
+
+def _item_html(release: Release, module: Module, major: int, it: Item, lang: str, fmt: Fmt,
+               chart: bool = True) -> str:
     base = f"{module.id}.{it.id}" if major == 1 else f"{module.id}@{major}.{it.id}"
     title = item_title(module, it.id, lang)
     out: list[str] = []
@@ -1627,8 +1643,9 @@ def _item_html(release: Release, module: Module, major: int, it: Item, lang: str
                                               "question"),
                                [_t(lang, "Answer"), _t(lang, "Persons"), "%", _t(lang, "95% CI")], body,
                                [_t(lang, "Saw the question"), fmt.n(seen), "", ""]))
-        out.append(bar_chart(base, bars, fmt))
-        out[-2:] = [_pair(out[-2], out[-1])]
+        if chart:
+            out.append(bar_chart(base, bars, fmt))
+            out[-2:] = [_pair(out[-2], out[-1])]
     else:
         v = release.views.get(base)
         if v is None:
@@ -1642,8 +1659,9 @@ def _item_html(release: Release, module: Module, major: int, it: Item, lang: str
             bars.append((label, f))
         out.append(_table_html(base, None, [_t(lang, "Answer"), _t(lang, "Persons"), "%"], body,
                                [_t(lang, "Total"), fmt.n(v.total), ""]))
-        out.append(bar_chart(base, bars, fmt))
-        out[-2:] = [_pair(out[-2], out[-1])]
+        if chart:
+            out.append(bar_chart(base, bars, fmt))
+            out[-2:] = [_pair(out[-2], out[-1])]
     return "".join(out)
 
 
@@ -1687,7 +1705,12 @@ def _item_details_html(release: Release, module: Module, major: int, it: Item, l
             footer = [_t(lang, "Total"), *(fmt.n(cv.col_totals[c]) for c in cv.cols), fmt.n(cv.total)]
             out.append(_table_html(cv.id, breakdown_title(lang, by), header, body, footer))
     if not out:
-        return ""
+        if it.id not in _scored_items(module):
+            return ""
+        # A question of a scale without a cross-tab: its answers here (the
+        # themes show the scale's score only).
+        one = _item_html(release, module, major, it, lang, fmt, chart=False)
+        return f'<div class="block">{one.replace("<h3>", "<h4>").replace("</h3>", "</h4>")}</div>' if one else ""
     return f'<div class="block"><h4>{_e(title)}</h4>' + "".join(out) + "</div>"
 
 
