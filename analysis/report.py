@@ -1106,11 +1106,11 @@ figure.compare figcaption{font-weight:600;margin:.3rem 0}
   table,figure.compare,svg{break-inside:avoid}
   figure.compare{margin:0 0 .4rem}
   figure.compare .note{font-size:7.5pt;margin:.1rem 0}
-  table{font-size:8pt;width:auto;max-width:100%;margin:.2rem 0 .6rem}
+  table{font-size:7.5pt;width:auto;max-width:100%;margin:.2rem 0 .5rem}
   h3{margin-top:.8rem}
   h4{margin:.5rem 0 .2rem}
   caption{padding:.1rem 0}
-  th,td{padding:.1rem .3rem}
+  th,td{padding:.05rem .3rem}
   td:first-child,th:first-child{overflow-wrap:anywhere}
   thead{display:table-header-group}
   a{color:inherit;text-decoration:none}
@@ -1554,7 +1554,8 @@ def _methods_html(release: Release, modules: list[tuple[str, int, Module]], lang
     for m_id, major, module in modules:
         text = _pooled_html(release, m_id, major, lang)
         if text:
-            pooled.append(f"<h4>{_e(title_of(module.title, lang, m_id))}</h4>{text}")
+            pooled.append(text.replace('<p class="note pooled">',
+                                       f'<p class="note pooled"><strong>{_e(title_of(module.title, lang, m_id))}</strong> — ', 1))
     if pooled:
         heading = _t(lang, "Definitions pooled")
         out.append(f"<h3>{_e(heading)}</h3>" + "".join(pooled))
