@@ -47,7 +47,8 @@ STATUSES = ("complete", "partial", "declined")
 class Indicator:
     """A key indicator of the diagnostic: the share of persons whose answer
     to a single-choice ``item`` is one of ``codes``, or whose ``score`` is at
-    or above its cut-off (or, with ``classes``, in one of those bands)."""
+    or above its cut-off (or, with ``classes``, in one of those bands: then
+    a table of its own, like an item's)."""
 
     id: str
     label: str
@@ -515,6 +516,40 @@ class _Builder:
             per_by.append(fam)
         self._groups(base, per_by)
 
+    def score_indicator(self, ind: "Indicator", module: Module, major: int, score: ScoreDef,
+                        surveys: list[str]) -> None:
+        """A key indicator read from a score's bands ``ind.classes``: persons
+        in those bands among those scored, overall and by every breakdown,
+        as tables of their own (sums of the bands' tallies, same noise)."""
+        frames = self.score_frames[(module.id, major, score.id)]
+
+        def side(by: str | None, cat: str | None) -> list[Tally]:
+            key = "" if by is None else str(cat)
+            scored, positive = ZERO, ZERO
+            for row in frames[by].filter(pl.col("survey").is_in(surveys)).iter_rows(named=True):
+                if ("" if by is None else str(row[by])) != key or row["class"] is None:
+                    continue
+                t = Tally(int(row["n"]), int(row["ks"]))
+                scored = scored + t
+                if row["class"] in ind.classes:
+                    positive = positive + t
+            return [scored - positive, positive]
+
+        rows = [scores.NEGATIVE, scores.POSITIVE]
+        common = {"indicator": ind.id, "module": module.id, "major": major}
+        base = _Family()
+        base.add(_one_d(side(None, None), rows, "indicator"), "indicator", common)
+        per_by = []
+        for by, cats in self.usable_breakdowns(surveys):
+            per_cat = [side(by, c) for c in cats]
+            if not self._informative([p[0] + p[1] for p in per_cat]):
+                continue
+            fam = _Family()
+            matrix = [[per_cat[ci][ri] for ci in range(len(cats))] for ri in range(2)]
+            fam.add(_two_d(matrix, rows, cats, "indicator", by), "indicator_by", {**common, "by": by})
+            per_by.append(fam)
+        self._groups(base, per_by)
+
     # -- scores -----------------------------------------------------------
     def score(self, module: Module, major: int, score: ScoreDef, surveys: list[str]) -> None:
         frames = self.score_frames[(module.id, major, score.id)]
@@ -852,6 +887,13 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
             builder.score(m, major, sc, surveys)
     for ind in KEY_INDICATORS:
         if ind.item is None:
+            if ind.classes:
+                for (m_id, major), m in sorted(modules.items()):
+                    surveys = builder.module_surveys(m_id, major)
+                    sc = next((x for x in m.scores if x.id == ind.score), None)
+                    if m_id == ind.module and surveys and sc is not None:
+                        builder.score_indicator(ind, m, major, sc, surveys)
+                        break
             continue
         for (m_id, major), m in sorted(modules.items()):
             surveys = builder.module_surveys(m_id, major)
@@ -1331,7 +1373,7 @@ def indicator_figures(release: Release, ind: Indicator) -> tuple[Figure, dict[st
     """The published share of a key indicator, overall and per breakdown
     category (``{by: {category: figure}}``); None when its module is absent.
     Every figure is a published one, or a share of published figures."""
-    if ind.item is not None:
+    if ind.item is not None or ind.classes:
         base = release.views.get(f"indicator.{ind.id}")
         if base is None:
             return None
@@ -1347,27 +1389,14 @@ def indicator_figures(release: Release, ind: Indicator) -> tuple[Figure, dict[st
     major, _, sc = found
     vid = _view_id(ind.module, major, sc.id, "score.")
     v, screen = release.views.get(vid), release.views.get(f"{vid}.screen")
-    if ind.classes:
-        if v is None:
-            return None
-        overall = _prevalence([v.cells[(c, "")].n for c in ind.classes if (c, "") in v.cells], v.total.n,
-                              release.k)
-    else:
-        src = screen or v
-        if src is None or "" not in src.prevalence:
-            return None
-        overall = src.prevalence[""]
+    src = screen or v
+    if src is None or "" not in src.prevalence:
+        return None
+    overall = src.prevalence[""]
     per = {}
     for by in release.breakdowns:
         bv = release.views.get(f"{vid}.by.{by}")
-        if bv is None:
-            continue
-        if ind.classes:
-            if not set(ind.classes) <= set(bv.rows):
-                continue
-            per[by] = {c: _prevalence([bv.cells[(r, c)].n for r in ind.classes], bv.col_totals[c].n, release.k)
-                       for c in bv.cols}
-        elif bv.prevalence:
+        if bv is not None and bv.prevalence:
             per[by] = dict(bv.prevalence)
     return overall, per
 

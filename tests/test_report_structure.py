@@ -163,3 +163,20 @@ def test_a_report_for_one_centre_is_a_release_of_its_own(tmp_path: Path, capsys)
     # C2 alone (25) differs from C1 alone (26) by one response: refused, nothing written.
     assert _cli("report", "--data", str(data), "--out", str(tmp_path / "c2.html"), "--where", "centre=C2") == 1
     assert "[REL-001]" in capsys.readouterr().err and not (tmp_path / "c2.html").exists()
+
+
+def test_an_indicator_over_several_bands_is_published_as_one_figure(tmp_path: Path) -> None:
+    # WHO-5 <= 50: 11 persons in "likely depression", 5 in "poor wellbeing"
+    # (a band too small to publish alone), 20 above. The indicator counts 16:
+    # never "< 11" for a figure that is not below 11.
+    d = Data()
+    for times, answer in ((11, "1"), (5, "2"), (20, "5")):
+        d.respond({f"who5.q{i}": answer for i in range(1, 6)}, survey="full_survey", lang="en", times=times)
+    r = release(d.write(tmp_path / "data"), QUESTIONNAIRES, breakdowns={"centre": "centre"},
+                protection=Protection.exact(11))
+    parser = Tables()
+    parser.feed(render_html(r, "en"))
+    rows = {row[0]: row[1:] for row in parser.tables["summary"][1:]}
+    assert rows["Poor wellbeing (WHO-5 ≤ 50)"] == ["16", "44.4%", "[29.5 – 60.4]"]
+    assert [row[:2] for row in parser.tables["score.who5.wellbeing"][1:-1]] == [
+        ["Likely depression (<= 28)", "11"], ["Poor wellbeing (<= 50)", "< 11"], ["Adequate wellbeing (> 50)", "20"]]
