@@ -15,6 +15,7 @@ responses, and rows in random order.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -232,16 +233,53 @@ def _spss_name(name: str, index: int) -> str:
     return clean[:64]
 
 
+def _targets(fmt: str, out: Path, names: Sequence[str]) -> list[Path]:
+    """The files an export writes."""
+    if fmt == "xlsx":
+        return [out]
+    return [out / f"{name}.{fmt}" for name in names]
+
+
+AGGREGATED_SHEETS = ("README", "tables", "codebook", "modules", "definitions")
+
+
+def check_export(data_dir: str | Path, fmt: str, out: str | Path, lang: str, names: Sequence[str],
+                 force: bool = False) -> None:
+    """Refuse at once an export that cannot be made or would overwrite
+    files (``EXP-0xx``), before minutes of work."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", code="EXP-001")
+    if lang not in i18n.shipped_languages():
+        raise ExportError(f"--lang {lang!r} is not supported; use one of {', '.join(i18n.shipped_languages())}",
+                          code="EXP-021")
+    if not (Path(data_dir) / "responses").is_dir():
+        raise ExportError(f"--data {str(data_dir)!r} holds no dataset (no responses/ folder); give the folder "
+                          "'analysis ingest --data' wrote", code="EXP-020")
+    if scan_responses(data_dir).filter(~pl.col("test")).select(pl.len()).collect().item() == 0:
+        raise ExportError(f"--data {str(data_dir)!r} holds no response yet (test-mode responses are not "
+                          "exported); ingest the kiosks' bundles first", code="EXP-020")
+    out = Path(out)
+    existing = [t for t in _targets(fmt, out, names) if t.exists()]
+    if existing and not force:
+        raise ExportError(f"{existing[0]} already exists; choose another --out, or add --force to replace it",
+                          code="EXP-022")
+    parent = out.parent if fmt == "xlsx" else (out if out.exists() else out.parent)
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise ExportError(f"--out {str(out)!r}: {parent} cannot be written to; choose a folder you can write",
+                          code="EXP-023")
+
+
 def export(data_dir: str | Path, fmt: str, out: str | Path, questionnaire_dirs: Sequence[str | Path],
            lang: str = "fr", labels: bool = True, k: int = disclosure.DEFAULT_K,
-           breakdowns: Mapping[str, str] | None = None) -> list[Path]:
+           breakdowns: Mapping[str, str] | None = None, force: bool = False) -> list[Path]:
     """Write the aggregated (protected) export, a public release checked
     against the earlier ones and recorded in the dataset's ledger
     (:mod:`analysis.releases`); return the files written."""
     from analysis import releases
 
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", code="EXP-001")
+    check_export(data_dir, fmt, out, lang, AGGREGATED_SHEETS, force)
     covered = releases.check(data_dir, k)
     release = build_release(data_dir, questionnaire_dirs, k, breakdowns)
     sheets = {"README": readme_frame(release, lang), "tables": tables_frame(release, lang, labels),
@@ -291,12 +329,12 @@ def record_level_frame(data_dir: str | Path, questionnaire_dirs: Sequence[str | 
 
 
 def export_record_level(data_dir: str | Path, fmt: str, out: str | Path, questionnaire_dirs: Sequence[str | Path],
-                        accept_risk: bool, lang: str = "fr", labels: bool = False) -> list[Path]:
+                        accept_risk: bool, lang: str = "fr", labels: bool = False,
+                        force: bool = False) -> list[Path]:
     """Write the record-level export; refused unless ``accept_risk``."""
     if not accept_risk:
         raise ExportError("record-level data can re-identify patients in a small community; it is only "
                           f"written with {RECORD_LEVEL_FLAG}", code="EXP-010")
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", code="EXP-001")
+    check_export(data_dir, fmt, out, lang, ("records",), force)
     frame = record_level_frame(data_dir, questionnaire_dirs, lang, labels)
     return _write_sheets({"records": frame}, fmt, Path(out))

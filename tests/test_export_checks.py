@@ -1,0 +1,61 @@
+"""Exports refused before any work: bad requests get a coded message and a
+non-zero exit, and nothing already written is replaced without --force."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analysis import cli
+from tests.test_tables import Data, d1
+
+
+def test_an_export_never_replaces_files_without_force(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    data, qdir = d1(tmp_path)
+    out = tmp_path / "export"
+    args = ["export", "--data", str(data), "--format", "csv", "--out", str(out), "--questionnaires", str(qdir)]
+    assert cli.main(args) == 0
+    before = (out / "tables.csv").read_bytes()
+    (out / "tables.csv").write_bytes(b"edited by hand")
+    capsys.readouterr()
+    assert cli.main(args) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: [EXP-022] {out / 'README.csv'} already exists; choose another --out, or add --force to replace it")
+    assert (out / "tables.csv").read_bytes() == b"edited by hand"
+    assert cli.main([*args, "--force"]) == 0
+    assert (out / "tables.csv").read_bytes() == before
+
+
+def test_an_unwritable_output_is_refused(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    data, qdir = d1(tmp_path)
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    out = tmp_path / "notes.txt" / "x.xlsx"
+    assert cli.main(["export", "--data", str(data), "--format", "xlsx", "--out", str(out),
+                     "--questionnaires", str(qdir)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: [EXP-023] --out '{out}': {tmp_path / 'notes.txt'} cannot be written to; choose a folder you "
+        "can write")
+    assert not (data / "releases.jsonl").exists()
+
+
+def test_bad_requests_are_refused_at_once(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    data, qdir = d1(tmp_path)
+    empty = Data()
+    empty.respond({"t.q1": "a"}, test=True)
+    only_tests = empty.write(tmp_path / "empty")
+    out = tmp_path / "out.xlsx"
+    cases = [
+        (["--data", str(data), "--lang", "xx"],
+         "error: [EXP-021] --lang 'xx' is not supported; use one of ar, en, es, fa_AF, fr, ps, ro, ru, ti, uk"),
+        (["--data", str(tmp_path / "none")],
+         f"error: [EXP-020] --data '{tmp_path / 'none'}' holds no dataset (no responses/ folder); give the "
+         "folder 'analysis ingest --data' wrote"),
+        (["--data", str(only_tests)],
+         f"error: [EXP-020] --data '{only_tests}' holds no response yet (test-mode responses are not exported); "
+         "ingest the kiosks' bundles first"),
+    ]
+    for extra, message in cases:
+        assert cli.main(["export", "--format", "xlsx", "--out", str(out), "--questionnaires", str(qdir),
+                         *extra]) == 1
+        assert capsys.readouterr().err.strip() == message
+        assert not out.exists()
+    assert not (data / "releases.jsonl").exists()
