@@ -223,11 +223,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     qdirs = [QUESTIONNAIRES] + [Path(q) for q in args.questionnaires]
     if args.record_level:
         files = export_record_level(args.data, args.format, args.out, qdirs, accept_risk=True, lang=args.lang,
-                                    labels=args.labels, force=args.force)
+                                    labels=args.labels, force=args.force, csv_dialect=args.csv_dialect)
         print("record-level export: keep it on the team's encrypted storage; never publish it")
     else:
         files = export(args.data, args.format, args.out, qdirs, args.lang, args.labels, args.k,
-                       _breakdowns(args.breakdown), force=args.force)
+                       _breakdowns(args.breakdown), force=args.force, csv_dialect=args.csv_dialect)
     for f in files:
         print(f"written: {f}")
     return 0
@@ -349,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questionnaires", action="append", default=[])
     p.add_argument("--breakdown", action="append", default=[], metavar="NAME=SOURCE")
     p.add_argument("--force", action="store_true", help="replace the files of an earlier export")
+    p.add_argument("--csv-dialect", default="standard", choices=["standard", "excel-fr"],
+                   help="csv: excel-fr writes semicolons and decimal commas (French spreadsheets)")
     p.add_argument("--record-level-i-understand-reidentification-risk", dest="record_level",
                    action="store_true",
                    help="one line per response instead of gated tables: can re-identify patients")

@@ -187,7 +187,13 @@ def readme_frame(release: Release, lang: str) -> pl.DataFrame:
     return pl.DataFrame({"text": lines})
 
 
-def _write_sheets(sheets: Mapping[str, pl.DataFrame], fmt: str, out: Path) -> list[Path]:
+CSV_DIALECTS = ("standard", "excel-fr")
+"""``--csv-dialect``: ``standard`` (comma, decimal point) or ``excel-fr``
+(semicolon, decimal comma: what a French spreadsheet opens as columns)."""
+
+
+def _write_sheets(sheets: Mapping[str, pl.DataFrame], fmt: str, out: Path,
+                  csv_dialect: str = "standard") -> list[Path]:
     written: list[Path] = []
     if fmt == "xlsx":
         import xlsxwriter
@@ -202,7 +208,9 @@ def _write_sheets(sheets: Mapping[str, pl.DataFrame], fmt: str, out: Path) -> li
         if fmt == "csv":
             path = out / f"{name}.csv"
             # BOM: spreadsheet software then reads the file as UTF-8.
-            path.write_bytes(b"\xef\xbb\xbf" + df.write_csv().encode("utf-8"))
+            text = (df.write_csv(separator=";", decimal_comma=True) if csv_dialect == "excel-fr"
+                    else df.write_csv())
+            path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
         elif fmt == "parquet":
             path = out / f"{name}.parquet"
             df.write_parquet(path)
@@ -273,7 +281,8 @@ def check_export(data_dir: str | Path, fmt: str, out: str | Path, lang: str, nam
 
 def export(data_dir: str | Path, fmt: str, out: str | Path, questionnaire_dirs: Sequence[str | Path],
            lang: str = "fr", labels: bool = True, k: int = disclosure.DEFAULT_K,
-           breakdowns: Mapping[str, str] | None = None, force: bool = False) -> list[Path]:
+           breakdowns: Mapping[str, str] | None = None, force: bool = False,
+           csv_dialect: str = "standard") -> list[Path]:
     """Write the aggregated (protected) export, a public release checked
     against the earlier ones and recorded in the dataset's ledger
     (:mod:`analysis.releases`); return the files written."""
@@ -285,7 +294,7 @@ def export(data_dir: str | Path, fmt: str, out: str | Path, questionnaire_dirs: 
     sheets = {"README": readme_frame(release, lang), "tables": tables_frame(release, lang, labels),
               "codebook": codebook(release), "modules": modules_frame(release),
               "definitions": definitions_frame(release)}
-    written = _write_sheets(sheets, fmt, Path(out))
+    written = _write_sheets(sheets, fmt, Path(out), csv_dialect)
     releases.record(data_dir, "export", fmt, out, k, covered)
     return written
 
@@ -330,11 +339,11 @@ def record_level_frame(data_dir: str | Path, questionnaire_dirs: Sequence[str | 
 
 def export_record_level(data_dir: str | Path, fmt: str, out: str | Path, questionnaire_dirs: Sequence[str | Path],
                         accept_risk: bool, lang: str = "fr", labels: bool = False,
-                        force: bool = False) -> list[Path]:
+                        force: bool = False, csv_dialect: str = "standard") -> list[Path]:
     """Write the record-level export; refused unless ``accept_risk``."""
     if not accept_risk:
         raise ExportError("record-level data can re-identify patients in a small community; it is only "
                           f"written with {RECORD_LEVEL_FLAG}", code="EXP-010")
     check_export(data_dir, fmt, out, lang, ("records",), force)
     frame = record_level_frame(data_dir, questionnaire_dirs, lang, labels)
-    return _write_sheets({"records": frame}, fmt, Path(out))
+    return _write_sheets({"records": frame}, fmt, Path(out), csv_dialect)

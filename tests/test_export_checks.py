@@ -3,6 +3,7 @@ non-zero exit, and nothing already written is replaced without --force."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from analysis import cli
@@ -59,3 +60,19 @@ def test_bad_requests_are_refused_at_once(tmp_path: Path, capsys) -> None:  # ty
         assert capsys.readouterr().err.strip() == message
         assert not out.exists()
     assert not (data / "releases.jsonl").exists()
+
+
+def test_the_excel_fr_dialect_writes_semicolons_and_decimal_commas(tmp_path: Path) -> None:
+    data, qdir = d1(tmp_path)
+    out = tmp_path / "fr"
+    assert cli.main(["export", "--data", str(data), "--format", "csv", "--out", str(out), "--questionnaires",
+                     str(qdir), "--csv-dialect", "excel-fr", "--lang", "fr"]) == 0
+    raw = (out / "tables.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    lines = raw.decode("utf-8-sig").splitlines()
+    header = lines[0].split(";")
+    assert len(header) > 5 and "," not in lines[0]
+    pct = header.index("pct")
+    shares = [line.split(";")[pct] for line in lines[1:] if line.split(";")[pct]]
+    assert shares and all(re.fullmatch(r"\d+(,\d+)?", v) for v in shares), shares
+    assert any("," in v for v in shares)
