@@ -29,6 +29,7 @@ from kiosk.i18n import N_
 from analysis import disclosure, scores, tables
 from analysis.ingest import module_index, scan_answers, scan_responses
 from analysis.report import (
+    KEY_INDICATORS,
     NOT_COMPUTABLE,
     N_,
     Release,
@@ -58,8 +59,15 @@ def _row_label(release: Release, table: str, kind: str, module: str | None, majo
         return _t(lang, "Total")
     if row == "_mean":
         return _t(lang, "Mean")
-    if row == "_positive":
-        return _t(lang, "At or above the cut-off") if kind.startswith("score") else _t(lang, "Completion rate")
+    if row == "_share":
+        # A share, never under the same label as the count of a class.
+        return (_t(lang, "Share at or above the cut-off") if kind.startswith("score")
+                else _t(lang, "Completion rate"))
+    if kind.startswith("indicator"):
+        ind = next((i for i in KEY_INDICATORS if table.split(".")[1:2] == [i.id]), None)
+        if row == scores.POSITIVE and ind is not None:
+            return _t(lang, ind.label)
+        return _t(lang, "Others") if row == scores.NEGATIVE else row
     if kind == "participation":
         return {"complete": _t(lang, "Complete"), "partial": _t(lang, "Partial"),
                 "declined": _t(lang, "Declined at consent")}.get(row, row)

@@ -150,7 +150,8 @@ class View:
     prevalence: dict[str, Figure] = field(default_factory=dict)
 
     def frame(self) -> pl.DataFrame:
-        """Tidy form: one line per cell and margin (``row``/``col`` ``"_total"``)."""
+        """Tidy form: one line per cell and margin (``row``/``col`` ``"_total"``);
+        ``_mean`` and ``_share`` lines for means and prevalences."""
         records = []
 
         def add(row: str, col: str, f: Figure) -> None:
@@ -173,7 +174,8 @@ class View:
                             "n": None, "suppressed": m.mean is None, "pct": m.mean, "ci_low": m.lo,
                             "ci_high": m.hi, "withheld": False})
         for c, f in self.prevalence.items():
-            add("_positive", c or "_total", f)
+            # "_share", never "_positive": that is also the id of a class row.
+            add("_share", c or "_total", f)
         return pl.DataFrame(records, schema=VIEW_SCHEMA)
 
 
@@ -669,15 +671,12 @@ def _views_of(family: _Family, published: list[PublishedTable], protection: Prot
             for r, row in enumerate(table.row_labels):
                 v.cells[(row, "")] = _pct(table.cell(r, 0), table.total(), k, table.withheld((r, 0)))
             v.total = Figure(table.total())
-            v.prevalence[""] = v.cells[(scores.POSITIVE, "")]
             out.append(v)
         elif kind == "indicator_by":
             by = str(spec["by"])
             v = View(f"indicator.{spec['indicator']}.by.{by}", kind, str(spec["module"]), int(spec["major"]),
                      by=by, rows=list(table.row_labels), cols=list(table.col_labels))
             _fill_2d(v, table, k, pct_of_column=True)
-            for col in v.cols:
-                v.prevalence[col] = v.cells[(scores.POSITIVE, col)]
             out.append(v)
     return out
 
@@ -1381,8 +1380,8 @@ def indicator_figures(release: Release, ind: Indicator) -> tuple[Figure, dict[st
         for by in release.breakdowns:
             bv = release.views.get(f"indicator.{ind.id}.by.{by}")
             if bv is not None:
-                per[by] = {c: bv.prevalence[c] for c in bv.cols}
-        return base.prevalence[""], per
+                per[by] = {c: bv.cells[(scores.POSITIVE, c)] for c in bv.cols}
+        return base.cells[(scores.POSITIVE, "")], per
     found = _score_def(release, ind.module, ind.score or "")
     if found is None:
         return None

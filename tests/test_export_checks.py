@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import polars as pl
+import pytest
+
 from analysis import cli
 from tests.test_tables import Data, d1
 
@@ -76,3 +79,19 @@ def test_the_excel_fr_dialect_writes_semicolons_and_decimal_commas(tmp_path: Pat
     shares = [line.split(";")[pct] for line in lines[1:] if line.split(";")[pct]]
     assert shares and all(re.fullmatch(r"\d+(,\d+)?", v) for v in shares), shares
     assert any("," in v for v in shares)
+
+
+@pytest.mark.parametrize("labels", ["--labels", "--codes"])
+def test_the_long_table_has_no_duplicate_keys(tmp_path: Path, labels: str) -> None:
+    from tests.test_report_structure import QUESTIONNAIRES, _dataset
+    data = _dataset(tmp_path)
+    out = tmp_path / "export"
+    assert cli.main(["export", "--data", str(data), "--format", "parquet", "--out", str(out), "--lang", "en",
+                     "--questionnaires", str(QUESTIONNAIRES), labels]) == 0
+    t = pl.read_parquet(out / "tables.parquet")
+    assert t.group_by("table", "row", "col").len().filter(pl.col("len") > 1).height == 0
+    # A band count and a prevalence are two lines under two names.
+    screen = t.filter(pl.col("table") == "score.phq9.total.screen")
+    expected = (["Below the cut-off", "At or above the cut-off", "Total", "Share at or above the cut-off"]
+                if labels == "--labels" else ["_negative", "_positive", "_total", "_share"])
+    assert screen["row"].to_list() == expected
