@@ -30,6 +30,7 @@ from analysis import disclosure, scores, tables
 from analysis.ingest import module_index, scan_answers, scan_responses
 from analysis.report import (
     KEY_INDICATORS,
+    _ordered_modules,
     NOT_COMPUTABLE,
     N_,
     Release,
@@ -209,7 +210,8 @@ def _write_sheets(sheets: Mapping[str, pl.DataFrame], fmt: str, out: Path,
         out.parent.mkdir(parents=True, exist_ok=True)
         with xlsxwriter.Workbook(str(out)) as wb:
             for name, df in sheets.items():
-                df.write_excel(wb, worksheet=name[:31], autofit=True)
+                # Header row frozen, filters on every column.
+                df.write_excel(wb, worksheet=name[:31], autofit=True, autofilter=True, freeze_panes=(1, 0))
         return [out]
     out.mkdir(parents=True, exist_ok=True)
     for name, df in sheets.items():
@@ -259,6 +261,26 @@ def _targets(fmt: str, out: Path, names: Sequence[str]) -> list[Path]:
 AGGREGATED_SHEETS = ("README", "tables", "codebook", "modules", "definitions")
 
 
+def theme_sheets(release: Release, long: pl.DataFrame, lang: str, taken: set[str]) -> dict[str, pl.DataFrame]:
+    """The long table split by theme (module), in the survey's order, each
+    sheet named by the theme's title in ``lang`` (a workbook's names: at
+    most 31 characters, none of ``[]:*?/\\``, no two alike)."""
+    out: dict[str, pl.DataFrame] = {}
+    used = {t.lower() for t in taken}
+    for m_id, major, module in _ordered_modules(release):
+        part = long.filter((pl.col("module") == m_id) & (pl.col("major") == major))
+        if part.height == 0:
+            continue
+        base = "".join(ch for ch in title_of(module.title, lang, m_id) if ch not in "[]:*?/\\")[:31].strip()
+        name, i = base or m_id[:31], 2
+        while name.lower() in used:
+            name = f"{base[:27]} ({i})"
+            i += 1
+        used.add(name.lower())
+        out[name] = part
+    return out
+
+
 def check_export(data_dir: str | Path, fmt: str, out: str | Path, lang: str, names: Sequence[str],
                  force: bool = False) -> None:
     """Refuse at once an export that cannot be made or would overwrite
@@ -299,9 +321,12 @@ def export(data_dir: str | Path, fmt: str, out: str | Path, questionnaire_dirs: 
     check_export(data_dir, fmt, out, lang, AGGREGATED_SHEETS, force)
     covered = releases.check(data_dir, k)
     release = build_release(data_dir, questionnaire_dirs, k, breakdowns)
-    sheets = {"README": readme_frame(release, lang), "tables": tables_frame(release, lang, labels),
+    long = tables_frame(release, lang, labels)
+    sheets = {"README": readme_frame(release, lang), "tables": long,
               "codebook": codebook(release), "modules": modules_frame(release),
               "definitions": definitions_frame(release)}
+    if fmt == "xlsx":
+        sheets.update(theme_sheets(release, long, lang, set(sheets)))
     written = _write_sheets(sheets, fmt, Path(out), csv_dialect)
     releases.record(data_dir, "export", fmt, out, k, covered)
     return written

@@ -99,7 +99,14 @@ def test_suppressed_cells_are_empty_with_the_label(tmp_path: Path) -> None:
     out = tmp_path / "book.xlsx"
     assert run_export(data, qdir, "xlsx", out) == 0
     sheets = read_xlsx(out)
-    assert sorted(sheets) == ["README", "codebook", "definitions", "modules", "tables"]
+    assert sorted(sheets) == ["README", "Test module", "codebook", "definitions", "modules", "tables"]
+    # One sheet per theme: that module's lines of the long table.
+    assert sheets["Test module"].rows() == sheets["tables"].filter(pl.col("module") == "t").rows()
+    import openpyxl
+    book = openpyxl.load_workbook(out)
+    for ws in book.worksheets:  # header frozen, filters on
+        tables = list(ws.tables.values())
+        assert ws.freeze_panes == "A2" and len(tables) == 1 and tables[0].autoFilter is not None, ws.title
     lines = q1_lines(sheets["tables"])
     assert [r for r, _, _, _ in lines] == ["Apple", "Banana", "Prefer not to answer"]
     # 5 "Banana" is below 11 after any noise: hidden, its cell empty.
