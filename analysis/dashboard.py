@@ -206,23 +206,33 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
         st.error(_t(lang, "No dataset: start the dashboard with 'analysis dashboard --data DIR'."))
         return
 
+    # Cached in this process's memory only, keyed by the dataset's content
+    # (the fingerprint of its responses, as the release ledger computes it):
+    # a new ingest gives new tables, the same data never counts twice.
     @st.cache_resource(max_entries=16, show_spinner=False)
-    def units_of(path: str) -> pl.DataFrame:
+    def units_of(path: str, content: str) -> pl.DataFrame:
         return filter_units(path)
 
     @st.cache_resource(max_entries=32, show_spinner=False)
-    def release_for(path: str, dirs: tuple[str, ...], k: int, chosen: tuple) -> Release:
+    def release_for(path: str, content: str, dirs: tuple[str, ...], k: int, chosen: tuple) -> Release:
         return build_release(path, list(dirs), k, filters={name: list(values) for name, values in chosen})
 
-    units = units_of(data)
-    opts = filter_options(units, k=k)
+    from analysis.releases import coverage
+
+    # The page is painted (title, notice) before this: the spinner says the
+    # tables are being computed.
+    with st.spinner(_t(lang, "Computing the protected tables…")):
+        content = coverage(data).fingerprint
+        units = units_of(data, content)
+        opts = filter_options(units, k=k)
+        probe = release_for(data, content, qdirs, k, ())
     titles = {"period": _t(lang, "Period"), "centre": _t(lang, "Centre"), "neighbourhood": _t(lang, "Neighbourhood")}
     chosen = []
-    probe = release_for(data, qdirs, k, ())
     for name in FILTERS:
         if name not in opts:
             continue
         values = st.sidebar.multiselect(titles[name], opts[name], key=f"filter_{name}",
+                                        placeholder=_t(lang, "All (no filter)"),
                                         format_func=lambda c, n=name: category_label(probe, n, c, lang))
         chosen.append((name, tuple(values)))
     missing = left_out(units, chosen)
@@ -231,7 +241,8 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
         st.warning(_t(lang, "This selection leaves out fewer than {k} responses: compared with the whole "
                             "data it would show their answers. Widen or narrow the selection.").format(k=k))
         return
-    release = release_for(data, qdirs, k, tuple(chosen))
+    with st.spinner(_t(lang, "Computing the protected tables…")):
+        release = release_for(data, content, qdirs, k, tuple(chosen))
     st.caption(legend(lang, k))
     st.header(_t(lang, "Participation"))
     st.dataframe(participation_frame(release, lang), hide_index=True)

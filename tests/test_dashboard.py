@@ -152,3 +152,23 @@ def test_small_groups_are_not_offered_and_the_whole_minus_a_few_is_refused(
                                    "it would show their answers. Widen or narrow the selection.")
     at.multiselect(key="filter_neighbourhood").set_value(["n1"]).run()
     assert not at.warning and at.dataframe
+
+
+def test_new_data_gives_new_tables_and_the_filters_speak_the_teams_language(
+        app: AppTest, tmp_path: Path) -> None:
+    # French by default: the filters' own placeholder too.
+    assert app.multiselect(key="filter_centre").proto.placeholder == "Tous (aucun filtre)"
+    app.radio(key="lang").set_value("en").run()
+    assert app.multiselect(key="filter_centre").proto.placeholder == "All (no filter)"
+    assert fits(shown(app)[0][3][1], 55)
+    # A new ingest (here: the dataset rewritten with 20 more responses): the
+    # cache is keyed by the dataset's content, so the page counts them.
+    d = Data()
+    d.respond({"demographics.neighbourhood": "n1", "t.q1": "a"}, centre="C1", period="2026-W02", times=45)
+    d.respond({"demographics.neighbourhood": "n1", "t.q1": "b"}, centre="C1", period="2026-W02", times=12)
+    d.respond({"demographics.neighbourhood": "n2", "t.q1": "b"}, centre="C2", period="2026-W20", times=14)
+    d.respond({"demographics.neighbourhood": "n2", "t.q1": "a"}, centre="C2", period="2026-W20", times=4)
+    d.write(tmp_path / "data")
+    app.run()
+    assert not app.exception
+    assert fits(shown(app)[0][3][1], 75)
