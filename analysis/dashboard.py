@@ -35,6 +35,9 @@ from analysis.report import (
     Fmt,
     Release,
     View,
+    _binary,
+    _ordered_modules,
+    _shown_classes,
     _t,
     answer_label,
     breakdown_title,
@@ -123,13 +126,18 @@ def options_frame(release: Release, views: Sequence[View], lang: str) -> pl.Data
 
 
 def crosstab_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
-    """Display table of a cross-tab (counts, column % of those who saw the item)."""
+    """Display table of a cross-tab (counts, column % of those who saw the
+    item); of a score by a breakdown, its classes (then the share at or
+    above the cut-off per column)."""
     fmt = Fmt(lang, release.k)
     module = release.modules.get((view.module, view.major))
     by = view.by or ""
+    score = next((sc for sc in module.scores if sc.id == view.score), None) if module and view.score else None
     rows = []
     for row in view.rows:
-        line = {_t(lang, "Answer"): answer_label(module, view.item or "", row, lang)}
+        label = class_label(score, row, lang) if score is not None else answer_label(module, view.item or "", row,
+                                                                                   lang)
+        line = {_t(lang, "Answer"): label}
         for col in view.cols:
             f = view.cells[(row, col)]
             line[category_label(release, by, col, lang)] = fmt.n(f) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else "")
@@ -140,6 +148,14 @@ def crosstab_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
         total[category_label(release, by, col, lang)] = fmt.n(view.col_totals[col])
     total[_t(lang, "Total")] = fmt.n(view.total)
     rows.append(total)
+    if view.prevalence:
+        share = {_t(lang, "Answer"): _t(lang, "Share at or above the cut-off")}
+        for col in view.cols:
+            f = view.prevalence.get(col)
+            share[category_label(release, by, col, lang)] = (
+                f"{fmt.pct(f.pct)} {fmt.ci(f.lo, f.hi)}".strip() if f is not None else "–")
+        share[_t(lang, "Total")] = ""
+        rows.append(share)
     return pl.DataFrame(rows)
 
 
@@ -149,14 +165,15 @@ def score_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
     module = release.modules[(view.module, view.major)]
     sc = next(s for s in module.scores if s.id == view.score)
     rows = []
-    for row in view.rows:
+    for row in _shown_classes(sc, view.rows):
         f = view.cells[(row, "")]
         rows.append({_t(lang, "Class"): class_label(sc, row, lang), _t(lang, "Persons"): fmt.n(f),
                      "%": fmt.pct(f.pct) if row != NOT_COMPUTABLE else "", _t(lang, "95% CI"): fmt.ci(f.lo, f.hi)})
     m = view.means.get("")
-    rows.append({_t(lang, "Class"): _t(lang, "Mean"), _t(lang, "Persons"): "",
-                 "%": fmt.num(m.mean if m else None, 2), _t(lang, "95% CI"): fmt.ci(m.lo if m else None,
-                                                                                    m.hi if m else None, 2)})
+    if not _binary(sc):  # the mean of a yes/no flag only repeats its share
+        rows.append({_t(lang, "Class"): _t(lang, "Mean"), _t(lang, "Persons"): "",
+                     "%": fmt.num(m.mean if m else None, 2), _t(lang, "95% CI"): fmt.ci(m.lo if m else None,
+                                                                                        m.hi if m else None, 2)})
     p = view.prevalence.get("")
     if p is not None:
         rows.append({_t(lang, "Class"): _t(lang, "At or above the cut-off"), _t(lang, "Persons"): "",
@@ -249,7 +266,7 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
     by_names = list(release.breakdowns)
     by = st.selectbox(_t(lang, "Cross-tabulate by"), ["", *by_names], key="by",
                       format_func=lambda b: breakdown_title(lang, b) if b else "—")
-    for (m_id, major), module in sorted(release.modules.items()):
+    for m_id, major, module in _ordered_modules(release):  # the survey's order
         st.header(title_of(module.title, lang, m_id))
         for it in module.items:
             base = f"{m_id}.{it.id}" if major == 1 else f"{m_id}@{major}.{it.id}"
@@ -276,3 +293,6 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
             if base in release.views:
                 st.subheader(_t(lang, "Score") + f": {title_of(sc.label, lang, sc.id)}")
                 st.dataframe(score_frame(release, release.views[base], lang), hide_index=True)
+                # Scores are broken down like items.
+                if by and f"{base}.by.{by}" in release.views:
+                    st.dataframe(crosstab_frame(release, release.views[f"{base}.by.{by}"], lang), hide_index=True)

@@ -172,3 +172,27 @@ def test_new_data_gives_new_tables_and_the_filters_speak_the_teams_language(
     app.run()
     assert not app.exception
     assert fits(shown(app)[0][3][1], 75)
+
+
+def test_scores_are_broken_down_like_items(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    d = Data()
+    for centre, worried, times in (("C1", "often", 15), ("C1", "never", 20), ("C2", "sometimes", 12),
+                                   ("C2", "never", 25)):
+        d.respond({"hunger_vital_sign.worried": worried, "hunger_vital_sign.ran_out": "never"},
+                  centre=centre, survey="full_survey", times=times)
+    monkeypatch.setenv("ANALYSIS_DATA", str(d.write(tmp_path / "data")))
+    monkeypatch.setenv("ANALYSIS_QUESTIONNAIRES", str(Path(__file__).resolve().parent.parent / "questionnaires"))
+    monkeypatch.setenv("ANALYSIS_K", "11")
+    serve_on(monkeypatch, "127.0.0.1")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.radio(key="lang").set_value("en").run()
+    at.selectbox(key="by").set_value("centre").run()
+    assert not at.exception
+    table = next(t for t in shown(at) if t and t[0][0] == "Below the cut-off")
+    assert [row[0] for row in table] == ["Below the cut-off", "At or above the cut-off", "Total",
+                                         "Share at or above the cut-off"]
+    assert fits(table[1][1].split(" (")[0], 15) and fits(table[1][2].split(" (")[0], 12)
+    assert re.fullmatch(r"\d+\.\d% \[\d+\.\d – \d+\.\d\]", table[3][1]), table[3][1]
+    # No always-empty "below the first band" line in the score's table.
+    assert not any(row[0] == "Below the first band" for t in shown(at) for row in t)
