@@ -137,7 +137,14 @@ def test_record_level_needs_the_flag_and_is_coarsened(tmp_path: Path, capsys: py
     # The flag is the only way: an ordinary export never writes records.
     assert run_export(data, qdir, "parquet", out) == 0
     assert not (out / "records.parquet").exists()
+    # Never beside publishable files: a folder of its own, with a README.
+    capsys.readouterr()
+    assert run_export(data, qdir, "parquet", out, RECORD_LEVEL_FLAG, "--codes") == 1
+    assert "[EXP-024]" in capsys.readouterr().err and not (out / "records.parquet").exists()
+    out = tmp_path / "records-only"
     assert run_export(data, qdir, "parquet", out, RECORD_LEVEL_FLAG, "--codes") == 0
+    assert sorted(p.name for p in out.iterdir()) == ["README.txt", "records.parquet"]
+    assert "Not for publication" in (out / "README.txt").read_text(encoding="utf-8")
     records = pl.read_parquet(out / "records.parquet")
     assert records.columns == ["id", "centre", "period", "lang", "status", "t.q1", "t.q2", "t.q3"]
     assert records.height == 88  # 77 started + 11 declined; the 5 test responses are gone

@@ -95,3 +95,36 @@ def test_the_long_table_has_no_duplicate_keys(tmp_path: Path, labels: str) -> No
     expected = (["Below the cut-off", "At or above the cut-off", "Total", "Share at or above the cut-off"]
                 if labels == "--labels" else ["_negative", "_positive", "_total", "_share"])
     assert screen["row"].to_list() == expected
+
+
+def test_the_labelled_spss_file_opens_with_value_labels_and_user_missing_codes(tmp_path: Path) -> None:
+    import pyreadstat
+
+    from analysis.export import RECORD_LEVEL_FLAG
+    from tests.test_report_structure import QUESTIONNAIRES, _dataset
+
+    data = _dataset(tmp_path)
+    out = tmp_path / "records"
+    assert cli.main(["export", "--data", str(data), "--format", "sav", "--out", str(out), "--lang", "en",
+                     "--questionnaires", str(QUESTIONNAIRES), RECORD_LEVEL_FLAG]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["README.txt", "records.sav"]
+    df, meta = pyreadstat.read_sav(str(out / "records.sav"), user_missing=True)
+    # Survey order: the modules as full_survey.yaml lists them, items in module order.
+    names = meta.column_names
+    assert names[:6] == ["id", "centre", "period", "lang", "status", "demographics_age_band"]
+    wanted = ["mehm_general_health", "mehm_chronic", "forgoing_care_reasons_cost", "hunger_vital_sign_worried",
+              "hunger_vital_sign_ran_out", "phq9_q1", "phq9_q9", "gad7_q1"]
+    assert [names.index(n) for n in wanted] == sorted(names.index(n) for n in wanted)
+    # A multiple choice: one 0/1 variable per option; nobody here reached it.
+    assert meta.variable_value_labels["forgoing_care_reasons_cost"][0.0] == "Not selected"
+    assert set(df["forgoing_care_reasons_cost"]) == {-3.0}
+    labels = dict(zip(meta.column_names, meta.column_labels))
+    assert labels["mehm_general_health"] == "How is your health in general?"
+    assert meta.variable_value_labels["mehm_general_health"] == {
+        1.0: "Very good", 2.0: "Good", 3.0: "Fair", 4.0: "Bad", 5.0: "Very bad",
+        -1.0: "Prefer not to answer", -2.0: "Skipped (not asked)", -3.0: "Not reached"}
+    assert {r["lo"] for r in meta.missing_ranges["mehm_general_health"]} == {-1.0, -2.0, -3.0}
+    assert sorted(df["mehm_general_health"].value_counts().items()) == [(1.0, 15), (2.0, 25), (4.0, 11)]
+    # Codes that are not numbers get 1..n in the order of the choices.
+    assert meta.variable_value_labels["hunger_vital_sign_worried"][1.0] == "Often true"
+    assert sorted(df["hunger_vital_sign_worried"].value_counts().items()) == [(1.0, 11), (2.0, 12), (3.0, 28)]
