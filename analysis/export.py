@@ -516,6 +516,22 @@ def labelled_records(data_dir: str | Path, questionnaire_dirs: Sequence[str | Pa
         value_labels[name] = {**{mapping[c.code]: c.label.get(lang) or c.label.get("en") or c.code
                                  for c in it.choices}, **missing_labels}
         with_missing.append(name)
+    # Score variables, after the items: null when not computable (an item
+    # missing or refused), never imputed.
+    coded = tables.coded_answers(scan_answers(data_dir).join(responses.select("rid"), on="rid", how="semi"),
+                                 pl.col("rid"))
+    for m_id in dict.fromkeys(m for m, _ in ordered):
+        m = latest.get(m_id)
+        if m is None:
+            continue
+        major = int(m.version.split(".")[0])  # type: ignore[attr-defined]
+        multiple = frozenset(it.id for it in m.items if it.type == "multiple")  # type: ignore[attr-defined]
+        for sc in m.scores:  # type: ignore[attr-defined]
+            values = dict(scores.score_values(coded, sc, m_id, major, multiple).select("key", "value")
+                          .collect().iter_rows())
+            name = _var_name(f"{m_id}_{sc.id}_score", used)
+            columns[name] = pl.Series(name, [values.get(rid) for rid in rids], dtype=pl.Float64)
+            var_labels[name] = sc.label.get(lang) or sc.label.get("en") or sc.id
     head = r.select("centre", "period", "lang", "status")
     out = pl.concat([head, pl.DataFrame(list(columns.values()))], how="horizontal") if columns else head
     out = out.with_columns(pl.Series("id", [secrets.token_hex(8) for _ in range(out.height)], dtype=pl.String))

@@ -128,3 +128,7 @@ def test_the_labelled_spss_file_opens_with_value_labels_and_user_missing_codes(t
     # Codes that are not numbers get 1..n in the order of the choices.
     assert meta.variable_value_labels["hunger_vital_sign_worried"][1.0] == "Often true"
     assert sorted(df["hunger_vital_sign_worried"].value_counts().items()) == [(1.0, 11), (2.0, 12), (3.0, 28)]
+    # Score variables: the score of each person, none when not computable.
+    assert labels["phq9_total_score"] == "PHQ-9 score"
+    assert sorted(df["phq9_total_score"].value_counts().items()) == [(0.0, 28), (18.0, 23)]
+    assert df["who5_wellbeing_score"].isna().all()  # WHO-5 not answered here
