@@ -338,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("export", help="export the gated tables and a codebook")
     p.add_argument("--data", required=True)
-    p.add_argument("--format", required=True, choices=["xlsx", "csv", "parquet", "sav"])
+    p.add_argument("--format", required=True, choices=["xlsx", "csv", "parquet", "sav", "dta"])
     p.add_argument("--out", required=True, help="xlsx: the workbook; csv, parquet, sav: a folder")
     p.add_argument("--lang", default="fr")
     p.add_argument("--k", type=int, default=11)

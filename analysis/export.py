@@ -45,7 +45,7 @@ from analysis.report import (
     title_of,
 )
 
-FORMATS = ("xlsx", "csv", "parquet", "sav")
+FORMATS = ("xlsx", "csv", "parquet", "sav", "dta")
 RECORD_LEVEL_FLAG = "--record-level-i-understand-reidentification-risk"
 
 
@@ -227,6 +227,13 @@ def _write_sheets(sheets: Mapping[str, pl.DataFrame], fmt: str, out: Path,
         elif fmt == "sav":
             path = out / f"{name}.sav"
             _write_sav(df, path)
+        elif fmt == "dta":
+            import pyreadstat
+
+            path = out / f"{name}.dta"
+            renamed = {c: _var_name(c, set()) for c in df.columns}
+            pyreadstat.write_dta(df.rename(renamed).with_columns(pl.col(pl.Boolean).cast(pl.Int8)).to_pandas(),
+                                 str(path), column_labels=[_stata_label(c) for c in df.columns])
         else:
             raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", code="EXP-001")
         written.append(path)
@@ -387,8 +394,8 @@ def export_record_level(data_dir: str | Path, fmt: str, out: str | Path, questio
         raise ExportError(f"{folder} holds other files ({', '.join(others[:3])}): record-level data goes into a "
                           "folder of its own, with nothing publishable beside it; give an empty or new folder",
                           code="EXP-024")
-    if fmt == "sav":
-        written = write_labelled_sav(data_dir, questionnaire_dirs, folder, lang)
+    if fmt in ("sav", "dta"):
+        written = write_labelled_sav(data_dir, questionnaire_dirs, folder, lang, fmt)
     else:
         frame = record_level_frame(data_dir, questionnaire_dirs, lang, labels)
         written = _write_sheets({"records": frame}, fmt, Path(out), csv_dialect)
@@ -414,13 +421,14 @@ RECORD_README = N_(
 
 def _var_name(text: str, used: set[str]) -> str:
     """An SPSS/Stata variable name: letters, digits, underscore, a letter
-    first, at most 32 characters, unique."""
+    first, at most 28 characters (Stata names a variable's value labels
+    after it, within 32), unique."""
     clean = "".join(ch if ch.isascii() and (ch.isalnum() or ch == "_") else "_" for ch in text)
     if not clean or not clean[0].isalpha():
         clean = "v_" + clean
-    name, i = clean[:32], 2
+    name, i = clean[:28], 2
     while name.lower() in used:
-        name = f"{clean[:28]}_{i}"
+        name = f"{clean[:24]}_{i}"
         i += 1
     used.add(name.lower())
     return name
@@ -539,16 +547,27 @@ def labelled_records(data_dir: str | Path, questionnaire_dirs: Sequence[str | Pa
     return out, var_labels, value_labels, with_missing
 
 
+def _stata_label(text: str) -> str:
+    """A Stata variable label: at most 80 bytes of UTF-8."""
+    return text.encode("utf-8")[:80].decode("utf-8", errors="ignore")
+
+
 def write_labelled_sav(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path], out_dir: Path,
-                       lang: str = "fr") -> list[Path]:
-    """The record-level data as an SPSS file with value labels, variable
-    labels and user-missing codes, and a README, in ``out_dir``."""
+                       lang: str = "fr", fmt: str = "sav") -> list[Path]:
+    """The record-level data as an SPSS (``sav``: value labels, variable
+    labels, user-missing codes) or Stata file (``dta``: value and variable
+    labels; the codes -1 to -3 stay values with their labels, Stata having
+    no user-missing numbers) in ``out_dir``."""
     import pyreadstat
 
     frame, var_labels, value_labels, with_missing = labelled_records(data_dir, questionnaire_dirs, lang)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "records.sav"
-    pyreadstat.write_sav(frame.to_pandas(), str(path), column_labels=[var_labels.get(c, c) for c in frame.columns],
-                         variable_value_labels=value_labels,
+    path = out_dir / f"records.{fmt}"
+    labels = [var_labels.get(c, c) for c in frame.columns]
+    if fmt == "dta":
+        pyreadstat.write_dta(frame.to_pandas(), str(path), column_labels=[_stata_label(x) for x in labels],
+                             variable_value_labels=value_labels)
+        return [path]
+    pyreadstat.write_sav(frame.to_pandas(), str(path), column_labels=labels, variable_value_labels=value_labels,
                          missing_ranges={c: [REFUSED_CODE, SKIPPED_CODE, NOT_REACHED_CODE] for c in with_missing})
     return [path]

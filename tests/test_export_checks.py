@@ -132,3 +132,24 @@ def test_the_labelled_spss_file_opens_with_value_labels_and_user_missing_codes(t
     assert labels["phq9_total_score"] == "PHQ-9 score"
     assert sorted(df["phq9_total_score"].value_counts().items()) == [(0.0, 28), (18.0, 23)]
     assert df["who5_wellbeing_score"].isna().all()  # WHO-5 not answered here
+
+
+def test_the_stata_file_opens_with_value_labels(tmp_path: Path) -> None:
+    import pyreadstat
+
+    from analysis.export import RECORD_LEVEL_FLAG
+    from tests.test_report_structure import QUESTIONNAIRES, _dataset
+
+    data = _dataset(tmp_path)
+    out = tmp_path / "stata"
+    assert cli.main(["export", "--data", str(data), "--format", "dta", "--out", str(out), "--lang", "fr",
+                     "--questionnaires", str(QUESTIONNAIRES), RECORD_LEVEL_FLAG]) == 0
+    df, meta = pyreadstat.read_dta(str(out / "records.dta"))
+    assert meta.variable_value_labels["mehm_general_health"][4] == "Mauvais"
+    assert sorted(df["mehm_general_health"].value_counts().items()) == [(1, 15), (2, 25), (4, 11)]
+    # The aggregated tables too.
+    agg = tmp_path / "agg"
+    assert cli.main(["export", "--data", str(data), "--format", "dta", "--out", str(agg), "--lang", "fr",
+                     "--questionnaires", str(QUESTIONNAIRES)]) == 0
+    tables, _ = pyreadstat.read_dta(str(agg / "tables.dta"))
+    assert "n_display" in tables.columns and len(tables) > 50
