@@ -25,6 +25,7 @@ import polars as pl
 from kiosk import i18n
 from kiosk.errors import KioskError
 from kiosk.i18n import N_
+from kiosk.questionnaire import ScoreDef
 
 from analysis import disclosure, scores, tables
 from analysis.ingest import module_index, scan_answers, scan_responses
@@ -132,8 +133,34 @@ def tables_frame(release: Release, lang: str = "fr", labels: bool = True) -> pl.
                      "pct", "ci_low", "ci_high")
 
 
+def score_definition(sc: ScoreDef, source: str) -> str:
+    """A score's definition in words: items, points, scaling, cut-off, bands
+    and reference (the codebook's ``definition`` column)."""
+    parts = [f"items: {', '.join(sc.items)}"]
+    if sc.values:
+        parts.append("points per answer: " + ", ".join(f"{c}={v:g}" for c, v in sc.values.items()))
+    if sc.weights:
+        parts.append("weights: " + "; ".join(f"{i}: " + ", ".join(f"{c}={v:g}" for c, v in w.items())
+                                            for i, w in sc.weights.items()))
+    if sc.any_of:
+        parts.append("1 when any of: " + "; ".join(f"{i} in {', '.join(c)}" for i, c in sc.any_of.items()))
+    if sc.intercept:
+        parts.append(f"intercept {sc.intercept:g}")
+    if sc.multiplier != 1:
+        parts.append(f"multiplied by {sc.multiplier:g}")
+    if sc.positive_at is not None:
+        parts.append(f"cut-off: {sc.positive_at:g} or more")
+    if sc.bands:
+        parts.append("bands from: " + ", ".join(f"{lo:g} {label}" for lo, label in sc.bands))
+    parts.append("computed only when every item is answered, never imputed")
+    parts.append(f"reference: {source}")
+    return "; ".join(parts)
+
+
 def codebook(release: Release) -> pl.DataFrame:
-    """Items, codes and labels per language of every module in the release."""
+    """Items, codes and labels per language of every module in the release,
+    with each module definition's hash, each item's relevance rule and each
+    score's definition."""
     langs = sorted({lang for m in release.modules.values() for lang in m.languages})
     records = []
     for (m_id, major), m in sorted(release.modules.items()):
@@ -141,7 +168,8 @@ def codebook(release: Release) -> pl.DataFrame:
         for it in m.items:
             if not it.is_question:
                 continue
-            base = {"module": m_id, "major": major, "versions": versions, "item": it.id, "type": it.type}
+            base = {"module": m_id, "major": major, "versions": versions, "hash": m.hash, "item": it.id,
+                    "type": it.type, "relevance": it.relevant or "", "definition": ""}
             texts = {f"question_{lang}": it.text.get(lang, "") for lang in langs}
             special = [("_refused", N_("Prefer not to answer")), ("_skipped", N_("Skipped (not asked)")),
                        ("_notreached", N_("Not reached"))]
@@ -155,10 +183,13 @@ def codebook(release: Release) -> pl.DataFrame:
                                 **{f"label_{lang}": _t(lang, msgid) for lang in langs}})
         for sc in m.scores:
             for cls in [*(c.id for c in scores.classes(sc)), NOT_COMPUTABLE]:
-                records.append({"module": m_id, "major": major, "versions": versions, "item": f"score:{sc.id}",
-                                "type": "score", **{f"question_{lang}": sc.label.get(lang, sc.id) for lang in langs},
+                records.append({"module": m_id, "major": major, "versions": versions, "hash": m.hash,
+                                "item": f"score:{sc.id}", "type": "score", "relevance": "",
+                                "definition": score_definition(sc, m.source),
+                                **{f"question_{lang}": sc.label.get(lang, sc.id) for lang in langs},
                                 "code": cls, **{f"label_{lang}": class_label(sc, cls, lang) for lang in langs}})
-    schema = {"module": pl.String, "major": pl.Int64, "versions": pl.String, "item": pl.String, "type": pl.String,
+    schema = {"module": pl.String, "major": pl.Int64, "versions": pl.String, "hash": pl.String, "item": pl.String,
+              "type": pl.String, "relevance": pl.String, "definition": pl.String,
               **{f"question_{lang}": pl.String for lang in langs}, "code": pl.String,
               **{f"label_{lang}": pl.String for lang in langs}}
     return pl.DataFrame(records, schema=schema)

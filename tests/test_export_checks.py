@@ -153,3 +153,35 @@ def test_the_stata_file_opens_with_value_labels(tmp_path: Path) -> None:
                      "--questionnaires", str(QUESTIONNAIRES)]) == 0
     tables, _ = pyreadstat.read_dta(str(agg / "tables.dta"))
     assert "n_display" in tables.columns and len(tables) > 50
+
+
+def test_the_codebook_joins_every_value_in_duckdb_and_defines_scores(tmp_path: Path) -> None:
+    import duckdb
+
+    from tests.test_report_structure import QUESTIONNAIRES, _dataset
+
+    data = _dataset(tmp_path)
+    out = tmp_path / "export"
+    assert cli.main(["export", "--data", str(data), "--format", "parquet", "--out", str(out), "--lang", "en",
+                     "--questionnaires", str(QUESTIONNAIRES), "--codes"]) == 0
+    con = duckdb.connect()
+    tables, book = str(out / "tables.parquet"), str(out / "codebook.parquet")
+    answers = con.sql(f"""select count(*) from '{tables}' where kind in ('frequency', 'crosstab')
+                          and row not like '!%' and row <> '_total'""").fetchall()[0][0]
+    unmatched = con.sql(f"""select t.module, t.item, t.row from '{tables}' t left join '{book}' c
+        on c.module = t.module and c.major = t.major and c.item = t.item and c.code = t.row
+        where t.kind in ('frequency', 'crosstab') and t.row not like '!%' and t.row <> '_total'
+        and c.code is null""").fetchall()
+    assert answers > 50 and unmatched == []
+    classes = con.sql(f"""select count(*) from '{tables}' t left join '{book}' c
+        on c.module = t.module and c.item = 'score:' || t.item and c.code = t.row
+        where t.kind = 'score' and t.row not in ('_total', '_share', '_mean') and c.code is null""").fetchall()[0][0]
+    assert classes == 0
+    phq = con.sql(f"""select distinct definition, hash from '{book}' where item = 'score:total'
+                      and module = 'phq9'""").fetchall()
+    assert len(phq) == 1 and "cut-off: 10 or more" in phq[0][0] and "items: q1, q2" in phq[0][0]
+    assert len(phq[0][1]) >= 16
+    relevance = con.sql(f"""select distinct relevance from '{book}' where module = 'phq9'
+                            and item = 'difficulty'""").fetchall()
+    assert relevance == [("${q1} > 0 or ${q2} > 0 or ${q3} > 0 or ${q4} > 0 or ${q5} > 0 or ${q6} > 0 or "
+                          "${q7} > 0 or ${q8} > 0 or ${q9} > 0",)]
