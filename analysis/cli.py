@@ -251,8 +251,40 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
            "--server.port", str(args.port), "--browser.gatherUsageStats", "false",
            "--server.headless", "true", "--client.toolbarMode", "minimal"]
-    print(f"dashboard on http://{args.address}:{args.port}")
-    return subprocess.call(cmd, env=env)
+    print(f"dashboard on http://{args.address}:{args.port}", flush=True)
+    return run_until_stopped(cmd, env)
+
+
+def run_until_stopped(cmd: list[str], env: dict[str, str]) -> int:
+    """Run the server and stop it with this process: SIGTERM or SIGINT sent
+    to this process (not only to its terminal's process group) ends the
+    server it started, never leaving it running alone."""
+    import signal
+    import subprocess
+    import time
+
+    child = subprocess.Popen(cmd, env=env)
+    stopped: list[tuple[int, float]] = []  # (signal, when)
+
+    def stop(signum: int, _frame: object) -> None:
+        # Only ask here; the loop below waits (a wait inside the handler
+        # would contend with the interrupted one).
+        stopped.append((signum, time.monotonic()))
+        if child.poll() is None:
+            child.terminate()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while True:
+            try:
+                code = child.wait(timeout=0.5)
+                return 128 + stopped[0][0] if stopped else code
+            except subprocess.TimeoutExpired:
+                if stopped and time.monotonic() - stopped[0][1] > 10:
+                    child.kill()  # it did not stop when asked
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

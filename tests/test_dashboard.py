@@ -196,3 +196,42 @@ def test_scores_are_broken_down_like_items(tmp_path: Path, monkeypatch: pytest.M
     assert re.fullmatch(r"\d+\.\d% \[\d+\.\d – \d+\.\d\]", table[3][1]), table[3][1]
     # No always-empty "below the first band" line in the score's table.
     assert not any(row[0] == "Below the first band" for t in shown(at) for row in t)
+
+
+@pytest.mark.slow
+def test_stopping_the_command_stops_the_server_it_started(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    d = Data()
+    d.respond({"t.q1": "a"}, times=12)
+    data = d.write(tmp_path / "data")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "analysis", "dashboard", "--data", str(data), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.5)
+        os.kill(proc.pid, signal.SIGTERM)  # to the command only, not its process group
+        proc.wait(timeout=30)
+        time.sleep(0.5)
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
