@@ -1723,7 +1723,7 @@ def _item_details_html(release: Release, module: Module, major: int, it: Item, l
                 body.append([answer_label(module, it.id, o, lang), *cells, fmt.n(v.row_totals[o])])
             footer = [_t(lang, "Saw the question"), *(fmt.n(first.col_totals[c]) for c in first.cols),
                       fmt.n(first.total)]
-            out.append(_table_html(f"{base}.by.{by}", breakdown_title(lang, by), header, body, footer))
+            out.append(_split_table(f"{base}.by.{by}", breakdown_title(lang, by), header, body, footer))
         else:
             cv = release.views.get(f"{base}.by.{by}")
             if cv is None:
@@ -1732,7 +1732,7 @@ def _item_details_html(release: Release, module: Module, major: int, it: Item, l
                       _t(lang, "Total")]
             body = _crosstab_rows(cv, lambda row: answer_label(module, it.id, row, lang), fmt)
             footer = [_t(lang, "Total"), *(fmt.n(cv.col_totals[c]) for c in cv.cols), fmt.n(cv.total)]
-            out.append(_table_html(cv.id, breakdown_title(lang, by), header, body, footer))
+            out.append(_split_table(cv.id, breakdown_title(lang, by), header, body, footer))
     if not out:
         if it.id not in _scored_items(module):
             return ""
@@ -1759,6 +1759,33 @@ def _status_table_html(release: Release, module: Module, major: int, lang: str, 
               _t(lang, "Not reached"), _t(lang, "Total")]
     table_id = f"{module.id}.status" if major == 1 else f"{module.id}@{major}.status"
     return _table_html(table_id, _t(lang, "Who saw the question"), header, body)
+
+
+MAX_COLUMNS = 6
+"""Categories per printed cross-tab: a wider breakdown (neighbourhoods of
+several centres) is split into tables of this many columns, each with the
+row labels, so that no table is wider than an A4 page."""
+
+
+def _split_table(data_item: str, caption: str, header: list[str], body: list[list[str]],
+                 footer: list[str] | None = None) -> str:
+    """A cross-tab (label column, categories, total column) as one table, or
+    as several of at most :data:`MAX_COLUMNS` categories (``data-item`` of
+    the parts: ``ID``, ``ID~2``, ...; the total column in the last)."""
+    n = len(header) - 2
+    if n <= MAX_COLUMNS:
+        return _table_html(data_item, caption, header, body, footer)
+    parts = []
+    starts = list(range(1, n + 1, MAX_COLUMNS))
+    for i, start in enumerate(starts):
+        stop = min(start + MAX_COLUMNS, n + 1)
+        last = i == len(starts) - 1
+        cols = [0, *range(start, stop), *([n + 1] if last else [])]
+        part_id = data_item if i == 0 else f"{data_item}~{i + 1}"
+        parts.append(_table_html(part_id, f"{caption} ({i + 1}/{len(starts)})", [header[c] for c in cols],
+                                 [[row[c] for c in cols] for row in body],
+                                 [footer[c] for c in cols] if footer else None))
+    return "".join(parts)
 
 
 def _crosstab_rows(view: View, label: Callable[[str], str], fmt: Fmt) -> list[list[str]]:
@@ -1850,7 +1877,7 @@ def _score_details_html(release: Release, module: Module, major: int, sc: ScoreD
             body.append([_t(lang, "At or above the cut-off"),
                          *(f"{fmt.pct(bv.prevalence[c].pct)} {fmt.ci(bv.prevalence[c].lo, bv.prevalence[c].hi)}"
                            .strip() for c in bv.cols), fmt.pct(prev.pct if prev else None)])
-        out.append(_table_html(bv.id, f"{name} — {breakdown_title(lang, by)}", header, body))
+        out.append(_split_table(bv.id, f"{name} — {breakdown_title(lang, by)}", header, body))
     out.append("</div>")
     return "".join(out)
 

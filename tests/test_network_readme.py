@@ -107,3 +107,9 @@ def test_the_readme_network_of_three_centres(tmp_path: Path, monkeypatch, capsys
                 "--lang", "fr", "--pdf", str(pdf)]) == 0
     assert pdf.read_bytes().startswith(b"%PDF") and 10 < report_print.pdf_pages(pdf) <= 40
     assert report_print.check_print_layout(work / "network" / "report.html", "network-fr") == []
+    # Every breakdown in the appendix: wide cross-tabs are split, none is wider than the page.
+    full = work / "network" / "full.html"
+    assert run([".venv/bin/analysis", "report", "--data", "network/dataset/", "--out", str(full),
+                "--lang", "fr", "--appendix", "all"]) == 0
+    assert 'data-item="mehm.general_health.by.neighbourhood~2"' in full.read_text(encoding="utf-8")
+    assert report_print.check_print_layout(full, "network-fr-all") == []
