@@ -196,6 +196,18 @@ def cmd_trust(args: argparse.Namespace) -> int:
     return 0
 
 
+def _where(specs: list[str]) -> dict[str, list[str]] | None:
+    """``--where NAME=VALUE[,VALUE]`` options: the responses a report covers."""
+    out: dict[str, list[str]] = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        if not sep or not name or not values:
+            raise KioskError(f"--where {spec!r}: use NAME=VALUE, e.g. centre=MARSEILLE (several values: "
+                             "centre=MARSEILLE,ECHIROLLES)", code="RPT-001")
+        out.setdefault(name, []).extend(v for v in values.split(",") if v)
+    return out or None
+
+
 def _breakdowns(specs: list[str]) -> dict[str, str] | None:
     """``--breakdown NAME=SOURCE`` options over the defaults (None: defaults)."""
     from analysis.tables import DEFAULT_BREAKDOWNS
@@ -217,8 +229,11 @@ def _breakdowns(specs: list[str]) -> dict[str, str] | None:
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import write_report
     qdirs = [QUESTIONNAIRES] + [Path(q) for q in args.questionnaires]
-    write_report(args.data, args.out, qdirs, args.lang, args.k, _breakdowns(args.breakdown))
+    write_report(args.data, args.out, qdirs, args.lang, args.k, _breakdowns(args.breakdown), args.period,
+                 _where(args.where), args.pdf, args.appendix)
     print(f"report written to {args.out}")
+    if args.pdf:
+        print(f"PDF written to {args.pdf}")
     return 0
 
 
@@ -227,11 +242,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     qdirs = [QUESTIONNAIRES] + [Path(q) for q in args.questionnaires]
     if args.record_level:
         files = export_record_level(args.data, args.format, args.out, qdirs, accept_risk=True, lang=args.lang,
-                                    labels=args.labels)
+                                    labels=args.labels, force=args.force, csv_dialect=args.csv_dialect)
         print("record-level export: keep it on the team's encrypted storage; never publish it")
     else:
         files = export(args.data, args.format, args.out, qdirs, args.lang, args.labels, args.k,
-                       _breakdowns(args.breakdown))
+                       _breakdowns(args.breakdown), force=args.force, csv_dialect=args.csv_dialect)
     for f in files:
         print(f"written: {f}")
     return 0
@@ -340,10 +355,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--breakdown", action="append", default=[], metavar="NAME=SOURCE",
                    help="breakdown variable: a response column (centre, lang, period) or a single-choice "
                         "module.item; '-' drops one (repeatable)")
+    p.add_argument("--period", default="quarter", choices=["week", "month", "quarter", "year"],
+                   help="periods of the comparisons and cross-tabs (default quarter)")
+    p.add_argument("--where", action="append", default=[], metavar="NAME=VALUE",
+                   help="only the responses of this breakdown category, e.g. centre=MARSEILLE (a release of "
+                        "its own; repeatable)")
+    p.add_argument("--pdf", metavar="FILE", help="also print the report to this A4 PDF (needs chromium)")
+    p.add_argument("--appendix", default="territory", choices=["territory", "all"],
+                   help="cross-tabs of the appendix: by centre (or neighbourhood), or by every breakdown")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("export", help="export the gated tables and a codebook")
     p.add_argument("--data", required=True)
-    p.add_argument("--format", required=True, choices=["xlsx", "csv", "parquet", "sav"])
+    p.add_argument("--format", required=True, choices=["xlsx", "csv", "parquet", "sav", "dta"])
     p.add_argument("--out", required=True, help="xlsx: the workbook; csv, parquet, sav: a folder")
     p.add_argument("--lang", default="fr")
     p.add_argument("--k", type=int, default=11)
@@ -353,6 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--codes", dest="labels", action="store_false", help="categories as codes")
     p.add_argument("--questionnaires", action="append", default=[])
     p.add_argument("--breakdown", action="append", default=[], metavar="NAME=SOURCE")
+    p.add_argument("--force", action="store_true", help="replace the files of an earlier export")
+    p.add_argument("--csv-dialect", default="standard", choices=["standard", "excel-fr"],
+                   help="csv: excel-fr writes semicolons and decimal commas (French spreadsheets)")
     p.add_argument("--record-level-i-understand-reidentification-risk", dest="record_level",
                    action="store_true",
                    help="one line per response instead of gated tables: can re-identify patients")

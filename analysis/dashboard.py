@@ -35,6 +35,9 @@ from analysis.report import (
     Fmt,
     Release,
     View,
+    _binary,
+    _ordered_modules,
+    _shown_classes,
     _t,
     answer_label,
     breakdown_title,
@@ -123,13 +126,18 @@ def options_frame(release: Release, views: Sequence[View], lang: str) -> pl.Data
 
 
 def crosstab_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
-    """Display table of a cross-tab (counts, column % of those who saw the item)."""
+    """Display table of a cross-tab (counts, column % of those who saw the
+    item); of a score by a breakdown, its classes (then the share at or
+    above the cut-off per column)."""
     fmt = Fmt(lang, release.k)
     module = release.modules.get((view.module, view.major))
     by = view.by or ""
+    score = next((sc for sc in module.scores if sc.id == view.score), None) if module and view.score else None
     rows = []
     for row in view.rows:
-        line = {_t(lang, "Answer"): answer_label(module, view.item or "", row, lang)}
+        label = class_label(score, row, lang) if score is not None else answer_label(module, view.item or "", row,
+                                                                                   lang)
+        line = {_t(lang, "Answer"): label}
         for col in view.cols:
             f = view.cells[(row, col)]
             line[category_label(release, by, col, lang)] = fmt.n(f) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else "")
@@ -140,6 +148,14 @@ def crosstab_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
         total[category_label(release, by, col, lang)] = fmt.n(view.col_totals[col])
     total[_t(lang, "Total")] = fmt.n(view.total)
     rows.append(total)
+    if view.prevalence:
+        share = {_t(lang, "Answer"): _t(lang, "Share at or above the cut-off")}
+        for col in view.cols:
+            f = view.prevalence.get(col)
+            share[category_label(release, by, col, lang)] = (
+                f"{fmt.pct(f.pct)} {fmt.ci(f.lo, f.hi)}".strip() if f is not None else "–")
+        share[_t(lang, "Total")] = ""
+        rows.append(share)
     return pl.DataFrame(rows)
 
 
@@ -149,14 +165,15 @@ def score_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
     module = release.modules[(view.module, view.major)]
     sc = next(s for s in module.scores if s.id == view.score)
     rows = []
-    for row in view.rows:
+    for row in _shown_classes(sc, view.rows):
         f = view.cells[(row, "")]
         rows.append({_t(lang, "Class"): class_label(sc, row, lang), _t(lang, "Persons"): fmt.n(f),
                      "%": fmt.pct(f.pct) if row != NOT_COMPUTABLE else "", _t(lang, "95% CI"): fmt.ci(f.lo, f.hi)})
     m = view.means.get("")
-    rows.append({_t(lang, "Class"): _t(lang, "Mean"), _t(lang, "Persons"): "",
-                 "%": fmt.num(m.mean if m else None, 2), _t(lang, "95% CI"): fmt.ci(m.lo if m else None,
-                                                                                    m.hi if m else None, 2)})
+    if not _binary(sc):  # the mean of a yes/no flag only repeats its share
+        rows.append({_t(lang, "Class"): _t(lang, "Mean"), _t(lang, "Persons"): "",
+                     "%": fmt.num(m.mean if m else None, 2), _t(lang, "95% CI"): fmt.ci(m.lo if m else None,
+                                                                                        m.hi if m else None, 2)})
     p = view.prevalence.get("")
     if p is not None:
         rows.append({_t(lang, "Class"): _t(lang, "At or above the cut-off"), _t(lang, "Persons"): "",
@@ -206,23 +223,33 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
         st.error(_t(lang, "No dataset: start the dashboard with 'analysis dashboard --data DIR'."))
         return
 
+    # Cached in this process's memory only, keyed by the dataset's content
+    # (the fingerprint of its responses, as the release ledger computes it):
+    # a new ingest gives new tables, the same data never counts twice.
     @st.cache_resource(max_entries=16, show_spinner=False)
-    def units_of(path: str) -> pl.DataFrame:
+    def units_of(path: str, content: str) -> pl.DataFrame:
         return filter_units(path)
 
     @st.cache_resource(max_entries=32, show_spinner=False)
-    def release_for(path: str, dirs: tuple[str, ...], k: int, chosen: tuple) -> Release:
+    def release_for(path: str, content: str, dirs: tuple[str, ...], k: int, chosen: tuple) -> Release:
         return build_release(path, list(dirs), k, filters={name: list(values) for name, values in chosen})
 
-    units = units_of(data)
-    opts = filter_options(units, k=k)
+    from analysis.releases import coverage
+
+    # The page is painted (title, notice) before this: the spinner says the
+    # tables are being computed.
+    with st.spinner(_t(lang, "Computing the protected tables…")):
+        content = coverage(data).fingerprint
+        units = units_of(data, content)
+        opts = filter_options(units, k=k)
+        probe = release_for(data, content, qdirs, k, ())
     titles = {"period": _t(lang, "Period"), "centre": _t(lang, "Centre"), "neighbourhood": _t(lang, "Neighbourhood")}
     chosen = []
-    probe = release_for(data, qdirs, k, ())
     for name in FILTERS:
         if name not in opts:
             continue
         values = st.sidebar.multiselect(titles[name], opts[name], key=f"filter_{name}",
+                                        placeholder=_t(lang, "All (no filter)"),
                                         format_func=lambda c, n=name: category_label(probe, n, c, lang))
         chosen.append((name, tuple(values)))
     missing = left_out(units, chosen)
@@ -231,14 +258,15 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
         st.warning(_t(lang, "This selection leaves out fewer than {k} responses: compared with the whole "
                             "data it would show their answers. Widen or narrow the selection.").format(k=k))
         return
-    release = release_for(data, qdirs, k, tuple(chosen))
+    with st.spinner(_t(lang, "Computing the protected tables…")):
+        release = release_for(data, content, qdirs, k, tuple(chosen))
     st.caption(legend(lang, k))
     st.header(_t(lang, "Participation"))
     st.dataframe(participation_frame(release, lang), hide_index=True)
     by_names = list(release.breakdowns)
     by = st.selectbox(_t(lang, "Cross-tabulate by"), ["", *by_names], key="by",
                       format_func=lambda b: breakdown_title(lang, b) if b else "—")
-    for (m_id, major), module in sorted(release.modules.items()):
+    for m_id, major, module in _ordered_modules(release):  # the survey's order
         st.header(title_of(module.title, lang, m_id))
         for it in module.items:
             base = f"{m_id}.{it.id}" if major == 1 else f"{m_id}@{major}.{it.id}"
@@ -265,3 +293,6 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
             if base in release.views:
                 st.subheader(_t(lang, "Score") + f": {title_of(sc.label, lang, sc.id)}")
                 st.dataframe(score_frame(release, release.views[base], lang), hide_index=True)
+                # Scores are broken down like items.
+                if by and f"{base}.by.{by}" in release.views:
+                    st.dataframe(crosstab_frame(release, release.views[f"{base}.by.{by}"], lang), hide_index=True)

@@ -46,9 +46,11 @@ class Coverage:
     fingerprint: str
 
 
-def coverage(data_dir: str | Path) -> Coverage:
-    """The non-test responses of the dataset (every release counts them)."""
-    rids = scan_responses(data_dir).filter(~pl.col("test")).select("rid").collect(engine="streaming")["rid"]
+def coverage(data_dir: str | Path, responses: pl.LazyFrame | None = None) -> Coverage:
+    """The non-test responses of the dataset (every release counts them), or
+    of ``responses`` (a release restricted to some of them)."""
+    frame = scan_responses(data_dir) if responses is None else responses
+    rids = frame.filter(~pl.col("test")).select("rid").collect(engine="streaming")["rid"]
     if rids.dtype.is_integer():  # as ingest writes them: one pass over the sorted 64-bit integers
         data = rids.cast(pl.UInt64).sort().to_numpy().astype("<u8").tobytes()
     else:  # text rids of older datasets
@@ -76,7 +78,7 @@ def history(data_dir: str | Path) -> list[dict[str, object]]:
     return out
 
 
-def check(data_dir: str | Path, k: int) -> Coverage:
+def check(data_dir: str | Path, k: int, responses: pl.LazyFrame | None = None) -> Coverage:
     """Refuse a release whose responses differ from an earlier release's by 1 to ``k - 1``.
 
     Returns the coverage of the new release (for :func:`record`).
@@ -85,7 +87,7 @@ def check(data_dir: str | Path, k: int) -> Coverage:
         ReleaseError: ``REL-001`` with the earlier release and how many more
             responses are needed; ``REL-002`` if the ledger is unreadable.
     """
-    now = coverage(data_dir)
+    now = coverage(data_dir, responses)
     for entry in history(data_dir):
         if entry["fingerprint"] == now.fingerprint:
             continue  # the same responses: the same figures again

@@ -17,16 +17,20 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
 from kiosk import i18n
 from kiosk.i18n import N_
-from kiosk.errors import ValidationError
+from kiosk.errors import KioskError, ValidationError
 from kiosk.questionnaire import Item, Module, ScoreDef, load_survey
 
 from analysis import disclosure, scores, tables
@@ -37,6 +41,46 @@ from analysis.tables import MISSING, NO_ANSWER, NONE, NOT_REACHED, REFUSED, SKIP
 
 NOT_COMPUTABLE = "_notcomputable"
 STATUSES = ("complete", "partial", "declined")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A key indicator of the diagnostic: the share of persons whose answer
+    to a single-choice ``item`` is one of ``codes``, or whose ``score`` is at
+    or above its cut-off (or, with ``classes``, in one of those bands: then
+    a table of its own, like an item's)."""
+
+    id: str
+    label: str
+    module: str
+    item: str | None = None
+    codes: tuple[str, ...] = ()
+    score: str | None = None
+    classes: tuple[str, ...] = ()
+
+
+KEY_INDICATORS: tuple[Indicator, ...] = (
+    Indicator("bad_health", N_("Self-rated health bad or very bad"), "mehm", "general_health", ("4", "5")),
+    Indicator("chronic", N_("Chronic illness or long-standing health problem"), "mehm", "chronic", ("1",)),
+    Indicator("no_basic_cover", N_("No basic health cover, or cover pending"), "health_coverage", "basic",
+              ("none", "pending")),
+    Indicator("no_complementary", N_("No complementary health insurance"), "health_coverage", "complementary",
+              ("none",)),
+    Indicator("forgone", N_("Went without needed care in the last 12 months"), "forgoing_care", "forgone",
+              ("yes",)),
+    Indicator("insecure_housing", N_("Insecure housing (hosted, emergency shelter, squat, street)"), "housing",
+              "situation", ("hosted", "emergency", "squat", "street")),
+    Indicator("fear_losing_home", N_("Afraid of losing their home"), "housing", "fear_losing", ("yes",)),
+    Indicator("food_insecurity", N_("Food insecurity (Hunger Vital Sign)"), "hunger_vital_sign",
+              score="at_risk"),
+    Indicator("epices", N_("Precariousness (EPICES score ≥ 30.17)"), "epices", score="score"),
+    Indicator("phq9", N_("Depressive symptoms (PHQ-9 ≥ 10)"), "phq9", score="total"),
+    Indicator("gad7", N_("Anxiety symptoms (GAD-7 ≥ 10)"), "gad7", score="total"),
+    Indicator("who5", N_("Poor wellbeing (WHO-5 ≤ 50)"), "who5", score="wellbeing",
+              classes=("likely_depression", "poor_wellbeing")),
+)
+"""The key indicators of the summary and the comparisons, in this order;
+an indicator whose module is not in the dataset is left out."""
 
 
 _T_CACHE: dict[tuple[str, str], str] = {}
@@ -106,7 +150,8 @@ class View:
     prevalence: dict[str, Figure] = field(default_factory=dict)
 
     def frame(self) -> pl.DataFrame:
-        """Tidy form: one line per cell and margin (``row``/``col`` ``"_total"``)."""
+        """Tidy form: one line per cell and margin (``row``/``col`` ``"_total"``);
+        ``_mean`` and ``_share`` lines for means and prevalences."""
         records = []
 
         def add(row: str, col: str, f: Figure) -> None:
@@ -129,7 +174,8 @@ class View:
                             "n": None, "suppressed": m.mean is None, "pct": m.mean, "ci_low": m.lo,
                             "ci_high": m.hi, "withheld": False})
         for c, f in self.prevalence.items():
-            add("_positive", c or "_total", f)
+            # "_share", never "_positive": that is also the id of a class row.
+            add("_share", c or "_total", f)
         return pl.DataFrame(records, schema=VIEW_SCHEMA)
 
 
@@ -154,6 +200,13 @@ class Release:
     protection: Protection = field(default_factory=Protection)
     # Per module definition pooled: module, major, version, hash, sites.
     pooled: list[dict] = field(default_factory=list)
+    # What the release covers: centres, surveys (id@version), first and last
+    # period, and the survey order of modules.
+    centres: list[str] = field(default_factory=list)
+    surveys: list[str] = field(default_factory=list)
+    periods: tuple[str, str] | None = None
+    module_order: list[str] = field(default_factory=list)
+    survey_titles: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def for_module(self, module: str, major: int) -> list[View]:
         """Views of one pooled module, in questionnaire order."""
@@ -434,6 +487,71 @@ class _Builder:
             per_by.append(fam)
         self._groups(base, per_by)
 
+    # -- key indicators ---------------------------------------------------
+    def indicator(self, ind: "Indicator", module: Module, major: int, surveys: list[str]) -> None:
+        """A key indicator read from one single-choice item: persons whose
+        answer is one of ``ind.codes`` among those who answered (a refusal
+        is no answer), overall and by every breakdown. The tallies are sums
+        of the item's own tallies, so the same persons get the same noise."""
+        item = module.item(ind.item)
+        codes = [c.code for c in item.choices]
+
+        def side(by: str | None, cat: str | None) -> list[Tally]:
+            def n(c: str) -> Tally:
+                return self.count(self._items, by, (module.id, major, item.id, c), surveys, cat)
+            answered = sum((n(c) for c in codes), ZERO)
+            positive = sum((n(c) for c in codes if c in ind.codes), ZERO)
+            return [answered - positive, positive]
+
+        rows = [scores.NEGATIVE, scores.POSITIVE]
+        common = {"indicator": ind.id, "module": module.id, "major": major}
+        base = _Family()
+        base.add(_one_d(side(None, None), rows, "indicator"), "indicator", common)
+        per_by = []
+        for by, cats in self.usable_breakdowns(surveys, f"{module.id}.{item.id}"):
+            per_cat = [side(by, c) for c in cats]
+            if not self._informative([p[0] + p[1] for p in per_cat]):
+                continue
+            fam = _Family()
+            matrix = [[per_cat[ci][ri] for ci in range(len(cats))] for ri in range(2)]
+            fam.add(_two_d(matrix, rows, cats, "indicator", by), "indicator_by", {**common, "by": by})
+            per_by.append(fam)
+        self._groups(base, per_by)
+
+    def score_indicator(self, ind: "Indicator", module: Module, major: int, score: ScoreDef,
+                        surveys: list[str]) -> None:
+        """A key indicator read from a score's bands ``ind.classes``: persons
+        in those bands among those scored, overall and by every breakdown,
+        as tables of their own (sums of the bands' tallies, same noise)."""
+        frames = self.score_frames[(module.id, major, score.id)]
+
+        def side(by: str | None, cat: str | None) -> list[Tally]:
+            key = "" if by is None else str(cat)
+            scored, positive = ZERO, ZERO
+            for row in frames[by].filter(pl.col("survey").is_in(surveys)).iter_rows(named=True):
+                if ("" if by is None else str(row[by])) != key or row["class"] is None:
+                    continue
+                t = Tally(int(row["n"]), int(row["ks"]))
+                scored = scored + t
+                if row["class"] in ind.classes:
+                    positive = positive + t
+            return [scored - positive, positive]
+
+        rows = [scores.NEGATIVE, scores.POSITIVE]
+        common = {"indicator": ind.id, "module": module.id, "major": major}
+        base = _Family()
+        base.add(_one_d(side(None, None), rows, "indicator"), "indicator", common)
+        per_by = []
+        for by, cats in self.usable_breakdowns(surveys):
+            per_cat = [side(by, c) for c in cats]
+            if not self._informative([p[0] + p[1] for p in per_cat]):
+                continue
+            fam = _Family()
+            matrix = [[per_cat[ci][ri] for ci in range(len(cats))] for ri in range(2)]
+            fam.add(_two_d(matrix, rows, cats, "indicator", by), "indicator_by", {**common, "by": by})
+            per_by.append(fam)
+        self._groups(base, per_by)
+
     # -- scores -----------------------------------------------------------
     def score(self, module: Module, major: int, score: ScoreDef, surveys: list[str]) -> None:
         frames = self.score_frames[(module.id, major, score.id)]
@@ -547,6 +665,19 @@ def _views_of(family: _Family, published: list[PublishedTable], protection: Prot
             out.append(_item_view(table, kind, spec, k))
         elif kind in ("score", "score_status", "score_screen", "score_by"):
             out.append(_score_view(table, kind, spec, protection))
+        elif kind == "indicator":
+            v = View(f"indicator.{spec['indicator']}", kind, str(spec["module"]), int(spec["major"]),
+                     rows=list(table.row_labels))
+            for r, row in enumerate(table.row_labels):
+                v.cells[(row, "")] = _pct(table.cell(r, 0), table.total(), k, table.withheld((r, 0)))
+            v.total = Figure(table.total())
+            out.append(v)
+        elif kind == "indicator_by":
+            by = str(spec["by"])
+            v = View(f"indicator.{spec['indicator']}.by.{by}", kind, str(spec["module"]), int(spec["major"]),
+                     by=by, rows=list(table.row_labels), cols=list(table.col_labels))
+            _fill_2d(v, table, k, pct_of_column=True)
+            out.append(v)
     return out
 
 
@@ -671,6 +802,14 @@ def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path]
     release = release_from_frames(responses, answers, pool.index(module_index(questionnaire_dirs)),
                                   questionnaire_dirs, k, breakdowns, period, filters, protection)
     release.pooled = pooling.pooled_table(pool)
+    # The dataset's own surveys give the order of the themes and the names
+    # of the surveys (a site survey is usually absent from the folders).
+    own = sorted(pool.surveys.values(), key=lambda sv: (sv.id, _semver(sv.version)))
+    if own:
+        firsts = list(dict.fromkeys(m.id for sv in own for m in sv.modules))
+        release.module_order = firsts + [m for m in release.module_order if m not in firsts]
+    for sv in own:
+        release.survey_titles[f"{sv.id}@{sv.version}"] = dict(sv.title)
     return release
 
 
@@ -745,13 +884,49 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
                 builder.item(m, major, it, surveys)
         for sc in m.scores:
             builder.score(m, major, sc, surveys)
+    for ind in KEY_INDICATORS:
+        if ind.item is None:
+            if ind.classes:
+                for (m_id, major), m in sorted(modules.items()):
+                    surveys = builder.module_surveys(m_id, major)
+                    sc = next((x for x in m.scores if x.id == ind.score), None)
+                    if m_id == ind.module and surveys and sc is not None:
+                        builder.score_indicator(ind, m, major, sc, surveys)
+                        break
+            continue
+        for (m_id, major), m in sorted(modules.items()):
+            surveys = builder.module_surveys(m_id, major)
+            if m_id == ind.module and surveys and any(it.id == ind.item and it.type in ("single", "scale")
+                                                      for it in m.items):
+                builder.indicator(ind, m, major, surveys)
+                break
     views: dict[str, View] = {}
     for family in builder.families:
         for v in _views_of(family, [t.publish(protection) for t in family.tables], protection):
             views[v.id] = v
     labels = {by: _breakdown_labels(bds[by], modules) for by in bds}
-    return Release(k, views, modules, bds, labels, versions,
-                   {f"{m}.{i}": f"{m}.{i}" for (m, i) in order_labels}, protection)
+    release = Release(k, views, modules, bds, labels, versions,
+                      {f"{m}.{i}": f"{m}.{i}" for (m, i) in order_labels}, protection)
+    _cover(release, responses, order.filter(pl.col("survey").is_in(surveys_in_data)))
+    return release
+
+
+def _cover(release: Release, responses: pl.LazyFrame, order: pl.DataFrame) -> None:
+    """What the release covers (centres, surveys, periods) and the survey
+    order of its modules. Only categories and bounds, no count."""
+    kept = responses.filter(~pl.col("test").fill_null(False))
+    meta = kept.select(pl.col("centre").unique().sort().implode(),
+                       (pl.col("survey") + "@" + pl.col("survey_version")).unique().sort().implode().alias("s"),
+                       pl.col("period").min().alias("first"), pl.col("period").max().alias("last"),
+                       ).collect(engine="streaming")
+    if meta.height:
+        release.centres = [c for c in meta["centre"][0].to_list() if c is not None]
+        release.surveys = [s for s in meta["s"][0].to_list() if s is not None]
+        first, last = meta["first"][0], meta["last"][0]
+        if first is not None and last is not None:
+            release.periods = (str(first), str(last))
+    firsts = order.sort("pos").group_by("module", maintain_order=True).agg(pl.col("pos").min())
+    release.module_order = firsts.sort("pos")["module"].to_list()
 
 
 def _score_query(score: ScoreDef, module: str, major: int, multiple: frozenset[str]):
@@ -854,7 +1029,10 @@ def class_label(score: ScoreDef, class_id: str, lang: str) -> str:
     if class_id == scores.POSITIVE:
         return _t(lang, "At or above the cut-off")
     base, _, split = class_id.partition("|")
-    name = _t(lang, "Below the first band") if base == scores.BELOW else base
+    if base == scores.BELOW:
+        name = _t(lang, "Below the first band")
+    else:
+        name = title_of(score.band_text.get(base, {}), lang, base)
     if split == "below":
         return name + " (" + _t(lang, "below the cut-off") + ")"
     if split == "above":
@@ -938,14 +1116,46 @@ class Fmt:
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem;max-width:100%}
 th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:end}
+td+td{white-space:nowrap}
 th:first-child,td:first-child{text-align:start}
 caption{text-align:start;font-weight:600;padding:.3rem 0}
 .note{color:#555;font-size:.9rem}
-svg{display:block;margin:.3rem 0 1rem}
-svg text{font:12px system-ui,sans-serif;fill:#222}
+svg{display:block;margin:.3rem 0 1rem;max-width:100%;height:auto}
+svg text{font:11px system-ui,sans-serif;fill:#222}
+svg.dots text{font-size:10px}
 h3{font-size:1.05rem;margin-top:2rem}
+h4{font-size:.95rem;margin:1.2rem 0 .3rem}
+.title-page dl{display:grid;grid-template-columns:max-content 1fr;gap:.4rem 1.5rem;font-size:1.1rem}
+.title-page dt{font-weight:600}
+.title-page dd{margin:0}
+figure.compare{margin:0 0 1.2rem}
+.pair{display:flex;flex-wrap:wrap;gap:0 1.5rem;align-items:flex-start}
+.pair>table{flex:none}
+.pair>svg{flex:0 1 auto;min-width:0}
+.blocks{display:flex;flex-wrap:wrap;gap:0 1.5rem;align-items:flex-start}
+.block{max-width:100%}
+figure.compare figcaption{font-weight:600;margin:.3rem 0}
+@page{size:A4;margin:15mm 12mm}
+@media print{
+  body{max-width:none;margin:0;padding:0;font-size:9.5pt}
+  .title-page{break-after:page;min-height:60vh}
+  nav.toc{break-after:page}
+  section.part>h2{break-before:page}
+  h2,h3,h4,caption,figcaption{break-after:avoid}
+  table,figure.compare,svg{break-inside:avoid}
+  figure.compare{margin:0 0 .4rem}
+  figure.compare .note{font-size:7.5pt;margin:.1rem 0}
+  table{font-size:7.5pt;width:auto;max-width:100%;margin:.2rem 0 .5rem}
+  h3{margin-top:.8rem}
+  h4{margin:.5rem 0 .2rem}
+  caption{padding:.1rem 0}
+  th,td{padding:.05rem .3rem}
+  td:first-child,th:first-child{overflow-wrap:anywhere}
+  thead{display:table-header-group}
+  a{color:inherit;text-decoration:none}
+}
 """
 
 
@@ -959,40 +1169,51 @@ def _table_html(data_item: str, caption: str | None, header: list[str] | None, b
     if caption:
         parts.append(f"<caption>{_e(caption)}</caption>")
     if header:
-        parts.append("<tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>")
+        # In <thead>, repeated on every printed page the table runs over.
+        parts.append("<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr></thead>")
+    parts.append("<tbody>")
     for row in body:
         parts.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>")
     if footer:
         parts.append("<tr>" + "".join(f"<th>{_e(c)}</th>" for c in footer) + "</tr>")
-    parts.append("</table>")
+    parts.append("</tbody></table>")
     return "".join(parts)
+
+
+def _pair(table: str, chart: str) -> str:
+    """A table and its chart side by side (one above the other when narrow)."""
+    return f'<div class="pair">{table}{chart}</div>'
 
 
 def bar_chart(data_item: str, bars: list[tuple[str, Figure]], fmt: Fmt) -> str:
     """Horizontal bar chart (inline SVG) of published percentages with their
-    95 % intervals; a hidden figure gets no bar, only ``< k``."""
-    label_w, bar_w, row_h = 220, 360, 22
-    height = row_h * len(bars) + 8
-    width = label_w + bar_w + 150
+    95 % intervals, drawn beside the table that gives the figures; a hidden
+    figure gets no bar, only its mark. Its title (and ``aria-label``) is
+    the text alternative: every figure it draws."""
+    label_w, bar_w, row_h = 160, 200, 16
+    height = row_h * len(bars) + 6
+    width = label_w + bar_w + 12
+    alt = "; ".join(f"{label} {fmt.pct(f.pct)} {fmt.ci(f.lo, f.hi)}".strip() if f.pct is not None
+                    else f"{label} {fmt.n(f)}" for label, f in bars)
     out = [f'<svg data-chart="{_e(data_item)}" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-           f'height="{height}" role="img" viewBox="0 0 {width} {height}">']
+           f'height="{height}" role="img" aria-label="{_e(alt)}" viewBox="0 0 {width} {height}">'
+           f"<title>{_e(alt)}</title>"]
+    out.append(f'<path d="M{label_w} 2V{height - 2}" stroke="#999"/>')
     for i, (label, f) in enumerate(bars):
-        y = 4 + i * row_h
-        short = label if len(label) <= 34 else label[:33] + "…"
-        out.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{_e(short)}</text>')
+        y = 3 + i * row_h
+        short = label if len(label) <= 26 else label[:25] + "…"
+        out.append(f'<text x="{label_w - 5}" y="{y + 11}" text-anchor="end">{_e(short)}</text>')
         if f.pct is None:
-            text = fmt.hidden if f.n is None else "–"
-            out.append(f'<text x="{label_w + 4}" y="{y + 15}">{_e(text)}</text>')
+            text = fmt.n(f) if f.n is None or f.withheld else "–"
+            out.append(f'<text x="{label_w + 4}" y="{y + 11}">{_e(text)}</text>')
             continue
         w = bar_w * f.pct / 100
-        out.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="#4a78a8"/>')
+        out.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" fill="#4a78a8"/>')
         if f.lo is not None and f.hi is not None:
             x1, x2 = label_w + bar_w * f.lo / 100, label_w + bar_w * f.hi / 100
             cy = y + row_h / 2 + 1
-            out.append(f'<path d="M{x1:.1f} {cy}H{x2:.1f}M{x1:.1f} {cy - 4}V{cy + 4}M{x2:.1f} {cy - 4}V{cy + 4}" '
+            out.append(f'<path d="M{x1:.1f} {cy}H{x2:.1f}M{x1:.1f} {cy - 3}V{cy + 3}M{x2:.1f} {cy - 3}V{cy + 3}" '
                        'stroke="#222" stroke-width="1"/>')
-        out.append(f'<text x="{label_w + bar_w + 6}" y="{y + 15}">{_e(fmt.pct(f.pct))} '
-                   f'{_e(fmt.ci(f.lo, f.hi))}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -1022,34 +1243,351 @@ def legend(lang: str, k: int) -> str:
               ).format(k=k)
 
 
-def render_html(release: Release, lang: str = "fr") -> str:
-    """The report as one self-contained HTML string."""
+def render_html(release: Release, lang: str = "fr", appendix: str = "territory") -> str:
+    """The report as one self-contained HTML string: title page, contents,
+    key indicators, participation, themes in the survey's order,
+    comparisons, the detailed tables (appendix) and the methods."""
     _T_CACHE.clear()
     k = release.k
     fmt = Fmt(lang, k)
     title = _t(lang, "Community health diagnostic")
+    modules = _ordered_modules(release)
+    sections: list[tuple[str, str, str]] = [
+        ("summary", _t(lang, "Key indicators"), _summary_html(release, lang, fmt)),
+        ("participation", _t(lang, "Participation"), _participation_html(release, lang, fmt)),
+    ]
+    for m_id, major, module in modules:
+        scored = _scored_items(module)
+        body = "".join(_item_html(release, module, major, it, lang, fmt) for it in module.items
+                       if it.id not in scored)
+        if scored:
+            # The questions of a scale are read through its score here; their
+            # answers are in the appendix.
+            where_answers = _t(lang, "The answers to each question of the scale are in the appendix.")
+            body += f'<p class="note">{_e(where_answers)}</p>'
+        body += "".join(_score_html(release, module, major, sc, lang, fmt) for sc in module.scores)
+        if body:
+            sections.append((f"theme-{_anchor(m_id, major)}", title_of(module.title, lang, m_id),
+                             body))
+    comparisons = _comparisons_html(release, lang, fmt)
+    if comparisons:
+        sections.append(("comparisons", _t(lang, "Comparisons"), comparisons))
+    bys = _appendix_bys(release, appendix)
+    appendix_html = _dropoff_html(release, lang, fmt) + "".join(
+        _appendix_module_html(release, module, major, lang, fmt, bys) for _, major, module in modules)
+    if appendix_html:
+        sections.append(("appendix", _t(lang, "Appendix: detailed tables"), appendix_html))
+    sections.append(("methods", _t(lang, "Methods"), _methods_html(release, modules, lang, k)))
+    toc = "".join(f'<li><a href="#{a}">{_e(h)}</a></li>' for a, h, _ in sections)
+    contents = _t(lang, "Contents")
     parts = [f"<!doctype html><html lang=\"{_e(lang)}\" dir=\"{i18n.direction(lang)}\"><head>"
              f"<meta charset=\"utf-8\"><title>{_e(title)}</title>"
              f"<style>{CSS}</style></head><body>",
-             f"<h1>{_e(title)}</h1>",
-             "<p class=\"note\">" + _e(_t(lang, "Produced on")) + f" {dt.date.today().isoformat()}. "
-             + _e(legend(lang, k))
-             + "</p>",
-             "<h2>" + _e(_t(lang, "Method")) + "</h2>", _method(lang, k)]
-    parts.append(_participation_html(release, lang, fmt))
-    for (m_id, major), module in sorted(release.modules.items()):
-        views = release.for_module(m_id, major)
-        if not views:
-            continue
-        versions = ", ".join(release.versions.get((m_id, major), []))
-        parts.append(f"<h2>{_e(title_of(module.title, lang, m_id))} <small>({_e(m_id)} {_e(versions)})</small></h2>")
-        parts.append(_pooled_html(release, m_id, major, lang))
-        for it in module.items:
-            parts.append(_item_html(release, module, major, it, lang, fmt))
-        for sc in module.scores:
-            parts.append(_score_html(release, module, major, sc, lang, fmt))
+             _title_page_html(release, lang, fmt, title),
+             f'<nav class="toc" id="contents"><h2>{_e(contents)}</h2><ol>{toc}</ol></nav>']
+    for anchor, heading, body in sections:
+        # On paper a theme follows the previous one; other sections start a page.
+        kind = "theme" if anchor.startswith("theme-") else "part"
+        parts.append(f'<section id="{anchor}" class="{kind}"><h2>{_e(heading)}</h2>{body}</section>')
     parts.append("</body></html>")
     return "\n".join(p for p in parts if p)
+
+
+def _anchor(m_id: str, major: int) -> str:
+    return m_id if major == 1 else f"{m_id}-{major}"
+
+
+def _ordered_modules(release: Release) -> list[tuple[str, int, Module]]:
+    """Modules with published views, in the survey's order (then by id)."""
+    rank = {m: i for i, m in enumerate(release.module_order)}
+    out = [(m_id, major, m) for (m_id, major), m in release.modules.items() if release.for_module(m_id, major)]
+    return sorted(out, key=lambda t: (rank.get(t[0], len(rank)), t[0], t[1]))
+
+
+def period_bounds(period: str) -> tuple[dt.date, dt.date] | None:
+    """First and last day of a period code (``2026-W05``, ``2026-03``,
+    ``2026-Q2``, ``2026``); None for anything else."""
+    try:
+        if "-W" in period:
+            year, week = period.split("-W")
+            first = dt.date.fromisocalendar(int(year), int(week), 1)
+            return first, first + dt.timedelta(days=6)
+        if "-Q" in period:
+            year, q = period.split("-Q")
+            first = dt.date(int(year), 3 * int(q) - 2, 1)
+            nxt = dt.date(int(year) + (int(q) == 4), 1 if int(q) == 4 else 3 * int(q) + 1, 1)
+            return first, nxt - dt.timedelta(days=1)
+        if len(period) == 7 and period[4] == "-":
+            year, month = int(period[:4]), int(period[5:])
+            first = dt.date(year, month, 1)
+            nxt = dt.date(year + (month == 12), 1 if month == 12 else month + 1, 1)
+            return first, nxt - dt.timedelta(days=1)
+        if len(period) == 4:
+            return dt.date(int(period), 1, 1), dt.date(int(period), 12, 31)
+    except ValueError:
+        return None
+    return None
+
+
+def _title_page_html(release: Release, lang: str, fmt: Fmt, title: str) -> str:
+    v = release.views["participation"]
+    rows: list[tuple[str, str]] = []
+    if release.centres:
+        rows.append((_t(lang, "Centres"), ", ".join(release.centres)))
+    if release.surveys:
+        names = []
+        for key in release.surveys:
+            sid, _, version = key.partition("@")
+            name = title_of(release.survey_titles.get(key, {}), lang, sid)
+            names.append(f"{name} ({sid} {version})" if name != sid else f"{sid} {version}")
+        rows.append((_t(lang, "Surveys and versions"), "; ".join(names)))
+    if release.periods is not None:
+        first, last = period_bounds(release.periods[0]), period_bounds(release.periods[1])
+        if first and last:
+            covered = _t(lang, "from {start} to {end}").format(
+                start=format_date(first[0], "long", locale=fmt.lang), end=format_date(last[1], "long", locale=fmt.lang))
+        else:
+            covered = f"{release.periods[0]} – {release.periods[1]}"
+        rows.append((_t(lang, "Period covered"), covered))
+    rows.append((_t(lang, "Respondents"), fmt.n(v.total)))
+    rows.append((_t(lang, "Produced on"), format_date(dt.date.today(), "long", locale=fmt.lang)))
+    facts = "".join(f"<dt>{_e(a)}</dt><dd>{_e(b)}</dd>" for a, b in rows)
+    return (f'<header class="title-page" id="title"><h1>{_e(title)}</h1><dl>{facts}</dl>'
+            f'<p class="note">{_e(legend(lang, release.k))}</p></header>')
+
+
+# ------------------------------------------------------- key indicators
+
+
+def _score_def(release: Release, module: str, score: str) -> tuple[int, Module, ScoreDef] | None:
+    for (m_id, major), m in sorted(release.modules.items()):
+        if m_id == module:
+            for sc in m.scores:
+                if sc.id == score:
+                    return major, m, sc
+    return None
+
+
+def indicator_figures(release: Release, ind: Indicator) -> tuple[Figure, dict[str, dict[str, Figure]]] | None:
+    """The published share of a key indicator, overall and per breakdown
+    category (``{by: {category: figure}}``); None when its module is absent.
+    Every figure is a published one, or a share of published figures."""
+    if ind.item is not None or ind.classes:
+        base = release.views.get(f"indicator.{ind.id}")
+        if base is None:
+            return None
+        per: dict[str, dict[str, Figure]] = {}
+        for by in release.breakdowns:
+            bv = release.views.get(f"indicator.{ind.id}.by.{by}")
+            if bv is not None:
+                per[by] = {c: bv.cells[(scores.POSITIVE, c)] for c in bv.cols}
+        return base.cells[(scores.POSITIVE, "")], per
+    found = _score_def(release, ind.module, ind.score or "")
+    if found is None:
+        return None
+    major, _, sc = found
+    vid = _view_id(ind.module, major, sc.id, "score.")
+    v, screen = release.views.get(vid), release.views.get(f"{vid}.screen")
+    src = screen or v
+    if src is None or "" not in src.prevalence:
+        return None
+    overall = src.prevalence[""]
+    per = {}
+    for by in release.breakdowns:
+        bv = release.views.get(f"{vid}.by.{by}")
+        if bv is not None and bv.prevalence:
+            per[by] = dict(bv.prevalence)
+    return overall, per
+
+
+def _summary_html(release: Release, lang: str, fmt: Fmt) -> str:
+    body: list[list[str]] = []
+    part = release.views["participation"]
+    rate = part.prevalence.get("", Figure(None))
+    body.append([_t(lang, "Respondents"), fmt.n(part.total), "", ""])
+    body.append([_t(lang, "Completion rate (complete among started)"), fmt.n(part.cells[("complete", "")]),
+                 fmt.pct(rate.pct), fmt.ci(rate.lo, rate.hi)])
+    for ind in KEY_INDICATORS:
+        figs = indicator_figures(release, ind)
+        if figs is None:
+            continue
+        f = figs[0]
+        body.append([_t(lang, ind.label), fmt.n(f), fmt.pct(f.pct), fmt.ci(f.lo, f.hi)])
+        if ind.id == "forgone":
+            reasons = _top_options(release, "forgoing_care", "reasons", lang, 3)
+            if reasons:
+                body.append(["    " + _t(lang, "Main reasons") + ": " + "; ".join(
+                    f"{label} {fmt.pct(f.pct)}" for label, f in reasons), "", "", ""])
+    header = [_t(lang, "Indicator"), _t(lang, "Persons"), "%", _t(lang, "95% CI")]
+    note = _t(lang, "Shares of the persons who answered the question (or whose score could be computed); "
+                    "screening results, not diagnoses.")
+    return _table_html("summary", None, header, body) + f'<p class="note">{_e(note)}</p>'
+
+
+def _top_options(release: Release, m_id: str, item_id: str, lang: str, n: int) -> list[tuple[str, Figure]]:
+    """The ``n`` most frequent published options of a multiple-choice item."""
+    for (mid, major), m in sorted(release.modules.items()):
+        if mid != m_id:
+            continue
+        try:
+            it = m.item(item_id)
+        except KeyError:
+            return []
+        base = _view_id(m_id, major, item_id)
+        found = []
+        for c in it.choices:
+            v = release.views.get(f"{base}#{c.code}")
+            if v is not None and v.cells[(c.code, "")].pct is not None:
+                found.append((answer_label(m, item_id, c.code, lang), v.cells[(c.code, "")]))
+        return sorted(found, key=lambda t: -(t[1].pct or 0))[:n]
+    return []
+
+
+# ---------------------------------------------------------- comparisons
+
+COMPARED = ("centre", "neighbourhood", "age_band", "gender", "period")
+
+
+def dot_chart(data_item: str, title: str, groups: list[tuple[str, list[tuple[str, Figure]]]], fmt: Fmt) -> str:
+    """Dot-and-whisker chart (inline SVG): under each group heading, each
+    category's published share as a dot with its 95 % interval, then the
+    share, interval and published count as text; a hidden share shows its
+    mark instead. The SVG's title (and ``aria-label``) is its text
+    alternative: every figure it shows."""
+    label_w, plot_w, row_h, right = 230, 240, 12, 180
+    n_rows = sum(1 + len(points) for _, points in groups)
+    height = row_h * n_rows + 24
+    width = label_w + plot_w + right
+
+    def text_of(f: Figure) -> str:
+        if f.pct is None:
+            return fmt.n(f)
+        return f"{fmt.pct(f.pct)} {fmt.ci(f.lo, f.hi)} · {fmt.n(f)}"
+
+    alt = title + ". " + " ".join(
+        f"{heading}: " + "; ".join(f"{label} {text_of(f)}" for label, f in points) + "."
+        for heading, points in groups)
+    out = [f'<svg data-chart="{_e(data_item)}" class="dots" xmlns="http://www.w3.org/2000/svg" role="img" '
+           f'aria-label="{_e(alt)}" viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
+           f"<title>{_e(alt)}</title>"]
+    for tick in (0, 25, 50, 75, 100):
+        x = label_w + plot_w * tick / 100
+        out.append(f'<path d="M{x:.1f} 2V{height - 18}" stroke="#ddd"/>'
+                   f'<text x="{x:.1f}" y="{height - 5}" text-anchor="middle">{tick} %</text>')
+    i = 0
+    for heading, points in groups:
+        y = 2 + i * row_h
+        out.append(f'<text x="4" y="{y + 10:.1f}" font-weight="bold">{_e(heading)}</text>')
+        i += 1
+        for label, f in points:
+            cy = 2 + i * row_h + row_h / 2
+            i += 1
+            short = label if len(label) <= 36 else label[:35] + "…"
+            out.append(f'<text x="{label_w - 6}" y="{cy + 3.5:.1f}" text-anchor="end">{_e(short)}</text>')
+            if f.pct is not None:
+                if f.lo is not None and f.hi is not None:
+                    x1, x2 = label_w + plot_w * f.lo / 100, label_w + plot_w * f.hi / 100
+                    out.append(f'<path d="M{x1:.1f} {cy:.1f}H{x2:.1f}M{x1:.1f} {cy - 4:.1f}V{cy + 4:.1f}'
+                               f'M{x2:.1f} {cy - 4:.1f}V{cy + 4:.1f}" stroke="#222"/>')
+                out.append(f'<circle cx="{label_w + plot_w * f.pct / 100:.1f}" cy="{cy:.1f}" r="3" '
+                           'fill="#1f5f99"/>')
+            out.append(f'<text x="{label_w + plot_w + 6}" y="{cy + 3.5:.1f}">{_e(text_of(f))}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _comparisons_html(release: Release, lang: str, fmt: Fmt) -> str:
+    """Each key indicator by centre, neighbourhood, age band, gender and
+    period: one dot-and-whisker chart per indicator."""
+    out: list[str] = []
+    for ind in KEY_INDICATORS:
+        figs = indicator_figures(release, ind)
+        if figs is None:
+            continue
+        overall, per = figs
+        groups = [(_t(lang, "All respondents"), [(_t(lang, "All respondents"), overall)])]
+        hidden: list[str] = []
+        for by in COMPARED:
+            if by in per and by in release.breakdowns:
+                points, unshown = [], []
+                for c, f in per[by].items():
+                    label = category_label(release, by, c, lang)
+                    # Groups without a published share are named once under
+                    # the chart, not drawn as empty rows.
+                    if f.pct is None:
+                        unshown.append(f"{label} ({fmt.n(f)})")
+                    else:
+                        points.append((label, f))
+                if unshown:
+                    hidden.append(f"{breakdown_title(lang, by)}: {', '.join(unshown)}")
+                if points:
+                    groups.append((breakdown_title(lang, by), points))
+        if len(groups) < 2:
+            continue
+        name = _t(lang, ind.label)
+        note = ""
+        if hidden:
+            lead = _t(lang, "Groups without a published share")
+            note = f'<p class="note">{_e(lead)}: {_e("; ".join(hidden))}</p>'
+        out.append(f'<figure class="compare" id="compare-{ind.id}"><figcaption>{_e(name)}</figcaption>'
+                   + dot_chart(f"compare.{ind.id}", name, groups, fmt) + note + "</figure>")
+    if out:
+        note = _t(lang, "Dot: share of the group; line: its 95% confidence interval; then the share, the "
+                        "interval and the number of persons concerned.")
+        out.insert(0, f'<p class="note">{_e(note)}</p>')
+    return "".join(out)
+
+
+APPENDIX = ("territory", "all")
+"""What the appendix's cross-tabs are by: ``territory`` (the default: the
+centres when there are several, else the neighbourhoods; a report that
+prints to a few dozen pages) or ``all`` (every breakdown)."""
+
+def _appendix_bys(release: Release, appendix: str = "territory") -> list[str]:
+    """The breakdowns of the appendix's cross-tabs (see :data:`APPENDIX`).
+    The key indicators are compared on every breakdown in the comparisons;
+    every cross-tab of every breakdown is also in ``analysis export``."""
+    if appendix == "all":
+        return list(release.breakdowns)
+    for by in ("centre", "neighbourhood"):
+        if by in release.breakdowns and any(v.by == by for v in release.views.values()):
+            return [by]
+    return []
+
+
+def _appendix_module_html(release: Release, module: Module, major: int, lang: str, fmt: Fmt,
+                          bys: Sequence[str]) -> str:
+    """A module's detailed tables: who saw each question, and every
+    cross-tab of its items and scores by the breakdowns."""
+    body = _status_table_html(release, module, major, lang, fmt)
+    body += "".join(_item_details_html(release, module, major, it, lang, fmt, bys) for it in module.items)
+    body += "".join(_score_details_html(release, module, major, sc, lang, fmt, bys) for sc in module.scores)
+    if not body:
+        return ""
+    return (f'<section class="appendix-module" id="appendix-{_anchor(module.id, major)}">'
+            f"<h3>{_e(title_of(module.title, lang, module.id))}</h3><div class=\"blocks\">{body}</div></section>")
+
+
+def _methods_html(release: Release, modules: list[tuple[str, int, Module]], lang: str, k: int) -> str:
+    out = [_method(lang, k)]
+    refs = []
+    for m_id, major, module in modules:
+        if module.scores or module.source:
+            refs.append(f"<li><strong>{_e(title_of(module.title, lang, m_id))}</strong>: {_e(module.source)}"
+                        + (f" ({_e(module.license)})" if module.license else "") + "</li>")
+    if refs:
+        heading = _t(lang, "Sources and scoring references")
+        out.append(f"<h3>{_e(heading)}</h3><ul class=\"note\">{''.join(refs)}</ul>")
+    pooled = []
+    for m_id, major, module in modules:
+        text = _pooled_html(release, m_id, major, lang)
+        if text:
+            pooled.append(text.replace('<p class="note pooled">',
+                                       f'<p class="note pooled"><strong>{_e(title_of(module.title, lang, m_id))}</strong> — ', 1))
+    if pooled:
+        heading = _t(lang, "Definitions pooled")
+        out.append(f"<h3>{_e(heading)}</h3>" + "".join(pooled))
+    return "".join(out)
 
 
 def _pooled_html(release: Release, m_id: str, major: int, lang: str) -> str:
@@ -1058,7 +1596,8 @@ def _pooled_html(release: Release, m_id: str, major: int, lang: str) -> str:
     if not rows:
         return ""
     items = "; ".join(f"{r['version']} (hash {r['hash']}): {', '.join(r['sites'])}" for r in rows)
-    return f"<p class=\"note pooled\">{_e(_t(lang, 'Definitions pooled'))}: {_e(items)}</p>"
+    heading = _t(lang, "Definitions pooled")
+    return f"<p class=\"note pooled\">{_e(heading)}: {_e(items)}</p>"
 
 
 def _status_label(lang: str, s: str) -> str:
@@ -1076,6 +1615,12 @@ def _participation_html(release: Release, lang: str, fmt: Fmt) -> str:
                            [[_t(lang, "Completion rate (complete among started)"),
                              fmt.pct(rate.pct if rate else None), fmt.ci(rate.lo if rate else None,
                                                                           rate.hi if rate else None)]]))
+    return "".join(out)
+
+
+def _dropoff_html(release: Release, lang: str, fmt: Fmt) -> str:
+    """Where partial responses stopped (appendix)."""
+    out: list[str] = []
     dv = release.views.get("participation.dropoff")
     if dv is not None:
         body = []
@@ -1094,11 +1639,17 @@ def _question_label(release: Release, row: str, lang: str) -> str:
     mid, _, iid = row.partition(".")
     for (m_id, _), m in release.modules.items():
         if m_id == mid:
-            return f"{item_title(m, iid, lang)} ({row})"
+            return item_title(m, iid, lang)
     return row
 
 
-def _item_html(release: Release, module: Module, major: int, it: Item, lang: str, fmt: Fmt) -> str:
+def _scored_items(module: Module) -> set[str]:
+    """Items of a module that its scores add up."""
+    return {i for sc in module.scores for i in sc.items}
+
+
+def _item_html(release: Release, module: Module, major: int, it: Item, lang: str, fmt: Fmt,
+               chart: bool = True) -> str:
     base = f"{module.id}.{it.id}" if major == 1 else f"{module.id}@{major}.{it.id}"
     title = item_title(module, it.id, lang)
     out: list[str] = []
@@ -1121,9 +1672,9 @@ def _item_html(release: Release, module: Module, major: int, it: Item, lang: str
                                               "question"),
                                [_t(lang, "Answer"), _t(lang, "Persons"), "%", _t(lang, "95% CI")], body,
                                [_t(lang, "Saw the question"), fmt.n(seen), "", ""]))
-        out.append(bar_chart(base, bars, fmt))
-        status = release.views.get(f"{base}.status")
-        crosstabs = [(o, release.views.get(f"{base}#{o}.by.{by}"), by) for by in release.breakdowns for o in options]
+        if chart:
+            out.append(bar_chart(base, bars, fmt))
+            out[-2:] = [_pair(out[-2], out[-1])]
     else:
         v = release.views.get(base)
         if v is None:
@@ -1135,26 +1686,106 @@ def _item_html(release: Release, module: Module, major: int, it: Item, lang: str
             label = answer_label(module, it.id, row, lang)
             body.append([label, fmt.n(f), fmt.pct(f.pct)])
             bars.append((label, f))
-        out.append(_table_html(base, title, [_t(lang, "Answer"), _t(lang, "Persons"), "%"], body,
+        out.append(_table_html(base, None, [_t(lang, "Answer"), _t(lang, "Persons"), "%"], body,
                                [_t(lang, "Total"), fmt.n(v.total), ""]))
-        out.append(bar_chart(base, bars, fmt))
-        status = release.views.get(f"{base}.status")
-        crosstabs = [(None, release.views.get(f"{base}.by.{by}"), by) for by in release.breakdowns]
-    if status is not None:
-        body = [[answer_label(module, it.id, r, lang), fmt.n(status.cells[(r, "")])] for r in status.rows]
-        out.append(_table_html(status.id, _t(lang, "Who saw the question"), None, body,
-                               [_t(lang, "Total"), fmt.n(status.total)]))
-    for option, cv, by in crosstabs:
-        if cv is None:
-            continue
-        caption = f"{title} — {breakdown_title(lang, by)}"
-        if option is not None:
-            caption += f" — {answer_label(module, it.id, option, lang)}"
-        header = [_t(lang, "Answer"), *(category_label(release, by, c, lang) for c in cv.cols), _t(lang, "Total")]
-        body = _crosstab_rows(cv, lambda row: answer_label(module, it.id, row, lang), fmt)
-        footer = [_t(lang, "Total"), *(fmt.n(cv.col_totals[c]) for c in cv.cols), fmt.n(cv.total)]
-        out.append(_table_html(cv.id, caption, header, body, footer))
+        if chart:
+            out.append(bar_chart(base, bars, fmt))
+            out[-2:] = [_pair(out[-2], out[-1])]
     return "".join(out)
+
+
+def _item_details_html(release: Release, module: Module, major: int, it: Item, lang: str, fmt: Fmt,
+                       bys: Sequence[str]) -> str:
+    """An item's cross-tabs by the breakdowns ``bys`` (appendix); a
+    multiple-choice item in one table: each option's persons (and their
+    share of those who saw the question) per column."""
+    base = f"{module.id}.{it.id}" if major == 1 else f"{module.id}@{major}.{it.id}"
+    title = item_title(module, it.id, lang)
+    out: list[str] = []
+    for by in bys:
+        if it.type == "multiple":
+            options = [c.code for c in it.choices] + [NONE]
+            views = [(o, release.views.get(f"{base}#{o}.by.{by}")) for o in options]
+            views = [(o, v) for o, v in views if v is not None]
+            if not views:
+                continue
+            first = views[0][1]
+            assert first is not None
+            header = [_t(lang, "Answer"), *(category_label(release, by, c, lang) for c in first.cols),
+                      _t(lang, "Total")]
+            body = []
+            for o, v in views:
+                assert v is not None
+                cells = []
+                for col in v.cols:
+                    f = v.cells[(o, col)]
+                    cells.append(fmt.n(f) + (f" ({fmt.pct(f.pct)})" if f.pct is not None else ""))
+                body.append([answer_label(module, it.id, o, lang), *cells, fmt.n(v.row_totals[o])])
+            footer = [_t(lang, "Saw the question"), *(fmt.n(first.col_totals[c]) for c in first.cols),
+                      fmt.n(first.total)]
+            out.append(_split_table(f"{base}.by.{by}", breakdown_title(lang, by), header, body, footer))
+        else:
+            cv = release.views.get(f"{base}.by.{by}")
+            if cv is None:
+                continue
+            header = [_t(lang, "Answer"), *(category_label(release, by, c, lang) for c in cv.cols),
+                      _t(lang, "Total")]
+            body = _crosstab_rows(cv, lambda row: answer_label(module, it.id, row, lang), fmt)
+            footer = [_t(lang, "Total"), *(fmt.n(cv.col_totals[c]) for c in cv.cols), fmt.n(cv.total)]
+            out.append(_split_table(cv.id, breakdown_title(lang, by), header, body, footer))
+    if not out:
+        if it.id not in _scored_items(module):
+            return ""
+        # A question of a scale without a cross-tab: its answers here (the
+        # themes show the scale's score only).
+        one = _item_html(release, module, major, it, lang, fmt, chart=False)
+        return f'<div class="block">{one.replace("<h3>", "<h4>").replace("</h3>", "</h4>")}</div>' if one else ""
+    return f'<div class="block"><h4>{_e(title)}</h4>' + "".join(out) + "</div>"
+
+
+def _status_table_html(release: Release, module: Module, major: int, lang: str, fmt: Fmt) -> str:
+    """Who saw each question of a module: one line per question (appendix)."""
+    body = []
+    for it in module.items:
+        base = f"{module.id}.{it.id}" if major == 1 else f"{module.id}@{major}.{it.id}"
+        status = release.views.get(f"{base}.status")
+        if status is None:
+            continue
+        body.append([item_title(module, it.id, lang), *(fmt.n(status.cells[(r, "")]) for r in status.rows),
+                     fmt.n(status.total)])
+    if not body:
+        return ""
+    header = [_t(lang, "Question"), _t(lang, "Saw the question"), _t(lang, "Skipped (not asked)"),
+              _t(lang, "Not reached"), _t(lang, "Total")]
+    table_id = f"{module.id}.status" if major == 1 else f"{module.id}@{major}.status"
+    return _table_html(table_id, _t(lang, "Who saw the question"), header, body)
+
+
+MAX_COLUMNS = 6
+"""Categories per printed cross-tab: a wider breakdown (neighbourhoods of
+several centres) is split into tables of this many columns, each with the
+row labels, so that no table is wider than an A4 page."""
+
+
+def _split_table(data_item: str, caption: str, header: list[str], body: list[list[str]],
+                 footer: list[str] | None = None) -> str:
+    """A cross-tab (label column, categories, total column) as one table, or
+    as several of at most :data:`MAX_COLUMNS` categories (``data-item`` of
+    the parts: ``ID``, ``ID~2``, ...; the total column in the last)."""
+    n = len(header) - 2
+    if n <= MAX_COLUMNS:
+        return _table_html(data_item, caption, header, body, footer)
+    parts = []
+    starts = list(range(1, n + 1, MAX_COLUMNS))
+    for i, start in enumerate(starts):
+        stop = min(start + MAX_COLUMNS, n + 1)
+        last = i == len(starts) - 1
+        cols = [0, *range(start, stop), *([n + 1] if last else [])]
+        part_id = data_item if i == 0 else f"{data_item}~{i + 1}"
+        parts.append(_table_html(part_id, f"{caption} ({i + 1}/{len(starts)})", [header[c] for c in cols],
+                                 [[row[c] for c in cols] for row in body],
+                                 [footer[c] for c in cols] if footer else None))
+    return "".join(parts)
 
 
 def _crosstab_rows(view: View, label: Callable[[str], str], fmt: Fmt) -> list[list[str]]:
@@ -1169,6 +1800,20 @@ def _crosstab_rows(view: View, label: Callable[[str], str], fmt: Fmt) -> list[li
     return body
 
 
+def _binary(sc: ScoreDef) -> bool:
+    """A score that is a yes/no flag (any of its items, or a 0-1 range):
+    its mean would only repeat its prevalence."""
+    return bool(sc.any_of) or (sc.minimum == 0 and sc.maximum == 1)
+
+
+def _shown_classes(sc: ScoreDef, rows: Sequence[str]) -> list[str]:
+    """Classes to show: no "below the first band" row when the first band
+    starts at the lowest possible score (that row is always empty)."""
+    if sc.bands and sc.minimum is not None and sc.bands[0][0] <= sc.minimum + scores.EPS:
+        return [r for r in rows if r != scores.BELOW]
+    return list(rows)
+
+
 def _score_html(release: Release, module: Module, major: int, sc: ScoreDef, lang: str, fmt: Fmt) -> str:
     base = _view_id(module.id, major, sc.id, "score.")
     status = release.views.get(f"{base}.status")
@@ -1176,59 +1821,159 @@ def _score_html(release: Release, module: Module, major: int, sc: ScoreDef, lang
         return ""
     v = release.views.get(base)
     name = title_of(sc.label, lang, sc.id)
-    out = ["<h3>" + _e(_t(lang, "Score")) + f": {_e(name)}</h3>"]
+    out = [f"<h3>{_e(name)}</h3>"]
     if v is not None:
         body, bars = [], []
-        for row in v.rows:
+        for row in _shown_classes(sc, v.rows):
             f = v.cells[(row, "")]
             label = class_label(sc, row, lang)
             body.append([label, fmt.n(f), fmt.pct(f.pct), fmt.ci(f.lo, f.hi)])
             bars.append((label, f))
-        out.append(_table_html(base, name, [_t(lang, "Class"), _t(lang, "Persons"), "%", _t(lang, "95% CI")], body,
+        out.append(_table_html(base, None, [_t(lang, "Class"), _t(lang, "Persons"), "%", _t(lang, "95% CI")], body,
                                [_t(lang, "Scored"), fmt.n(v.total), "", ""]))
         out.append(bar_chart(base, bars, fmt))
+        out[-2:] = [_pair(out[-2], out[-1])]
+    mean = status.means.get("", Mean(None))
+    screen = release.views.get(f"{base}.screen")
+    prev = (screen or v).prevalence.get("") if (screen or v) is not None else None  # type: ignore[union-attr]
+    summary = [] if _binary(sc) else [[_t(lang, "Mean"), fmt.num(mean.mean, 2), fmt.ci(mean.lo, mean.hi, 2)]]
+    if sc.positive_at is not None and prev is not None and not _binary(sc):
+        summary.append([_t(lang, "At or above the cut-off") + f" ({fmt.num(sc.positive_at, 2)})",
+                        fmt.pct(prev.pct if prev else None),
+                        fmt.ci(prev.lo if prev else None, prev.hi if prev else None)])
+    if summary:
+        out.append(_table_html(f"{base}.summary", None, None, summary))
+    return "".join(out)
+
+
+def _score_details_html(release: Release, module: Module, major: int, sc: ScoreDef, lang: str, fmt: Fmt,
+                        bys: Sequence[str]) -> str:
+    """Who could be scored, and the score by the breakdowns (appendix)."""
+    base = _view_id(module.id, major, sc.id, "score.")
+    status = release.views.get(f"{base}.status")
+    if status is None:
+        return ""
+    v = release.views.get(base)
+    name = title_of(sc.label, lang, sc.id)
+    out = ['<div class="block"><h4>' + _e(_t(lang, "Score")) + f": {_e(name)}</h4>"]
     body = [[class_label(sc, r, lang), fmt.n(status.cells[(r, "")])] for r in status.rows]
     out.append(_table_html(f"{base}.status", None, None, body, [_t(lang, "Total"), fmt.n(status.total)]))
     mean = status.means.get("", Mean(None))
     screen = release.views.get(f"{base}.screen")
     prev = (screen or v).prevalence.get("") if (screen or v) is not None else None  # type: ignore[union-attr]
-    summary = [[_t(lang, "Mean"), fmt.num(mean.mean, 2), fmt.ci(mean.lo, mean.hi, 2)]]
-    if sc.positive_at is not None and prev is not None:
-        summary.append([_t(lang, "At or above the cut-off") + f" ({fmt.num(sc.positive_at, 2)})",
-                        fmt.pct(prev.pct if prev else None),
-                        fmt.ci(prev.lo if prev else None, prev.hi if prev else None)])
-    out.append(_table_html(f"{base}.summary", None, None, summary))
-    for by in release.breakdowns:
+    for by in bys:
         bv = release.views.get(f"{base}.by.{by}")
         if bv is None:
             continue
         header = [_t(lang, "Class"), *(category_label(release, by, c, lang) for c in bv.cols), _t(lang, "Total")]
-        body = _crosstab_rows(bv, lambda row: class_label(sc, row, lang), fmt)
-        footer = [_t(lang, "Scored"), *(fmt.n(bv.col_totals[c]) for c in bv.cols), fmt.n(bv.total)]
-        body.append(footer)
-        body.append([_t(lang, "Mean"), *(f"{fmt.num(bv.means[c].mean, 2)} {fmt.ci(bv.means[c].lo, bv.means[c].hi, 2)}"
-                                          .strip() for c in bv.cols), fmt.num(mean.mean, 2)])
-        if bv.prevalence:
+        shown = View(bv.id, bv.kind, rows=_shown_classes(sc, bv.rows), cols=bv.cols, cells=bv.cells,
+                     row_totals=bv.row_totals)
+        body = _crosstab_rows(shown, lambda row: class_label(sc, row, lang), fmt)
+        body.append([_t(lang, "Scored"), *(fmt.n(bv.col_totals[c]) for c in bv.cols), fmt.n(bv.total)])
+        if not _binary(sc):
+            body.append([_t(lang, "Mean"), *(fmt.num(bv.means[c].mean, 2) for c in bv.cols),
+                         fmt.num(mean.mean, 2)])
+        if bv.prevalence and not (_binary(sc) and set(bv.rows) == {scores.NEGATIVE, scores.POSITIVE}):
             body.append([_t(lang, "At or above the cut-off"),
                          *(f"{fmt.pct(bv.prevalence[c].pct)} {fmt.ci(bv.prevalence[c].lo, bv.prevalence[c].hi)}"
                            .strip() for c in bv.cols), fmt.pct(prev.pct if prev else None)])
-        out.append(_table_html(bv.id, f"{name} — {breakdown_title(lang, by)}", header, body))
+        out.append(_split_table(bv.id, f"{name} — {breakdown_title(lang, by)}", header, body))
+    out.append("</div>")
     return "".join(out)
 
 
+class ReportError(KioskError):
+    """A report that cannot be made as asked (checked before any work)."""
+
+    code = "RPT-001"
+
+
+PERIODS = ("week", "month", "quarter", "year")
+"""Granularities of the period breakdown (``--period``)."""
+
+
+def check_request(data_dir: str | Path, lang: str, breakdowns: Mapping[str, str] | None = None,
+                  where: Mapping[str, Sequence[str]] | None = None, period: str = "quarter") -> None:
+    """Refuse at once a report that cannot be made: a missing or empty
+    dataset, an unsupported language, an unknown period or ``--where``
+    breakdown (``RPT-0xx``)."""
+    bds = dict(tables.DEFAULT_BREAKDOWNS if breakdowns is None else breakdowns)
+    if lang not in i18n.shipped_languages():
+        raise ReportError(f"--lang {lang!r} is not supported; use one of {', '.join(i18n.shipped_languages())} "
+                          "(a language needs its catalog in locales/)", code="RPT-003")
+    if period not in PERIODS:
+        raise ReportError(f"--period {period!r}: use one of {', '.join(PERIODS)}", code="RPT-004")
+    for name in (where or {}):
+        if name not in bds:
+            raise ReportError(f"--where {name}=...: {name!r} is not a breakdown; use one of {', '.join(bds)}",
+                              code="RPT-001")
+    if not (Path(data_dir) / "responses").is_dir():
+        raise ReportError(f"--data {str(data_dir)!r} holds no dataset (no responses/ folder); give the folder "
+                          "'analysis ingest --data' wrote", code="RPT-005")
+
+
+def find_browser() -> str | None:
+    """A headless-capable Chromium on this machine (Debian's chromium), or None."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def print_pdf(html_file: str | Path, pdf: str | Path, browser: str) -> None:
+    """Print the HTML report to an A4 PDF with headless Chromium (the page
+    size comes from the report's print stylesheet)."""
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+               f"--user-data-dir={profile}", f"--print-to-pdf={Path(pdf).resolve()}",
+               Path(html_file).resolve().as_uri()]
+        done = subprocess.run(cmd, capture_output=True, timeout=300, check=False)
+    if done.returncode != 0 or not Path(pdf).exists():
+        raise ReportError(f"{browser} could not print {html_file} to PDF: "
+                          f"{done.stderr.decode(errors='replace')[-300:]}; open the HTML file in a browser and "
+                          "print it (A4, no headers and footers)", code="RPT-011")
+
+
 def build_report(data_dir: str | Path, questionnaire_dirs: list[str | Path], lang: str = "fr",
-                 k: int = disclosure.DEFAULT_K, breakdowns: Mapping[str, str] | None = None) -> str:
-    """The whole report as an HTML string."""
-    return render_html(build_release(data_dir, questionnaire_dirs, k, breakdowns), lang)
+                 k: int = disclosure.DEFAULT_K, breakdowns: Mapping[str, str] | None = None,
+                 period: str = "quarter", where: Mapping[str, Sequence[str]] | None = None,
+                 appendix: str = "territory") -> str:
+    """The whole report as an HTML string (``where``: only the responses in
+    these breakdown categories, e.g. ``{"centre": ["MARSEILLE"]}``)."""
+    return render_html(build_release(data_dir, questionnaire_dirs, k, breakdowns, None if period == "week"
+                                     else period, where), lang, appendix)
 
 
 def write_report(data_dir: str | Path, out: str | Path, questionnaire_dirs: list[str | Path],
                  lang: str = "fr", k: int = disclosure.DEFAULT_K,
-                 breakdowns: Mapping[str, str] | None = None) -> None:
+                 breakdowns: Mapping[str, str] | None = None, period: str = "quarter",
+                 where: Mapping[str, Sequence[str]] | None = None, pdf: str | Path | None = None,
+                 appendix: str = "territory") -> None:
     """Write the report file, a public release: checked against the earlier
-    releases of the dataset and recorded in its ledger (:mod:`analysis.releases`)."""
+    releases of the dataset and recorded in its ledger (:mod:`analysis.releases`).
+    A report restricted by ``where`` is a release of its own (its responses
+    are checked and recorded). With ``pdf``, also print it to that PDF."""
     from analysis import releases
 
-    covered = releases.check(data_dir, k)
-    Path(out).write_text(build_report(data_dir, questionnaire_dirs, lang, k, breakdowns), encoding="utf-8")
+    check_request(data_dir, lang, breakdowns, where, period)
+    browser = find_browser() if pdf is not None else None
+    if pdf is not None and browser is None:
+        raise ReportError("--pdf needs Chromium (Debian: apt install chromium), and none was found; write the "
+                          "HTML report without --pdf, open it in a browser and print it to PDF (A4, no headers "
+                          "and footers): its print stylesheet lays it out for paper", code="RPT-010")
+    subset = None
+    if where:
+        bds = dict(tables.DEFAULT_BREAKDOWNS if breakdowns is None else breakdowns)
+        subset = _apply_filters(scan_responses(data_dir), scan_answers(data_dir), bds,
+                                None if period == "week" else period, where)
+        if subset.select(pl.len()).collect().item() == 0:
+            shown = ", ".join(f"{n}={','.join(v)}" for n, v in where.items())
+            raise ReportError(f"--where {shown}: no response in the dataset matches; check the spelling of the "
+                              "category (as the report names it)", code="RPT-002")
+    covered = releases.check(data_dir, k, subset)
+    Path(out).write_text(build_report(data_dir, questionnaire_dirs, lang, k, breakdowns, period, where,
+                                      appendix), encoding="utf-8")
     releases.record(data_dir, "report", "html", out, k, covered)
+    if pdf is not None and browser is not None:
+        print_pdf(out, pdf, browser)

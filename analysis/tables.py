@@ -88,12 +88,12 @@ def choose_key(responses: pl.LazyFrame) -> pl.Expr:
 
 
 def coarsen_period(expr: pl.Expr, granularity: str = "quarter") -> pl.Expr:
-    """Coarsen periods (``2026-W47``, ``2026-11``, ``2026-Q4``) to ``quarter``
-    or ``month``; ``week`` (or None) keeps them. An ISO week belongs to the
+    """Coarsen periods (``2026-W47``, ``2026-11``, ``2026-Q4``) to ``year``,
+    ``quarter`` or ``month``; ``week`` (or None) keeps them. An ISO week belongs to the
     month and quarter of its Thursday, as in ISO 8601."""
     if granularity in (None, "week"):
         return expr
-    if granularity not in ("month", "quarter"):
+    if granularity not in ("month", "quarter", "year"):
         raise ValueError(f"unknown period granularity {granularity!r}")
     year = expr.str.slice(0, 4).cast(pl.Int32, strict=False)
     week = expr.str.slice(6, 2).cast(pl.Int32, strict=False)
@@ -102,6 +102,8 @@ def coarsen_period(expr: pl.Expr, granularity: str = "quarter") -> pl.Expr:
     month_of = pl.when(expr.str.contains("-W")).then(thursday.dt.month().cast(pl.Int32)) \
         .otherwise(expr.str.slice(5, 2).cast(pl.Int32, strict=False))
     year_of = pl.when(expr.str.contains("-W")).then(thursday.dt.year().cast(pl.Int32)).otherwise(year)
+    if granularity == "year":
+        return year_of.cast(pl.String)
     if granularity == "month":
         out = year_of.cast(pl.String) + "-" + month_of.cast(pl.String).str.zfill(2)
         return pl.when(expr.str.contains("-Q")).then(expr).otherwise(out)

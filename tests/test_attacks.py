@@ -235,7 +235,8 @@ def test_no_homogeneous_group_is_published(world: dict[str, Any]) -> None:
 
 def test_the_report_shows_the_homogeneous_groups_as_withheld(world: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "report.html"
-    assert analysis_cli.main(["report", "--data", str(world["data"]), "--out", str(out), "--lang", "en"]) == 0
+    assert analysis_cli.main(["report", "--data", str(world["data"]), "--out", str(out), "--lang", "en",
+                              "--appendix", "all"]) == 0
     tables = html_tables(out)
     table = tables["phq9.q9.by.age_band"]
     column = table[0].index("Under 18")

@@ -152,3 +152,86 @@ def test_small_groups_are_not_offered_and_the_whole_minus_a_few_is_refused(
                                    "it would show their answers. Widen or narrow the selection.")
     at.multiselect(key="filter_neighbourhood").set_value(["n1"]).run()
     assert not at.warning and at.dataframe
+
+
+def test_new_data_gives_new_tables_and_the_filters_speak_the_teams_language(
+        app: AppTest, tmp_path: Path) -> None:
+    # French by default: the filters' own placeholder too.
+    assert app.multiselect(key="filter_centre").proto.placeholder == "Tous (aucun filtre)"
+    app.radio(key="lang").set_value("en").run()
+    assert app.multiselect(key="filter_centre").proto.placeholder == "All (no filter)"
+    assert fits(shown(app)[0][3][1], 55)
+    # A new ingest (here: the dataset rewritten with 20 more responses): the
+    # cache is keyed by the dataset's content, so the page counts them.
+    d = Data()
+    d.respond({"demographics.neighbourhood": "n1", "t.q1": "a"}, centre="C1", period="2026-W02", times=45)
+    d.respond({"demographics.neighbourhood": "n1", "t.q1": "b"}, centre="C1", period="2026-W02", times=12)
+    d.respond({"demographics.neighbourhood": "n2", "t.q1": "b"}, centre="C2", period="2026-W20", times=14)
+    d.respond({"demographics.neighbourhood": "n2", "t.q1": "a"}, centre="C2", period="2026-W20", times=4)
+    d.write(tmp_path / "data")
+    app.run()
+    assert not app.exception
+    assert fits(shown(app)[0][3][1], 75)
+
+
+def test_scores_are_broken_down_like_items(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    d = Data()
+    for centre, worried, times in (("C1", "often", 15), ("C1", "never", 20), ("C2", "sometimes", 12),
+                                   ("C2", "never", 25)):
+        d.respond({"hunger_vital_sign.worried": worried, "hunger_vital_sign.ran_out": "never"},
+                  centre=centre, survey="full_survey", times=times)
+    monkeypatch.setenv("ANALYSIS_DATA", str(d.write(tmp_path / "data")))
+    monkeypatch.setenv("ANALYSIS_QUESTIONNAIRES", str(Path(__file__).resolve().parent.parent / "questionnaires"))
+    monkeypatch.setenv("ANALYSIS_K", "11")
+    serve_on(monkeypatch, "127.0.0.1")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.radio(key="lang").set_value("en").run()
+    at.selectbox(key="by").set_value("centre").run()
+    assert not at.exception
+    table = next(t for t in shown(at) if t and t[0][0] == "Below the cut-off")
+    assert [row[0] for row in table] == ["Below the cut-off", "At or above the cut-off", "Total",
+                                         "Share at or above the cut-off"]
+    assert fits(table[1][1].split(" (")[0], 15) and fits(table[1][2].split(" (")[0], 12)
+    assert re.fullmatch(r"\d+\.\d% \[\d+\.\d – \d+\.\d\]", table[3][1]), table[3][1]
+    # No always-empty "below the first band" line in the score's table.
+    assert not any(row[0] == "Below the first band" for t in shown(at) for row in t)
+
+
+@pytest.mark.slow
+def test_stopping_the_command_stops_the_server_it_started(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    d = Data()
+    d.respond({"t.q1": "a"}, times=12)
+    data = d.write(tmp_path / "data")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "analysis", "dashboard", "--data", str(data), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.5)
+        os.kill(proc.pid, signal.SIGTERM)  # to the command only, not its process group
+        proc.wait(timeout=30)
+        time.sleep(0.5)
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -99,7 +99,14 @@ def test_suppressed_cells_are_empty_with_the_label(tmp_path: Path) -> None:
     out = tmp_path / "book.xlsx"
     assert run_export(data, qdir, "xlsx", out) == 0
     sheets = read_xlsx(out)
-    assert sorted(sheets) == ["README", "codebook", "definitions", "modules", "tables"]
+    assert sorted(sheets) == ["README", "Test module", "codebook", "definitions", "modules", "tables"]
+    # One sheet per theme: that module's lines of the long table.
+    assert sheets["Test module"].rows() == sheets["tables"].filter(pl.col("module") == "t").rows()
+    import openpyxl
+    book = openpyxl.load_workbook(out)
+    for ws in book.worksheets:  # header frozen, filters on
+        tables = list(ws.tables.values())
+        assert ws.freeze_panes == "A2" and len(tables) == 1 and tables[0].autoFilter is not None, ws.title
     lines = q1_lines(sheets["tables"])
     assert [r for r, _, _, _ in lines] == ["Apple", "Banana", "Prefer not to answer"]
     # 5 "Banana" is below 11 after any noise: hidden, its cell empty.
@@ -130,7 +137,14 @@ def test_record_level_needs_the_flag_and_is_coarsened(tmp_path: Path, capsys: py
     # The flag is the only way: an ordinary export never writes records.
     assert run_export(data, qdir, "parquet", out) == 0
     assert not (out / "records.parquet").exists()
+    # Never beside publishable files: a folder of its own, with a README.
+    capsys.readouterr()
+    assert run_export(data, qdir, "parquet", out, RECORD_LEVEL_FLAG, "--codes") == 1
+    assert "[EXP-024]" in capsys.readouterr().err and not (out / "records.parquet").exists()
+    out = tmp_path / "records-only"
     assert run_export(data, qdir, "parquet", out, RECORD_LEVEL_FLAG, "--codes") == 0
+    assert sorted(p.name for p in out.iterdir()) == ["README.txt", "records.parquet"]
+    assert "Not for publication" in (out / "README.txt").read_text(encoding="utf-8")
     records = pl.read_parquet(out / "records.parquet")
     assert records.columns == ["id", "centre", "period", "lang", "status", "t.q1", "t.q2", "t.q3"]
     assert records.height == 88  # 77 started + 11 declined; the 5 test responses are gone

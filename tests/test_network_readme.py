@@ -18,6 +18,7 @@ from analysis import cli as analysis_cli
 from analysis.ingest import scan_responses
 from kiosk import cli as kiosk_cli
 from kiosk.questionnaire import load_survey
+from tests import report_print
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -89,3 +90,26 @@ def test_the_readme_network_of_three_centres(tmp_path: Path, monkeypatch, capsys
                                [work / "questionnaires"]).module("demographics")
     assert (f"Définitions regroupées: {demographics.version} (hash {demographics.hash}): ECHIROLLES, MARSEILLE, SAINT-DENIS"
             in report)
+
+    # The French report as a diagnostic: key indicators first, labels only.
+    sections = re.findall(r'<section id="([^"]+)"', report)
+    assert sections[:3] == ["summary", "participation", "theme-demographics"]
+    assert sections[-3:] == ["comparisons", "appendix", "methods"]
+    plain = re.sub(r"<[^>]+>", " ", report)
+    for code in ("franc_moisin", "moderately_severe", "precarious", "likely_depression", "general_health"):
+        assert code not in plain, code
+    assert "Symptômes dépressifs (PHQ-9 ≥ 10)" in plain and "Franc-Moisin (SAINT-DENIS)" in plain
+
+    # Printed on A4 by the headless browser: nothing sticks out of the page;
+    # screenshots for a reviewer in test-artifacts/.
+    pdf = work / "network" / "report.pdf"
+    assert run([".venv/bin/analysis", "report", "--data", "network/dataset/", "--out", "network/report.html",
+                "--lang", "fr", "--pdf", str(pdf)]) == 0
+    assert pdf.read_bytes().startswith(b"%PDF") and 10 < report_print.pdf_pages(pdf) <= 40
+    assert report_print.check_print_layout(work / "network" / "report.html", "network-fr") == []
+    # Every breakdown in the appendix: wide cross-tabs are split, none is wider than the page.
+    full = work / "network" / "full.html"
+    assert run([".venv/bin/analysis", "report", "--data", "network/dataset/", "--out", str(full),
+                "--lang", "fr", "--appendix", "all"]) == 0
+    assert 'data-item="mehm.general_health.by.neighbourhood~2"' in full.read_text(encoding="utf-8")
+    assert report_print.check_print_layout(full, "network-fr-all") == []
