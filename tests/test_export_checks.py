@@ -49,7 +49,7 @@ def test_bad_requests_are_refused_at_once(tmp_path: Path, capsys) -> None:  # ty
     out = tmp_path / "out.xlsx"
     cases = [
         (["--data", str(data), "--lang", "xx"],
-         "error: [EXP-021] --lang 'xx' is not supported; use one of ar, en, es, fa_AF, fr, ps, ro, ru, ti, uk"),
+         "error: [EXP-021] --lang 'xx' is not supported; use one of ar, bn, en, es, fa_AF, fr, ka, ps, ro, ru, so, ti, uk"),
         (["--data", str(tmp_path / "none")],
          f"error: [EXP-020] --data '{tmp_path / 'none'}' holds no dataset (no responses/ folder); give the "
          "folder 'analysis ingest --data' wrote"),

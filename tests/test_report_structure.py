@@ -131,8 +131,8 @@ def test_a_report_that_cannot_be_made_is_refused_before_any_work(tmp_path: Path,
     data = _dataset(tmp_path)
     out = tmp_path / "r.html"
     cases = [
-        (["--lang", "xx"], "error: [RPT-003] --lang 'xx' is not supported; use one of ar, en, es, fa_AF, fr, ps, "
-                           "ro, ru, ti, uk (a language needs its catalog in locales/)"),
+        (["--lang", "xx"], "error: [RPT-003] --lang 'xx' is not supported; use one of ar, bn, en, es, fa_AF, fr, ka, ps, "
+                           "ro, ru, so, ti, uk (a language needs its catalog in locales/)"),
         (["--where", "town=X"], "error: [RPT-001] --where town=...: 'town' is not a breakdown; use one of "
                                 "neighbourhood, centre, age_band, gender, lang, period"),
         (["--where", "centre"], "error: [RPT-001] --where 'centre': use NAME=VALUE, e.g. centre=MARSEILLE "
