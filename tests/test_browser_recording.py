@@ -14,7 +14,7 @@ from kiosk.config import load_config
 from kiosk.pin import set_pin
 from kiosk.questionnaire import load_module
 from kiosk.recording import save_recording
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, kiosk_server, non_loopback, wait_idle
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, kiosk_server, non_loopback, wait_idle, wait_readable
 from tests.test_recording import tone
 
 pytestmark = pytest.mark.browser
@@ -43,29 +43,35 @@ def test_record_in_the_staff_area_then_play_with_one_tap(kiosk_dir: Path) -> Non
             page.goto(url + "/")
             page.locator(".st-key-staff-door button").wait_for()
             wait_idle(page)
+            wait_readable(page)  # the touch guard drops taps on a screen painted too recently
             page.locator(".st-key-staff-door button").click()
             page.locator(".st-key-staff-pin input").wait_for()
             page.locator(".st-key-staff-pin input").fill(PIN)
             page.locator(".st-key-staff-pin input").press("Enter")
             page.locator(".st-key-staff-audio button").wait_for()
             wait_idle(page)
+            wait_readable(page)
             page.locator(".st-key-staff-audio button").click()
             page.get_by_text("Enregistrements", exact=True).wait_for()
             wait_idle(page)
             # The text to read, in the chosen language (French, the first one).
             page.get_by_text("Comment est votre état de santé en général ?", exact=True).wait_for()
             page.screenshot(path=str(ARTIFACTS / "1-staff-recordings.png"))
+            wait_readable(page)
             page.locator("[data-testid=stAudioInputActionButton]").click()
             page.wait_for_timeout(1500)
+            wait_readable(page)
             page.locator("[data-testid=stAudioInputActionButton]").click()
             # Listened to, then confirmed: only then can it be saved.
             save = page.locator(".st-key-rec-save button")
             save.wait_for()
             wait_idle(page)
             assert save.is_disabled()
+            wait_readable(page)
             page.get_by_text("Je l'ai écouté : il dit exactement ce texte.", exact=True).click()
             wait_idle(page)
             page.screenshot(path=str(ARTIFACTS / "2-recorded.png"))
+            wait_readable(page)
             save.click()
             page.get_by_text("Enregistrement sauvegardé.", exact=True).wait_for()
             wait_idle(page)
@@ -75,14 +81,18 @@ def test_record_in_the_staff_area_then_play_with_one_tap(kiosk_dir: Path) -> Non
             assert load_module(module_file).item("general_health").audio == {
                 "ar": str(saved.parent.parent / "ar" / "general_health.wav"), "fr": str(saved)}
             # A patient: the question screen has the player; one tap plays it.
+            wait_readable(page)
             page.locator(".st-key-rec-back button").click()
             page.locator(".st-key-staff-logout button").wait_for()
             wait_idle(page)
+            wait_readable(page)
             page.locator(".st-key-staff-logout button").click()
             page.get_by_role("button", name="Français", exact=True).wait_for()
             wait_idle(page)
+            wait_readable(page)
             page.get_by_role("button", name="Français", exact=True).click()
             wait_idle(page)
+            wait_readable(page)
             page.locator("[class*='st-key-consent-yes'] button").click()
             page.get_by_text("Comment est votre état de santé en général ?", exact=True).wait_for()
             wait_idle(page)
@@ -100,8 +110,10 @@ def test_record_in_the_staff_area_then_play_with_one_tap(kiosk_dir: Path) -> Non
             page.goto(url + "/")
             page.get_by_role("button", name="العربية", exact=True).wait_for()
             wait_idle(page)
+            wait_readable(page)
             page.get_by_role("button", name="العربية", exact=True).click()
             wait_idle(page)
+            wait_readable(page)
             page.locator("[class*='st-key-consent-yes'] button").click()
             page.get_by_text("كيف هي حالتك الصحية بشكل عام؟", exact=True).wait_for()
             wait_idle(page)
