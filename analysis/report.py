@@ -503,20 +503,7 @@ class _Builder:
             positive = sum((n(c) for c in codes if c in ind.codes), ZERO)
             return [answered - positive, positive]
 
-        rows = [scores.NEGATIVE, scores.POSITIVE]
-        common = {"indicator": ind.id, "module": module.id, "major": major}
-        base = _Family()
-        base.add(_one_d(side(None, None), rows, "indicator"), "indicator", common)
-        per_by = []
-        for by, cats in self.usable_breakdowns(surveys, f"{module.id}.{item.id}"):
-            per_cat = [side(by, c) for c in cats]
-            if not self._informative([p[0] + p[1] for p in per_cat]):
-                continue
-            fam = _Family()
-            matrix = [[per_cat[ci][ri] for ci in range(len(cats))] for ri in range(2)]
-            fam.add(_two_d(matrix, rows, cats, "indicator", by), "indicator_by", {**common, "by": by})
-            per_by.append(fam)
-        self._groups(base, per_by)
+        self._indicator_tables(ind, module, major, side, self.usable_breakdowns(surveys, f"{module.id}.{item.id}"))
 
     def score_indicator(self, ind: "Indicator", module: Module, major: int, score: ScoreDef,
                         surveys: list[str]) -> None:
@@ -537,12 +524,20 @@ class _Builder:
                     positive = positive + t
             return [scored - positive, positive]
 
+        self._indicator_tables(ind, module, major, side, self.usable_breakdowns(surveys))
+
+    def _indicator_tables(self, ind: "Indicator", module: Module, major: int,
+                          side: Callable[[str | None, str | None], list[Tally]],
+                          breakdowns: list[tuple[str, list[str]]]) -> None:
+        """The tables of one key indicator: ``side(by, cat)`` gives the
+        (negative, positive) tallies of a group; overall, then by every
+        breakdown whose groups say something."""
         rows = [scores.NEGATIVE, scores.POSITIVE]
         common = {"indicator": ind.id, "module": module.id, "major": major}
         base = _Family()
         base.add(_one_d(side(None, None), rows, "indicator"), "indicator", common)
         per_by = []
-        for by, cats in self.usable_breakdowns(surveys):
+        for by, cats in breakdowns:
             per_cat = [side(by, c) for c in cats]
             if not self._informative([p[0] + p[1] for p in per_cat]):
                 continue
