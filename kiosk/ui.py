@@ -550,20 +550,29 @@ def staff_login_page() -> None:
         st.switch_page(STAFF)
 
 
+def _staff_header(rt: KioskRuntime, title: str) -> bool:
+    """Open a staff screen: back to the welcome screen without the PIN
+    (False), else the styling, the idle timer, the title and the message
+    left by the previous action (True)."""
+    if not st.session_state.get("staff"):
+        st.switch_page(WELCOME)
+        return False
+    style(None)
+    # Auto-logout: the reload starts a session whose page list has no staff page.
+    idle_timer(rt.survey.site.idle_timeout)
+    st.title(title)
+    message = st.session_state.pop("staff_message", None)
+    if message:
+        st.success(message)
+    return True
+
+
 def staff_page() -> None:
     """Counts (never answers), versions, fingerprints, and the staff actions."""
     rt = runtime()
     t = _staff_text
-    if not st.session_state.get("staff"):
-        st.switch_page(WELCOME)
+    if not _staff_header(rt, t("Staff area")):
         return
-    style(None)
-    # Auto-logout: the reload starts a session whose page list has no staff page.
-    idle_timer(rt.survey.site.idle_timeout)
-    st.title(t("Staff area"))
-    message = st.session_state.pop("staff_message", None)
-    if message:
-        st.success(message)
     if rt.last_error:
         st.error(t("Last storage error: {error}").format(error=rt.last_error))
     storage = rt.storage()
@@ -648,15 +657,8 @@ def staff_audio_page() -> None:
     from kiosk.recording import save_recording
     rt = runtime()
     t = _staff_text
-    if not st.session_state.get("staff"):
-        st.switch_page(WELCOME)
+    if not _staff_header(rt, t("Recordings")):
         return
-    style(None)
-    idle_timer(rt.survey.site.idle_timeout)
-    st.title(t("Recordings"))
-    message = st.session_state.pop("staff_message", None)
-    if message:
-        st.success(message)
     st.write(t("Read the text aloud, then listen to the recording before saving it. Recordings are saved "
                "with the questionnaire, never with the answers of patients."))
     langs = rt.survey.offered_languages()
