@@ -154,7 +154,9 @@ class ModuleSpec:
 
     @classmethod
     def of(cls, module: Any) -> "ModuleSpec":
-        """From a loaded :class:`surveycore.questionnaire.Module`."""
+        """From a loaded :class:`surveycore.questionnaire.Module`: the
+        picklable projection a worker process needs, derived from the one
+        questionnaire model (nothing here restates a fact of it)."""
         return cls(module.id, module.version, module.hash, tuple(
             ItemSpec(it.key, it.id, it.type, tuple(c.code for c in it.choices), it.minimum, it.maximum,
                      it.is_question) for it in module.items))
