@@ -1,5 +1,5 @@
 """``analysis`` command line: keygen, trust, ingest, report, export,
-dashboard, simulate.
+dashboard.
 
 Errors become ``error: [CODE] message`` here and nowhere else.
 """
@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kiosk.errors import KioskError, KeyFileError
-from kiosk.keys import SUITE_BY_NAME
+from surveycore.errors import KioskError, KeyFileError
+from surveycore.keys import SUITE_BY_NAME
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONNAIRES = REPO / "questionnaires"
@@ -111,7 +111,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from analysis.ingest import ingest
     from analysis.receipts import write_receipts
     from analysis.keys import load_trusted_devices, trusted_devices_path
-    from kiosk.store import check_bundle_file
+    from surveycore.bundle import check_bundle_file
     if args.workers < 1:
         raise KioskError("--workers must be 1 (open in-process) or more", code="CFG-030")
     if not args.bundles and not args.retry_quarantine:
@@ -272,34 +272,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     print(f"dashboard on http://{args.address}:{args.port}", flush=True)
     # Signals to this process reach the server too: it never keeps serving
     # health data after the command that started it was stopped.
-    from kiosk.server import run_child
+    from surveycore.process import run_child
     return run_child(cmd, env=env)
-
-
-def cmd_simulate(args: argparse.Namespace) -> int:
-    import dataclasses
-    import datetime as dt
-    from analysis.simulate import Behaviour, simulate
-    if args.weeks < 1:
-        raise KioskError("--weeks must be 1 or more", code="CFG-031")
-    start = None
-    if args.start_week:
-        try:
-            year, week = args.start_week.split("-W")
-            start = dt.date.fromisocalendar(int(year), int(week), 1)
-        except ValueError:
-            raise KioskError(f"--start-week {args.start_week!r}: give an ISO week such as 2026-W01",
-                             code="CFG-031") from None
-    counts = simulate(args.n, args.survey, args.pub, args.device_key, args.out, seed=args.seed,
-                      module_dirs=[QUESTIONNAIRES, *args.questionnaires], start=start,
-                      behaviour=dataclasses.replace(Behaviour(), weeks=args.weeks))
-    print(f"{args.n} synthetic responses sealed into {args.out}: " +
-          ", ".join(f"{k} {v}" for k, v in counts.items()))
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``analysis`` argument parser."""
+    from analysis.disclosure import DEFAULT_K  # the one suppression threshold
     parser = argparse.ArgumentParser(prog="analysis", description="Community health diagnostic.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("keygen", help="create the team key pair")
@@ -350,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--lang", default="fr")
-    p.add_argument("--k", type=int, default=11)
+    p.add_argument("--k", type=int, default=DEFAULT_K)
     p.add_argument("--questionnaires", action="append", default=[])
     p.add_argument("--breakdown", action="append", default=[], metavar="NAME=SOURCE",
                    help="breakdown variable: a response column (centre, lang, period) or a single-choice "
@@ -369,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, choices=["xlsx", "csv", "parquet", "sav", "dta"])
     p.add_argument("--out", required=True, help="xlsx: the workbook; csv, parquet, sav: a folder")
     p.add_argument("--lang", default="fr")
-    p.add_argument("--k", type=int, default=11)
+    p.add_argument("--k", type=int, default=DEFAULT_K)
     group = p.add_mutually_exclusive_group()
     group.add_argument("--labels", dest="labels", action="store_true", default=True,
                        help="categories as labels in --lang (default)")
@@ -385,29 +364,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("dashboard", help="serve the team dashboard (Streamlit, local)")
     p.add_argument("--data", required=True)
-    p.add_argument("--k", type=int, default=11)
+    p.add_argument("--k", type=int, default=DEFAULT_K)
     p.add_argument("--questionnaires", action="append", default=[])
     p.add_argument("--address", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8502)
     p.set_defaults(func=cmd_dashboard)
-    p = sub.add_parser("simulate", help="seal synthetic responses into a bundle")
-    p.add_argument("--n", type=int, required=True)
-    p.add_argument("--survey", required=True)
-    p.add_argument("--pub", required=True, help="team public key")
-    p.add_argument("--device-key", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--weeks", type=int, default=26, help="weeks the responses are spread over (default 26)")
-    p.add_argument("--start-week", metavar="YYYY-Www",
-                   help="first ISO week of the span (default: the span ends this week)")
-    p.add_argument("--questionnaires", action="append", default=[])
-    p.set_defaults(func=cmd_simulate)
+    # Moved to the kiosk side (it seals with a device key): listed for --help,
+    # answered in main() with a coded error naming the new command.
+    sub.add_parser("simulate", help="moved: use 'kiosk simulate' (same options)", add_help=False)
     return parser
+
+
+MOVED_SIMULATE = KioskError("'analysis simulate' is now 'kiosk simulate', with the same options (it seals "
+                            "responses with a kiosk's device key); run 'kiosk simulate --help'", code="CFG-060")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``analysis`` command."""
-    from kiosk.cli import unexpected
+    from surveycore.cli import unexpected
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["simulate"]:
+        # Synthetic responses are sealed with a kiosk's device key: the
+        # command belongs to the kiosk side now.
+        print(f"error: {MOVED_SIMULATE.user_text()}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     try:
         data = getattr(args, "data", None)

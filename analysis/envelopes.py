@@ -1,7 +1,7 @@
 """Opening envelopes with the team's private key(s) and checking them.
 
 This is the only place that decrypts. Every failure is an
-:class:`~kiosk.errors.EnvelopeError` with a precise, stable code so ingest can
+:class:`~surveycore.errors.EnvelopeError` with a precise, stable code so ingest can
 quarantine the envelope with its reason.
 
 It is also what ingest's worker processes run: this module imports neither
@@ -16,7 +16,6 @@ import copy
 import functools
 import hashlib
 import os
-import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -24,22 +23,15 @@ from typing import Any, Iterable
 import nacl.exceptions
 import nacl.signing
 
-from kiosk.errors import EnvelopeError, KioskError
-from kiosk.keys import fingerprint, hpke_suite
-from kiosk.sealing import HEADER_LEN, INFO_PREFIX, STATUSES, decode_body, parse_header, signed_message, split_inner
+from surveycore.envelope import (HEADER_LEN, INFO_PREFIX, STATUSES, decode_body, parse_header, signed_message,
+                                 split_inner)
+from surveycore.errors import EnvelopeError, KioskError
+from surveycore.keys import fingerprint, hpke_suite
+
+from surveycore.response import ANSWER_CHECKS, BODY_FIELDS, BODY_VERSION, ID_RE, PERIOD_RE, REQUIRED_ORDER
 
 from analysis.keys import TeamPrivateKey, key_from_secret
 
-BODY_VERSION = 1
-BODY_FIELDS = frozenset({"v", "id", "survey", "modules", "centre", "period", "lang", "status", "test",
-                         "answers", "skipped"})
-# Order in which a missing field is reported (the most basic first).
-_REQUIRED_ORDER = ("v", "id", "survey", "modules", "centre", "period", "lang", "status", "test", "answers",
-                   "skipped")
-_ID_RE = re.compile(r"[0-9a-f]{32}")
-# The only times a body may carry: ISO week, month or quarter (never a day).
-_PERIOD_RE = re.compile(r"\d{4}-(W(0[1-9]|[1-4]\d|5[0-3])|(0[1-9]|1[0-2])|Q[1-4])")
-MAX_TEXT_ANSWER = 2000
 
 
 # ------------------------------------------------------------------ opening
@@ -162,7 +154,9 @@ class ModuleSpec:
 
     @classmethod
     def of(cls, module: Any) -> "ModuleSpec":
-        """From a loaded :class:`kiosk.questionnaire.Module`."""
+        """From a loaded :class:`surveycore.questionnaire.Module`: the
+        picklable projection a worker process needs, derived from the one
+        questionnaire model (nothing here restates a fact of it)."""
         return cls(module.id, module.version, module.hash, tuple(
             ItemSpec(it.key, it.id, it.type, tuple(c.code for c in it.choices), it.minimum, it.maximum,
                      it.is_question) for it in module.items))
@@ -211,7 +205,7 @@ def validate_body(body: dict[str, Any], catalogue: Catalogue) -> list[ModuleSpec
     return the modules it uses or raise :class:`EnvelopeError` with the
     first problem (ING-0xx codes, see ``docs/envelope.md``)."""
     if body.keys() != BODY_FIELDS:  # the common case is exactly the fields of §3
-        for key in _REQUIRED_ORDER:
+        for key in REQUIRED_ORDER:
             if key not in body:
                 raise _bad(f"response lacks field {key!r}", "ING-001")
     version = body["v"]
@@ -223,7 +217,7 @@ def validate_body(body: dict[str, Any], catalogue: Catalogue) -> list[ModuleSpec
         raise _bad(f"response has unknown field(s) {', '.join(map(repr, unknown))} for format version "
                    f"{BODY_VERSION}", "ING-010")
     envelope_id = body["id"]
-    if type(envelope_id) is not str or not _ID_RE.fullmatch(envelope_id):
+    if type(envelope_id) is not str or not ID_RE.fullmatch(envelope_id):
         raise _bad("field 'id' is not 32 lowercase hexadecimal digits", "ING-009")
     survey = body["survey"]
     if type(survey) is not dict or type(survey.get("id")) is not str or \
@@ -233,7 +227,7 @@ def validate_body(body: dict[str, Any], catalogue: Catalogue) -> list[ModuleSpec
         if type(body[key]) is not str or not body[key]:
             raise _bad(f"field {key!r} must be non-empty text", "ING-009")
     period = body["period"]
-    if type(period) is not str or not _PERIOD_RE.fullmatch(period):
+    if type(period) is not str or not PERIOD_RE.fullmatch(period):
         raise _bad(f"field 'period' {str(period)[:40]!r} is not an ISO week, month or quarter", "ING-009")
     if type(body["test"]) is not bool:
         raise _bad("field 'test' must be true or false", "ING-009")
@@ -265,18 +259,9 @@ def validate_body(body: dict[str, Any], catalogue: Catalogue) -> list[ModuleSpec
             raise _bad(f"answer to unknown item {key!r}", "ING-006")
         if value is None:
             continue  # "prefer not to answer"
-        ok = True
-        if it.type in ("single", "scale"):
-            ok = isinstance(value, str) and value in it.codes
-        elif it.type == "multiple":
-            ok = isinstance(value, list) and all(isinstance(v, str) and v in it.codes for v in value) \
-                and len(set(value)) == len(value)
-        elif it.type == "integer":
-            ok = isinstance(value, int) and not isinstance(value, bool) and \
-                (it.minimum is None or value >= it.minimum) and (it.maximum is None or value <= it.maximum)
-        elif it.type == "text":
-            ok = isinstance(value, str) and len(value) <= MAX_TEXT_ANSWER
-        if not ok:
+        # The response schema's rule, the very one the kiosk applied.
+        fits = ANSWER_CHECKS.get(it.type)
+        if fits is not None and not fits(value, it.codes, it.minimum, it.maximum):
             raise _bad(f"answer {value!r} is not valid for item {key!r}", "ING-007")
     for key in skipped:
         if key not in items:

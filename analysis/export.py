@@ -22,10 +22,10 @@ from pathlib import Path
 
 import polars as pl
 
-from kiosk import i18n
-from kiosk.errors import KioskError
-from kiosk.i18n import N_
-from kiosk.questionnaire import ScoreDef
+from surveycore import i18n
+from surveycore.errors import KioskError
+from surveycore.i18n import N_
+from surveycore.questionnaire import ScoreDef
 
 from analysis import disclosure, scores, tables
 from analysis.ingest import module_index, scan_answers, scan_responses
@@ -471,7 +471,7 @@ def labelled_records(data_dir: str | Path, questionnaire_dirs: Sequence[str | Pa
     variable labels (question texts), value labels per variable, and the
     variables that carry the user-missing codes."""
     from analysis.report import _semver, survey_orders
-    from kiosk.i18n import translations
+    from surveycore.i18n import translations
 
     gettext = translations(lang).gettext
     index = module_index(questionnaire_dirs)

@@ -25,7 +25,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
-from kiosk.errors import KioskError
+from surveycore.errors import KioskError
 
 from analysis.ingest import dataset_surveys, keep_definitions, scan_responses
 

@@ -48,12 +48,12 @@ from typing import Any, Callable, Iterable
 
 import polars as pl
 
-from kiosk.errors import EnvelopeError, KeyFileError, KioskError, ValidationError
-from kiosk.definitions import load_record, parse_block
-from kiosk.keys import fingerprint
-from kiosk.questionnaire import Module, Survey, load_module, load_survey
-from kiosk.sealing import HEADER_LEN, MAGIC
-from kiosk.store import bundle_count, display_name, read_bundle
+from surveycore.bundle import bundle_count, display_name, read_bundle
+from surveycore.definitions import load_record, parse_block
+from surveycore.envelope import HEADER_LEN, MAGIC
+from surveycore.errors import EnvelopeError, KeyFileError, KioskError, ValidationError
+from surveycore.keys import fingerprint
+from surveycore.questionnaire import Module, Survey, file_kind_of, load_module, load_survey
 
 from analysis.envelopes import (BatchOpener, Catalogue, ModuleSpec, Opened, init_worker, rows_of,
                                 validate_body, worker_open)
@@ -223,6 +223,8 @@ def catalogue_of(dirs: Iterable[str | Path]) -> Catalogue:
             # Two folders may hold different definitions of one version.
             by_hash.setdefault((m.id, m.version, m.hash), ModuleSpec.of(m))
             continue
+        if file_kind_of(f) != "survey":
+            continue  # a module that does not load: 'kiosk check' reports it
         try:
             text = f.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

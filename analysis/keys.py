@@ -22,10 +22,11 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from kiosk.errors import KeyFileError
-from kiosk.keys import (SUITE_BY_NAME, SUITE_HYBRID, SUITE_NAMES, SUITE_X25519, DevicePublicKey,
-                        TeamPublicKey, fingerprint, load_device_public, public_key_from_raw,
-                        public_key_json, read_small, write_atomic)
+from surveycore.errors import KeyFileError
+from surveycore.keys import (SUITE_BY_NAME, SUITE_HYBRID, SUITE_NAMES, SUITE_X25519, DevicePublicKey,
+                             TeamPublicKey, fingerprint, load_device_public, public_key_from_raw, public_key_json,
+                             read_small)
+from surveycore.keys import write_atomic
 
 PRIVATE_KIND = "health-kiosk-team-private-key"
 SCRYPT_N = 2 ** 17

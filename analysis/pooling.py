@@ -30,7 +30,7 @@ from typing import Any, Iterable, Mapping
 
 import polars as pl
 
-from kiosk.questionnaire import Choice, Module, Survey, load_survey
+from surveycore.questionnaire import Choice, Module, Survey, load_survey
 
 
 @dataclass

@@ -16,10 +16,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from surveycore.errors import KioskError
+from surveycore.keys import fingerprint
+from surveycore.receipt import receipt_payload, receipt_signed_message, receipt_text
 from analysis.keys import TeamPrivateKey, receipt_signing_key
-from kiosk.errors import KioskError
-from kiosk.keys import fingerprint
-from kiosk.store import receipt_payload, receipt_signed_message, receipt_text
 
 
 def receipt_name(device: bytes, run: int) -> str:

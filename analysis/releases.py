@@ -25,7 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
-from kiosk.errors import KioskError
+from surveycore.errors import KioskError
 
 from analysis.ingest import scan_responses
 

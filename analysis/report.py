@@ -26,12 +26,12 @@ from pathlib import Path
 
 import polars as pl
 from babel.dates import format_date
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal
 
-from kiosk import i18n
-from kiosk.i18n import N_
-from kiosk.errors import KioskError, ValidationError
-from kiosk.questionnaire import Item, Module, ScoreDef, load_survey
+from surveycore import i18n
+from surveycore.errors import KioskError, ValidationError
+from surveycore.i18n import N_
+from surveycore.questionnaire import Item, Module, ScoreDef, load_survey
 
 from analysis import disclosure, scores, tables
 from analysis.disclosure import ZERO, Protection, PublishedTable, Tally
@@ -1087,7 +1087,7 @@ class Fmt:
         key = (value, -1)
         text = self._numbers.get(key)
         if text is None:
-            text = self._numbers[key] = format_percent(value / 100, locale=self.lang, format="#,##0.0%")
+            text = self._numbers[key] = i18n.format_percent(value / 100, self.lang)  # one formatter for all
         return text
 
     def num(self, value: float | None, digits: int = 1) -> str:

@@ -1,6 +1,6 @@
 """Scores declared by the questionnaire modules, vectorised with polars.
 
-Same semantics as the reference engine :mod:`kiosk.scoring` (tests compare
+Same semantics as the reference engine :mod:`surveycore.scoring` (tests compare
 both on random answers):
 
 * a score is null when any of its items is missing, refused, skipped, not a
@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from kiosk.questionnaire import ScoreDef
+from surveycore.questionnaire import ScoreDef
 
 EPS = 1e-9
-"""Tolerance of kiosk.scoring for band bounds and cut-offs."""
+"""Tolerance of surveycore.scoring for band bounds and cut-offs."""
 BELOW = "_below"
 """Class of values under the first band's lower bound (no band)."""
 NEGATIVE = "_negative"

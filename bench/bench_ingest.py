@@ -37,10 +37,11 @@ def make_bundle(folder: Path, n: int, seed: int = 7) -> tuple[Path, dict[bytes, 
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
     from analysis.keys import generate
-    from kiosk.flow import Respondent, max_body_size
-    from kiosk.questionnaire import load_survey
+    from kiosk.flow import Respondent
+    from surveycore.response import max_body_size
+    from surveycore.questionnaire import load_survey
     from kiosk.sealing import seal
-    from kiosk.store import write_bundle
+    from surveycore.bundle import write_bundle
     qdir = folder / "questionnaires"
     qdir.mkdir(parents=True)
     for name in SURVEY_FILES:
@@ -71,9 +72,9 @@ def raw_open_ndjson(bundle: Path, keys: dict[bytes, Any]) -> Any:
     process, cut the body out, and parse all bodies with one read_ndjson."""
     import polars as pl
 
-    from kiosk.keys import hpke_suite
-    from kiosk.sealing import HEADER_LEN, INFO_PREFIX
-    from kiosk.store import read_bundle
+    from surveycore.keys import hpke_suite
+    from surveycore.envelope import HEADER_LEN, INFO_PREFIX
+    from surveycore.bundle import read_bundle
     key = next(iter(keys.values()))
     suite = hpke_suite(key.suite)
     lines = []
@@ -87,10 +88,10 @@ def raw_open_ndjson(bundle: Path, keys: dict[bytes, Any]) -> Any:
 def crypto_costs(bundle: Path, keys: dict[bytes, Any], sample: int = 1000) -> tuple[float, float]:
     """Seconds per envelope for the HPKE open and for the Ed25519 signature
     check, measured on a sample of the bundle (best of 3)."""
-    from kiosk.keys import hpke_suite
+    from surveycore.keys import hpke_suite
     from analysis.envelopes import verify_signature
-    from kiosk.sealing import HEADER_LEN, INFO_PREFIX, split_inner
-    from kiosk.store import read_bundle
+    from surveycore.envelope import HEADER_LEN, INFO_PREFIX, split_inner
+    from surveycore.bundle import read_bundle
 
     key = next(iter(keys.values()))
     suite = hpke_suite(key.suite)

@@ -2,7 +2,7 @@
 
 * full report (counts, cell key protection, HTML) of the shipped full survey
   at 300, 1,000 and 5,000 responses sealed through the real path
-  (``analysis simulate`` then ingest): goal <= 3 s each;
+  (``kiosk simulate`` then ingest): goal <= 3 s each;
 * full report of the benchmark survey (bench.bench_report's generator) at
   1M responses: goal <= 5 s;
 * one dashboard selection (a neighbourhood filter) at 100,000 responses:
@@ -63,7 +63,7 @@ def _sealed_dataset(root: Path, n: int) -> Path:
     """``n`` responses of the full survey, sealed and ingested."""
     from analysis.ingest import ingest
     from analysis.keys import keygen, load_private_key
-    from analysis.simulate import simulate
+    from kiosk.simulate import simulate
     from kiosk.keys import create_device_key
 
     team = root / "team"

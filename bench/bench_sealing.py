@@ -25,8 +25,8 @@ def _measure(suite: str, n: int, work: Path) -> dict[str, Any]:
     from bench.fault_kill import make_kiosk
     from kiosk.config import KioskRuntime, load_config
     from kiosk.flow import Respondent
-    from kiosk.keys import hpke_suite
-    from kiosk.sealing import INFO_PREFIX, bucket_size
+    from surveycore.keys import hpke_suite
+    from surveycore.envelope import INFO_PREFIX, bucket_size
 
     cfg, _keys = make_kiosk(work / suite, suite)
     rt = KioskRuntime(load_config(cfg))

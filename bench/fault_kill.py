@@ -97,7 +97,7 @@ def check_outbox(config: Path, acked: set[str], keys: dict[bytes, Any]) -> Check
     """Compare the outbox with the acknowledged ids and open every envelope."""
     from analysis.envelopes import open_envelope
     from kiosk.config import load_config
-    from kiosk.errors import KioskError
+    from surveycore.errors import KioskError
     from kiosk.store import Outbox
 
     outbox = Outbox(load_config(config).outbox_path)
@@ -125,7 +125,8 @@ def make_kiosk(folder: Path, suite: str = "mlkem768-x25519") -> tuple[Path, dict
 
     from analysis.keys import keygen
     from kiosk.cli import QUESTIONNAIRES, _demo_toml
-    from kiosk.keys import SUITE_BY_NAME, create_device_key
+    from surveycore.keys import SUITE_BY_NAME
+    from kiosk.keys import create_device_key
 
     key = keygen(folder / "team", b"fault-kill passphrase", suite=SUITE_BY_NAME[suite], n=2 ** 12)
     create_device_key(folder / "device" / "device.key")

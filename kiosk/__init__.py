@@ -1,8 +1,9 @@
 """Anonymous, multilingual health-survey kiosk.
 
 The kiosk seals every response with the diagnostic team's public key and can
-never read a response back. The pure core modules (questionnaire, logic,
-sealing, store, flow) hold all behaviour; ``kiosk/app.py`` and
+never read a response back. The formats and the questionnaire model it shares
+with the analysis live in ``surveycore``; here, the pure modules (flow,
+sealing, store, keys) hold the kiosk's behaviour, and ``kiosk/app.py`` and
 ``kiosk/pages/`` are a thin Streamlit shell around them.
 """
 

@@ -10,22 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.errors import Problem, ProblemList, ValidationError
-from kiosk.i18n import check_catalogs
-from kiosk.questionnaire import _parse_yaml_text, load_module, load_survey, read_text_bounded
+from surveycore.errors import Problem, ValidationError
+from surveycore.i18n import check_catalogs
+from surveycore.questionnaire import file_kind_of, load_module, load_survey
 
 YAML_SUFFIXES = ("*.yaml", "*.yml")
-
-
-def _kind(path: Path) -> str:
-    """``survey`` for a file with ``modules`` or ``site``, else ``module``."""
-    try:
-        data = _parse_yaml_text(read_text_bounded(path), ProblemList())
-    except (OSError, UnicodeDecodeError):
-        return "module"  # the module loader reports the problem with its code
-    if isinstance(data, dict) and ("modules" in data or "site" in data):
-        return "survey"
-    return "module"
 
 
 def _files(paths: list[Path], problems: list[Problem]) -> list[Path]:
@@ -48,8 +37,9 @@ def check_site_config(path: Path, problems: list[Problem]) -> None:
     pins, its team public key and device key loadable, its server settings
     safe (a network address needs TLS)."""
     from kiosk.config import load_config
-    from kiosk.errors import KioskError
-    from kiosk.keys import load_device_key, load_public_key
+    from surveycore.errors import KioskError
+    from kiosk.keys import load_device_key
+    from surveycore.keys import load_public_key
     from kiosk.server import streamlit_config
     try:
         cfg = load_config(path)
@@ -62,7 +52,8 @@ def check_site_config(path: Path, problems: list[Problem]) -> None:
         problems.extend(exc.problems)
     else:
         # Against what this kiosk already ran: a changed text needs a new version.
-        from kiosk.definitions import recorded_in, version_conflicts
+        from kiosk.definitions import recorded_in
+        from surveycore.definitions import version_conflicts
         for message in version_conflicts(survey, recorded_in(cfg.outbox_path)):
             problems.append(Problem("Q-VER-001", message, str(cfg.survey)))
     for check in (lambda: load_public_key(cfg.public_key), lambda: load_device_key(cfg.device_key),
@@ -91,7 +82,7 @@ def check_paths(paths: list[Path]) -> list[Problem]:
             check_site_config(p, problems)
     for f in _files([p for p in paths if p.suffix != ".toml"], problems):
         try:
-            if _kind(f) == "survey":
+            if file_kind_of(f) == "survey":
                 load_survey(f, warnings=problems)
             else:
                 load_module(f, warnings=problems)

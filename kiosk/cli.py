@@ -1,25 +1,25 @@
-"""``kiosk`` command line: demo, serve, check, export, confirm, status.
+"""``kiosk`` command line: demo, serve, check, export, confirm, status, simulate.
 
 The single place (with the pages' ``show_error``) where errors become text:
-every :class:`~kiosk.errors.KioskError` is printed as ``[CODE] message`` and
+every :class:`~surveycore.errors.KioskError` is printed as ``[CODE] message`` and
 the command exits 1; a patient never sees any of this.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiosk.errors import ConfigError, KioskError, ValidationError
+from surveycore.cli import unexpected
+from surveycore.errors import ConfigError, KioskError, ValidationError
 
 if TYPE_CHECKING:
     from kiosk.config import KioskConfig
-    from kiosk.keys import TeamPublicKey
+    from surveycore.keys import TeamPublicKey
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONNAIRES = REPO / "questionnaires"
@@ -158,8 +158,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_confirm(args: argparse.Namespace) -> int:
     from kiosk.config import load_config
-    from kiosk.keys import device_raw, load_device_key, load_public_key
-    from kiosk.store import read_receipt
+    from surveycore.keys import device_raw, load_public_key
+    from kiosk.keys import load_device_key
+    from surveycore.receipt import read_receipt
     cfg = load_config(args.config)
     team = load_public_key(cfg.public_key)
     device = device_raw(load_device_key(cfg.device_key).public_key())
@@ -175,7 +176,7 @@ def cmd_confirm(args: argparse.Namespace) -> int:
 def _receipts_of_folder(folder: Path, team: TeamPublicKey, device: bytes) -> list[bytes]:
     """The ids of every receipt in ``folder`` made for this kiosk; receipts
     for other kiosks are skipped, any other bad receipt stops everything."""
-    from kiosk.store import read_receipt
+    from surveycore.receipt import read_receipt
     ids: list[bytes] = []
     found = 0
     for path in sorted(folder.glob("*.json")):
@@ -213,7 +214,8 @@ def _confirm_ids(cfg: KioskConfig, ids: list[bytes]) -> int:
 
 def cmd_init_device(args: argparse.Namespace) -> int:
     from kiosk.config import load_config
-    from kiosk.keys import device_id, ensure_device_key
+    from surveycore.keys import device_id
+    from kiosk.keys import ensure_device_key
     cfg = load_config(args.config)
     key, created = ensure_device_key(cfg.device_key)
     pub = cfg.device_key.with_name(cfg.device_key.stem + ".pub")
@@ -271,7 +273,7 @@ def cmd_install_service(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from kiosk.config import KioskRuntime, load_config
-    from kiosk.keys import device_id
+    from surveycore.keys import device_id
     rt = KioskRuntime(load_config(args.config))
     print(f"survey: {rt.survey.id} {rt.survey.version}")
     for m in rt.survey.modules:
@@ -314,7 +316,7 @@ def cmd_set_pin(args: argparse.Namespace) -> int:
     from kiosk.pin import set_pin
     cfg = load_config(args.config)
     if args.pin_file:
-        from kiosk.keys import read_small
+        from surveycore.keys import read_small
         try:
             pin = read_small(Path(args.pin_file)).strip()
         except FileNotFoundError:
@@ -363,13 +365,36 @@ def cmd_i18n_import(args: argparse.Namespace) -> int:
 
 
 def cmd_i18n_check(args: argparse.Namespace) -> int:
-    from kiosk.i18n import check_catalogs, locales_dir
+    from surveycore.i18n import check_catalogs, locales_dir
     problems = check_catalogs(args.locales)
     for p in problems:
         print(p.render())
     errors = [p for p in problems if p.severity == "error"]
     print(f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s) in {locales_dir(args.locales)}")
     return 1 if errors else 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Seal synthetic responses into a bundle, as this kiosk would (demos, benchmarks)."""
+    import dataclasses
+    import datetime as dt
+    from kiosk.simulate import Behaviour, simulate
+    if args.weeks < 1:
+        raise KioskError("--weeks must be 1 or more", code="CFG-031")
+    start = None
+    if args.start_week:
+        try:
+            year, week = args.start_week.split("-W")
+            start = dt.date.fromisocalendar(int(year), int(week), 1)
+        except ValueError:
+            raise KioskError(f"--start-week {args.start_week!r}: give an ISO week such as 2026-W01",
+                             code="CFG-031") from None
+    counts = simulate(args.n, args.survey, args.pub, args.device_key, args.out, seed=args.seed,
+                      module_dirs=[QUESTIONNAIRES, *args.questionnaires], start=start,
+                      behaviour=dataclasses.replace(Behaviour(), weeks=args.weeks))
+    print(f"{args.n} synthetic responses sealed into {args.out}: " +
+          ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -438,6 +463,18 @@ def build_parser() -> argparse.ArgumentParser:
                                       "cannot start, 3 storage almost full, 4 out of service")
     p.add_argument("--config", default="kiosk.toml")
     p.set_defaults(func=cmd_status)
+    p = sub.add_parser("simulate", help="seal synthetic responses into a bundle (demos, benchmarks)")
+    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--survey", required=True)
+    p.add_argument("--pub", required=True, help="team public key")
+    p.add_argument("--device-key", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--weeks", type=int, default=26, help="weeks the responses are spread over (default 26)")
+    p.add_argument("--start-week", metavar="YYYY-Www",
+                   help="first ISO week of the span (default: the span ends this week)")
+    p.add_argument("--questionnaires", action="append", default=[])
+    p.set_defaults(func=cmd_simulate)
     p = sub.add_parser("i18n", help="translations: status, module export/import, catalog check")
     i18n_sub = p.add_subparsers(dest="i18n_command", required=True)
     q = i18n_sub.add_parser("status", help="every language of each survey and module: coverage and status")
@@ -479,38 +516,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except BaseException as exc:  # noqa: BLE001 - the boundary: one coded line, never a traceback
         return unexpected(exc)
-
-
-def unexpected(exc: BaseException) -> int:
-    """The last line of defence of both command lines: an error no code path
-    foresaw becomes one coded line and a non-zero status, never a traceback
-    (``HEALTH_KIOSK_DEBUG=1`` shows it, for developers). A closed output pipe
-    (``| head``) ends quietly."""
-    if isinstance(exc, (SystemExit, KeyboardInterrupt)):
-        if isinstance(exc, KeyboardInterrupt):
-            print("error: [SYS-004] interrupted", file=sys.stderr)
-            return 130
-        raise exc
-    if isinstance(exc, BrokenPipeError):
-        # Python would complain again while flushing stdout at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1
-    if os.environ.get("HEALTH_KIOSK_DEBUG"):
-        import traceback
-        traceback.print_exception(exc)
-    if isinstance(exc, OSError):
-        where = f" {exc.filename!r}" if exc.filename else ""
-        message = f"[SYS-001] cannot use{where}: {exc.strerror or exc}; check the path and its permissions"
-    elif isinstance(exc, UnicodeError):
-        message = "[SYS-002] a file given is not UTF-8 text; save it as UTF-8"
-    elif isinstance(exc, (RecursionError, MemoryError)):
-        message = "[SYS-003] an input is nested too deeply or too large to be read"
-    else:
-        message = (f"[SYS-099] unexpected error ({exc.__class__.__name__}); please report it with the command "
-                   "you ran (set HEALTH_KIOSK_DEBUG=1 to see the details)")
-    print(f"error: {message}", file=sys.stderr)
-    return 1
 
 
 if __name__ == "__main__":

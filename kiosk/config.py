@@ -15,11 +15,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk import definitions
-from kiosk.errors import ConfigError, KioskError, StoreError
-from kiosk.flow import Respondent, max_body_size, response_body
-from kiosk.keys import TeamPublicKey, load_device_key, load_public_key
-from kiosk.questionnaire import Survey, load_survey
+from surveycore.definitions import record_of
+from surveycore.errors import ConfigError, KioskError, StoreError
+from surveycore.keys import TeamPublicKey, load_public_key
+from surveycore.questionnaire import Survey, load_survey
+from surveycore.response import max_body_size, response_body
+from kiosk.definitions import check_versions
+from kiosk.flow import Respondent
+from kiosk.keys import load_device_key
 from kiosk.sealing import seal
 from kiosk.store import Outbox, Storage
 
@@ -131,8 +134,8 @@ class KioskRuntime:
         try:
             # A definition changed under an unchanged version is refused, and
             # what the kiosk runs is recorded so every bundle describes it.
-            definitions.check_versions(self.survey, self.outbox.surveys_run())
-            record = definitions.record_of(self.survey)
+            check_versions(self.survey, self.outbox.surveys_run())
+            record = record_of(self.survey)
             self.outbox.record_survey(record.manifest, record.files)
         except KioskError:
             self.outbox.close()
@@ -192,7 +195,7 @@ class KioskRuntime:
     @property
     def envelope_size(self) -> int:
         """Bytes of every envelope of this survey (they are all padded alike)."""
-        from kiosk.sealing import HEADER_LEN, bucket_size
+        from surveycore.envelope import HEADER_LEN, bucket_size
         enc = 1120 if self.public_key.suite == 1 else 32  # HPKE encapsulation (docs/envelope.md §2.2)
         return HEADER_LEN + enc + bucket_size(self.pad_to) + 16
 

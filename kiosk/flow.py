@@ -13,31 +13,15 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk import logic
-from kiosk.questionnaire import Item, Survey
-from kiosk.sealing import new_envelope_id, period_of
+from surveycore import logic
+from surveycore.questionnaire import Item, Survey
+from surveycore.response import PREFER_NOT, answer_fits, response_body
 
 
 def N_(message: str) -> str:
     """Mark a string for extraction; it is translated where it is shown."""
     return message
 
-
-class _PreferNot:
-    """Sentinel for "prefer not to answer" (sealed as JSON ``null``)."""
-
-    _instance: "_PreferNot | None" = None
-
-    def __new__(cls) -> "_PreferNot":
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "PREFER_NOT"
-
-
-PREFER_NOT = _PreferNot()
 
 MSG_REQUIRED = N_("Please choose an answer, or tap “Prefer not to answer”.")
 MSG_CHOICE = N_("This answer is not one of the choices.")
@@ -175,18 +159,12 @@ class Respondent:
         else (msgid, format arguments)."""
         item = self.current
         assert item is not None
-        codes = {c.code for c in item.choices}
-        if item.type in ("single", "scale"):
-            if value not in codes:
-                return MSG_CHOICE, {}
-        elif item.type == "multiple":
-            if not isinstance(value, list) or not set(value) <= codes:
-                return MSG_CHOICE, {}
-        elif item.type == "integer":
-            if isinstance(value, bool) or not isinstance(value, int) or not (
-                    item.minimum is not None and item.maximum is not None
-                    and item.minimum <= value <= item.maximum):
+        # Which answer fits an item is the response schema's to say: the
+        # analysis refuses a sealed answer by the very same rule.
+        if not answer_fits(item.type, value, {c.code for c in item.choices}, item.minimum, item.maximum):
+            if item.type == "integer":
                 return MSG_RANGE, {"minimum": item.minimum, "maximum": item.maximum}
+            return MSG_CHOICE, {}
         if item.constraint:
             def lookup(name: str) -> Any:
                 if name == item.id:
@@ -285,43 +263,3 @@ def _snapshot(answers: dict[str, Any]) -> tuple:
     return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in answers.items())
 
 
-def response_body(survey: Survey, lang: str, status: str, answers: dict[str, Any],
-                  skipped: list[str], today: dt.date | None = None, test: bool = False) -> dict[str, Any]:
-    """Assemble a response body. Holds no time finer than the site's period."""
-    return {
-        "v": 1,
-        "id": new_envelope_id(),
-        "survey": {"id": survey.id, "version": survey.version, "hash": survey.hash},
-        "modules": [{"id": m.id, "version": m.version, "hash": m.hash} for m in survey.modules],
-        "centre": survey.site.centre,
-        "period": period_of(today or dt.date.today(), survey.site.period),
-        "lang": lang,
-        "status": status,
-        "test": test,
-        "answers": answers,
-        "skipped": skipped,
-    }
-
-
-def max_body_size(survey: Survey) -> int:
-    """Size of the largest body this survey can produce (every item answered
-    with its longest value), used to pad every envelope to one size."""
-    from kiosk.sealing import canonical_json
-    answers: dict[str, Any] = {}
-    for item in survey.questions:
-        if item.type == "multiple":
-            answers[item.key] = [c.code for c in item.choices]
-        elif item.choices:
-            longest = max((c.code for c in item.choices), key=len)
-            # "prefer not to answer" is sealed as null, longer than a 1-char code.
-            answers[item.key] = longest if len(longest) + 2 >= 4 else None
-        elif item.type == "integer":
-            answers[item.key] = max(abs(item.minimum or 0), abs(item.maximum or 0)) * -1
-        else:
-            answers[item.key] = "x" * 500
-    longest_lang = max(survey.site.languages, key=len, default="xx")
-    body = response_body(survey, longest_lang, "complete", answers, [], dt.date(2026, 12, 31))
-    # skipped keys and answers are exclusive; the worst case is the larger.
-    skipped_all = response_body(survey, longest_lang, "complete", {}, [i.key for i in survey.questions],
-                                dt.date(2026, 12, 31))
-    return max(len(canonical_json(body)), len(canonical_json(skipped_all)))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from kiosk.errors import ConfigError
+from surveycore.errors import ConfigError
 
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 300

@@ -22,8 +22,8 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from kiosk.errors import ConfigError
-from kiosk.questionnaire import load_module_text
+from surveycore.errors import ConfigError
+from surveycore.questionnaire import load_module_text
 
 # A spoken question lasts seconds; a minute of 48 kHz 16-bit mono WAV is
 # about 5.5 MiB. Anything larger is a mistake (a recorder left running).
@@ -80,7 +80,7 @@ def save_recording(module_path: str | Path, lang: str, item_id: str, code: str |
     Raises :class:`ConfigError` (``REC-001`` not a WAV recording or too
     large, ``REC-002`` no such item or answer, ``REC-003`` the language is
     not one of the module's, ``REC-004`` the module could not be written)
-    or the module's own :class:`~kiosk.errors.ValidationError`; in every
+    or the module's own :class:`~surveycore.errors.ValidationError`; in every
     case neither the module nor any audio file is changed.
     """
     from kiosk.translate import _dump, _yaml_for  # the layout-keeping YAML writer

@@ -150,7 +150,7 @@ def numerals(value: int, lang: str) -> str:
     Pashto; Latin digits where CLDR says so, as for Arabic and French)."""
     from babel.numbers import format_decimal
 
-    from kiosk.i18n import babel_locale
+    from surveycore.i18n import babel_locale
     loc = babel_locale(lang)
     system = loc.default_numbering_system
     text = format_decimal(value, locale=loc, numbering_system="default")

@@ -10,8 +10,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from surveycore.errors import ConfigError
 from kiosk.config import KioskConfig
-from kiosk.errors import ConfigError
 
 _USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 

@@ -1,5 +1,6 @@
-"""The outbox: a write-only SQLite store of sealed envelopes, and the bundle
-and receipt files that carry envelopes to the analysts and back.
+"""The outbox: a write-only SQLite store of sealed envelopes. The bundle and
+receipt files that carry envelopes to the analysts and back are formats of
+``surveycore.bundle`` and ``surveycore.receipt``.
 
 WAL mode with ``synchronous=FULL`` makes each committed response durable; one
 transaction per response; the table is ``WITHOUT ROWID`` keyed by the random
@@ -14,26 +15,17 @@ the team's dataset; export alone never removes anything. Formats are in
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import json
 import os
-import re
 import sqlite3
-import stat
-import struct
 import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ed25519
-
-from kiosk.errors import ConfigError, EnvelopeError, StoreError
-from kiosk.keys import TeamPublicKey, fingerprint
+from surveycore.bundle import bundle_bytes, fsync_dir, write_part
+from surveycore.errors import StoreError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -74,23 +66,6 @@ RESERVE_BYTES = 8 * PAGE_SIZE
 WAL_ALLOWANCE = (WAL_AUTOCHECKPOINT_PAGES + 4) * PAGE_SIZE
 # "Storage almost full" from when fewer responses than this still fit.
 WARN_ROOM_RESPONSES = 1000
-BUNDLE_MAGIC = b"HKBUNDLE"
-# Version 2 carries the signed questionnaire definitions; version 1 (no
-# definitions) is still read.
-BUNDLE_VERSION = 2
-BUNDLE_VERSION_LEGACY = 1
-BUNDLE_DIGEST_LEN = 32
-# No envelope comes near this; a larger length field means a damaged bundle.
-MAX_ENVELOPE_LEN = 1 << 20
-# What one bundle may cost the analysts' machine: a kiosk exporting weekly
-# stays orders of magnitude below; a larger file is refused whole (BND-007)
-# before it is read.
-MAX_BUNDLE_ENVELOPES = 200_000
-MAX_BUNDLE_BYTES = 1 << 30
-MAX_DEFINITIONS_LEN = 16 << 20
-RECEIPT_KIND = "health-kiosk-receipt"
-RECEIPT_VERSION = 2  # 1: unsigned receipts, refused since receipts are signed
-_ENVELOPE_ID_RE = re.compile(r"[0-9a-f]{32}")
 
 # SQLite primary result codes (the low byte of ``sqlite_errorcode``).
 _SQLITE_READONLY = 8
@@ -127,21 +102,6 @@ def _disk_is_full(folder: Path) -> bool:
         return disk_free(folder) < PAGE_SIZE
     except OSError:
         return False
-
-
-def _fsync_dir(folder: Path) -> None:
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _write_part(part: Path, data: bytes) -> None:
-    with open(part, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def _remove_stale(part: Path) -> bool:
@@ -317,7 +277,7 @@ class Outbox:
                 self._rollback()
                 raise _store_error("could not record the export (no bundle written)", exc, "S-013") from None
             try:
-                _write_part(part, bundle_bytes([env for _, env in pending], definitions))
+                write_part(part, bundle_bytes([env for _, env in pending], definitions))
             except OSError as exc:
                 self._rollback()
                 part.unlink(missing_ok=True)
@@ -332,7 +292,7 @@ class Outbox:
                                    "S-013") from None
         try:
             part.replace(p)
-            _fsync_dir(p.parent)
+            fsync_dir(p.parent)
         except OSError as exc:
             part.unlink(missing_ok=True)
             raise StoreError(f"cannot write the bundle {str(p)!r}: {exc.strerror}; nothing was removed "
@@ -506,327 +466,3 @@ class Outbox:
         with self._lock:
             return {str(r[0]): zlib.decompress(bytes(r[1]))
                     for r in self.db.execute("SELECT sha256, body FROM definition_files")}
-
-
-# ------------------------------------------------------------------ bundles
-
-@dataclass(frozen=True)
-class Bundle:
-    """Envelopes carried from a kiosk to the analysts."""
-
-    envelopes: list[bytes]
-    sha256: str = ""  # hex checksum stored at the end of the file
-    # Version 2: the signed block of the questionnaire definitions the
-    # envelopes were answered with (kiosk.definitions); empty in version 1.
-    definitions: bytes = b""
-    version: int = BUNDLE_VERSION_LEGACY
-
-
-def bundle_bytes(envelopes: list[bytes], definitions: bytes | None = None) -> bytes:
-    """The bytes of a bundle: magic, version, (version 2: the definitions
-    block,) count, length-prefixed envelopes, then a SHA-256 of everything
-    before it. Without ``definitions`` a version 1 bundle is written."""
-    if definitions is None:
-        parts = [BUNDLE_MAGIC, struct.pack(">BI", BUNDLE_VERSION_LEGACY, len(envelopes))]
-    else:
-        parts = [BUNDLE_MAGIC, struct.pack(">BI", BUNDLE_VERSION, len(definitions)), definitions,
-                 struct.pack(">I", len(envelopes))]
-    for env in envelopes:
-        parts.append(struct.pack(">I", len(env)))
-        parts.append(env)
-    payload = b"".join(parts)
-    return payload + hashlib.sha256(payload).digest()
-
-
-def write_bundle(path: str | Path, envelopes: list[bytes], definitions: bytes | None = None) -> None:
-    """Write a bundle durably (with its signed ``definitions`` block, see
-    :func:`kiosk.definitions.block_of`). It is written to a temporary name,
-    flushed to disk, then renamed, so a half-written bundle never looks
-    complete."""
-    p = Path(path)
-    tmp = p.with_name(p.name + ".part")
-    try:
-        _write_part(tmp, bundle_bytes(envelopes, definitions))
-        tmp.replace(p)
-        _fsync_dir(p.parent)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise StoreError(f"cannot write the bundle {str(p)!r}: {exc.strerror}; nothing was removed "
-                         "from the kiosk", code="S-020") from None
-
-
-def display_name(path: str | Path) -> str:
-    """A bundle's path as printable text: bytes that are not UTF-8 in a file
-    name (kept by Python as surrogates) are shown as U+FFFD instead of
-    failing when printed or stored."""
-    return os.fsencode(str(path)).decode("utf-8", "replace")
-
-
-def bundle_count(path: str | Path) -> int:
-    """The envelope count a bundle's header announces, read without the rest
-    of the file (0 when it is unreadable or not a bundle: :func:`read_bundle`
-    then says why)."""
-    head = len(BUNDLE_MAGIC) + 5
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return 0
-        with open(path, "rb") as fh:
-            data = fh.read(head)
-            if len(data) < head or data[:len(BUNDLE_MAGIC)] != BUNDLE_MAGIC:
-                return 0
-            version, value = struct.unpack(">BI", data[len(BUNDLE_MAGIC):head])
-            if version == BUNDLE_VERSION:
-                fh.seek(head + value)
-                more = fh.read(4)
-                return int(struct.unpack(">I", more)[0]) if len(more) == 4 else 0
-            return int(value)
-    except (OSError, ValueError):
-        return 0
-
-
-class _Reader:
-    """Reads a bundle file in pieces, hashing what it reads."""
-
-    def __init__(self, fh: Any, size: int) -> None:
-        self.fh, self.size, self.off = fh, size, 0
-        self.digest = hashlib.sha256()
-
-    def take(self, n: int) -> bytes:
-        data = self.fh.read(n)
-        self.digest.update(data)
-        self.off += len(data)
-        return data
-
-
-def check_bundle_file(path: str | Path) -> None:
-    """Refuse, before any work (and before a passphrase is asked), a bundle
-    path that is missing (BND-001), a folder (BND-002), not a regular file
-    (BND-008), too large (BND-007) or unreadable (BND-009)."""
-    p = Path(path)
-    shown = display_name(p)
-    try:
-        st = os.stat(p)
-    except FileNotFoundError:
-        raise EnvelopeError(f"bundle {shown!r} not found", code="BND-001") from None
-    except OSError as exc:
-        raise EnvelopeError(f"bundle {shown!r} cannot be read ({exc.strerror})", code="BND-009") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise EnvelopeError(f"{shown!r} is a folder, not a bundle", code="BND-002")
-    if not stat.S_ISREG(st.st_mode):
-        # A pipe or a device would block or never end: only files are bundles.
-        raise EnvelopeError(f"{shown!r} is not a regular file (a pipe, socket or device); copy the bundle "
-                            "to a file first", code="BND-008")
-    if st.st_size > MAX_BUNDLE_BYTES:
-        raise EnvelopeError(f"bundle {shown!r} is {st.st_size:,} bytes, more than one bundle may hold "
-                            f"({MAX_BUNDLE_BYTES:,}); export more often so each bundle is smaller",
-                            code="BND-007")
-    try:
-        with open(p, "rb"):
-            pass
-    except OSError as exc:
-        raise EnvelopeError(f"bundle {shown!r} cannot be read ({exc.strerror})", code="BND-009") from None
-
-
-def read_bundle(path: str | Path) -> Bundle:
-    """Read and verify a bundle, reading the file in pieces and within the
-    limits of :data:`MAX_BUNDLE_BYTES` and :data:`MAX_BUNDLE_ENVELOPES`;
-    raise :class:`EnvelopeError` naming the file and the problem: missing
-    (BND-001), not a bundle (BND-002), damaged (BND-003), unknown version
-    (BND-004), malformed (BND-005), truncated (BND-006), beyond the limits
-    (BND-007), not a regular file (BND-008), unreadable (BND-009), bad
-    definitions (BND-010, BND-011)."""
-    p = Path(path)
-    shown = display_name(p)
-    check_bundle_file(p)
-    try:
-        with open(p, "rb") as fh:
-            return _read_bundle(_Reader(fh, os.fstat(fh.fileno()).st_size), shown)
-    except OSError as exc:
-        raise EnvelopeError(f"bundle {shown!r} cannot be read ({exc.strerror})", code="BND-009") from None
-
-
-def _read_bundle(r: _Reader, shown: str) -> Bundle:
-    again = "export it again from the kiosk: nothing was removed there"
-    head = len(BUNDLE_MAGIC) + 5
-    data = r.take(head)
-    if data[:len(BUNDLE_MAGIC)] != BUNDLE_MAGIC:
-        raise EnvelopeError(f"{shown!r} is not a kiosk bundle (bad magic bytes)", code="BND-002")
-    if len(data) < head:
-        raise EnvelopeError(f"bundle {shown!r} is truncated (ends inside its header); {again}", code="BND-006")
-    version, value = struct.unpack(">BI", data[len(BUNDLE_MAGIC):head])
-    if version not in (BUNDLE_VERSION_LEGACY, BUNDLE_VERSION):
-        raise EnvelopeError(f"bundle {shown!r} has version {version}; expected {BUNDLE_VERSION} (or "
-                            f"{BUNDLE_VERSION_LEGACY})", code="BND-004")
-    definitions = b""
-    count = value
-    if version == BUNDLE_VERSION:
-        if value > MAX_DEFINITIONS_LEN:
-            raise EnvelopeError(f"bundle {shown!r} is damaged (its definitions claim {value} bytes); {again}",
-                                code="BND-003")
-        definitions = r.take(value)
-        more = r.take(4)
-        if len(definitions) < value or len(more) < 4:
-            raise EnvelopeError(f"bundle {shown!r} is truncated (ends inside its definitions); {again}",
-                                code="BND-006")
-        (count,) = struct.unpack(">I", more)
-    if count > MAX_BUNDLE_ENVELOPES:
-        raise EnvelopeError(f"bundle {shown!r} announces {count:,} envelopes, more than one bundle may hold "
-                            f"({MAX_BUNDLE_ENVELOPES:,}); export more often so each bundle is smaller",
-                            code="BND-007")
-    # Walk the structure first so a short file is reported as truncated,
-    # then check the digest, which catches any other change.
-    envelopes: list[bytes] = []
-    for k in range(count):
-        raw = r.take(4)
-        if len(raw) < 4:
-            raise EnvelopeError(f"bundle {shown!r} is truncated (ends before envelope {k + 1} of "
-                                f"{count}); {again}", code="BND-006")
-        (n,) = struct.unpack(">I", raw)
-        if n > MAX_ENVELOPE_LEN:
-            raise EnvelopeError(f"bundle {shown!r} is damaged (envelope {k + 1} of {count} claims "
-                                f"{n} bytes); {again}", code="BND-003")
-        env = r.take(n)
-        if len(env) < n:
-            raise EnvelopeError(f"bundle {shown!r} is truncated (ends inside envelope {k + 1} of "
-                                f"{count}); {again}", code="BND-006")
-        envelopes.append(env)
-    digest = r.digest.digest()
-    stored = r.fh.read(BUNDLE_DIGEST_LEN)
-    if len(stored) < BUNDLE_DIGEST_LEN:
-        raise EnvelopeError(f"bundle {shown!r} is truncated (checksum missing); {again}", code="BND-006")
-    if stored != digest:
-        raise EnvelopeError(f"bundle {shown!r} is damaged (checksum mismatch); {again}", code="BND-003")
-    trailing = r.size - r.off - BUNDLE_DIGEST_LEN
-    if trailing > 0 or r.fh.read(1):
-        raise EnvelopeError(f"bundle {shown!r} has {max(trailing, 1)} trailing byte(s) after its checksum; "
-                            f"{again}", code="BND-005")
-    return Bundle(envelopes, digest.hex(), definitions, version)
-
-
-# ------------------------------------------------------------------ receipts
-
-RECEIPT_SIGNATURE_PREFIX = b"health-kiosk/receipt/v2"
-# A receipt lists at most a kiosk's outbox: far below this. A larger file is
-# not a receipt, and is refused before it is parsed.
-MAX_RECEIPT_BYTES = 64 << 20
-
-
-def receipt_payload(device: bytes, run: int, envelope_ids: list[str]) -> dict:
-    """The signed part of a receipt: the kiosk it is for (raw device public
-    key), the ingest run, and the ids of envelopes the team holds safely
-    (ingested now or earlier), sorted and without repeats."""
-    ids = sorted(set(envelope_ids))
-    for i in ids:
-        if not _ENVELOPE_ID_RE.fullmatch(i):
-            raise ValueError(f"not an envelope id: {i!r}")
-    return {"kind": RECEIPT_KIND, "version": RECEIPT_VERSION,
-            "device": base64.b64encode(device).decode("ascii"), "run": run, "count": len(ids),
-            "envelopes": ids}
-
-
-def receipt_signed_message(payload: dict) -> bytes:
-    """What the team's receipt key signs: a prefix, then the receipt without
-    its ``signatures`` as canonical JSON (keys sorted, no spaces)."""
-    body = {k: v for k, v in payload.items() if k != "signatures"}
-    return RECEIPT_SIGNATURE_PREFIX + json.dumps(body, sort_keys=True, ensure_ascii=False,
-                                                 separators=(",", ":")).encode("utf-8")
-
-
-def receipt_text(payload: dict, signatures: list[tuple[bytes, bytes]]) -> str:
-    """A receipt file: the payload and one ``(team key id, signature)`` per
-    team key that signed it (several during a key rotation)."""
-    signed = {**payload, "signatures": [
-        {"key_id": key_id.hex(), "signature": base64.b64encode(sig).decode("ascii")}
-        for key_id, sig in signatures]}
-    return json.dumps(signed, indent=1) + "\n"
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """A receipt whose team signature verified, for this kiosk."""
-
-    run: int
-    ids: list[bytes]
-
-
-def read_receipt(path: str | Path, team: TeamPublicKey, device: bytes) -> Receipt:
-    """Read a receipt and check that the team made it for this kiosk, before
-    anything is removed: a receipt is a licence to delete, so its list must
-    come from the holder of the team key, not from whoever held the USB key.
-
-    Refused, removing nothing: missing (CFG-020); not a receipt or damaged
-    (CFG-021); unknown version (CFG-022); count differs from the list
-    (CFG-023); unsigned (CFG-024: made before receipts were signed); a
-    signature that does not verify, i.e. forged or edited (CFG-025); made for
-    another kiosk (CFG-026); this kiosk's team key has no receipt key
-    (CFG-027: how to install it); not signed by this kiosk's team key
-    (CFG-028)."""
-    p = Path(path)
-    nothing = "nothing was removed"
-    data: object = None
-    try:
-        with open(p, "rb") as fh:
-            raw = fh.read(MAX_RECEIPT_BYTES + 1)
-        if len(raw) <= MAX_RECEIPT_BYTES:
-            data = json.loads(raw.decode("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"receipt {str(p)!r} not found; give the receipt file that 'analysis ingest' "
-                          "wrote for this kiosk", code="CFG-020") from None
-    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
-        data = None
-    bad = ConfigError(f"{str(p)!r} is not an ingest receipt (made by 'analysis ingest'); {nothing}",
-                      code="CFG-021")
-    if not isinstance(data, dict) or data.get("kind") != RECEIPT_KIND:
-        raise bad
-    if team.receipt_raw is None:
-        raise ConfigError("the team public key installed on this kiosk predates signed receipts and "
-                          "cannot check one; on the team's machine run 'analysis public-key --key "
-                          "team.key --out team.pub', bring that team.pub here and run 'kiosk set-key "
-                          f"team.pub', then confirm again; {nothing}", code="CFG-027")
-    version = data.get("version")
-    if _is_int(version) and version == 1 or (version == RECEIPT_VERSION and "signatures" not in data):
-        raise ConfigError(f"receipt {str(p)!r} is not signed by the team: a kiosk deletes only what "
-                          "a signed receipt lists; ingest the bundle again with the current 'analysis' "
-                          f"to get a signed receipt; {nothing}", code="CFG-024")
-    if not _is_int(version) or version != RECEIPT_VERSION:
-        raise ConfigError(f"receipt {str(p)!r} has version {version!r}; expected {RECEIPT_VERSION}; "
-                          f"{nothing}", code="CFG-022")
-    ids = data.get("envelopes")
-    if not isinstance(ids, list) or not all(isinstance(i, str) and _ENVELOPE_ID_RE.fullmatch(i) for i in ids):
-        raise bad
-    count = data.get("count")
-    if not _is_int(count) or count != len(ids):
-        raise ConfigError(f"receipt {str(p)!r} is damaged (lists {len(ids)} envelope(s), says "
-                          f"{count!r}); {nothing}", code="CFG-023")
-    run, sigs = data.get("run"), data.get("signatures")
-    try:
-        receipt_device = base64.b64decode(data.get("device"), validate=True)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        receipt_device = b""
-    if not _is_int(run) or len(receipt_device) != 32 or not isinstance(sigs, list) or \
-            set(data) != {"kind", "version", "device", "run", "count", "envelopes", "signatures"}:
-        raise bad
-    if receipt_device != device:
-        raise ConfigError(f"receipt {str(p)!r} is for the kiosk with device fingerprint "
-                          f"{fingerprint(receipt_device)}, not this one ({fingerprint(device)}); confirm "
-                          f"it on that kiosk; {nothing}", code="CFG-026")
-    mine = [s for s in sigs if isinstance(s, dict) and s.get("key_id") == team.key_id.hex()]
-    if not mine:
-        others = ", ".join(str(s.get("key_id")) for s in sigs if isinstance(s, dict)) or "none"
-        raise ConfigError(f"receipt {str(p)!r} is not signed by this kiosk's team key (key id "
-                          f"{team.key_id.hex()}; signed by: {others}); ingest with that team key too "
-                          f"(--key), or install the team key that signed it ('kiosk set-key'); {nothing}",
-                          code="CFG-028")
-    try:
-        signature = base64.b64decode(mine[0].get("signature"), validate=True)
-        ed25519.Ed25519PublicKey.from_public_bytes(team.receipt_raw).verify(
-            signature, receipt_signed_message(data))
-    except (TypeError, ValueError, InvalidSignature):
-        raise ConfigError(f"receipt {str(p)!r} does not carry a valid team signature: it was forged or "
-                          "edited after ingest; use the receipt exactly as 'analysis ingest' wrote it; "
-                          f"{nothing}", code="CFG-025") from None
-    return Receipt(run, [bytes.fromhex(i) for i in ids])

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from kiosk.errors import ConfigError
+from surveycore.errors import ConfigError
 
 
 def make_self_signed(cert_path: str | Path, key_path: str | Path, hosts: list[str],

@@ -37,12 +37,13 @@ from babel.messages.pofile import PoFileError, read_po, write_po
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
-from kiosk import i18n
-from kiosk.errors import ConfigError, Problem, ValidationError
+from surveycore import i18n
+from surveycore.errors import ConfigError, Problem, ValidationError
 from ruamel.yaml.comments import CommentedMap
 
-from kiosk.questionnaire import (REVIEW_STATES, Survey, _code_of, load_module, load_module_text,
-                                 load_survey)
+from surveycore.questionnaire import (REVIEW_STATES, Survey, _code_of, file_kind_of, load_module, load_module_text,
+                                      load_survey)
+from surveycore.textslots import TextSlot, text_slots
 
 STATUSES = ("validated", "draft")
 # Placeholders a translation must keep: Python ``{name}`` fields and
@@ -102,53 +103,6 @@ def _write_atomically(path: Path, text: str) -> None:
 
 # ------------------------------------------------------------------ text slots
 
-@dataclass(frozen=True)
-class TextSlot:
-    """One translatable text of a module: where it lives, what it is, and
-    its per-language map in the YAML tree."""
-
-    context: str   # msgctxt: "title", "items.chronic.hint", "choices.health5.1"...
-    item: str      # what a problem names: an item id, "health5:1", "title"...
-    what: str      # a description for the translator
-    texts: Any     # the {lang: text} mapping of the YAML tree
-    required: bool  # needed for the language to be complete (else a warning)
-
-
-def text_slots(data: Any) -> list[TextSlot]:
-    """Every per-language text map of a module tree, in file order."""
-    slots: list[TextSlot] = []
-    if not isinstance(data, dict):
-        return slots
-
-    def add(context: str, item: str, what: str, texts: Any, required: bool) -> None:
-        if isinstance(texts, dict):
-            slots.append(TextSlot(context, item, what, texts, required))
-
-    add("title", "title", "module title", data.get("title"), True)
-    add("description", "description", "module description", data.get("description"), False)
-    lists = data.get("choices")
-    if isinstance(lists, dict):
-        for name, entries in lists.items():
-            for entry in entries if isinstance(entries, list) else []:
-                code = _code_of(entry.get("code")) if isinstance(entry, dict) else None
-                if code is not None:
-                    add(f"choices.{name}.{code}", f"{name}:{code}", f"answer {code!r} of choice list {name!r}",
-                        entry.get("label"), True)
-    _item_slots(data.get("items"), add)
-    scores = data.get("scores")
-    for score in scores if isinstance(scores, list) else []:
-        if not isinstance(score, dict) or not score.get("id"):
-            continue
-        sid = str(score["id"])
-        add(f"scores.{sid}.label", f"score {sid}", f"name of score {sid!r} (report)", score.get("label"), False)
-        bands = score.get("bands")
-        for band in bands if isinstance(bands, list) else []:
-            if isinstance(band, dict) and band.get("label") is not None:
-                label = str(band["label"])
-                add(f"scores.{sid}.bands.{label}", f"score {sid}", f"band {label!r} of score {sid!r}",
-                    band.get("text"), False)
-    return slots
-
 
 def same_text_contexts(data: Any) -> set[str]:
     """The places of choice labels written once as plain text (the same in
@@ -172,29 +126,6 @@ def same_text_contexts(data: Any) -> set[str]:
 
     walk(data.get("items") if isinstance(data, dict) else None)
     return out
-
-
-def _item_slots(items: Any, add: Any) -> None:
-    for raw in items if isinstance(items, list) else []:
-        if not isinstance(raw, dict) or not raw.get("id"):
-            continue
-        iid = str(raw["id"])
-        kind = str(raw.get("type", ""))
-        if kind == "group":
-            add(f"items.{iid}.text", iid, f"heading of group {iid!r}", raw.get("text"), False)
-            _item_slots(raw.get("items"), add)
-            continue
-        add(f"items.{iid}.text", iid, f"{'note' if kind == 'note' else 'question'} {iid!r} ({kind})",
-            raw.get("text"), True)
-        add(f"items.{iid}.hint", iid, f"hint under question {iid!r}", raw.get("hint"), False)
-        add(f"items.{iid}.constraint_message", iid, f"message when an answer to {iid!r} does not fit",
-            raw.get("constraint_message"), False)
-        inline = raw.get("choices")
-        for entry in inline if isinstance(inline, list) else []:
-            code = _code_of(entry.get("code")) if isinstance(entry, dict) else None
-            if code is not None:
-                add(f"items.{iid}.choices.{code}", f"{iid}:{code}", f"answer {code!r} of question {iid!r}",
-                    entry.get("label"), True)
 
 
 def status_of(entry: Any) -> str:
@@ -600,14 +531,6 @@ def _read_tree(path: str | Path) -> Any:
     return _yaml().load(Path(path).read_text(encoding="utf-8"))
 
 
-def _is_survey(path: Path) -> bool:
-    try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except Exception:
-        return False
-    return isinstance(data, dict) and "modules" in data and "site" in data
-
-
 def _ordered(*groups: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(lang for g in groups for lang in g))
 
@@ -743,11 +666,11 @@ def status_report(path: str | Path, items: bool = False, locales: str | Path | N
     shipped = i18n.shipped_languages(locs)
     if p.is_dir():
         files = sorted(list(p.glob("*.yaml")) + list(p.glob("*.yml")))
-        surveys = [f for f in files if _is_survey(f)]
+        surveys = [f for f in files if file_kind_of(f) == "survey"]
         if not surveys:
             raise ConfigError(f"no survey file in {str(p)!r}; name a survey or module file", code="TR-015")
     elif p.is_file():
-        surveys = [p] if _is_survey(p) else []
+        surveys = [p] if file_kind_of(p) == "survey" else []
     else:
         raise ConfigError(f"{str(p)!r} not found", code="TR-012")
     out: list[str] = []

@@ -20,11 +20,13 @@ from typing import Any
 
 import streamlit as st
 
-from kiosk import i18n, scoring, screen
+from surveycore import i18n, scoring
+from surveycore.errors import KioskError
+from surveycore.keys import device_id
+from surveycore.response import PREFER_NOT
+from kiosk import screen
 from kiosk.config import KioskRuntime, config_path_from_env, load_config
-from kiosk.errors import KioskError
-from kiosk.flow import PREFER_NOT, Respondent
-from kiosk.keys import device_id
+from kiosk.flow import Respondent
 from kiosk.pin import MAX_FAILURES, PinGate
 
 WELCOME = "pages/welcome.py"
@@ -653,7 +655,7 @@ def staff_audio_page() -> None:
     """Recordings for patients who read little: the mediator picks a text,
     records it read aloud, listens, confirms, and saves it with the module
     (:mod:`kiosk.recording`). Nothing of a patient is ever recorded here."""
-    from kiosk.questionnaire import load_survey
+    from surveycore.questionnaire import load_survey
     from kiosk.recording import save_recording
     rt = runtime()
     t = _staff_text

@@ -16,7 +16,7 @@ format of ``docs/questionnaire-format.md``:
 
 Everything the kiosk cannot do (repeats, locations, dates, calculations, free
 text unless allowed, ...) is reported by sheet and row with the reason, as a
-coded :class:`~kiosk.errors.Problem`; nothing is dropped silently. The
+coded :class:`~surveycore.errors.Problem`; nothing is dropped silently. The
 module is validated exactly like a hand-written one before anything is
 written, so the output passes ``kiosk check``.
 """
@@ -33,9 +33,9 @@ from typing import Any, Iterable
 
 from ruamel.yaml import YAML
 
-from kiosk import logic
-from kiosk.errors import ExpressionError, Problem, ProblemList
-from kiosk.questionnaire import CODE_RE, ID_RE, LANG_RE, VERSION_RE, _did_you_mean, parse_module
+from surveycore import logic
+from surveycore.errors import ExpressionError, Problem, ProblemList
+from surveycore.questionnaire import CODE_RE, ID_RE, LANG_RE, VERSION_RE, _did_you_mean, parse_module
 
 # Language names XLSForm authors write without a code, mapped to the codes the
 # kiosk uses (Dari is fa_AF: Babel has no prs locale).

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from surveycore.keys import device_raw
 from analysis.keys import TeamPrivateKey, keygen, load_private_key
 from kiosk.cli import QUESTIONNAIRES, _demo_toml
-from kiosk.keys import create_device_key, device_raw, load_device_key
+from kiosk.keys import create_device_key, load_device_key
 
 REPO = Path(__file__).resolve().parent.parent
 PASSPHRASE = b"test passphrase 123"

@@ -18,8 +18,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from surveycore.errors import KioskError  # noqa: E402
 from kiosk.config import KioskRuntime, load_config  # noqa: E402
-from kiosk.errors import KioskError  # noqa: E402
 
 
 def cli(*args: str) -> tuple[int, str, str]:

@@ -268,8 +268,8 @@ def test_staff_area_counts_exports_pauses_and_test_mode(monkeypatch, flow_kiosk:
     exported = list((load_config(flow_kiosk).data_dir / "exports").glob("*.hkb"))
     assert len(exported) == 1
     # The staff export carries the survey's signed definitions, like 'kiosk export'.
-    from kiosk.definitions import parse_block
-    from kiosk.store import read_bundle
+    from surveycore.definitions import parse_block
+    from surveycore.bundle import read_bundle
     bundle = read_bundle(exported[0])
     survey = load_config(flow_kiosk).survey
     assert bundle.version == 2 and survey.read_bytes() in parse_block(bundle.definitions).files.values()

@@ -27,17 +27,19 @@ from typing import Any
 import numpy as np
 import pytest
 
+from surveycore.bundle import write_bundle
+from surveycore.keys import load_public_key
+from surveycore.questionnaire import load_survey
+from surveycore.response import max_body_size
 from analysis import cli as analysis_cli
 from analysis import envelopes as envelopes_module
 from analysis.disclosure import Protection
 from analysis.ingest import ingest
 from analysis.report import build_release
-from analysis.simulate import _random_answer
-from kiosk.flow import Respondent, max_body_size
-from kiosk.keys import load_device_key, load_public_key
-from kiosk.questionnaire import load_survey
+from kiosk.simulate import _random_answer
+from kiosk.flow import Respondent
+from kiosk.keys import load_device_key
 from kiosk.sealing import seal
-from kiosk.store import write_bundle
 from tests.conftest import REPO, TeamKeys, make_kiosk
 from tests.test_roundtrip import Tables
 
@@ -66,7 +68,7 @@ def persons(seed: int = 5) -> list[dict[str, Any]]:
 
 def seal_bundle(fixed: list[dict[str, Any]], team: TeamKeys, device_key: Path, out: Path, seed: int) -> Path:
     """Walk the full survey once per respondent (fixed answers, the others
-    drawn as ``analysis simulate`` does), sign, seal, write a bundle."""
+    drawn as ``kiosk simulate`` does), sign, seal, write a bundle."""
     survey = load_survey(SURVEY, [QDIR])
     public, device = load_public_key(team.dir / "team.pub"), load_device_key(device_key)
     pad, rng = max_body_size(survey), random.Random(seed)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.questionnaire import load_module
+from surveycore.questionnaire import load_module
 from tests.browser_support import browser_page, kiosk_server, non_loopback, tap, wait_idle, wait_readable
 from tests.test_browser_scripts import fonts_in_use
 

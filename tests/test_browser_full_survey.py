@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import i18n
+from surveycore import i18n
+from surveycore.questionnaire import load_survey
 from kiosk.config import load_config
 from kiosk.flow import Respondent
-from kiosk.questionnaire import load_survey
 from kiosk.screen import numerals
 from kiosk.store import Outbox
 from tests.browser_support import browser_page, kiosk_server, non_loopback, wait_idle, wait_readable

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from surveycore import i18n
+from surveycore.questionnaire import Survey, load_survey
 from analysis.envelopes import open_envelope
-from kiosk import i18n
 from kiosk.config import load_config
 from kiosk.flow import Respondent
-from kiosk.questionnaire import Survey, load_survey
 from kiosk.screen import numerals
 from kiosk.store import Outbox
 from tests.browser_support import browser_page, kiosk_server, non_loopback, wait_idle, wait_readable

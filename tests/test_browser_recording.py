@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from surveycore.questionnaire import load_module
 from kiosk.config import load_config
 from kiosk.pin import set_pin
-from kiosk.questionnaire import load_module
 from kiosk.recording import save_recording
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, kiosk_server, non_loopback, wait_idle, wait_readable
 from tests.test_recording import tone

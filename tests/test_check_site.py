@@ -48,8 +48,8 @@ def test_a_small_order_team_key_is_refused_by_check_set_key_and_start(kiosk_dir:
     import pytest
 
     from kiosk.config import KioskRuntime, load_config
-    from kiosk.errors import KeyFileError
-    from kiosk.keys import key_id_for
+    from surveycore.errors import KeyFileError
+    from surveycore.keys import key_id_for
     pub = kiosk_dir.parent / "team" / "team.pub"
     good = pub.read_bytes()
     data = json.loads(good)
@@ -73,8 +73,8 @@ def test_a_small_order_team_key_is_refused_by_check_set_key_and_start(kiosk_dir:
 def test_an_all_zero_classic_x25519_team_key_is_refused(tmp_path: Path) -> None:
     import pytest
 
-    from kiosk.errors import KeyFileError
-    from kiosk.keys import SUITE_X25519, public_key_from_raw
+    from surveycore.errors import KeyFileError
+    from surveycore.keys import SUITE_X25519, public_key_from_raw
     for raw in (bytes(32), b"\x01" + bytes(31)):  # small-order points
         with pytest.raises(KeyFileError) as info:
             public_key_from_raw(SUITE_X25519, raw)

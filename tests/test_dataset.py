@@ -15,7 +15,7 @@ from analysis.federate import PoolError, pool
 from analysis.ingest import ingest, scan_responses
 from analysis.disclosure import Protection
 from analysis.report import build_release
-from analysis.simulate import simulate
+from kiosk.simulate import simulate
 from kiosk.keys import create_device_key
 from tests.conftest import REPO, TeamKeys
 

@@ -14,17 +14,17 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from surveycore.bundle import bundle_bytes, read_bundle, write_bundle
+from surveycore.definitions import parse_block
+from surveycore.errors import ConfigError
+from surveycore.questionnaire import load_survey
 from analysis import cli as analysis_cli
 from analysis.export import export
 from analysis.ingest import dataset_surveys, ingest, scan_answers, scan_responses
-from analysis.simulate import simulate
+from kiosk.simulate import simulate
 from kiosk import cli as kiosk_cli
 from kiosk.config import KioskRuntime, load_config
-from kiosk.definitions import parse_block
-from kiosk.errors import ConfigError
 from kiosk.keys import create_device_key, load_device_key
-from kiosk.questionnaire import load_survey
-from kiosk.store import bundle_bytes, read_bundle, write_bundle
 from tests.conftest import REPO, TeamKeys, make_kiosk
 
 QUESTIONNAIRES = REPO / "questionnaires"
@@ -217,9 +217,9 @@ def test_simulate_from_the_project_root_with_a_relative_survey_path(tmp_path: Pa
     device = tmp_path / "device.key"
     create_device_key(device)
     monkeypatch.chdir(REPO)
-    assert analysis_cli.main(["simulate", "--n", "3", "--survey", "questionnaires/full_survey.yaml", "--pub",
-                              str(team.dir / "team.pub"), "--device-key", str(device), "--out",
-                              str(tmp_path / "b.hkb"), "--questionnaires", "questionnaires"]) == 0
+    assert kiosk_cli.main(["simulate", "--n", "3", "--survey", "questionnaires/full_survey.yaml", "--pub",
+                           str(team.dir / "team.pub"), "--device-key", str(device), "--out",
+                           str(tmp_path / "b.hkb"), "--questionnaires", "questionnaires"]) == 0
     assert capsys.readouterr().out.startswith("3 synthetic responses sealed into")
 
 
@@ -251,7 +251,7 @@ def test_questionnaire_folders_are_only_a_cross_check(tmp_path: Path, team: Team
     local.mkdir()
     (local / "mehm.yaml").write_text((QUESTIONNAIRES / "mehm.yaml").read_text().replace("Very good", "Very well", 1))
     edited = load_survey(QUESTIONNAIRES / "demo_survey.yaml", []).module("mehm").hash
-    from kiosk.questionnaire import load_module
+    from surveycore.questionnaire import load_module
     theirs = load_module(local / "mehm.yaml").hash
     data = tmp_path / "data"
     result = ingest([bundle], team.keys, data, [local], trusted_devices=None)

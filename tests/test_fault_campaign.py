@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from surveycore.bundle import read_bundle
 from analysis.ingest import ingest
 from analysis.receipts import write_receipts
 from kiosk.config import KioskRuntime, load_config
-from kiosk.store import Outbox, read_bundle
+from kiosk.store import Outbox
 from tests.conftest import PASSPHRASE
 from tests.test_faults import content
 

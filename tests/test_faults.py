@@ -18,13 +18,16 @@ from analysis.ingest import ingest, scan_answers, scan_responses
 from analysis.receipts import write_receipts
 from analysis.keys import keygen
 from bench.fault_kill import check_outbox, kill_rounds
+from surveycore.bundle import read_bundle, write_bundle
+from surveycore.envelope import (HEADER_LEN, INFO_PREFIX, Header, bucket_size, build_inner, canonical_json,
+                                 signed_message)
+from surveycore.keys import device_id, device_raw, hpke_suite, load_public_key
+from surveycore.response import max_body_size, response_body
 from kiosk import cli as kiosk_cli
 from kiosk.config import KioskRuntime, load_config
-from kiosk.flow import Respondent, max_body_size, response_body
-from kiosk.keys import device_id, device_raw, hpke_suite, load_device_key, load_public_key
-from kiosk.sealing import (HEADER_LEN, INFO_PREFIX, Header, bucket_size, build_inner, canonical_json, seal,
-                           signed_message)
-from kiosk.store import read_bundle, write_bundle
+from kiosk.flow import Respondent
+from kiosk.keys import load_device_key
+from kiosk.sealing import seal
 from tests.conftest import PASSPHRASE, make_kiosk
 
 AGAIN = "export it again from the kiosk: nothing was removed there"

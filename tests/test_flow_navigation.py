@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.flow import PREFER_NOT, Respondent
-from kiosk.questionnaire import Survey, load_survey
+from surveycore.questionnaire import Survey, load_survey
+from surveycore.response import PREFER_NOT
+from kiosk.flow import Respondent
 from tests.conftest import inline_kiosk
 from tests.kiosk_driver import click, headers, labels, start
 from tests.test_app_flow import bodies

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from surveycore import i18n
+from surveycore.questionnaire import Item, load_survey
 from analysis.envelopes import open_envelope
-from kiosk import i18n
 from kiosk.config import load_config
 from kiosk.flow import Respondent
 from kiosk.screen import numerals
-from kiosk.questionnaire import Item, load_survey
 from kiosk.store import Outbox
 from tests.conftest import inline_kiosk
 from tests.kiosk_driver import click, start

@@ -10,10 +10,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from surveycore.bundle import BUNDLE_MAGIC, read_bundle
+from surveycore.envelope import HEADER_LEN, INNER_MAGIC, MAGIC, parse_header
+from surveycore.errors import EnvelopeError
 from analysis.envelopes import open_envelope, parse_inner
-from kiosk.errors import EnvelopeError
-from kiosk.sealing import HEADER_LEN, INNER_MAGIC, MAGIC, parse_header
-from kiosk.store import BUNDLE_MAGIC, read_bundle
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

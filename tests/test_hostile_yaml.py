@@ -117,7 +117,7 @@ def _unreadable(tmp_path: Path) -> None:
 
 
 def test_messages_never_render_a_whole_value() -> None:
-    from kiosk.questionnaire import _short
+    from surveycore.questionnaire import _short
     a: list = ["lol"] * 9
     for _ in range(40):  # 9^40 strings if rendered whole
         a = [a] * 9
@@ -128,8 +128,8 @@ def test_messages_never_render_a_whole_value() -> None:
 
 def test_a_990_term_rule_gets_the_same_answer_from_check_and_start(kiosk_dir: Path) -> None:
     from kiosk.config import KioskRuntime, load_config
-    from kiosk.errors import ValidationError
-    from kiosk.logic import parse
+    from surveycore.errors import ValidationError
+    from surveycore.logic import parse
     module = kiosk_dir.parent / "survey" / "mehm.yaml"
     expr = "+".join(["1"] * 990) + " > 0"  # 990 terms in 1,983 characters
     text = module.read_text().replace("  - id: chronic\n    type: single\n",

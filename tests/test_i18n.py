@@ -13,9 +13,9 @@ import pytest
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
 
-from kiosk import i18n
+from surveycore import i18n
+from surveycore.errors import Problem
 from kiosk.cli import main
-from kiosk.errors import Problem
 
 REPO = Path(__file__).resolve().parent.parent
 LANGUAGES = ["fr", "en", "ar", "fa_AF", "ps", "ti", "ro", "es", "uk", "ru", "bn", "ka", "so"]
@@ -115,11 +115,12 @@ _CALLS = {"_": (0,), "N_": (0,), "gettext": (0,), "_t": (1,), "ngettext": (0, 1)
 
 
 def _used_msgids() -> dict[str, str]:
-    """Literal msgids handed to a translation call anywhere in kiosk/ and
-    analysis/, found in the syntax tree: unlike babel's extractor on Python
+    """Literal msgids handed to a translation call anywhere in kiosk/,
+    surveycore/ and analysis/, found in the syntax tree: unlike babel's extractor on Python
     3.11, this also sees calls written inside f-strings."""
     found: dict[str, str] = {}
-    for path in sorted([*(REPO / "kiosk").rglob("*.py"), *(REPO / "analysis").rglob("*.py")]):
+    for path in sorted([*(REPO / "kiosk").rglob("*.py"), *(REPO / "surveycore").rglob("*.py"),
+                         *(REPO / "analysis").rglob("*.py")]):
         calls = dict(_CALLS)
         if path == REPO / "kiosk" / "ui.py":
             calls["t"] = (0,)  # the staff pages' alias t = _staff_text

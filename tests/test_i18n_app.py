@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from kiosk import i18n
+from surveycore import i18n
 from kiosk.screen import numerals
 from tests.kiosk_driver import click, start
 from tests.conftest import inline_kiosk

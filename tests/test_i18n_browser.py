@@ -1,4 +1,4 @@
-"""In a real browser: the CSS of :func:`kiosk.i18n.chrome_css` hides the
+"""In a real browser: the CSS of :func:`surveycore.i18n.chrome_css` hides the
 English texts Streamlit itself shows (connection lost, page not found,
 number input hints, unexpected error) and covers the ones that matter with
 the patient's language."""
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import i18n
+from surveycore import i18n
 from tests.browser_support import browser_page, free_port, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -24,7 +24,7 @@ LANG = "ar"
 APP = """
 import os
 import streamlit as st
-from kiosk import i18n
+from surveycore import i18n
 
 
 def main() -> None:

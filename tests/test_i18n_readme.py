@@ -14,9 +14,10 @@ from babel import Locale, UnknownLocaleError
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po, write_po
 
-from kiosk import cli, i18n
+from surveycore import i18n
+from surveycore.questionnaire import load_survey
+from kiosk import cli
 from kiosk.keys import create_device_key
-from kiosk.questionnaire import load_survey
 from tests.kiosk_driver import click, start
 
 REPO = Path(__file__).resolve().parent.parent

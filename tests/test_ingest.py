@@ -13,6 +13,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from surveycore.bundle import read_bundle, write_bundle
+from surveycore.errors import EnvelopeError
+from surveycore.keys import device_id, load_public_key
+from surveycore.questionnaire import load_survey
+from surveycore.response import max_body_size, response_body
 from analysis import cli as analysis_cli
 from analysis import ingest as ingest_module
 from analysis.ingest import _DataLock, ingest, scan_answers, scan_responses
@@ -20,12 +25,9 @@ from analysis.keys import keygen, load_private_key
 from kiosk import cli as kiosk_cli
 from kiosk.cli import QUESTIONNAIRES
 from kiosk.config import KioskRuntime, load_config
-from kiosk.errors import EnvelopeError
-from kiosk.flow import Respondent, max_body_size, response_body
-from kiosk.keys import create_device_key, device_id, load_device_key, load_public_key
-from kiosk.questionnaire import load_survey
+from kiosk.flow import Respondent
+from kiosk.keys import create_device_key, load_device_key
 from kiosk.sealing import seal
-from kiosk.store import read_bundle, write_bundle
 from tests.conftest import PASSPHRASE, make_kiosk, receipt_of
 
 # (general health, chronic, limitation) codes; None = prefer not to answer.

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from surveycore.bundle import bundle_bytes, read_bundle, write_bundle
 from analysis import cli as analysis_cli
 from analysis import keys as analysis_keys
 from analysis.ingest import QUARANTINE_DETAIL_MAX
-from analysis.simulate import simulate
+from kiosk.simulate import simulate
 from kiosk.keys import create_device_key
-from kiosk.store import bundle_bytes, read_bundle, write_bundle
 from tests.conftest import PASSPHRASE, REPO, TeamKeys
 from tests.test_definitions import SAINT_DENIS, site_survey
 

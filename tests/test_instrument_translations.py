@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import scoring
+from surveycore import scoring
+from surveycore.questionnaire import Module, load_module, load_survey
 from kiosk.flow import Respondent
-from kiosk.questionnaire import Module, load_module, load_survey
 
 QUESTIONNAIRES = Path(__file__).resolve().parent.parent / "questionnaires"
 INSTRUMENTS = ["phq9", "phq8", "gad7", "who5", "hunger_vital_sign", "epices"]

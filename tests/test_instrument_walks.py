@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from surveycore.questionnaire import load_module
 from analysis.envelopes import open_envelope
 from kiosk.config import load_config
-from kiosk.questionnaire import load_module
 from kiosk.store import Outbox
 from tests.conftest import inline_kiosk
 from tests.kiosk_driver import click, headers, start

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from surveycore.keys import SUITE_HYBRID, SUITE_X25519, device_id, load_device_public, load_public_key
 from analysis import cli as analysis_cli
 from analysis.keys import SCRYPT_N, keygen, load_private_key, load_trusted_devices
 from kiosk import cli as kiosk_cli
 from kiosk.config import KioskRuntime, load_config
-from kiosk.keys import (SUITE_HYBRID, SUITE_X25519, device_id, load_device_key, load_device_public,
-                        load_public_key)
+from kiosk.keys import load_device_key
 from tests.conftest import PASSPHRASE
 
 
@@ -52,7 +52,7 @@ def test_an_edited_scrypt_cost_is_refused_before_deriving(tmp_path: Path) -> Non
     data = json.loads((tmp_path / "team.key").read_text())
     data["kdf"]["n"] = 2 ** 40  # would need terabytes of memory
     (tmp_path / "team.key").write_text(json.dumps(data))
-    from kiosk.errors import KeyFileError
+    from surveycore.errors import KeyFileError
     with pytest.raises(KeyFileError) as exc:
         load_private_key(tmp_path / "team.key", PASSPHRASE)
     assert (exc.value.code, exc.value.message) == (
@@ -83,7 +83,7 @@ def test_init_device_creates_the_key_once_and_shows_its_fingerprint(kiosk_dir: P
 
 
 def test_device_pub_loader_refuses_other_files(tmp_path: Path, kiosk_dir: Path) -> None:
-    from kiosk.errors import KeyFileError
+    from surveycore.errors import KeyFileError
     device_key = load_config(kiosk_dir).device_key
     with pytest.raises(KeyFileError) as exc:
         load_device_public(device_key)

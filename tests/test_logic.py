@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk import logic
-from kiosk.errors import ExpressionError
+from surveycore import logic
+from surveycore.errors import ExpressionError
 
 ANSWERS: dict[str, object] = {
     "age": "25-34", "n": 3, "many": ["a", "c"], "none": [], "skip": None, "code": "2", "m.x": "yes",

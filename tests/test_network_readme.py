@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from surveycore.questionnaire import load_survey
 from analysis import cli as analysis_cli
 from analysis.ingest import scan_responses
 from kiosk import cli as kiosk_cli
-from kiosk.questionnaire import load_survey
 from tests import report_print
 
 REPO = Path(__file__).resolve().parent.parent

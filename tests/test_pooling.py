@@ -7,15 +7,17 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from surveycore.bundle import write_bundle
+from surveycore.definitions import record_of
+from surveycore.keys import load_public_key
+from surveycore.questionnaire import load_survey
+from surveycore.response import max_body_size, response_body
 from analysis.ingest import ingest
 from analysis.disclosure import Protection
 from analysis.report import build_release, render_html
-from kiosk.definitions import block_of, record_of
-from kiosk.flow import max_body_size, response_body
-from kiosk.keys import create_device_key, load_public_key
-from kiosk.questionnaire import load_survey
+from kiosk.definitions import block_of
+from kiosk.keys import create_device_key
 from kiosk.sealing import seal
-from kiosk.store import write_bundle
 from tests.conftest import TeamKeys
 
 MODULE = """id: t

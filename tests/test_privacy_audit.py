@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from surveycore.bundle import read_bundle
+from surveycore.response import PREFER_NOT
 from analysis.envelopes import open_envelope
 from kiosk.config import KioskRuntime, load_config
-from kiosk.flow import PREFER_NOT, Respondent
-from kiosk.store import read_bundle
+from kiosk.flow import Respondent
 from kiosk import cli as kiosk_cli
 from tests.kiosk_driver import choose, click, start
 

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from kiosk.errors import ProblemList, ValidationError
-from kiosk.questionnaire import load_module_text, load_survey, parse_module, parse_survey
+from surveycore.errors import ProblemList, ValidationError
+from surveycore.questionnaire import load_module_text, load_survey, parse_module, parse_survey
 
 QUESTIONNAIRES = Path(__file__).resolve().parent.parent / "questionnaires"
 CODE = re.compile(r"^(Q|X)-[A-Z]+-\d{3}$")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from surveycore.questionnaire import load_module, load_module_text, load_survey
 from kiosk.flow import Respondent
-from kiosk.questionnaire import load_module, load_module_text, load_survey
 
 MODULE = '''# comment
 id: m

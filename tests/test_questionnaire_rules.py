@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from surveycore.errors import ValidationError
+from surveycore.questionnaire import load_module, load_survey
 from kiosk.check import check_paths
-from kiosk.errors import ValidationError
-from kiosk.questionnaire import load_module, load_survey
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -733,8 +733,8 @@ def test_a_file_too_large_is_refused_unparsed(tmp_path: Path) -> None:
 
 
 def test_a_folder_named_like_a_module_is_unreadable(tmp_path: Path) -> None:
-    from kiosk.errors import ProblemList
-    from kiosk.questionnaire import _read_yaml
+    from surveycore.errors import ProblemList
+    from surveycore.questionnaire import _read_yaml
     problems = ProblemList()
     (tmp_path / "m.yaml").mkdir()
     assert _read_yaml(tmp_path / "m.yaml", problems) is None
@@ -752,8 +752,8 @@ def test_empty_file(tmp_path: Path) -> None:
 
 def _codes_in_source() -> set[str]:
     codes: set[str] = set()
-    for name in ("questionnaire.py", "logic.py", "check.py", "xlsform.py"):
-        codes |= set(re.findall(r'"((?:Q|X)-[A-Z]+-\d{3})"', (REPO / "kiosk" / name).read_text(encoding="utf-8")))
+    for name in ("surveycore/questionnaire.py", "surveycore/logic.py", "kiosk/check.py", "kiosk/xlsform.py"):
+        codes |= set(re.findall(r'"((?:Q|X)-[A-Z]+-\d{3})"', (REPO / name).read_text(encoding="utf-8")))
     return codes
 
 

@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from surveycore.keys import fingerprint, load_public_key
+from surveycore.receipt import receipt_signed_message
 from analysis import cli as analysis_cli
 from analysis.keys import keygen
 from analysis.receipts import signed_receipt
 from kiosk import cli as kiosk_cli
 from kiosk.config import KioskRuntime, load_config
-from kiosk.keys import fingerprint, load_public_key
-from kiosk.store import Outbox, receipt_signed_message
+from kiosk.store import Outbox
 from tests.conftest import PASSPHRASE, kiosk_device, make_kiosk, receipt_of
 
 NOTHING = "nothing was removed"
@@ -270,7 +271,7 @@ def test_one_receipt_per_kiosk_and_per_run_never_replaced(kiosk_dir: Path, team,
     analysis_cli.main(ingest_args(team, tmp_path, tmp_path / "missing.hkb"))
     capsys.readouterr()
     empty = tmp_path / "empty.hkb"
-    from kiosk.store import write_bundle
+    from surveycore.bundle import write_bundle
     write_bundle(empty, [])
     assert analysis_cli.main(ingest_args(team, tmp_path, empty)) == 0
     assert capsys.readouterr().out.endswith("no receipt: this run holds nothing new for any kiosk\n")

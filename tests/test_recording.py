@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from surveycore.errors import ConfigError
+from surveycore.questionnaire import load_module
 from kiosk.config import load_config
-from kiosk.errors import ConfigError
 from kiosk.pin import set_pin
-from kiosk.questionnaire import load_module
 from kiosk.recording import save_recording
 from tests.kiosk_driver import click, start
 

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import cli, scoring
+from surveycore import scoring
+from surveycore.questionnaire import Module, Survey, load_module, load_survey
+from surveycore.response import PREFER_NOT
+from kiosk import cli
 from kiosk.check import check_paths
-from kiosk.flow import PREFER_NOT, Respondent
-from kiosk.questionnaire import Module, Survey, load_module, load_survey
+from kiosk.flow import Respondent
 
 QUESTIONNAIRES = Path(__file__).resolve().parent.parent / "questionnaires"
 MODULES = ["demographics", "mehm", "health_coverage", "housing", "forgoing_care", "epices",

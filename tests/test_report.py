@@ -201,8 +201,9 @@ def test_report_in_french_uses_french_labels_and_numbers(tmp_path: Path) -> None
     r = release(data, qdir, breakdowns={"centre": "centre"})
     parser = Tables()
     parser.feed(render_html(r, "fr"))
-    assert parser.tables["t.q1"] == [["Réponse", "Personnes", "%"], ["Pomme", "45", "58,4%"],
-                                     ["Banane", "20", "26,0%"], ["Je préfère ne pas répondre", "12", "15,6%"],
+    assert parser.tables["t.q1"] == [["Réponse", "Personnes", "%"], ["Pomme", "45", "58,4\u00a0%"],
+                                     ["Banane", "20", "26,0\u00a0%"],
+                                     ["Je préfère ne pas répondre", "12", "15,6\u00a0%"],
                                      ["Total", "77", ""]]
     assert parser.tables["participation"][0] == ["Complets", "62"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from surveycore.questionnaire import load_module, load_survey
 from kiosk.check import check_paths
-from kiosk.questionnaire import load_module, load_survey
 from kiosk.translate import export_catalog, import_module, status_report
 
 REPO = Path(__file__).resolve().parent.parent

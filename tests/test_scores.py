@@ -1,4 +1,4 @@
-"""Scores: the polars implementation equals kiosk.scoring on random answers;
+"""Scores: the polars implementation equals surveycore.scoring on random answers;
 band and cut-off boundaries; means and prevalence with their intervals and
 disclosure rules."""
 
@@ -11,12 +11,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from surveycore import scoring
+from surveycore.questionnaire import ScoreDef
 from analysis import scores
 from analysis.disclosure import Protection
 from analysis.ingest import ANSWER_SCHEMA
 from analysis.tables import coded_answers
-from kiosk import scoring
-from kiosk.questionnaire import ScoreDef
 from tests.test_tables import Data, figures, release, write_modules
 
 ITEMS = ("q1", "q2", "q3", "q4")

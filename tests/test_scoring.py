@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import scoring
-from kiosk.flow import PREFER_NOT
-from kiosk.questionnaire import Module, ScoreDef, load_module, load_module_text
+from surveycore import scoring
+from surveycore.questionnaire import Module, ScoreDef, load_module, load_module_text
+from surveycore.response import PREFER_NOT
 
 QUESTIONNAIRES = Path(__file__).resolve().parent.parent / "questionnaires"
 EPICES_WEIGHTS = [10.06, -11.83, -8.28, -8.28, 14.80, -6.51, -7.10, -7.10, -9.47, -9.47, -7.10]

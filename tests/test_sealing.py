@@ -9,13 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from surveycore.envelope import HEADER_LEN, period_of
+from surveycore.errors import EnvelopeError, KeyFileError
+from surveycore.keys import SUITE_X25519, load_public_key
+from surveycore.questionnaire import load_survey
+from surveycore.response import max_body_size
 from analysis.envelopes import open_envelope
 from analysis.keys import generate, keygen, load_private_key
-from kiosk.errors import EnvelopeError, KeyFileError
-from kiosk.flow import Respondent, max_body_size
-from kiosk.keys import SUITE_X25519, create_device_key, load_public_key
-from kiosk.questionnaire import load_survey
-from kiosk.sealing import HEADER_LEN, period_of, seal
+from kiosk.flow import Respondent
+from kiosk.keys import create_device_key
+from kiosk.sealing import seal
 from tests.conftest import PASSPHRASE
 
 SURVEY = Path(__file__).resolve().parent.parent / "questionnaires" / "demo_survey.yaml"
@@ -81,7 +84,7 @@ def test_forged_signature_is_rejected(tmp_path: Path, team) -> None:
     rogue = create_device_key(tmp_path / "rogue.key")
     r = Respondent(survey, "en")
     env = seal(r.body("declined"), pub, rogue, max_body_size(survey))
-    from kiosk.keys import device_id
+    from surveycore.keys import device_id
     with pytest.raises(EnvelopeError) as exc:
         open_envelope(env, team.keys, trusted_devices={device_id(good.public_key())})
     assert exc.value.code == "ENV-023"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from surveycore.errors import ConfigError
 from kiosk import cli
 from kiosk.config import load_config
-from kiosk.errors import ConfigError
 from kiosk.pin import PinGate
 from kiosk.server import streamlit_config
 

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import polars as pl
 
+from surveycore.bundle import read_bundle
+from surveycore.questionnaire import load_survey
 from analysis import cli as analysis_cli
+from kiosk import cli as kiosk_cli
 from analysis.ingest import ingest, scan_answers, scan_responses
 from analysis.report import build_release
-from analysis.simulate import Behaviour, simulate
-from kiosk.questionnaire import load_survey
-from kiosk.store import read_bundle
+from kiosk.simulate import Behaviour, simulate
 from tests.conftest import REPO, TeamKeys, make_kiosk
 
 SURVEY = REPO / "questionnaires" / "full_survey.yaml"
@@ -69,9 +70,9 @@ def test_simulated_bundle_ingests_and_is_reproducible(tmp_path: Path, team: Team
 def test_simulate_command_then_report(tmp_path: Path, team: TeamKeys, capsys) -> None:  # type: ignore[no-untyped-def]
     kiosk = make_kiosk(tmp_path / "kiosk", team)
     bundle = tmp_path / "sim.hkb"
-    assert analysis_cli.main(["simulate", "--n", "40", "--survey", str(SURVEY), "--pub", str(team.dir / "team.pub"),
-                              "--device-key", str(kiosk.parent / "device" / "device.key"), "--out", str(bundle),
-                              "--seed", "3"]) == 0
+    assert kiosk_cli.main(["simulate", "--n", "40", "--survey", str(SURVEY), "--pub", str(team.dir / "team.pub"),
+                           "--device-key", str(kiosk.parent / "device" / "device.key"), "--out", str(bundle),
+                           "--seed", "3"]) == 0
     assert "40 synthetic responses sealed into" in capsys.readouterr().out
     data = tmp_path / "data"
     assert ingest([bundle], team.keys, data, [REPO / "questionnaires"]).ingested == 40
@@ -79,3 +80,13 @@ def test_simulate_command_then_report(tmp_path: Path, team: TeamKeys, capsys) ->
     # Published with the cell key method's noise (at most 2 either way).
     assert abs(release.views["participation"].total.n - 40) <= 2
     shutil.rmtree(data)
+
+
+def test_analysis_simulate_names_the_kiosk_command(capsys) -> None:  # type: ignore[no-untyped-def]
+    # Simulation seals with a kiosk's device key: it is a kiosk command. The
+    # old spelling says where it went, with a code, and no argparse noise.
+    assert analysis_cli.main(["simulate", "--n", "40", "--survey", str(SURVEY), "--out", "x.hkb"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == ("error: [CFG-060] 'analysis simulate' is now 'kiosk simulate', with the same options "
+                            "(it seals responses with a kiosk's device key); run 'kiosk simulate --help'\n")

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from surveycore.bundle import bundle_bytes, read_bundle, write_bundle
+from surveycore.errors import EnvelopeError, StoreError
 from analysis.envelopes import open_envelope
 from analysis.receipts import signed_receipt
 from kiosk import cli as kiosk_cli
 from kiosk.config import KioskRuntime, load_config
-from kiosk.errors import EnvelopeError, StoreError
 from kiosk.flow import Respondent
-from kiosk.store import Outbox, bundle_bytes, read_bundle, write_bundle
+from kiosk.store import Outbox
 from tests.conftest import kiosk_device
 
 DISK_FULL = ("could not store the response: the kiosk's disk is full; free space or export and confirm "

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po, write_po
 
+from surveycore.questionnaire import load_module, load_survey
+from surveycore.textslots import text_slots
 from kiosk.cli import QUESTIONNAIRES, main
-from kiosk.questionnaire import load_module, load_survey
-from kiosk.translate import _dump, _yaml_for, export_module, import_module, status_report, text_slots
+from kiosk.translate import _dump, _yaml_for, export_module, import_module, status_report
 
 CONTEXTS = [
     "title",

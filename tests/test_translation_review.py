@@ -12,8 +12,8 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po, write_po
 
+from surveycore.questionnaire import load_module
 from kiosk.cli import QUESTIONNAIRES, main
-from kiosk.questionnaire import load_module
 from kiosk.translate import export_module, import_module, status_report
 
 REVIEWED = ["back-translation: Votre santé en général", "review: reviewed by bilingual panel on 2026-11-28"]

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from surveycore.bundle import read_bundle
+from surveycore.envelope import BUCKET, HEADER_LEN, INFO_PREFIX, canonical_json
+from surveycore.errors import EnvelopeError
+from surveycore.keys import hpke_suite, load_device_public, load_public_key
 from analysis.envelopes import open_envelope
 from analysis.ingest import ingest
 from analysis.keys import load_private_key, receipt_signing_key
 from analysis.receipts import write_receipts
-from kiosk.errors import EnvelopeError
-from kiosk.keys import hpke_suite, load_device_public, load_public_key
-from kiosk.sealing import BUCKET, HEADER_LEN, INFO_PREFIX, canonical_json
-from kiosk.store import read_bundle
 
 HERE = Path(__file__).resolve().parent / "vectors"
 MANIFEST = json.loads((HERE / "vectors.json").read_text(encoding="utf-8"))
@@ -106,8 +106,8 @@ def test_receipt_vectors_verify_with_the_published_keys(keys: dict) -> None:
     """The receipt key is HKDF-derived from each team key; its public half is
     in the .pub file; the committed receipt verifies with it and an edited
     copy is refused."""
-    from kiosk.errors import ConfigError
-    from kiosk.store import read_receipt, receipt_signed_message
+    from surveycore.errors import ConfigError
+    from surveycore.receipt import read_receipt, receipt_signed_message
     spec = MANIFEST["bundle"]
     device = bytes.fromhex(MANIFEST["device"]["public_hex"])
     text = (HERE / spec["receipt"]).read_text()

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
+from surveycore.questionnaire import load_module
 from kiosk import cli
 from kiosk.check import check_paths
-from kiosk.questionnaire import load_module
 from kiosk.xlsform import convert, import_xlsform, normalise_id
 
 SURVEY_HEAD = ["type", "name", "label::French (fr)", "label::English (en)", "hint::French (fr)",

@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 from ruamel.yaml import YAML
 
-from kiosk import logic
+from surveycore import logic
 from kiosk.check import check_paths
 from kiosk.xlsform import import_xlsform, normalise_id
 from tests.conftest import inline_kiosk

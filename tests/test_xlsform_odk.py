@@ -9,9 +9,9 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from surveycore.questionnaire import Survey, load_module, load_survey
 from kiosk.check import check_paths
 from kiosk.flow import Respondent
-from kiosk.questionnaire import Survey, load_module, load_survey
 from kiosk.xlsform import convert, import_xlsform, parse_type
 
 SETTINGS = [["form_id", "version", "source", "license"], ["odk", "1.0.0", "Written for a test", "CC0-1.0"]]

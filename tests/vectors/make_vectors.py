@@ -26,15 +26,16 @@ sys.path.insert(0, str(REPO))
 
 from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
 
+from surveycore.bundle import write_bundle  # noqa: E402
+from surveycore.envelope import INFO_PREFIX, Header, bucket_size, build_inner, canonical_json, signed_message
+from surveycore.keys import SUITE_HYBRID, SUITE_X25519, device_id, device_raw, hpke_suite, load_public_key
+from surveycore.questionnaire import load_survey  # noqa: E402
+from surveycore.receipt import receipt_signed_message
+from surveycore.response import max_body_size  # noqa: E402
 from analysis.keys import generate, keygen, load_private_key, write_public_key  # noqa: E402
 from analysis.receipts import signed_receipt  # noqa: E402
-from kiosk.keys import (SUITE_HYBRID, SUITE_X25519, create_device_key, device_id, device_raw,  # noqa: E402
-                        hpke_suite, load_device_key, load_public_key)
-from kiosk.questionnaire import load_survey  # noqa: E402
-from kiosk.flow import max_body_size  # noqa: E402
-from kiosk.sealing import (INFO_PREFIX, Header, bucket_size, build_inner, canonical_json, seal,  # noqa: E402
-                           signed_message)
-from kiosk.store import receipt_signed_message, write_bundle  # noqa: E402
+from kiosk.keys import create_device_key, load_device_key
+from kiosk.sealing import seal
 
 PASSPHRASE = "test vectors passphrase"
 SCRYPT_N = 2 ** 10  # the lowest cost a key file may carry: vectors only
@@ -193,7 +194,8 @@ def write_bundle_v2() -> None:
     carries the signed definitions of the vector survey, and
     bundle-v2.json describing it. Ed25519 signatures are deterministic, so
     the definitions block is the same at every run for the same files."""
-    from kiosk.definitions import block_of, record_of
+    from kiosk.definitions import block_of
+    from surveycore.definitions import record_of
     manifest = json.loads((HERE / "vectors.json").read_text(encoding="utf-8"))
     spec = manifest["bundle"]
     envelopes = [(HERE / f).read_bytes() for f in spec["envelopes"]]

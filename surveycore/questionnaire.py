@@ -7,7 +7,7 @@ meaning of every validation code.
 
 Validation reports every problem at once, each with a stable code, the file,
 the line, the item id, the offending value and the fix. Loading never
-evaluates anything from the file: expressions are parsed by :mod:`kiosk.logic`.
+evaluates anything from the file: expressions are parsed by :mod:`surveycore.logic`.
 Whatever the input, the loaders raise :class:`ValidationError` and nothing
 else (this is fuzz-tested).
 """
@@ -29,8 +29,8 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
-from kiosk import logic
-from kiosk.errors import ExpressionError, ProblemList, ValidationError
+from surveycore import logic
+from surveycore.errors import ExpressionError, ProblemList, ValidationError
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -125,7 +125,7 @@ class Item:
 
 @dataclass(frozen=True)
 class ScoreDef:
-    """A score declared by a module; computed by :mod:`kiosk.scoring`.
+    """A score declared by a module; computed by :mod:`surveycore.scoring`.
 
     Exactly one of ``values`` (points per answer code, same for every item),
     ``weights`` (points per item and code; other codes count 0) or ``any_of``
@@ -425,6 +425,23 @@ def read_text_bounded(path: Path) -> str:
         raise OSError(errno.EINVAL, "not a regular file")
     with open(path, "rb") as fh:
         return fh.read(MAX_FILE_BYTES + 1).decode("utf-8")
+
+
+def file_kind(data: Any) -> str:
+    """``"survey"`` for a parsed questionnaire file that is a survey (it pins
+    ``modules`` or holds ``site`` settings), else ``"module"``: the one rule
+    every tool uses to tell the two kinds of file apart."""
+    return "survey" if isinstance(data, Mapping) and ("modules" in data or "site" in data) else "module"
+
+
+def file_kind_of(path: str | Path) -> str:
+    """:func:`file_kind` of a file on disk; ``"module"`` when it cannot be
+    read or parsed (the module loader then reports why, with its code)."""
+    try:
+        data = _parse_yaml_text(read_text_bounded(Path(path)), ProblemList())
+    except (OSError, UnicodeDecodeError):
+        return "module"
+    return file_kind(data)
 
 
 def _read_yaml(path: Path, problems: ProblemList) -> Any:
@@ -1437,8 +1454,8 @@ def _check_review(data: Mapping[Any, Any], languages: dict[str, str], problems: 
         problems.add("Q-REV-001", f"'review' must map each language to the review of its texts, like {example}",
                      line=rline)
         return
-    # Imported here: the translation tools import this module.
-    from kiosk.translate import text_slots
+    # Imported here: the text slots module imports this one.
+    from surveycore.textslots import text_slots
     contexts = [s.context for s in text_slots(data)]
     for lang, records in raw.items():
         lline = _line_of(raw, lang) or rline
@@ -1673,7 +1690,7 @@ def _module_index(search_dirs: list[Path]) -> dict[tuple[str, str], list[Path]]:
                 data = _parse_yaml_text(read_text_bounded(f), ProblemList())
             except (OSError, UnicodeDecodeError):
                 continue
-            if isinstance(data, dict) and "items" in data and "id" in data:
+            if file_kind(data) == "module" and isinstance(data, dict) and "items" in data and "id" in data:
                 key = (str(data["id"]), str(data.get("version")))
                 if f not in index.setdefault(key, []):
                     index[key].append(f)

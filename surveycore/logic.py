@@ -26,7 +26,7 @@ from typing import Callable, Union
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, VisitError
 
-from kiosk.errors import ExpressionError
+from surveycore.errors import ExpressionError
 
 Value = Union[str, int, float, bool, list[str], None]
 

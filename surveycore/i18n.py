@@ -34,7 +34,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 from babel.numbers import format_decimal, format_percent as _babel_format_percent
 
-from kiosk.errors import Problem
+from surveycore.errors import Problem
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 # Lets a site, a test or a translator previewing a new catalog point the kiosk

@@ -4,7 +4,7 @@ Each synthetic patient walks the survey with :class:`kiosk.flow.Respondent`
 (so skip logic, constraints and "prefer not to answer" behave exactly as on
 the kiosk), then the response body is signed and sealed with
 :func:`kiosk.sealing.seal` and the envelopes are written as a bundle with
-:func:`kiosk.store.write_bundle`, ready for ``analysis ingest``.
+:func:`surveycore.bundle.write_bundle`, ready for ``analysis ingest``.
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.definitions import block_of, record_of
-from kiosk.flow import Respondent, max_body_size, response_body
-from kiosk.keys import load_device_key, load_public_key
-from kiosk.questionnaire import Item, Survey, load_survey
+from surveycore.bundle import write_bundle
+from surveycore.definitions import record_of
+from surveycore.keys import load_public_key
+from surveycore.questionnaire import Item, Survey, load_survey
+from surveycore.response import max_body_size, response_body
+from kiosk.definitions import block_of
+from kiosk.flow import Respondent
+from kiosk.keys import load_device_key
 from kiosk.sealing import seal
-from kiosk.store import write_bundle
 
 
 @dataclass(frozen=True)

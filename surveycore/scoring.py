@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from kiosk.questionnaire import Module, ScoreDef, Survey
+from surveycore.questionnaire import Module, ScoreDef, Survey
 
 # Float sums such as 75.14 - 44.86 are not exact: compare with a tolerance far
 # below the 2-decimal precision of any published cut-off.

@@ -2,9 +2,10 @@
 
 Every error a user can meet is a :class:`KioskError` carrying a stable code
 and a message that says where the problem is and how to fix it. The command
-line turns them into text in :func:`kiosk.cli.main`; the patient-facing pages
-turn them into a calm translated message in :mod:`kiosk.app`; nothing else
-formats errors.
+lines turn them into text in ``kiosk.cli.main`` and ``analysis.cli.main``
+(with :func:`surveycore.cli.unexpected` as the last line of defence); the
+patient-facing pages turn them into a calm translated message in
+``kiosk.app``; nothing else formats errors.
 """
 
 from __future__ import annotations
