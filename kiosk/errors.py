@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from surveycore import codes
+
 
 class KioskError(Exception):
     """Base of every expected error. ``code`` is stable and documented."""
@@ -24,8 +26,10 @@ class KioskError(Exception):
         self.message = message
 
     def user_text(self) -> str:
-        """The text shown to a staff member or analyst (never to a patient)."""
-        return f"[{self.code}] {self.message}"
+        """The text shown to a staff member or analyst (never to a patient):
+        ``[CODE] message``, the registry's fix when the message does not say
+        how to fix it, and the code's anchor in docs/errors.md."""
+        return codes.render(self.code, self.message)
 
 
 class ConfigError(KioskError):

@@ -22,7 +22,7 @@ import streamlit as st
 
 from kiosk import i18n, scoring, screen
 from kiosk.config import KioskRuntime, config_path_from_env, load_config
-from kiosk.errors import KioskError
+from kiosk.errors import KioskError, StoreError
 from kiosk.flow import PREFER_NOT, Respondent
 from kiosk.keys import device_id
 from kiosk.pin import MAX_FAILURES, PinGate
@@ -574,7 +574,7 @@ def staff_page() -> None:
     if not _staff_header(rt, t("Staff area")):
         return
     if rt.last_error:
-        st.error(t("Last storage error: {error}").format(error=rt.last_error))
+        st.error(t("Last storage error: {error}").format(error=rt.last_error.user_text()))
     storage = rt.storage()
     if storage.level == "full":
         st.error(t("Storage full: the kiosk takes no more responses. Export a bundle, hand it to the team "
@@ -628,7 +628,7 @@ def staff_page() -> None:
         except KioskError as exc:
             st.error(exc.user_text())  # staff see the coded error; nothing was recorded
         except OSError as exc:
-            st.error(f"[S-020] cannot write to {str(out_dir)!r}: {exc.strerror}")
+            st.error(StoreError(f"cannot write to {str(out_dir)!r}: {exc.strerror}", code="S-020").user_text())
         else:
             st.session_state["staff_message"] = _staff_ntext(
                 "Exported {n} envelope to {path}", "Exported {n} envelopes to {path}", n).format(
