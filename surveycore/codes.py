@@ -449,7 +449,7 @@ _ENTRIES: tuple[ErrorCode, ...] = (
        'the file was edited or damaged: copy device.pub again from the kiosk'),
     _e('KEY-030',
        'the passphrase must have at least 8 characters',
-       'choose a passphrase of at least 8 characters'),
+       'choose a longer passphrase (a short sentence is easy to remember)'),
     _e('KEY-031',
        '… or … already exists',
        'refusing to overwrite a key (move it away first)'),
@@ -980,6 +980,9 @@ _ENTRIES: tuple[ErrorCode, ...] = (
     _e('TLS-001',
        'no host given for the certificate',
        'give at least one --host name or IP address'),
+    _e('TLS-002',
+       'a --host is neither an IP address nor a host name',
+       'give a name such as kiosk.local or an address such as 192.168.1.20'),
     _e('TR-001',
        'the file is not a readable .po',
        "give the .po file written by 'kiosk i18n export', saved as UTF-8"),
@@ -1198,6 +1201,11 @@ def render(code: str, message: str) -> str:
     return f"{text} (see {entry.anchor})"
 
 
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|")
+
+
 def render_markdown() -> str:
     """The text of docs/errors.md, generated from the registry."""
     out = ["# Error codes", "",
@@ -1213,11 +1221,12 @@ def render_markdown() -> str:
         entries = [e for e in _ENTRIES if e.family == prefix]
         if not entries:
             continue
-        out += [f"## {heading} ({prefix})", "", f"Scope: {scope}.", ""]
+        out += [f"## {heading} ({prefix})", "", f"When: {scope}.", "", "| code | what went wrong | fix |",
+                "|---|---|---|"]
         for e in entries:
-            out += [f"### {e.code}", "", f"**{e.title}**", "", f"Fix: {e.fix}", ""]
-            if not e.reachable:
-                out += [f"Not reachable from any input: {e.reason}.", ""]
+            title = _cell(e.title) + ("" if e.reachable else f" *(not reachable from any input: {_cell(e.reason)})*")
+            out.append(f'| <a id="{e.code.lower()}"></a>`{e.code}` | {title} | {_cell(e.fix)} |')
+        out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 
 

@@ -92,8 +92,10 @@ def test_docs_errors_md_is_the_registry() -> None:
 
 def test_every_code_has_its_section_fix_and_anchor_in_docs_errors_md() -> None:
     text = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
-    sections = dict(re.findall(r"^### ([A-Z0-9-]+)\n\n\*\*.*\*\*\n\nFix: (.*)$", text, flags=re.M))
-    assert sections == {code: e.fix for code, e in codes.REGISTRY.items()}
+    rows = re.findall(r'^\| <a id="([a-z0-9-]+)"></a>`([A-Z0-9-]+)` \| (.*) \| (.*) \|$', text, flags=re.M)
+    assert all(anchor == code.lower() for anchor, code, _, _ in rows)
+    fixes = {code: fix.replace("\\|", "|") for _, code, _, fix in rows}
+    assert fixes == {code: e.fix for code, e in codes.REGISTRY.items()}
 
 
 def test_readme_links_the_error_codes_page() -> None:
