@@ -17,6 +17,7 @@ sources is missing here, when a code here is raised nowhere, and when
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 DOC = "docs/errors.md"
@@ -1166,6 +1167,9 @@ _FIX_WORDS = ("give ", "use ", "run ", "add ", "remove ", "choose ", "check ", "
               "report ", "pass ", "change ", "translate ", "split ", "flatten ", "let ", "put ", "simplify",
               "refer ", "close ", "define ", "quote ")
 
+# Whole words only: "input" does not say "put".
+_FIX_PATTERN = re.compile(r"\b(?:" + "|".join(re.escape(w.strip()) for w in _FIX_WORDS) + r")\b")
+
 
 def lookup(code: str) -> ErrorCode | None:
     """The registry entry of ``code``, or None when it is not registered."""
@@ -1180,8 +1184,7 @@ def says_how_to_fix(message: str) -> bool:
     word anywhere is taken to carry its own fix, so the registry's is not
     repeated.
     """
-    text = message.lower()
-    return any(word in text for word in _FIX_WORDS)
+    return _FIX_PATTERN.search(message.lower()) is not None
 
 
 def render(code: str, message: str) -> str:
