@@ -420,7 +420,7 @@ _ENTRIES: tuple[ErrorCode, ...] = (
        "copy the team's .pub file again"),
     _e('KEY-012',
        "a public key file's key id does not match its key",
-       "the file was edited or damaged: copy team.pub again from the team's machine"),
+       "copy team.pub again from the team's machine"),
     _e('KEY-013',
        "the team public key cannot seal (a weak X25519 key): refused by 'set-key', 'check' and at start",
        "get the team's real .pub file made by 'analysis keygen'"),
@@ -441,7 +441,7 @@ _ENTRIES: tuple[ErrorCode, ...] = (
        "give the device.key 'kiosk init-device' wrote"),
     _e('KEY-023',
        'device public key file … not found',
-       "it is the device.pub beside the kiosk's device key ('kiosk init-device' prints where)"),
+       "copy the device.pub that 'kiosk init-device' wrote on the kiosk and give its path"),
     _e('KEY-024',
        'not a kiosk device public key file',
        "give the device.pub that 'kiosk init-device' wrote (shown by 'kiosk status')"),
@@ -471,7 +471,9 @@ _ENTRIES: tuple[ErrorCode, ...] = (
        "give the passphrase chosen at 'analysis keygen' (--passphrase-file or the prompt)"),
     _e('KEY-044',
        "a private key file's key id does not match its key",
-       'the file was edited or damaged: restore team.key from its backup'),
+       'restore team.key from its backup',
+       reason="a second guard: the key id is bound to the encrypted key, so an edited key id fails "
+              "as KEY-043 first"),
     _e('KEY-045',
        'the passphrase file is missing, a folder, unreadable or not UTF-8',
        'give the file holding the passphrase on its first line'),
@@ -1165,7 +1167,7 @@ _FIX_WORDS = ("give ", "use ", "run ", "add ", "remove ", "choose ", "check ", "
               "move ", "replace ", "name ", "fix ", "save ", "correct ", "keep ", "delete ", "bump ", "raise ",
               "lower ", "record ", "list ", "see ", "did you mean", "try ", "ask ", "trust ", "get ", "confirm ",
               "report ", "pass ", "change ", "translate ", "split ", "flatten ", "let ", "put ", "simplify",
-              "refer ", "close ", "define ", "quote ")
+              "refer ", "close ", "define ", "quote ", "create ", "review ")
 
 # Whole words only: "input" does not say "put".
 _FIX_PATTERN = re.compile(r"\b(?:" + "|".join(re.escape(w.strip()) for w in _FIX_WORDS) + r")\b")
