@@ -1169,8 +1169,13 @@ _FIX_WORDS = ("give ", "use ", "run ", "add ", "remove ", "choose ", "check ", "
               "report ", "pass ", "change ", "translate ", "split ", "flatten ", "let ", "put ", "simplify",
               "refer ", "close ", "define ", "quote ", "create ", "review ")
 
-# Whole words only: "input" does not say "put".
-_FIX_PATTERN = re.compile(r"\b(?:" + "|".join(re.escape(w.strip()) for w in _FIX_WORDS) + r")\b")
+# A clause that starts with one of these words says what to do.
+_FIX_START = re.compile(r"(?:please )?(?:" + "|".join(re.escape(w.strip()) for w in _FIX_WORDS) + r")\b")
+# Verbs that say what to do wherever they stand ("on the team's machine run …",
+# "never copy …"); words such as "write" or "read" also describe what failed.
+_FIX_ANYWHERE = re.compile(r"\b(?:run|give|use|install|copy|choose|add|remove|export|ingest|never|check|update|"
+                           r"restore|rename|replace|correct|bump|trust|confirm|translate|split|simplify|ask|wait|"
+                           r"did you mean)\b")
 
 
 def lookup(code: str) -> ErrorCode | None:
@@ -1181,12 +1186,14 @@ def lookup(code: str) -> ErrorCode | None:
 def says_how_to_fix(message: str) -> bool:
     """Whether ``message`` already tells the user what to do.
 
-    The project's messages put the fix after a semicolon or a colon
-    ("… not found; run 'kiosk demo'…"); a message that names an action
-    word anywhere is taken to carry its own fix, so the registry's is not
-    repeated.
+    The project's messages say what went wrong, then the fix as a clause of
+    its own ("… not found; run 'kiosk demo' …", "--k 0: give …"): a clause
+    that begins with an action word counts as a fix, so the registry's is
+    not repeated. "cannot write …" begins with no action and gets the fix.
     """
-    return _FIX_PATTERN.search(message.lower()) is not None
+    text = message.lower()
+    clauses = re.split(r"[;:,(]|\bor\b", text)
+    return any(_FIX_START.match(clause.strip()) for clause in clauses) or _FIX_ANYWHERE.search(text) is not None
 
 
 def render(code: str, message: str) -> str:

@@ -125,7 +125,8 @@ def test_trust_adds_lists_and_removes_devices(kiosk_dir: Path, tmp_path: Path, c
     assert load_trusted_devices(data) == []
     assert analysis_cli.main(["trust", "--remove", fp, "--data", str(data)]) == 1
     assert capsys.readouterr().err == (
-        f"error: [KEY-062] device {fp!r} is not in the trusted list of {str(data)!r} (see docs/errors.md#key-062)\n")
+        f"error: [KEY-062] device {fp!r} is not in the trusted list of {str(data)!r}; check the fingerprint with "
+        "'analysis trust --list'; it may already be removed (see docs/errors.md#key-062)\n")
 
 
 def test_a_damaged_trusted_list_stops_ingest(tmp_path: Path, capsys) -> None:
