@@ -1,10 +1,11 @@
 """One exception hierarchy for the whole product.
 
 Every error a user can meet is a :class:`KioskError` carrying a stable code
-and a message that says where the problem is and how to fix it. The command
-line turns them into text in :func:`kiosk.cli.main`; the patient-facing pages
-turn them into a calm translated message in :mod:`kiosk.app`; nothing else
-formats errors.
+(registered, with its fix and documented anchor, in :mod:`surveycore.codes`)
+and a message that says where the problem is. :meth:`KioskError.user_text`
+renders it, in one place, for the command lines (:func:`kiosk.cli.main`,
+:func:`analysis.cli.main`) and the staff area; the patient-facing pages turn
+errors into a calm translated message in :mod:`kiosk.app`.
 """
 
 from __future__ import annotations
