@@ -38,3 +38,12 @@ def test_kiosk_i18n_check_still_reports_the_catalogs(broken_catalogs: Path, caps
     out = capsys.readouterr()
     assert f"{broken_catalogs}:" in out.out + out.err
     assert "[I18N-005]" in out.out + out.err
+
+
+def test_a_catalog_whose_header_names_another_language(broken_catalogs: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    text = broken_catalogs.read_text(encoding="utf-8")
+    assert text.count('"Language: fr\\n"') == 1
+    broken_catalogs.write_text(text.replace('"Language: fr\\n"', '"Language: de\\n"'), encoding="utf-8")
+    assert cli.main(["i18n", "check"]) == 1
+    out = capsys.readouterr()
+    assert f"{broken_catalogs}: warning [I18N-008] the header says Language: de but the catalog is in " in out.out
