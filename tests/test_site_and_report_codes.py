@@ -77,3 +77,25 @@ def test_pdf_without_chromium_is_refused_before_any_work(tmp_path: Path, capsys,
         "report without --pdf, open it in a browser and print it to PDF (A4, no headers and footers): its print "
         "stylesheet lays it out for paper" + see("RPT-010") + "\n")
     assert not out.exists() and not (data / "releases.jsonl").exists()
+
+
+def test_install_service_refuses_a_path_systemd_cannot_quote(tmp_path: Path, team, capsys) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import make_kiosk
+    config = make_kiosk(tmp_path / 'say "hi"', team)
+    out = tmp_path / "health-kiosk.service"
+    assert kiosk_cli.main(["install-service", "--config", str(config), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: [CFG-050] path ") and err.endswith(
+        " holds a quote, a backslash or a line break; move the kiosk to a plainer path" + see("CFG-050") + "\n")
+    assert 'say "hi"' in err and not out.exists()
+
+
+def test_install_service_without_the_kiosk_command(kiosk_dir: Path, tmp_path: Path, capsys,  # type: ignore[no-untyped-def]
+                                                   monkeypatch) -> None:
+    monkeypatch.setattr("sys.executable", str(tmp_path / "elsewhere" / "python"))
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    out = tmp_path / "health-kiosk.service"
+    assert kiosk_cli.main(["install-service", "--config", str(kiosk_dir), "--out", str(out)]) == 1
+    assert capsys.readouterr().err == ("error: [CFG-051] cannot find the 'kiosk' command of this installation; "
+                                       "run install-service with .venv/bin/kiosk" + see("CFG-051") + "\n")
+    assert not out.exists()
