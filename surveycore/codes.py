@@ -1168,7 +1168,7 @@ _FIX_WORDS = ("give ", "use ", "run ", "add ", "remove ", "choose ", "check ", "
               "move ", "replace ", "name ", "fix ", "save ", "correct ", "keep ", "delete ", "bump ", "raise ",
               "lower ", "record ", "list ", "see ", "did you mean", "try ", "ask ", "trust ", "get ", "confirm ",
               "report ", "pass ", "change ", "translate ", "split ", "flatten ", "let ", "put ", "simplify",
-              "refer ", "close ", "define ", "quote ", "create ", "review ")
+              "refer ", "close ", "define ", "quote ", "create ", "review ", "open the ")
 
 # A clause that starts with one of these words says what to do.
 _FIX_START = re.compile(r"(?:please )?(?:" + "|".join(re.escape(w.strip()) for w in _FIX_WORDS) + r")\b")

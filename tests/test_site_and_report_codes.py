@@ -99,3 +99,15 @@ def test_install_service_without_the_kiosk_command(kiosk_dir: Path, tmp_path: Pa
     assert capsys.readouterr().err == ("error: [CFG-051] cannot find the 'kiosk' command of this installation; "
                                        "run install-service with .venv/bin/kiosk" + see("CFG-051") + "\n")
     assert not out.exists()
+
+
+def test_a_browser_that_cannot_print_the_pdf(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    data, qdir = d1(tmp_path)
+    monkeypatch.setattr(report, "find_browser", lambda: "/bin/false")
+    out, pdf = tmp_path / "r.html", tmp_path / "r.pdf"
+    assert analysis_cli.main(["report", "--data", str(data), "--out", str(out), "--questionnaires", str(qdir),
+                              "--pdf", str(pdf)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: [RPT-011] /bin/false could not print {out} to PDF: ; open the HTML file in a browser and print it "
+        "(A4, no headers and footers)" + see("RPT-011") + "\n")
+    assert out.exists() and not pdf.exists()  # the HTML report stays: it can be printed by hand
