@@ -1,0 +1,85 @@
+"""Outbox failures SQLite reports other than a full or read-only disk: each
+operation names its own code, and a disk write error is told apart (S-018);
+nothing already stored is lost."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.errors import StoreError
+from kiosk.store import Outbox
+
+ID = "ab" * 16
+
+
+class FailingConnection:
+    """The outbox's SQLite connection, failing the statements that start with ``fails``."""
+
+    def __init__(self, db: sqlite3.Connection, fails: str, errorcode: int = 0) -> None:
+        self.db, self.fails, self.errorcode = db, fails, errorcode
+
+    def _check(self, sql: str) -> None:
+        if sql.lstrip().upper().startswith(self.fails):
+            exc = sqlite3.OperationalError("database is locked" if not self.errorcode else "disk I/O error")
+            exc.sqlite_errorcode = self.errorcode  # type: ignore[attr-defined]
+            raise exc
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        self._check(sql)
+        return self.db.execute(sql, *args)
+
+    def executemany(self, sql: str, *args: Any) -> Any:
+        self._check(sql)
+        return self.db.executemany(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Outbox:
+    box = Outbox(tmp_path / "outbox.db")
+    box.put(ID, b"sealed envelope")
+    return box
+
+
+def failing(box: Outbox, fails: str, errorcode: int = 0) -> sqlite3.Connection:
+    real = box.db
+    box.db = FailingConnection(real, fails, errorcode)  # type: ignore[assignment]
+    return real
+
+
+def test_a_response_that_cannot_be_stored(outbox: Outbox) -> None:
+    real = failing(outbox, "INSERT")
+    with pytest.raises(StoreError) as info:
+        outbox.put("cd" * 16, b"another")
+    assert info.value.user_text() == ("[S-012] could not store the response: database is locked; free space on "
+                                      "the kiosk's disk; nothing already stored was lost (see docs/errors.md#s-012)")
+    outbox.db = real  # type: ignore[assignment]
+    assert outbox.count() == 1
+
+
+def test_a_disk_write_error_is_told_apart(outbox: Outbox) -> None:
+    real = failing(outbox, "INSERT", errorcode=10)  # SQLITE_IOERR
+    with pytest.raises(StoreError) as info:
+        outbox.put("cd" * 16, b"another")
+    assert info.value.user_text() == ("[S-018] could not store the response: the disk reported a write error "
+                                      "(disk I/O error); nothing already stored was lost, but check the storage "
+                                      "(see docs/errors.md#s-018)")
+    outbox.db = real  # type: ignore[assignment]
+    assert outbox.count() == 1
+
+
+def test_a_reshuffle_that_fails_keeps_the_data(outbox: Outbox) -> None:
+    real = failing(outbox, "VACUUM")
+    with pytest.raises(StoreError) as info:
+        outbox.reshuffle()
+    assert info.value.user_text() == ("[S-021] could not reorder the outbox: database is locked; free space on "
+                                      "the kiosk's disk and start the kiosk again; nothing was lost "
+                                      "(see docs/errors.md#s-021)")
+    outbox.db = real  # type: ignore[assignment]
+    assert outbox.count() == 1
