@@ -1173,10 +1173,10 @@ _FIX_WORDS = ("give ", "use ", "run ", "add ", "remove ", "choose ", "check ", "
 # A clause that starts with one of these words says what to do.
 _FIX_START = re.compile(r"(?:please )?(?:" + "|".join(re.escape(w.strip()) for w in _FIX_WORDS) + r")\b")
 # Verbs that say what to do wherever they stand ("on the team's machine run …",
-# "never copy …"); words such as "write" or "read" also describe what failed.
-_FIX_ANYWHERE = re.compile(r"\b(?:run|give|use|install|copy|choose|add|remove|export|ingest|never|check|update|"
-                           r"restore|rename|replace|correct|bump|trust|confirm|translate|split|simplify|ask|wait|"
-                           r"did you mean)\b")
+# "never copy …"); words such as "write", "export" or "remove" also describe
+# what failed ("could not remove …"), so they count only at a clause's start.
+_FIX_ANYWHERE = re.compile(r"\b(?:run|give|use|install|copy|choose|never|check|update|restore|rename|replace|"
+                           r"correct|bump|translate|simplify|ask|wait|did you mean)\b")
 
 
 def lookup(code: str) -> ErrorCode | None:

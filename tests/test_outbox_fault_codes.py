@@ -83,3 +83,35 @@ def test_a_reshuffle_that_fails_keeps_the_data(outbox: Outbox) -> None:
                                       "(see docs/errors.md#s-021)")
     outbox.db = real  # type: ignore[assignment]
     assert outbox.count() == 1
+
+
+def test_an_export_that_cannot_be_recorded(outbox: Outbox) -> None:
+    real = failing(outbox, "BEGIN")
+    with pytest.raises(StoreError) as info:
+        outbox.mark_exported([bytes.fromhex(ID)])
+    assert info.value.user_text() == ("[S-013] could not record the export: database is locked; free space on the "
+                                      "kiosk's disk and export again; nothing was removed (see docs/errors.md#s-013)")
+    outbox.db = real  # type: ignore[assignment]
+    assert outbox.count() == 1
+
+
+def test_a_confirmation_that_cannot_remove(outbox: Outbox) -> None:
+    real = failing(outbox, "SELECT")
+    with pytest.raises(StoreError) as info:
+        outbox.confirm_ids([bytes.fromhex(ID)])
+    assert info.value.user_text() == ("[S-014] could not remove confirmed envelopes: database is locked; free space "
+                                      "on the kiosk's disk and run 'kiosk confirm' again; nothing was removed "
+                                      "(see docs/errors.md#s-014)")
+    outbox.db = real  # type: ignore[assignment]
+    assert outbox.count() == 1
+
+
+def test_survey_definitions_that_cannot_be_recorded(outbox: Outbox) -> None:
+    real = failing(outbox, "INSERT OR IGNORE INTO DEFINITION_FILES")
+    with pytest.raises(StoreError) as info:
+        outbox.record_survey({"hash": "h"}, {"f": b"id: x\n"})
+    assert info.value.user_text() == ("[S-022] could not record the survey definitions: database is locked; free "
+                                      "space on the kiosk's disk and start the kiosk again; nothing was lost "
+                                      "(see docs/errors.md#s-022)")
+    outbox.db = real  # type: ignore[assignment]
+    assert outbox.count() == 1

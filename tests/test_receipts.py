@@ -181,11 +181,13 @@ def test_unreadable_receipts_delete_nothing(attack, kiosk_dir: Path, tmp_path: P
         bad.mkdir()
         (bad / "x.txt").write_text("not a receipt")
         assert confirm_fails(kiosk_dir, bad, capsys) == (
-            f"error: [CFG-029] no receipt for this kiosk in {str(bad)!r}; {NOTHING}; give the receipt folder of the dataset that ingested this kiosk's bundles (see docs/errors.md#cfg-029)\n")
+            f"error: [CFG-029] no receipt for this kiosk in {str(bad)!r}; {NOTHING}; give the receipt folder of the "
+            "dataset that ingested this kiosk's bundles (see docs/errors.md#cfg-029)\n")
     else:
         bad.write_bytes(content)
         assert confirm_fails(kiosk_dir, bad, capsys) == (
-            f"error: [CFG-021] {str(bad)!r} is not an ingest receipt (made by 'analysis ingest'); {NOTHING} (see docs/errors.md#cfg-021)\n")
+            f"error: [CFG-021] {str(bad)!r} is not an ingest receipt (made by 'analysis ingest'); {NOTHING}; give the "
+            "receipt file exactly as 'analysis ingest' wrote it in DATA/receipts/ (see docs/errors.md#cfg-021)\n")
     assert stored(kiosk_dir) == set(first + later)
 
 
