@@ -94,3 +94,12 @@ def test_make_cert_refuses_a_host_it_cannot_certify(tmp_path: Path, capsys, host
     assert kiosk_cli.main(["make-cert", "--host", host, "--cert", str(cert), "--key", str(key)]) == 1
     assert capsys.readouterr().err == line
     assert not cert.exists() and not key.exists()
+
+
+def test_a_bundle_path_that_cannot_be_read(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    bundle = tmp_path / "notes.txt" / "monday.hkb"
+    assert analysis_cli.main(["ingest", str(bundle), "--key", "team.key", "--data", str(tmp_path / "data")]) == 1
+    assert capsys.readouterr().err == (f"error: [BND-009] bundle {str(bundle)!r} cannot be read (Not a directory); "
+                                       "check the file's permissions" + see("BND-009"))
+    assert not (tmp_path / "data").exists()

@@ -217,6 +217,7 @@ def test_site_choice_lists_validate_against_the_survey(team, tmp_path: Path) -> 
     (lambda b: b.update(id="not-an-id"), "[ING-009] field 'id' is not 32 lowercase hexadecimal digits"),
     (lambda b: b.update(status="maybe"), "[ING-002] unknown status 'maybe'"),
     (lambda b: b.update(status="declined"), "[ING-011] a response declined at consent carries answers"),
+    (lambda b: b.update(answers=["1"]), "[ING-005] answers are not a mapping"),
 ])
 def test_signed_but_invalid_bodies_are_quarantined_with_their_reason(team, tmp_path: Path, change,
                                                                       reason: str) -> None:
