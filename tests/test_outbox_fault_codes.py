@@ -115,3 +115,23 @@ def test_survey_definitions_that_cannot_be_recorded(outbox: Outbox) -> None:
                                       "(see docs/errors.md#s-022)")
     outbox.db = real  # type: ignore[assignment]
     assert outbox.count() == 1
+
+
+def test_an_operating_system_error_while_storing_is_coded_for_the_staff(kiosk_dir: Path, monkeypatch) -> None:
+    from kiosk.config import KioskRuntime, load_config
+    from tests.test_store import answered
+
+    runtime = KioskRuntime(load_config(kiosk_dir))
+    try:
+        def no_room(envelope_id: str, envelope: bytes) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(runtime.outbox, "put", no_room)
+        with pytest.raises(StoreError) as info:
+            runtime.submit(answered(runtime))
+        assert info.value is runtime.last_error  # what the staff area shows
+        assert info.value.user_text() == ("[S-015] could not store the response: No space left on device; free "
+                                          "space on the kiosk's disk; nothing already stored was lost "
+                                          "(see docs/errors.md#s-015)")
+    finally:
+        runtime.outbox.close()
