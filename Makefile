@@ -23,6 +23,7 @@ test-fast: $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/kiosk check questionnaires
+	$(BIN)/kiosk i18n check
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

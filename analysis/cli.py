@@ -393,6 +393,10 @@ def main(argv: list[str] | None = None) -> int:
         data = getattr(args, "data", None)
         if data is not None and Path(data).exists() and not Path(data).is_dir():
             raise KioskError(f"--data {data!r} is a file; give the dataset's folder", code="CFG-033")
+        k = getattr(args, "k", None)
+        if k is not None and k < 1:  # checked before any work, and before the disclosure gate refuses it
+            raise KioskError(f"--k {k}: give the suppression threshold as a whole number of 1 or more (default 11)",
+                             code="CFG-034")
         return int(args.func(args))
     except KioskError as exc:
         print(f"error: {exc.user_text()}", file=sys.stderr)

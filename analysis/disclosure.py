@@ -31,6 +31,8 @@ from typing import Any
 
 import polars as pl
 
+from surveycore.errors import KioskError
+
 __all__ = [
     "DEFAULT_K",
     "SUPPRESSED_LABEL",
@@ -69,8 +71,14 @@ Position = tuple[int, int]
 """Position of an entry in the *extended* table (see :class:`GatedTable`)."""
 
 
-class DisclosureError(Exception):
-    """Raised when this module is called with invalid or inconsistent input."""
+class DisclosureError(KioskError):
+    """Raised when this module is called with invalid or inconsistent input.
+
+    Part of the one error hierarchy, so a command line that meets it prints
+    one coded line (DSC-001) and exits non-zero, never a traceback.
+    """
+
+    code = "DSC-001"
 
 
 # --------------------------------------------------------------------------

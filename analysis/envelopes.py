@@ -342,7 +342,7 @@ class BatchOpener:
             body = decode_body(data)
             used = validate_body(body, self.catalogue)
         except KioskError as exc:
-            return Opened(index, exc.code, exc.user_text())
+            return Opened(index, exc.code, f"[{exc.code}] {exc.message}")  # a ledger record, rendered by the CLI
         except Exception as exc:  # one odd envelope must not stop the run; it is kept in quarantine
             return Opened(index, "ING-090", f"[ING-090] could not be processed ({exc.__class__.__name__}); "
                                             "it is kept in quarantine: report it to the developers")

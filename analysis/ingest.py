@@ -530,7 +530,7 @@ def _read_and_ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey
                 carried.update(surveys)
                 carried_files.update(manifests)
         except EnvelopeError as exc:
-            quarantine.append((name, -1, exc.code, exc.user_text(), None))
+            quarantine.append((name, -1, exc.code, f"[{exc.code}] {exc.message}", None))  # a ledger record
             continue
         bundle_rows.append((bundle.sha256, name, len(bundle.envelopes)))
         entries.extend((name, i, env) for i, env in enumerate(bundle.envelopes))

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from surveycore.errors import Problem, ValidationError
-from surveycore.i18n import check_catalogs
 from surveycore.questionnaire import file_kind_of, load_module, load_survey
 
 YAML_SUFFIXES = ("*.yaml", "*.yml")
@@ -75,7 +74,8 @@ def check_site_config(path: Path, problems: list[Problem]) -> None:
 def check_paths(paths: list[Path]) -> list[Problem]:
     """Every problem in the given files or folders (``*.yaml``, ``*.yml``,
     and ``kiosk.toml`` site configurations): modules are checked on their
-    own, surveys with the modules they pin, then the interface catalogs."""
+    own, surveys with the modules they pin. The kiosk's interface catalogs
+    are not questionnaire files: ``kiosk i18n check`` checks them."""
     problems: list[Problem] = []
     for p in paths:
         if p.suffix == ".toml":
@@ -88,7 +88,6 @@ def check_paths(paths: list[Path]) -> list[Problem]:
                 load_module(f, warnings=problems)
         except ValidationError as exc:
             problems.extend(exc.problems)
-    problems.extend(check_catalogs())  # the interface catalogs, against locales/messages.pot
     unique = list(dict.fromkeys(problems))  # a survey re-reports its modules
 
     def order(p: Problem) -> tuple[int, str, int]:

@@ -141,7 +141,7 @@ class KioskRuntime:
             self.outbox.close()
             raise
         self.pad_to = max_body_size(self.survey)
-        self.last_error: str | None = None
+        self.last_error: KioskError | None = None
 
     # Staff switches, kept in the outbox's meta table so a restart keeps them.
     @property
@@ -180,11 +180,12 @@ class KioskRuntime:
             self.outbox.put(body["id"], envelope)
         except KioskError as exc:
             # The staff area shows the fault; the patient sees a calm message.
-            self.last_error = exc.user_text()
+            self.last_error = exc
             raise
         except OSError as exc:
-            self.last_error = f"[S-015] {exc.strerror or exc.__class__.__name__}"
-            raise StoreError(f"could not store the response: {exc.strerror}", code="S-015") from None
+            self.last_error = StoreError(f"could not store the response: {exc.strerror or exc.__class__.__name__}",
+                                         code="S-015")
+            raise self.last_error from None
         self.last_error = None
         return body["id"]
 

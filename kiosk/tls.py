@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 from cryptography import x509
@@ -19,10 +20,14 @@ from cryptography.x509.oid import NameOID
 from surveycore.errors import ConfigError
 
 
+_HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+
+
 def make_self_signed(cert_path: str | Path, key_path: str | Path, hosts: list[str],
                      days: int = 730) -> str:
     """Write a P-256 key (mode 0600) and a self-signed certificate for
     ``hosts`` (names or IP addresses); return the SHA-256 fingerprint."""
+    hosts = [h.strip() for h in hosts if h.strip()]
     if not hosts:
         raise ConfigError("give at least one host name or IP address for the certificate", code="TLS-001")
     names: list[x509.GeneralName] = []
@@ -30,6 +35,10 @@ def make_self_signed(cert_path: str | Path, key_path: str | Path, hosts: list[st
         try:
             names.append(x509.IPAddress(ipaddress.ip_address(h)))
         except ValueError:
+            # The first host is also the certificate's common name: at most 64 characters.
+            if len(h) > 64 or not _HOST_NAME.fullmatch(h):
+                raise ConfigError(f"--host {h!r} is neither an IP address nor a host name; give a name such as "
+                                  "kiosk.local or an address such as 192.168.1.20", code="TLS-002") from None
             names.append(x509.DNSName(h))
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])

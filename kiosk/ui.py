@@ -21,7 +21,7 @@ from typing import Any
 import streamlit as st
 
 from surveycore import i18n, scoring
-from surveycore.errors import KioskError
+from surveycore.errors import KioskError, StoreError
 from surveycore.keys import device_id
 from surveycore.response import PREFER_NOT
 from kiosk import screen
@@ -576,7 +576,7 @@ def staff_page() -> None:
     if not _staff_header(rt, t("Staff area")):
         return
     if rt.last_error:
-        st.error(t("Last storage error: {error}").format(error=rt.last_error))
+        st.error(t("Last storage error: {error}").format(error=rt.last_error.user_text()))
     storage = rt.storage()
     if storage.level == "full":
         st.error(t("Storage full: the kiosk takes no more responses. Export a bundle, hand it to the team "
@@ -630,7 +630,7 @@ def staff_page() -> None:
         except KioskError as exc:
             st.error(exc.user_text())  # staff see the coded error; nothing was recorded
         except OSError as exc:
-            st.error(f"[S-020] cannot write to {str(out_dir)!r}: {exc.strerror}")
+            st.error(StoreError(f"cannot write to {str(out_dir)!r}: {exc.strerror}", code="S-020").user_text())
         else:
             st.session_state["staff_message"] = _staff_ntext(
                 "Exported {n} envelope to {path}", "Exported {n} envelopes to {path}", n).format(

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import sys
 
+from surveycore import codes
+
 
 def unexpected(exc: BaseException) -> int:
     """The last line of defence of both command lines: an error no code path
@@ -16,7 +18,7 @@ def unexpected(exc: BaseException) -> int:
     (``| head``) ends quietly."""
     if isinstance(exc, (SystemExit, KeyboardInterrupt)):
         if isinstance(exc, KeyboardInterrupt):
-            print("error: [SYS-004] interrupted", file=sys.stderr)
+            print(f"error: {codes.render('SYS-004', 'interrupted')}", file=sys.stderr)
             return 130
         raise exc
     if isinstance(exc, BrokenPipeError):
@@ -29,14 +31,15 @@ def unexpected(exc: BaseException) -> int:
         traceback.print_exception(exc)
     if isinstance(exc, OSError):
         where = f" {exc.filename!r}" if exc.filename else ""
-        message = f"[SYS-001] cannot use{where}: {exc.strerror or exc}; check the path and its permissions"
+        message = codes.render("SYS-001", f"cannot use{where}: {exc.strerror or exc}; check the path and its "
+                                          "permissions")
     elif isinstance(exc, UnicodeError):
-        message = "[SYS-002] a file given is not UTF-8 text; save it as UTF-8"
+        message = codes.render("SYS-002", "a file given is not UTF-8 text; save it as UTF-8")
     elif isinstance(exc, (RecursionError, MemoryError)):
-        message = "[SYS-003] an input is nested too deeply or too large to be read"
+        message = codes.render("SYS-003", "an input is nested too deeply or too large to be read")
     else:
-        message = (f"[SYS-099] unexpected error ({exc.__class__.__name__}); please report it with the command "
-                   "you ran (set HEALTH_KIOSK_DEBUG=1 to see the details)")
+        message = codes.render("SYS-099", f"unexpected error ({exc.__class__.__name__}); please report it with "
+                                          "the command you ran (set HEALTH_KIOSK_DEBUG=1 to see the details)")
     print(f"error: {message}", file=sys.stderr)
     return 1
 

@@ -1,16 +1,19 @@
 """One exception hierarchy for the whole product.
 
 Every error a user can meet is a :class:`KioskError` carrying a stable code
-and a message that says where the problem is and how to fix it. The command
-lines turn them into text in ``kiosk.cli.main`` and ``analysis.cli.main``
-(with :func:`surveycore.cli.unexpected` as the last line of defence); the
-patient-facing pages turn them into a calm translated message in
-``kiosk.app``; nothing else formats errors.
+(registered, with its fix and documented anchor, in :mod:`surveycore.codes`)
+and a message that says where the problem is. :meth:`KioskError.user_text`
+renders it, in one place, for the command lines (``kiosk.cli.main``,
+``analysis.cli.main``, with :func:`surveycore.cli.unexpected` as the last
+line of defence) and the staff area; the patient-facing pages turn
+errors into a calm translated message in :mod:`kiosk.app`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from surveycore import codes
 
 
 class KioskError(Exception):
@@ -25,8 +28,10 @@ class KioskError(Exception):
         self.message = message
 
     def user_text(self) -> str:
-        """The text shown to a staff member or analyst (never to a patient)."""
-        return f"[{self.code}] {self.message}"
+        """The text shown to a staff member or analyst (never to a patient):
+        ``[CODE] message``, the registry's fix when the message does not say
+        how to fix it, and the code's anchor in docs/errors.md."""
+        return codes.render(self.code, self.message)
 
 
 class ConfigError(KioskError):

@@ -60,7 +60,7 @@ def test_a_small_order_team_key_is_refused_by_check_set_key_and_start(kiosk_dir:
     message = (f"{str(tmp_path / 'zero.pub')!r}: the team public key is unusable (a weak X25519 key that no "
                "response could be sealed for); get the team's real .pub file made by 'analysis keygen'")
     assert cli.main(["set-key", str(tmp_path / "zero.pub"), "--config", str(kiosk_dir)]) == 1
-    assert capsys.readouterr().err == f"error: [KEY-013] {message}\n"
+    assert capsys.readouterr().err == f"error: [KEY-013] {message} (see docs/errors.md#key-013)\n"
     assert pub.read_bytes() == good
     pub.write_text(json.dumps(data))  # copied by hand over the installed key
     with pytest.raises(KeyFileError) as info:

@@ -67,7 +67,7 @@ def test_a_kiosk_on_a_2_mib_disk(kiosk_dir: Path, team, tmp_path: Path) -> None:
     code, err = out["export_no_room"]
     assert (code, err) == (1, "error: [S-016] could not record the export (the bundle was deleted again): the "
                               "kiosk's disk is full; free space or export and confirm stored responses (nothing "
-                              "already stored was lost)\n")
+                              "already stored was lost) (see docs/errors.md#s-016)\n")
     assert out["outside_files"] == []
     assert out["status_no_room"] == 4
     code, stdout, err = out["export"]

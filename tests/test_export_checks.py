@@ -23,7 +23,7 @@ def test_an_export_never_replaces_files_without_force(tmp_path: Path, capsys) ->
     capsys.readouterr()
     assert cli.main(args) == 1
     assert capsys.readouterr().err.strip() == (
-        f"error: [EXP-022] {out / 'README.csv'} already exists; choose another --out, or add --force to replace it")
+        f"error: [EXP-022] {out / 'README.csv'} already exists; choose another --out, or add --force to replace it (see docs/errors.md#exp-022)")
     assert (out / "tables.csv").read_bytes() == b"edited by hand"
     assert cli.main([*args, "--force"]) == 0
     assert (out / "tables.csv").read_bytes() == before
@@ -37,7 +37,7 @@ def test_an_unwritable_output_is_refused(tmp_path: Path, capsys) -> None:  # typ
                      "--questionnaires", str(qdir)]) == 1
     assert capsys.readouterr().err.strip() == (
         f"error: [EXP-023] --out '{out}': {tmp_path / 'notes.txt'} cannot be written to; choose a folder you "
-        "can write")
+        "can write (see docs/errors.md#exp-023)")
     assert not (data / "releases.jsonl").exists()
 
 
@@ -60,7 +60,8 @@ def test_bad_requests_are_refused_at_once(tmp_path: Path, capsys) -> None:  # ty
     for extra, message in cases:
         assert cli.main(["export", "--format", "xlsx", "--out", str(out), "--questionnaires", str(qdir),
                          *extra]) == 1
-        assert capsys.readouterr().err.strip() == message
+        code = message[len("error: ["):message.index("]")].lower()
+        assert capsys.readouterr().err.strip() == f"{message} (see docs/errors.md#{code})"
         assert not out.exists()
     assert not (data / "releases.jsonl").exists()
 

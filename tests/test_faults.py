@@ -221,7 +221,7 @@ def test_wrong_passphrase(exported: Path, team, tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     assert analysis_cli.main(_ingest_args(exported, team.dir / "team.key", "not the passphrase", tmp_path)) == 1
     assert capsys.readouterr() == ("", f"error: [KEY-043] wrong passphrase for {str(team.dir / 'team.key')!r} "
-                                       "(or the file was altered)\n")
+                                       "(or the file was altered); give the passphrase chosen at 'analysis keygen' (--passphrase-file or the prompt) (see docs/errors.md#key-043)\n")
     assert not (tmp_path / "data").exists()
 
 
@@ -232,7 +232,7 @@ def test_wrong_key(exported: Path, team, tmp_path: Path, capsys) -> None:
                                           tmp_path)) == 1
     assert capsys.readouterr() == ("", (
         f"error: [KEY-050] no envelope is sealed for the key(s) given (key id {other.public.key_id.hex()}); the "
-        f"bundles are sealed for key id {team.private.public.key_id.hex()}: give that team key with --key\n"))
+        f"bundles are sealed for key id {team.private.public.key_id.hex()}: give that team key with --key (see docs/errors.md#key-050)\n"))
     assert not (tmp_path / "data").exists()
 
 
@@ -241,10 +241,10 @@ def test_missing_key_file_and_public_key_given(exported: Path, team, tmp_path: P
     missing = tmp_path / "nope.key"
     assert analysis_cli.main(_ingest_args(exported, missing, PASSPHRASE.decode(), tmp_path)) == 1
     assert capsys.readouterr() == ("", f"error: [KEY-040] private key file {str(missing)!r} not found; give the "
-                                       "path to the team's .key file made by 'analysis keygen'\n")
+                                       "path to the team's .key file made by 'analysis keygen' (see docs/errors.md#key-040)\n")
     assert analysis_cli.main(_ingest_args(exported, team.dir / "team.pub", PASSPHRASE.decode(), tmp_path)) == 1
     assert capsys.readouterr() == ("", f"error: [KEY-041] {str(team.dir / 'team.pub')!r} is not a team private "
-                                       "key file (this is the public key; give the .key file)\n")
+                                       "key file (this is the public key; give the .key file) (see docs/errors.md#key-041)\n")
     assert not (tmp_path / "data").exists()
 
 

@@ -103,7 +103,7 @@ def test_ingest_requires_a_trusted_list_or_any_device(kiosk_dir: Path, team, tmp
     assert capsys.readouterr().err == (
         f"error: [ING-030] no list of trusted devices in {str(data)!r}; add each kiosk's device.pub with "
         f"'analysis trust DEVICE.pub --data {data}', or pass --any-device to accept any kiosk whose "
-        "signature verifies\n")
+        "signature verifies (see docs/errors.md#ing-030)\n")
     assert not data.exists()
 
     device_pub = load_config(kiosk_dir).device_key.with_name("device.pub")
@@ -219,6 +219,7 @@ def test_site_choice_lists_validate_against_the_survey(team, tmp_path: Path) -> 
     (lambda b: b.update(id="not-an-id"), "[ING-009] field 'id' is not 32 lowercase hexadecimal digits"),
     (lambda b: b.update(status="maybe"), "[ING-002] unknown status 'maybe'"),
     (lambda b: b.update(status="declined"), "[ING-011] a response declined at consent carries answers"),
+    (lambda b: b.update(answers=["1"]), "[ING-005] answers are not a mapping"),
 ])
 def test_signed_but_invalid_bodies_are_quarantined_with_their_reason(team, tmp_path: Path, change,
                                                                       reason: str) -> None:
@@ -292,7 +293,7 @@ def test_one_ingest_at_a_time_and_the_ledger_keeps_every_run(kiosk_dir: Path, te
     try:
         with pytest.raises(EnvelopeError) as exc:
             ingest([bundle], team.keys, data, qdirs(kiosk_dir))
-        assert exc.value.user_text() == f"[ING-040] another ingest is running on {str(data)!r}; wait for it to finish"
+        assert exc.value.user_text() == f"[ING-040] another ingest is running on {str(data)!r}; wait for it to finish (see docs/errors.md#ing-040)"
     finally:
         lock.release()
     ingest([bundle], team.keys, data, qdirs(kiosk_dir))
@@ -336,7 +337,7 @@ def test_the_module_definition_is_found_by_its_hash_among_folders(team, tmp_path
 def test_workers_must_be_at_least_one(tmp_path: Path, capsys) -> None:
     args = ["ingest", str(tmp_path / "b.hkb"), "--key", "k", "--data", str(tmp_path / "d"), "--workers", "0"]
     assert analysis_cli.main(args) == 1
-    assert capsys.readouterr().err == "error: [CFG-030] --workers must be 1 (open in-process) or more\n"
+    assert capsys.readouterr().err == "error: [CFG-030] --workers must be 1 (open in-process) or more; give --workers 1 (open in-process) or a larger number (see docs/errors.md#cfg-030)\n"
 
 
 def test_dataset_rows_keep_64_bit_rids_and_categorical_answers(tmp_path: Path) -> None:

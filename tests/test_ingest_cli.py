@@ -49,7 +49,7 @@ def test_a_missing_bundle_stops_the_run_before_the_passphrase(tmp_path: Path, te
     code = analysis_cli.main(["ingest", str(missing), "--key", str(team.dir / "team.key"), "--data", str(data),
                               "--any-device"])
     assert code == analysis_cli.EXIT_NOT_STARTED == 1
-    assert capsys.readouterr().err == f"error: [BND-001] bundle {str(missing)!r} not found\n"
+    assert capsys.readouterr().err == f"error: [BND-001] bundle {str(missing)!r} not found; export the bundle again from the kiosk (nothing was removed there) and ingest the new file (see docs/errors.md#bnd-001)\n"
     assert not data.exists()
 
 
@@ -60,7 +60,7 @@ def test_a_fifo_is_refused_instead_of_hanging(tmp_path: Path, team: TeamKeys, ca
                               str(tmp_path / "data"), "--any-device"])
     assert code == 1
     assert capsys.readouterr().err == (f"error: [BND-008] {str(fifo)!r} is not a regular file (a pipe, socket or "
-                                       "device); copy the bundle to a file first\n")
+                                       "device); copy the bundle to a file first (see docs/errors.md#bnd-008)\n")
 
 
 def test_full_quarantine_exits_non_zero_with_one_line_per_code_then_retry(tmp_path: Path, team: TeamKeys,

@@ -38,7 +38,7 @@ def test_keygen_default_is_the_hybrid_suite_with_full_scrypt_cost(tmp_path: Path
     assert analysis_cli.main(["keygen", "--out", str(tmp_path / "k"), "--passphrase-file", str(pw)]) == 1
     assert capsys.readouterr().err == (
         f"error: [KEY-031] {tmp_path / 'k' / 'team.key'} or {tmp_path / 'k' / 'team.pub'} already exists; "
-        "refusing to overwrite a key (move it away first)\n")
+        "refusing to overwrite a key (move it away first) (see docs/errors.md#key-031)\n")
 
 
 def test_keygen_classic_suite_and_name(tmp_path: Path) -> None:
@@ -125,7 +125,8 @@ def test_trust_adds_lists_and_removes_devices(kiosk_dir: Path, tmp_path: Path, c
     assert load_trusted_devices(data) == []
     assert analysis_cli.main(["trust", "--remove", fp, "--data", str(data)]) == 1
     assert capsys.readouterr().err == (
-        f"error: [KEY-062] device {fp!r} is not in the trusted list of {str(data)!r}\n")
+        f"error: [KEY-062] device {fp!r} is not in the trusted list of {str(data)!r}; check the fingerprint with "
+        "'analysis trust --list'; it may already be removed (see docs/errors.md#key-062)\n")
 
 
 def test_a_damaged_trusted_list_stops_ingest(tmp_path: Path, capsys) -> None:
@@ -136,7 +137,7 @@ def test_a_damaged_trusted_list_stops_ingest(tmp_path: Path, capsys) -> None:
     assert analysis_cli.main(["trust", "--list", "--data", str(data)]) == 1
     assert capsys.readouterr().err == (
         f"error: [KEY-061] {str(data / 'trusted_devices.json')!r} is damaged; restore it from a backup or "
-        "rebuild it with 'analysis trust'\n")
+        "rebuild it with 'analysis trust' (see docs/errors.md#key-061)\n")
 
 
 # ------------------------------------------------------------ key rotation
@@ -174,12 +175,12 @@ def test_set_key_refuses_a_private_key_and_keeps_the_current_one(kiosk_dir: Path
     assert kiosk_cli.main(["set-key", str(tmp_path / "oops.pub"), "--config", str(kiosk_dir)]) == 1
     assert capsys.readouterr().err == (
         f"error: [KEY-003] {str(tmp_path / 'oops.pub')!r} is not a team public key file (kind "
-        "'health-kiosk-team-public-key' expected); never copy a private key to a kiosk\n")
+        "'health-kiosk-team-public-key' expected); never copy a private key to a kiosk (see docs/errors.md#key-003)\n")
     assert load_config(kiosk_dir).public_key.read_bytes() == before
     assert kiosk_cli.main(["set-key", str(tmp_path / "missing.pub"), "--config", str(kiosk_dir)]) == 1
     assert capsys.readouterr().err == (
         f"error: [KEY-002] public key file {str(tmp_path / 'missing.pub')!r} not found; copy the team's .pub "
-        "file there (made by 'analysis keygen')\n")
+        "file there (made by 'analysis keygen') (see docs/errors.md#key-002)\n")
 
 
 def test_interactive_passphrases_are_asked_once_per_distinct_passphrase(tmp_path: Path, monkeypatch) -> None:

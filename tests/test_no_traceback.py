@@ -184,7 +184,7 @@ def test_a_failed_receipt_write_after_the_run_committed_says_how_to_get_it(site:
     assert proc.returncode == 1
     assert proc.stderr == (f"error: [ING-050] cannot create the receipts folder {str(site['pw'] / 'receipts')!r} "
                            "(Not a directory); the run is committed: run the same ingest again with another "
-                           "--receipts folder to get its receipts (nothing is ingested twice)\n")
+                           "--receipts folder to get its receipts (nothing is ingested twice) (see docs/errors.md#ing-050)\n")
     proc = run(*ingest(site, "--receipts", str(site["tmp"] / "new" / "folder")))
     assert proc.returncode == 0, proc.stderr
     assert "ingested: 0\nalready ingested (skipped): 1\n" in proc.stdout

@@ -88,7 +88,7 @@ def test_an_edited_receipt_deletes_nothing(attack, kiosk_dir: Path, tmp_path: Pa
     forged.write_text(json.dumps(data, indent=1))
     assert confirm_fails(kiosk_dir, forged, capsys) == (
         f"error: [CFG-025] receipt {str(forged)!r} does not carry a valid team signature: it was forged or "
-        f"edited after ingest; use the receipt exactly as 'analysis ingest' wrote it; {NOTHING}\n")
+        f"edited after ingest; use the receipt exactly as 'analysis ingest' wrote it; {NOTHING} (see docs/errors.md#cfg-025)\n")
     assert stored(kiosk_dir) == set(first + later)
     # The genuine receipt deletes the 20 the team holds, and only them.
     assert kiosk_cli.main(["confirm", str(receipt), "--config", str(kiosk_dir)]) == 0
@@ -115,7 +115,7 @@ def test_a_receipt_signed_with_another_key_deletes_nothing(attack, kiosk_dir: Pa
     assert confirm_fails(kiosk_dir, forged, capsys) == (
         f"error: [CFG-028] receipt {str(forged)!r} is not signed by this kiosk's team key (key id "
         f"{team.private.public.key_id.hex()}; signed by: {rogue_team.public.key_id.hex()}); ingest with "
-        f"that team key too (--key), or install the team key that signed it ('kiosk set-key'); {NOTHING}\n")
+        f"that team key too (--key), or install the team key that signed it ('kiosk set-key'); {NOTHING} (see docs/errors.md#cfg-028)\n")
     assert stored(kiosk_dir) == set(first + later)
 
 
@@ -126,7 +126,7 @@ def test_an_unsigned_receipt_deletes_nothing(attack, kiosk_dir: Path, tmp_path: 
     unsigned.write_text(json.dumps({"kind": "health-kiosk-receipt", "version": 1, "count": 30, "envelopes": ids}))
     message = (f"error: [CFG-024] receipt {str(unsigned)!r} is not signed by the team: a kiosk deletes only "
                "what a signed receipt lists; ingest the bundle again with the current 'analysis' to get a "
-               f"signed receipt; {NOTHING}\n")
+               f"signed receipt; {NOTHING} (see docs/errors.md#cfg-024)\n")
     assert confirm_fails(kiosk_dir, unsigned, capsys) == message
     unsigned.write_text(json.dumps({"kind": "health-kiosk-receipt", "version": 2, "count": 30, "envelopes": ids,
                                     "device": base64.b64encode(kiosk_device(kiosk_dir)).decode(), "run": 1}))
@@ -143,7 +143,7 @@ def test_a_receipt_for_another_kiosk_deletes_nothing(attack, kiosk_dir: Path, te
     assert confirm_fails(kiosk_dir, signed, capsys) == (
         f"error: [CFG-026] receipt {str(signed)!r} is for the kiosk with device fingerprint "
         f"{fingerprint(kiosk_device(other))}, not this one ({fingerprint(kiosk_device(kiosk_dir))}); "
-        f"confirm it on that kiosk; {NOTHING}\n")
+        f"confirm it on that kiosk; {NOTHING} (see docs/errors.md#cfg-026)\n")
     assert stored(kiosk_dir) == set(first + later)
 
 
@@ -182,11 +182,13 @@ def test_unreadable_receipts_delete_nothing(attack, kiosk_dir: Path, tmp_path: P
         bad.mkdir()
         (bad / "x.txt").write_text("not a receipt")
         assert confirm_fails(kiosk_dir, bad, capsys) == (
-            f"error: [CFG-029] no receipt for this kiosk in {str(bad)!r}; {NOTHING}\n")
+            f"error: [CFG-029] no receipt for this kiosk in {str(bad)!r}; {NOTHING}; give the receipt folder of the "
+            "dataset that ingested this kiosk's bundles (see docs/errors.md#cfg-029)\n")
     else:
         bad.write_bytes(content)
         assert confirm_fails(kiosk_dir, bad, capsys) == (
-            f"error: [CFG-021] {str(bad)!r} is not an ingest receipt (made by 'analysis ingest'); {NOTHING}\n")
+            f"error: [CFG-021] {str(bad)!r} is not an ingest receipt (made by 'analysis ingest'); {NOTHING}; give the "
+            "receipt file exactly as 'analysis ingest' wrote it in DATA/receipts/ (see docs/errors.md#cfg-021)\n")
     assert stored(kiosk_dir) == set(first + later)
 
 
@@ -194,7 +196,7 @@ def test_a_missing_receipt_deletes_nothing(kiosk_dir: Path, tmp_path: Path, caps
     ids = declines(kiosk_dir, 2)
     assert confirm_fails(kiosk_dir, tmp_path / "nowhere.json", capsys) == (
         f"error: [CFG-020] receipt {str(tmp_path / 'nowhere.json')!r} not found; give the receipt file that "
-        "'analysis ingest' wrote for this kiosk\n")
+        "'analysis ingest' wrote for this kiosk (see docs/errors.md#cfg-020)\n")
     assert stored(kiosk_dir) == set(ids)
 
 
@@ -210,7 +212,7 @@ def test_a_kiosk_with_an_older_team_key_says_how_to_install_the_receipt_key(atta
     expected = ("error: [CFG-027] the team public key installed on this kiosk predates signed receipts and "
                 "cannot check one; on the team's machine run 'analysis public-key --key team.key --out "
                 "team.pub', bring that team.pub here and run 'kiosk set-key team.pub', then confirm again; "
-                f"{NOTHING}\n")
+                f"{NOTHING} (see docs/errors.md#cfg-027)\n")
     assert confirm_fails(kiosk_dir, receipt, capsys) == expected
     unsigned = tmp_path / "unsigned.json"
     unsigned.write_text(json.dumps({"kind": "health-kiosk-receipt", "version": 2, "count": 20,
@@ -307,7 +309,7 @@ def test_a_receipt_that_would_replace_another_is_refused(kiosk_dir: Path, team, 
     assert analysis_cli.main(ingest_args(team, tmp_path, bundle, data=tmp_path / "d2") + ["--receipts", str(folder)]) == 1
     assert capsys.readouterr().err == (
         f"error: [ING-051] receipt {str(folder / kept)!r} already exists (another dataset wrote receipts to "
-        "this folder?); it was kept; give another --receipts folder\n")
+        "this folder?); it was kept; give another --receipts folder (see docs/errors.md#ing-051)\n")
     assert (folder / kept).read_bytes() == first
     assert sorted(p.name for p in folder.iterdir()) == [kept]
 

@@ -142,7 +142,8 @@ def test_a_report_that_cannot_be_made_is_refused_before_any_work(tmp_path: Path,
     ]
     for extra, message in cases:
         assert _cli("report", "--data", str(data), "--out", str(out), *extra) == 1
-        assert capsys.readouterr().err.strip() == message
+        code = message[len("error: ["):message.index("]")].lower()
+        assert capsys.readouterr().err.strip() == f"{message} (see docs/errors.md#{code})"
         assert not out.exists()
     assert _cli("report", "--data", str(tmp_path / "nothing"), "--out", str(out)) == 1
     assert "[RPT-005]" in capsys.readouterr().err and not out.exists()

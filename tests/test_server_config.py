@@ -59,7 +59,7 @@ def test_set_pin_command_and_short_pins(kiosk_dir: Path, tmp_path: Path, capsys)
     pin_file = tmp_path / "pin.txt"
     pin_file.write_text("12345\n")
     assert cli.main(["set-pin", "--config", str(kiosk_dir), "--pin-file", str(pin_file)]) == 1
-    assert capsys.readouterr().err == "error: [PIN-001] the staff PIN must be at least 6 digits\n"
+    assert capsys.readouterr().err == "error: [PIN-001] the staff PIN must be at least 6 digits; choose a longer PIN (see docs/errors.md#pin-001)\n"
     pin_file.write_text("123456\n")
     assert cli.main(["set-pin", "--config", str(kiosk_dir), "--pin-file", str(pin_file)]) == 0
     stored = (kiosk_dir.parent / "staff.pin").read_text()

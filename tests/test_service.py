@@ -39,5 +39,5 @@ def test_root_is_refused(kiosk_dir: Path, tmp_path: Path, capsys) -> None:
     assert cli.main(["install-service", "--config", str(kiosk_dir), "--user", "root",
                      "--out", str(tmp_path / "u.service")]) == 1
     assert capsys.readouterr().err == ("error: [CFG-052] --user 'root': give an unprivileged system user name "
-                                       "(lowercase letters, digits, '_' or '-'), never root\n")
+                                       "(lowercase letters, digits, '_' or '-'), never root (see docs/errors.md#cfg-052)\n")
     assert not (tmp_path / "u.service").exists()

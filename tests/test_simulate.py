@@ -89,4 +89,4 @@ def test_analysis_simulate_names_the_kiosk_command(capsys) -> None:  # type: ign
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == ("error: [CFG-060] 'analysis simulate' is now 'kiosk simulate', with the same options "
-                            "(it seals responses with a kiosk's device key); run 'kiosk simulate --help'\n")
+                            "(it seals responses with a kiosk's device key); run 'kiosk simulate --help' (see docs/errors.md#cfg-060)\n")

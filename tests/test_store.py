@@ -56,7 +56,7 @@ def test_disk_full_raises_a_coded_error_and_harms_nothing(runtime: KioskRuntime,
     assert (exc.value.code, exc.value.message) == ("S-016", DISK_FULL)
     before = runtime.outbox.pending()
     assert len(before) == len(ids)  # every acknowledged response is there
-    assert runtime.last_error == f"[S-016] {DISK_FULL}"
+    assert runtime.last_error.user_text() == f"[S-016] {DISK_FULL} (see docs/errors.md#s-016)"
     with pytest.raises(StoreError) as exc:
         for _ in range(200):
             ids.append(runtime.decline("en"))
@@ -81,7 +81,7 @@ def test_read_only_outbox_raises_s017(runtime: KioskRuntime) -> None:
     with pytest.raises(StoreError) as exc:
         runtime.submit(answered(runtime))
     assert (exc.value.code, exc.value.message) == ("S-017", READ_ONLY)
-    assert runtime.last_error == f"[S-017] {READ_ONLY}"
+    assert runtime.last_error.user_text() == f"[S-017] {READ_ONLY} (see docs/errors.md#s-017)"
     runtime.outbox.db.execute("PRAGMA query_only = OFF")
     assert runtime.outbox.count() == 1
 
@@ -180,7 +180,9 @@ def test_export_to_a_missing_folder_fails_and_marks_nothing(kiosk_dir: Path, tmp
     out = tmp_path / "no-such-folder" / "b.hkb"
     assert kiosk_cli.main(["export", "--config", str(kiosk_dir), "--out", str(out)]) == 1
     assert capsys.readouterr().err == (f"error: [S-020] cannot write the bundle {str(out)!r}: No such file or "
-                                       "directory; nothing was removed from the kiosk and no export was recorded\n")
+                                       "directory; nothing was removed from the kiosk and no export was recorded; "
+                                       "choose an --out path on a disk with room that you can write; nothing was "
+                                       "recorded as exported (see docs/errors.md#s-020)\n")
     outbox = Outbox(load_config(kiosk_dir).outbox_path)
     try:
         assert outbox.db.execute("SELECT sum(exported) FROM outbox").fetchone()[0] == 0
