@@ -17,7 +17,8 @@ from pathlib import Path
 from kiosk.config import CONFIG_ENV, KioskConfig
 from kiosk.errors import ConfigError
 
-APP = Path(__file__).resolve().parent / "app.py"
+# The ASGI entry (Streamlit plus the nested-address redirect) that runs app.py.
+APP = Path(__file__).resolve().parent / "asgi.py"
 STATIC = Path(__file__).resolve().parent / "static"
 
 
