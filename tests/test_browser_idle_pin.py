@@ -1,0 +1,85 @@
+"""The shipped full survey with the shortest idle timeout a site may set
+(15 s), in a real browser: the idle timeout reloads the page exactly once,
+and the staff PIN screen shows a number pad, is not locked by patients
+tapping the staff dot, and says a lockout once."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from kiosk import i18n
+from kiosk.config import load_config
+from kiosk.pin import set_pin
+from tests.browser_support import browser_page, kiosk_server, non_loopback, wait_idle, wait_readable
+from tests.conftest import inline_kiosk
+from tests.test_browser_patient import (LANDSCAPE, PORTRAIT, QUESTIONNAIRES, answer, button, new_bodies, sealed,
+                                        start, t)
+
+pytestmark = pytest.mark.browser
+
+PIN = "975310"
+IDLE = 15
+# Longer than the browser's own fallback reload (5 s after the idle tap).
+AFTER_WELCOME_S = 7
+FULL = (QUESTIONNAIRES / "full_survey.yaml").read_text("utf-8")
+SHORT = FULL.replace("  idle_timeout: 120\n", f"  idle_timeout: {IDLE}\n")
+assert SHORT != FULL
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, team):
+    cfg = inline_kiosk(tmp_path_factory.mktemp("idle") / "kiosk", team, SHORT, {})
+    for f in QUESTIONNAIRES.glob("*.yaml"):
+        if "survey" not in f.name:
+            (cfg.parent / "survey" / f.name).write_bytes(f.read_bytes())
+    set_pin(load_config(cfg).pin_file, PIN)
+    with kiosk_server(cfg) as url:
+        yield url, cfg
+
+
+# Every document the tab loads leaves a line in sessionStorage (kept across
+# reloads of the same tab): how many times the page really reloaded.
+COUNT_LOADS = """(() => { const n = +(sessionStorage.getItem('kiosk-test-loads') || 0) + 1;
+  sessionStorage.setItem('kiosk-test-loads', String(n)); window.__kioskTestLoad = n; })();"""
+
+
+def loads(page) -> int:
+    return int(page.evaluate("() => +sessionStorage.getItem('kiosk-test-loads')"))
+
+
+@pytest.mark.parametrize("lang", ["fr", "ar"])
+def test_idle_timeout_reloads_the_page_once(server, team, lang: str) -> None:
+    """Two answers, then nobody touches the tablet: one reload of the page
+    (counted in the browser), the welcome screen, no second reload after it,
+    and the two answers sealed as a partial response."""
+    url, cfg = server
+    seen = {b["id"] for b in sealed(cfg, team)}
+    requests: list[str] = []
+    with browser_page(requests) as page:
+        page.add_init_script(COUNT_LOADS)
+        navigations: list[str] = []
+        page.on("framenavigated", lambda f: navigations.append(f.url) if f == page.main_frame else None)
+        page.set_viewport_size(LANDSCAPE)
+        start(page, url, lang)
+        given = dict(answer(page, lang) for _ in range(2))
+        wait_readable(page)
+        before_loads, before_navs = loads(page), len(navigations)
+        idle_from = time.monotonic()
+        # The language grid is back: after the timeout, not before.
+        button(page, i18n.native_name("fr")).wait_for(timeout=(IDLE + 15) * 1000)
+        assert time.monotonic() - idle_from >= IDLE - 1
+        wait_idle(page)
+        assert loads(page) == before_loads + 1, "the welcome screen came back without exactly one reload"
+        shown_in = page.evaluate("() => window.__kioskTestLoad")
+        # Whoever walks up next has the welcome screen to themselves: it is
+        # not reloaded under their finger.
+        page.wait_for_timeout(AFTER_WELCOME_S * 1000)
+        assert loads(page) == before_loads + 1, "the page reloaded again after the welcome screen"
+        assert page.evaluate("() => window.__kioskTestLoad") == shown_in
+        assert navigations[before_navs:] == [url + "/"], navigations[before_navs:]
+        (body,) = new_bodies(cfg, team, seen)
+        assert body["status"] == "partial" and body["answers"] == given
+    assert non_loopback(requests) == []
