@@ -83,3 +83,103 @@ def test_idle_timeout_reloads_the_page_once(server, team, lang: str) -> None:
         (body,) = new_bodies(cfg, team, seen)
         assert body["status"] == "partial" and body["answers"] == given
     assert non_loopback(requests) == []
+
+
+STAFF_LANG = "fr"  # the staff screens speak the site's first language
+
+
+def staff_t(msgid: str) -> str:
+    return i18n.translations(STAFF_LANG).gettext(msgid)
+
+
+def staff_nt(singular: str, plural: str, n: int, **kw: object) -> str:
+    return i18n.translations(STAFF_LANG).ngettext(singular, plural, n).format(**kw)
+
+
+def tap_at(page, locator) -> None:
+    """A touch at the centre of ``locator`` once the screen can be read."""
+    wait_readable(page)
+    locator.wait_for()
+    box = locator.bounding_box()
+    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(100)
+    wait_idle(page)
+
+
+def pin_field(page):
+    return page.locator(".st-key-staff-pin input")
+
+
+def alerts(page) -> list[str]:
+    """Every message box on the screen, as shown."""
+    return page.locator("[data-testid='stMain'] [data-testid='stAlert']").all_inner_texts()
+
+
+def keypad(page) -> tuple[str | None, str | None]:
+    field = pin_field(page)
+    field.wait_for()
+    page.wait_for_function("() => { const i = document.querySelector('.st-key-staff-pin input');"
+                           " return i && i.getAttribute('inputmode') === 'numeric'; }", timeout=5000)
+    return field.get_attribute("inputmode"), field.get_attribute("pattern")
+
+
+def try_pin(page, pin: str) -> None:
+    pin_field(page).fill(pin)
+    tap_at(page, button(page, staff_t("Unlock")))
+
+
+def test_pin_screen_number_pad_dot_taps_and_one_lockout_message(server) -> None:
+    url, cfg = server
+    state = load_config(cfg).pin_file.with_name(load_config(cfg).pin_file.name + ".state")
+    state.unlink(missing_ok=True)
+    lock = staff_nt("Too many wrong PINs. Try again in {minutes} minute.",
+                    "Too many wrong PINs. Try again in {minutes} minutes.", 5, minutes=5)
+    requests: list[str] = []
+    try:
+        with browser_page(requests) as page:
+            page.set_viewport_size(PORTRAIT)
+            page.goto(url + "/")
+            wait_idle(page)
+            # Patients tap the staff dot again and again, sometimes "Unlock"
+            # with nothing typed, and go back: none of it is a failed PIN.
+            for round_ in range(6):
+                tap_at(page, page.locator(".st-key-staff-door button"))
+                # The number pad of a tablet: digits only.
+                assert keypad(page) == ("numeric", "[0-9]*"), round_
+                if round_ % 2:
+                    tap_at(page, button(page, staff_t("Unlock")))
+                assert alerts(page) == [], round_
+                tap_at(page, button(page, staff_t("Back to the survey")))
+                button(page, i18n.native_name("fr")).wait_for()
+            assert not state.exists() or '"failures": 0' in state.read_text()
+            tap_at(page, page.locator(".st-key-staff-door button"))
+            # The first wrong PIN is the first failure: every try is left.
+            for left in (4, 3, 2, 1):
+                try_pin(page, "000000")
+                assert alerts(page) == [staff_nt("Wrong PIN ({left} try left).", "Wrong PIN ({left} tries left).",
+                                                 left, left=left)]
+            page.set_viewport_size(LANDSCAPE)
+            try_pin(page, "000000")
+            assert alerts(page) == [lock]  # one message, not two
+            assert keypad(page) == ("numeric", "[0-9]*")  # still the number pad after the reruns
+            try_pin(page, "111111")
+            assert alerts(page) == [lock]
+            try_pin(page, PIN)  # even the right PIN waits for the end of the lockout
+            assert alerts(page) == [lock]
+            assert page.get_by_text(staff_t("Responses stored")).count() == 0
+            # Back to the welcome screen and through the dot again: still one.
+            tap_at(page, button(page, staff_t("Back to the survey")))
+            tap_at(page, page.locator(".st-key-staff-door button"))
+            pin_field(page).wait_for()
+            assert alerts(page) == [lock]
+        # Once the lockout is over the right PIN opens the staff area.
+        state.unlink()
+        with browser_page(requests) as page:
+            page.goto(url + "/")
+            wait_idle(page)
+            tap_at(page, page.locator(".st-key-staff-door button"))
+            try_pin(page, PIN)
+            page.get_by_text(staff_t("Responses stored")).wait_for()
+    finally:
+        state.unlink(missing_ok=True)
+    assert non_loopback(requests) == []

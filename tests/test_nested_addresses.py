@@ -76,3 +76,13 @@ def test_websockets_reach_streamlit() -> None:
 
 def test_nested_means_more_than_one_segment() -> None:
     assert [is_nested(p) for p in ("/", "/a", "/a/", "/a/b", "/a/b/c?x")] == [False, False, False, True, True]
+
+
+def test_screen_scripts_hold_no_less_than_sign() -> None:
+    """Streamlit's frontend silently drops an ``st.html`` script in which
+    ``<`` precedes a digit; the number pad of the PIN field was lost that
+    way. The kiosk's screen scripts avoid ``<`` altogether."""
+    from kiosk import i18n, screen
+    for script in (screen.guard_script(), i18n.chrome_script()):
+        assert "<" not in script
+    assert ".st-key-staff-pin input" in screen.guard_script() and "'inputmode','numeric'" in screen.guard_script()
