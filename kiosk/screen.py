@@ -10,6 +10,9 @@ for :mod:`kiosk.ui` (no Streamlit import here, so it is testable alone).
   question painted under a finger answers itself with a second touch
   600-900 ms after the first.
 - **Top of the screen.** Every new screen starts scrolled to the top.
+- **Number pad.** Inputs that take digits only (the staff PIN) carry
+  ``inputmode="numeric"`` and ``pattern="[0-9]*"``, set again whenever
+  Streamlit re-renders them, so a tablet opens its number pad.
 - **Within reach.** The navigation bar (Prefer not to answer, Next, Back,
   Stop) is fixed to the bottom of the viewport; the question scrolls above
   it. The language buttons of the welcome screen form a grid.
@@ -32,6 +35,8 @@ QUIET_MS = 300
 SCREEN_PREFIX = "kiosk-screen-"
 NAV_KEY = "kiosk-nav"
 LANGS_KEY = "kiosk-langs"
+# Widget keys of text inputs that take digits only.
+NUMERIC_KEYS = ("staff-pin",)
 # Height kept free under the question for the fixed navigation bar.
 NAV_RESERVE = "11.5rem"
 
@@ -91,7 +96,12 @@ def guard_script(guard_ms: int = TOUCH_GUARD_MS) -> str:
     the touch guard and the scroll reset described in the module text.
 
     ``window.__kioskGuard.ready()`` tells whether a touch would be taken now
-    (the browser tests wait for it, as a reader would)."""
+    (the browser tests wait for it, as a reader would).
+
+    No ``<`` may appear in the script's text: Streamlit's frontend drops a
+    ``st.html`` script in which ``<`` precedes a digit (``n<50``), silently.
+    """
+    digits = ",".join(f".st-key-{k} input" for k in NUMERIC_KEYS)
     return ("(function(){const w=window;if(w.__kioskGuard){return;}"
             f"const P={json.dumps('st-key-' + SCREEN_PREFIX)};"
             f"const g={{ms:{int(guard_ms)},shown:performance.now(),sig:undefined,busy:0,ran:false}};"
@@ -109,7 +119,11 @@ def guard_script(guard_ms: int = TOUCH_GUARD_MS) -> str:
             "[data-testid=\"stAppViewContainer\"],[data-testid=\"stAppScrollToBottomContainer\"],"
             "[data-testid=\"stMainBlockContainer\"]').forEach((e)=>{e.scrollTop=0;});};"
             "g.ready=()=>!g.busy&&performance.now()-g.shown>=g.ms;"
-            "const check=()=>{const s=sig();"
+            # Digits-only inputs: the number pad, on every render.
+            f"const pad=()=>{{document.querySelectorAll({json.dumps(digits)}).forEach((i)=>{{"
+            "if(i.getAttribute('inputmode')!=='numeric'){i.setAttribute('inputmode','numeric');"
+            "i.setAttribute('pattern','[0-9]*');i.setAttribute('autocomplete','off');}});};"
+            "const check=()=>{pad();const s=sig();"
             # A new screen: it counts as shown from its next frame on.
             "if(s!==g.sig){g.sig=s;g.busy=0;g.shown=performance.now()+1e9;top();"
             "requestAnimationFrame(()=>{g.shown=performance.now();top();});return;}"

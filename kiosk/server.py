@@ -16,7 +16,8 @@ from surveycore.errors import ConfigError
 from surveycore.process import run_child
 from kiosk.config import CONFIG_ENV, KioskConfig
 
-APP = Path(__file__).resolve().parent / "app.py"
+# The ASGI entry (Streamlit plus the nested-address redirect) that runs app.py.
+APP = Path(__file__).resolve().parent / "asgi.py"
 STATIC = Path(__file__).resolve().parent / "static"
 
 

@@ -520,11 +520,8 @@ def staff_login_page() -> None:
     with st.form("pin-form", clear_on_submit=True):
         pin = st.text_input(t("PIN"), type="password", key="staff-pin", max_chars=12)
         submitted = st.form_submit_button(t("Unlock"))
-    # The tablet's numeric keypad for the PIN field.
-    st.html("<script>(function(){let n=0;const s=()=>{const i=document.querySelector('.st-key-staff-pin input');"
-            "if(i){i.setAttribute('inputmode','numeric');i.setAttribute('pattern','[0-9]*');"
-            "i.setAttribute('autocomplete','off');}else if(n++<50){setTimeout(s,100);}};s();})();</script>",
-            unsafe_allow_javascript=True)
+    # The tablet's number pad for the PIN field: set in the browser by the
+    # screen script of style() (screen.NUMERIC_KEYS), on every render.
     message = None
     # An empty PIN (a patient who tapped the staff dot, then Unlock) is no
     # attempt: it never counts towards the lockout.

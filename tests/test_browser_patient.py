@@ -350,17 +350,42 @@ def test_every_screen_starts_at_the_top_with_navigation_in_reach(server, lang: s
     assert non_loopback(requests) == []
 
 
+# Every kind of address a tablet's browser could be left on: a page of the
+# kiosk, nested paths (whose relative asset addresses once resolved under
+# the nested folder and left a blank page), with and without a query string.
+DEEP_PATHS = ("/question", "/consent", "/thanks", "/staff", "/pin-", "/no-such-page",
+              "/pages/question.py", "/pages/", "/kiosk/pages/x", "/anything/deeper/path",
+              "/pages/question.py?lang=fr&page=question", "/anything/deeper/path?x=1",
+              "/question?embed=true", "/static/", "/app/static/deeper/x", "/media/x/y")
+
+
 def test_deep_urls_land_on_the_welcome_screen(server) -> None:
+    """Any address, nested or not, shows the language grid at both
+    viewports: never a blank page, never a survey started, nothing of the
+    patient who used the tablet before."""
     url, _ = server
     requests: list[str] = []
     with browser_page(requests) as page:
-        for path in ("/question", "/consent", "/thanks", "/staff", "/pin-", "/no-such-page"):
-            page.goto(url + path)
-            # The language grid, never a blank screen or Streamlit's dialog.
-            button(page, i18n.native_name(OFFERED[0])).wait_for(timeout=15000)
-            wait_idle(page)
-            assert page.locator(".st-key-kiosk-langs button").count() == len(OFFERED), path
-            assert page.locator('[data-testid="stDialog"]:visible').count() == 0, path
+        # A patient leaves the tablet in the middle of the survey.
+        page.set_viewport_size(LANDSCAPE)
+        start(page, url, "fr")
+        answer(page, "fr")
+        for size in (LANDSCAPE, PORTRAIT):
+            page.set_viewport_size(size)
+            for path in DEEP_PATHS:
+                page.goto(url + path)
+                # The language grid, never a blank screen or Streamlit's dialog.
+                button(page, i18n.native_name(OFFERED[0])).wait_for(timeout=15000)
+                wait_idle(page)
+                where = f"{path} at {size}"
+                langs = page.evaluate(IN_VIEW, ".st-key-kiosk-langs button")
+                assert sorted(b["text"] for b in langs) == sorted(i18n.native_name(x) for x in OFFERED), where
+                assert all(b["hit"] and b["bottom"] <= size["height"] for b in langs), where
+                assert page.locator('[data-testid="stDialog"]:visible').count() == 0, where
+                # No survey started, no answer of anybody shown.
+                texts = page.locator("[data-testid='stMain']").inner_text()
+                assert t("fr", "I agree, start") not in texts and "✓" not in texts, where
+                assert page.locator("[data-testid='stMain'] h2").count() == 0, where
     assert non_loopback(requests) == []
 
 
