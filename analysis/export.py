@@ -36,6 +36,7 @@ from analysis.report import (
     N_,
     Release,
     _t,
+    _unpooled_text,
     answer_label,
     breakdown_title,
     build_release,
@@ -66,7 +67,8 @@ def _row_label(release: Release, table: str, kind: str, module: str | None, majo
         return (_t(lang, "Share at or above the cut-off") if kind.startswith("score")
                 else _t(lang, "Completion rate"))
     if kind.startswith("indicator"):
-        ind = next((i for i in KEY_INDICATORS if table.split(".")[1:2] == [i.id]), None)
+        ind = next((i for i in KEY_INDICATORS
+                    if [x.split("@", 1)[0] for x in table.split(".")[1:2]] == [i.id]), None)
         if row == scores.POSITIVE and ind is not None:
             return _t(lang, ind.label)
         return _t(lang, "Others") if row == scores.NEGATIVE else row
@@ -224,6 +226,8 @@ def readme_frame(release: Release, lang: str) -> pl.DataFrame:
                       "not reached by persons who left the survey early are counted apart."),
              _t(lang, "95% confidence intervals: Wilson score interval for percentages. Means are rounded to one "
                       "decimal and given without interval.")]
+    # Scores reported per version (their versions' items or points differ).
+    lines += [_unpooled_text(u, lang) for u in release.unpooled_scores]
     return pl.DataFrame({"text": lines})
 
 
