@@ -684,6 +684,11 @@ class BundleReader:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    @property
+    def offset(self) -> int:
+        """Bytes read so far (for progress)."""
+        return self._r.off
+
     def close(self) -> None:
         """Close the file (when this reader opened it)."""
         if self._fh is not None and self._own:
