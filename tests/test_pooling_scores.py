@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from analysis.disclosure import Protection
-from analysis.export import readme_frame
+from analysis.export import readme_frame, tables_frame
 from analysis.ingest import ingest, scan_answers, scan_responses
 from analysis.report import build_release, render_html
 from analysis.simulate import simulate
@@ -154,6 +154,10 @@ def test_a_score_whose_weights_changed_is_reported_per_version(network: Path) ->
     assert "Score EPICES (0-100) : présenté séparément pour epices 1.0.0 (SAINT-DENIS), epices 1.1.0 " \
            "(MARSEILLE), sans regroupement : les codes de réponse ou les points de ses questions diffèrent " \
            "entre ces versions." in render_html(release, "fr")
+    # The exports: one table per version, and their README says why.
+    tables = set(tables_frame(release, "en")["table"].to_list())
+    assert {"score.epices.score@1.0.0", "score.epices.score@1.1.0"} <= tables
+    assert "score.epices.score" not in tables and "score.phq9.total" in tables
     # The exports' README says it too.
     assert ("EPICES score (0-100): reported separately for epices 1.0.0 (SAINT-DENIS), epices 1.1.0 "
             "(MARSEILLE), not pooled: the answer codes or the points of its items differ between these "
