@@ -30,18 +30,19 @@ from surveycore.questionnaire import ScoreDef
 from analysis import disclosure, scores, tables
 from analysis.ingest import module_index, scan_answers, scan_responses
 from analysis.report import (
-    KEY_INDICATORS,
     _ordered_modules,
     NOT_COMPUTABLE,
     N_,
     Release,
     _t,
+    _unpooled_text,
     answer_label,
     breakdown_title,
     build_release,
     category_label,
     class_label,
     item_title,
+    key_indicators,
     legend,
     title_of,
 )
@@ -66,9 +67,11 @@ def _row_label(release: Release, table: str, kind: str, module: str | None, majo
         return (_t(lang, "Share at or above the cut-off") if kind.startswith("score")
                 else _t(lang, "Completion rate"))
     if kind.startswith("indicator"):
-        ind = next((i for i in KEY_INDICATORS if table.split(".")[1:2] == [i.id]), None)
-        if row == scores.POSITIVE and ind is not None:
-            return _t(lang, ind.label)
+        # A score reported per version has one indicator per version.
+        found = next(((i, suffix) for i, suffix in key_indicators(release) if table.split(".")[1:2] == [i.id]),
+                     None)
+        if row == scores.POSITIVE and found is not None:
+            return _t(lang, found[0].label) + found[1]
         return _t(lang, "Others") if row == scores.NEGATIVE else row
     if kind == "participation":
         return {"complete": _t(lang, "Complete"), "partial": _t(lang, "Partial"),
@@ -224,6 +227,8 @@ def readme_frame(release: Release, lang: str) -> pl.DataFrame:
                       "not reached by persons who left the survey early are counted apart."),
              _t(lang, "95% confidence intervals: Wilson score interval for percentages. Means are rounded to one "
                       "decimal and given without interval.")]
+    # Scores reported per version (their versions' items or points differ).
+    lines += [_unpooled_text(u, lang) for u in release.unpooled_scores]
     return pl.DataFrame({"text": lines})
 
 

@@ -20,6 +20,12 @@ Dataset layout (hive-partitioned)::
     DATA/quarantine/<sha256>.env + quarantine.jsonl     rejected envelopes and reasons
     DATA/trusted_devices.json                           kiosks whose envelopes are accepted
 
+Bundles are read one envelope at a time (:class:`kiosk.store.BundleReader`):
+once to check each whole (a damaged bundle is refused before any of it is
+opened), then again in batches as fast as the envelopes are opened; a run is
+written in parts of :data:`CHUNK_RESPONSES` responses. Memory does not grow
+with the bundles (``bench/bench_ingest.py``).
+
 A run's Parquet files are first written as ``*.parquet.staged``; the ledger
 commit is the commit point, after which they are renamed. A run interrupted
 before its commit leaves only staged files, which the next run deletes; one
@@ -44,11 +50,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import polars as pl
 
-from surveycore.bundle import bundle_count, display_name, read_bundle
+from surveycore.bundle import BundleReader, bundle_count, display_name, read_bundle
 from surveycore.definitions import load_record, parse_block
 from surveycore.envelope import HEADER_LEN, MAGIC
 from surveycore.errors import EnvelopeError, KeyFileError, KioskError, ValidationError
@@ -349,7 +355,8 @@ def _recover(data: Path, ledger: sqlite3.Connection) -> None:
     """Finish or undo a run a crash interrupted (see the module docstring)."""
     committed = {r[0] for r in ledger.execute("SELECT part FROM runs WHERE state = 'staged'")}
     for staged in sorted(data.glob(f"responses/*{STAGED}")) + sorted(data.glob(f"answers/*/*/*{STAGED}")):
-        part = staged.name.removeprefix("part-").removesuffix(".parquet" + STAGED)
+        # part-<uuid>.parquet, or part-<uuid>-0001.parquet for a run's next parts
+        part = staged.name.removeprefix("part-").removesuffix(".parquet" + STAGED).split("-")[0]
         if part in committed:
             staged.replace(staged.with_name(staged.name.removesuffix(STAGED)))
         else:
@@ -394,64 +401,112 @@ class _Opening:
             self.pool = ctx.Pool(self.spawned, initializer=init_worker,
                                  initargs=([(k.suite, k.secret) for k in keys.values()], trusted))
 
-    def run(self, todo: list[tuple[int, bytes]], catalogue: Catalogue,
-            tell: Callable[[str, int, int], None] = lambda phase, done, total: None) -> list[Opened]:
-        """Open every (index, envelope) pair, telling progress as batches end."""
+    def run(self, batches: Iterator[list["_Entry"]], catalogue: Catalogue,
+            consume: Callable[[list["_Entry"], list[Opened]], None], total: int,
+            tell: Callable[[str, int, int], None] = lambda phase, done, total: None) -> None:
+        """Open the envelopes of ``batches`` (pulled from the iterator only as
+        processes are free for them, so that a bundle is read as it is
+        opened) and hand each batch with its outcomes to ``consume``, in
+        batch order, on this thread. ``total``: envelopes announced, for
+        progress."""
         local = BatchOpener(self.keys, self.trusted, catalogue)
+        done_n = 0
         if self.pool is None:
-            out: list[Opened] = []
-            for i in range(0, len(todo), self.BATCH):
-                tell("open", i, len(todo))
-                out.extend(local.open_batch(todo[i:i + self.BATCH]))
-            tell("open", len(todo), len(todo))
-            return out
-        batches = collections.deque(enumerate(todo[i:i + self.BATCH] for i in range(0, len(todo), self.BATCH)))
-        total = len(batches)
-        results: dict[int, list[Opened]] = {}
+            for batch in batches:
+                tell("open", done_n, total)
+                consume(batch, local.open_batch(_to_open(batch)))
+                done_n += len(batch)
+            tell("open", total, total)
+            return
+        source = enumerate(batches)
+        results: dict[int, tuple[list[_Entry], list[Opened]]] = {}
         errors: list[BaseException] = []
-        lock = threading.Lock()
-        finished = threading.Event()
+        cond = threading.Condition()
+        # Batches read but not yet consumed stay within a window, so that a
+        # slow worker never makes this process read the bundle far ahead.
+        window = 4 * (self.spawned + 1)
+        state = {"sent": 0, "next": 0, "exhausted": False, "idle": 0}
+        full = object()
         task = functools.partial(worker_open, catalogue, secrets.randbits(62))
 
-        def done(no: int, opened: list[Opened]) -> None:
+        def take() -> Any:
+            # Under cond: the next batch from the file; None at its end;
+            # ``full`` while the window is full.
+            if state["exhausted"] or errors:
+                return None
+            if state["sent"] - state["next"] >= window:
+                return full
+            try:
+                item = next(source, None)
+            except BaseException as exc:  # noqa: BLE001 - a changed file: raised by run()
+                errors.append(exc)
+                item = None
+            if item is None:
+                state["exhausted"] = True
+                return None
+            state["sent"] += 1
+            return item
+
+        def done(no: int, batch: list[_Entry], opened: list[Opened]) -> None:
             # Runs in the pool's result thread: record, then feed the worker again.
-            with lock:
-                results[no] = opened
-                if len(results) == total:
-                    finished.set()
+            with cond:
+                results[no] = (batch, opened)
+                cond.notify_all()
             feed()
 
         def failed(exc: BaseException) -> None:
-            errors.append(exc)
-            finished.set()
+            with cond:
+                errors.append(exc)
+                cond.notify_all()
 
         def feed() -> None:
-            with lock:
-                if not batches or errors:
+            with cond:
+                item = take()
+                if item is full:
+                    state["idle"] += 1  # fed again once batches are consumed
                     return
-                no, batch = batches.popleft()
+            if item is None:
+                return
+            no, batch = item
             assert self.pool is not None
-            self.pool.apply_async(task, (batch,), callback=functools.partial(done, no),
+            self.pool.apply_async(task, (_to_open(batch),), callback=functools.partial(done, no, batch),
                                   error_callback=failed)
 
         for _ in range(2 * self.spawned):  # two in flight per worker: no gap between batches
             feed()
-        while not errors:
-            with lock:
-                if not batches:
+        while True:
+            with cond:
+                item = take()
+            if item is not None and item is not full:
+                no, batch = item
+                opened = local.open_batch(_to_open(batch))
+                with cond:
+                    results[no] = (batch, opened)
+            with cond:
+                if item is None or item is full:
+                    # Wait for the next batch from a worker.
+                    while (state["next"] not in results and not errors
+                           and not (state["exhausted"] and state["next"] >= state["sent"])):
+                        cond.wait()
+                if errors:
                     break
-                no, batch = batches.popleft()
-            opened = local.open_batch(batch)
-            with lock:
-                results[no] = opened
-                if len(results) == total:
-                    finished.set()
-            tell("open", min(len(results) * self.BATCH, len(todo)), len(todo))
-        finished.wait()
-        tell("open", len(todo), len(todo))
+                ready = []
+                while state["next"] in results:
+                    ready.append(results.pop(state["next"]))
+                    state["next"] += 1
+                finished = state["exhausted"] and state["next"] >= state["sent"]
+                idle, state["idle"] = state["idle"], 0
+            for batch, opened in ready:
+                consume(batch, opened)
+                done_n += len(batch)
+            tell("open", min(done_n, total), total)
+            if finished:
+                break
+            for _ in range(idle):
+                feed()
         if errors:
             raise errors[0]
-        return [o for no in range(total) for o in results[no]]
+        tell("open", total, total)
 
     def terminate(self) -> None:
         """Stop the workers at once (they are idle once ``run`` returned)."""
@@ -461,10 +516,16 @@ class _Opening:
             self.pool = None
 
 
-def _check_keys(entries: list[tuple[str, int, bytes]], keys: dict[bytes, TeamPrivateKey]) -> None:
-    """Refuse a run in which no envelope is sealed for any key given: the
-    wrong key file was given, and quarantining everything would only hide it."""
-    ids = {env[6:HEADER_LEN] for _, _, env in entries if len(env) >= HEADER_LEN and env[:4] == MAGIC}
+def _key_id(env: bytes) -> bytes | None:
+    """The recipient key id in an envelope's header (None if it has none)."""
+    return env[6:HEADER_LEN] if len(env) >= HEADER_LEN and env[:4] == MAGIC else None
+
+
+def _check_keys(ids: set[bytes], keys: dict[bytes, TeamPrivateKey]) -> None:
+    """Refuse a run in which no envelope is sealed for any key given (``ids``:
+    the key ids the envelopes name): the wrong key file was given, and
+    quarantining everything would only hide it."""
+    ids = ids - {None}  # type: ignore[arg-type]
     if ids and not ids & set(keys):
         given = ", ".join(sorted(k.hex() for k in keys)) or "none"
         wanted = ", ".join(sorted(i.hex() for i in ids))
@@ -509,6 +570,74 @@ def ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey], data_di
         opening.terminate()
 
 
+@dataclass
+class _Source:
+    """Where a run's envelopes come from: a bundle file (read again, one
+    envelope at a time, as they are opened) or the retried quarantine."""
+
+    name: str
+    path: Path | None
+    count: int
+    sha256: str = ""
+    envelopes: list[bytes] | None = None  # the retried quarantine only
+
+
+# One envelope of a run: global number, bundle name, index in the bundle, bytes.
+_Entry = tuple[int, str, int, bytes]
+
+
+def _to_open(batch: list[_Entry]) -> list[tuple[int, bytes]]:
+    """The (number, envelope) pairs of a batch, as the openers take them."""
+    return [(g, env) for g, _, _, env in batch]
+
+
+def _check_pass(reader: BundleReader, name: str, tell: Callable[[str, int, int], None], done: int,
+                total: int) -> set[bytes]:
+    """Read a whole bundle once without keeping its envelopes: its structure
+    and checksum are verified before any of it is opened (a damaged bundle
+    is refused whole), and the key ids its envelopes name are collected."""
+    ids: set[bytes] = set()
+    for k, env in enumerate(reader):
+        key = _key_id(env)
+        if key is not None:
+            ids.add(key)
+        if k % 4096 == 0:
+            tell("read", done + reader.offset, total)
+    return ids
+
+
+def _stream(sources: list[_Source], batch_size: int) -> Iterator[list[_Entry]]:
+    """The run's envelopes in batches, read from the bundle files as they
+    are asked for. A file that changed since it was checked stops the run
+    (BND-003). The same bytes given twice (a bundle given twice) are opened
+    twice: remembering every envelope's digest would make memory grow with
+    the bundles, and the second is then a duplicate by its envelope id."""
+    batch: list[_Entry] = []
+    g = 0
+    changed = (f"changed while it was being ingested; nothing of this run was kept: run the ingest again")
+    for src in sources:
+        reader = None
+        try:
+            if src.envelopes is None:
+                assert src.path is not None
+                reader = BundleReader(src.path)
+            for index, env in enumerate(src.envelopes if reader is None else reader):
+                batch.append((g, src.name, index, env))
+                g += 1
+                if len(batch) >= batch_size:
+                    yield batch
+                    batch = []
+        except EnvelopeError:
+            raise EnvelopeError(f"bundle {src.name!r} {changed}", code="BND-003") from None
+        finally:
+            if reader is not None:
+                reader.close()
+        if reader is not None and reader.sha256 != src.sha256:
+            raise EnvelopeError(f"bundle {src.name!r} {changed}", code="BND-003")
+    if batch:
+        yield batch
+
+
 def _read_and_ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey], data_dir: str | Path,
                      questionnaire_dirs: list[str | Path], trusted: list[Any] | None, opening: "_Opening",
                      processes: int, require_key_match: bool, today: dt.date | None, clock: float,
@@ -517,48 +646,61 @@ def _read_and_ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey
     sizes = [_size(b) for b in bundles]
     quarantine: list[tuple[str, int, str, str, bytes | None]] = []  # bundle, index, code, reason, envelope
     bundle_rows: list[tuple[str, str, int]] = []
-    entries: list[tuple[str, int, bytes]] = []
+    sources: list[_Source] = []
+    key_ids: set[bytes] = set()
     carried: dict[str, Survey] = {}            # survey hash -> definitions carried by the bundles
     carried_files: dict[str, tuple[dict, dict[str, bytes]]] = {}
     for k, bundle_path in enumerate(bundles):
         tell("read", sum(sizes[:k]), sum(sizes))
         name = display_name(Path(bundle_path).name)
         try:
-            bundle = read_bundle(bundle_path)
-            if bundle.definitions:
-                surveys, manifests = _bundle_definitions(bundle.definitions, name, trusted)
+            with BundleReader(bundle_path) as reader:
+                ids = _check_pass(reader, name, tell, sum(sizes[:k]), sum(sizes))
+            if reader.definitions:
+                surveys, manifests = _bundle_definitions(reader.definitions, name, trusted)
                 carried.update(surveys)
                 carried_files.update(manifests)
         except EnvelopeError as exc:
             quarantine.append((name, -1, exc.code, f"[{exc.code}] {exc.message}", None))  # a ledger record
             continue
-        bundle_rows.append((bundle.sha256, name, len(bundle.envelopes)))
-        entries.extend((name, i, env) for i, env in enumerate(bundle.envelopes))
+        key_ids |= ids
+        bundle_rows.append((reader.sha256, name, reader.count))
+        sources.append(_Source(name, Path(bundle_path), reader.count, reader.sha256))
     tell("read", sum(sizes), sum(sizes))
+    retried: list[bytes] = []
     if retry:
-        entries.extend((RETRY_NAME, i, env) for i, env in enumerate(quarantined_envelopes(data_dir)))
+        retried = quarantined_envelopes(data_dir)
+        sources.append(_Source(RETRY_NAME, None, len(retried), envelopes=retried))
+        key_ids |= {i for i in map(_key_id, retried) if i is not None}
     if require_key_match:
-        _check_keys(entries, keys)  # before anything is written
+        _check_keys(key_ids, keys)  # before anything is written
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
     lock = _DataLock(data)
     try:
-        result = _ingest(bundles, entries, quarantine, bundle_rows, data, questionnaire_dirs, opening, processes,
+        result = _ingest(bundles, sources, quarantine, bundle_rows, data, questionnaire_dirs, opening, processes,
                          today or dt.date.today(), clock, carried, carried_files, tell)
         if retry:
-            _settle_quarantine(data, entries, result)
+            _settle_quarantine(data, retried, result)
         return result
     finally:
         lock.release()
 
 
-def _ingest(bundles: list[str | Path], entries: list[tuple[str, int, bytes]],
+CHUNK_RESPONSES = 10_000
+"""Responses a run holds before it writes them to a staged Parquet part:
+with the envelopes read as they are opened, this bounds an ingest's memory
+whatever the bundle's size (``bench/bench_ingest.py`` measures it)."""
+
+
+def _ingest(bundles: list[str | Path], sources: list[_Source],
             quarantine: list[tuple[str, int, str, str, bytes | None]], bundle_rows: list[tuple[str, str, int]],
             data: Path, questionnaire_dirs: list[str | Path], opening: "_Opening", processes: int, today: dt.date,
             clock: float, carried: dict[str, Survey] | None = None,
             carried_files: dict[str, tuple[dict, dict[str, bytes]]] | None = None,
             tell: Callable[[str, int, int], None] = lambda phase, done, total: None) -> IngestResult:
-    result = IngestResult(envelopes=len(entries))
+    total = sum(src.count for src in sources)
+    result = IngestResult(envelopes=total)
 
     def lap(phase: str) -> None:
         nonlocal clock
@@ -569,20 +711,11 @@ def _ingest(bundles: list[str | Path], entries: list[tuple[str, int, bytes]],
     outcomes: list[tuple[str, int, str, str]] = []  # duplicates and quarantine, for the ledger
     lap("read")
     ledger = _ledger(data)
+    part = uuid.uuid4().hex
+    staged: list[Path] = []
+    committed = False
     try:
         _recover(data, ledger)
-        # The same bytes twice (a bundle given twice, an envelope repeated)
-        # are opened once; the copies take the first one's outcome.
-        first_of: dict[bytes, int] = {}
-        copy_of: dict[int, int] = {}
-        todo: list[tuple[int, bytes]] = []
-        for g, (_, _, env) in enumerate(entries):
-            h = hashlib.sha256(env).digest()
-            if h in first_of:
-                copy_of[g] = first_of[h]
-            else:
-                first_of[h] = g
-                todo.append((g, env))
         result.workers = processes
         catalogue = catalogue_of(questionnaire_dirs)
         if carried:
@@ -590,66 +723,86 @@ def _ingest(bundles: list[str | Path], entries: list[tuple[str, int, bytes]],
             catalogue = with_surveys(catalogue, carried)
             keep_definitions(data, carried_files or {})
         lap("catalogue")
-        opened_list = opening.run(todo, catalogue, tell)
-        lap("open")
-        opening.terminate()
-        opened = {o.index: o for o in opened_list}
 
-        # Deduplicate by envelope id, in bundle order: against the ledger,
-        # then within this run. Same id and same content = duplicate
-        # (receipted, the team holds it); same id and other content = conflict.
-        hashes = {g: _id_hash(o.envelope_id) for g, o in opened.items() if o.code is None}
-        known: dict[bytes, tuple[bytes | None, int | None]] = {}
-        hash_list = list(set(hashes.values()))
-        for i in range(0, len(hash_list), 500):
-            chunk = hash_list[i:i + 500]
-            marks = ",".join("?" * len(chunk))
-            for id_hash, body_hash, run in ledger.execute(
-                    f"SELECT id_hash, body_hash, run FROM ingested WHERE id_hash IN ({marks})", chunk):
-                known[bytes(id_hash)] = (None if body_hash is None else bytes(body_hash), run)
-        seen: dict[bytes, tuple[int, bytes]] = {}
+        # Deduplicate by envelope id, in bundle order, batch by batch as they
+        # are opened: against the ledger, then within this run. Same id and
+        # same content = duplicate (receipted, the team holds it); same id
+        # and other content = conflict.
+        seen: dict[bytes, tuple[str, int, bytes]] = {}  # id hash -> (bundle, index, body hash)
         responses: list[tuple] = []
         answers: list[tuple] = []
-        new_rows: list[tuple[bytes, bytes]] = []
+        written = chunks = 0
         receipt: set[str] = set()
-        for g, (name, index, env) in enumerate(entries):
-            o = opened[copy_of.get(g, g)]
-            if o.code is not None:
-                quarantine.append((name, index, o.code, o.reason or "", env))
-                continue
-            h = hashes[copy_of.get(g, g)]
-            assert o.envelope_id is not None and o.body_hash is not None
-            if h in known:
-                body_hash, run = known[h]
-                if body_hash is not None and body_hash != o.body_hash:
-                    quarantine.append((name, index, "ING-022", _conflict_text(f"run {run}"), env))
-                    continue
-                reason = f"[ING-021] already ingested (run {run})" if run else "[ING-021] already ingested"
-                result.duplicate_list.append((name, index, reason))
-                receipt.add(o.envelope_id)
-                continue
-            if h in seen:
-                first, body_hash = seen[h]
-                fname, findex, _ = entries[first]
-                if body_hash != o.body_hash:
-                    quarantine.append((name, index, "ING-022", _conflict_text(f"{fname} #{findex}"), env))
-                    continue
-                result.duplicate_list.append((name, index, f"[ING-020] same response as {fname} #{findex} "
-                                                           "in this run"))
-                receipt.add(o.envelope_id)
-                continue
-            seen[h] = (g, o.body_hash)
-            new_rows.append((h, o.body_hash))
-            receipt.add(o.envelope_id)
-            assert o.response is not None and o.answers is not None
-            responses.append(o.response)
-            answers.extend(o.answers)
+        devices: dict[str, bytes] = {}
+        kiosks: dict[bytes, bytes] = {}  # one bytes object per kiosk, not one per envelope
 
+        def flush() -> None:
+            # The first part of a run is part-<uuid>, the next ones
+            # part-<uuid>-0001, … (see _recover).
+            nonlocal responses, answers, written, chunks
+            if responses:
+                name = part if chunks == 0 else f"{part}-{chunks:04d}"
+                staged.extend(_write_staged(data, name, responses, answers))
+                written += len(responses)
+                chunks += 1
+            responses, answers = [], []
+
+        def consume(batch: list[_Entry], opened_list: list[Opened]) -> None:
+            opened = {o.index: o for o in opened_list}
+            wanted = list({_id_hash(o.envelope_id) for o in opened_list if o.code is None and o.envelope_id})
+            known: dict[bytes, tuple[bytes | None, int | None]] = {}
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                for id_hash, body_hash, run in ledger.execute(
+                        f"SELECT id_hash, body_hash, run FROM ingested WHERE id_hash IN ({marks})", chunk):
+                    known[bytes(id_hash)] = (None if body_hash is None else bytes(body_hash), run)
+            for g, name, index, env in batch:
+                o = opened[g]
+                if o.code is not None:
+                    quarantine.append((name, index, o.code, o.reason or "", _kept(env, quarantine)))
+                    continue
+                assert o.envelope_id is not None and o.body_hash is not None
+                h = _id_hash(o.envelope_id)
+                if h in seen:
+                    fname, findex, body_hash = seen[h]
+                    if body_hash != o.body_hash:
+                        quarantine.append((name, index, "ING-022", _conflict_text(f"{fname} #{findex}"),
+                                           _kept(env, quarantine)))
+                        continue
+                    result.duplicate_list.append((name, index, f"[ING-020] same response as {fname} #{findex} "
+                                                               "in this run"))
+                    receipt.add(o.envelope_id)
+                    continue
+                if h in known:
+                    body_hash, run = known[h]
+                    if body_hash is not None and body_hash != o.body_hash:
+                        quarantine.append((name, index, "ING-022", _conflict_text(f"run {run}"),
+                                           _kept(env, quarantine)))
+                        continue
+                    reason = f"[ING-021] already ingested (run {run})" if run else "[ING-021] already ingested"
+                    result.duplicate_list.append((name, index, reason))
+                    receipt.add(o.envelope_id)
+                    if o.device is not None:
+                        devices[o.envelope_id] = kiosks.setdefault(o.device, o.device)
+                    continue
+                seen[h] = (name, index, o.body_hash)  # also the ledger rows of this run
+                receipt.add(o.envelope_id)
+                if o.device is not None:
+                    devices[o.envelope_id] = kiosks.setdefault(o.device, o.device)
+                assert o.response is not None and o.answers is not None
+                responses.append(o.response)
+                answers.extend(o.answers)
+            if len(responses) >= CHUNK_RESPONSES:
+                flush()
+
+        opening.run(_stream(sources, opening.BATCH), catalogue, consume, total, tell)
+        lap("open")
+        opening.terminate()
         lap("dedup")
-        part = uuid.uuid4().hex
-        tell("write", 0, len(responses))
-        staged = _write_staged(data, part, responses, answers) if responses else []
-        tell("write", len(responses), len(responses))
+        tell("write", 0, written + len(responses))
+        flush()
+        tell("write", written, written)
         lap("write")
         outcomes.extend(_bounded([(name, index, code, reason) for name, index, code, reason, _ in quarantine]))
         outcomes.extend(_bounded([(name, index, reason[1:8], reason) for name, index, reason in result.duplicate_list]))
@@ -658,31 +811,44 @@ def _ingest(bundles: list[str | Path], entries: list[tuple[str, int, bytes]],
         cur = ledger.execute(
             "INSERT INTO runs (bundles, ingested, duplicates, quarantined, day, part, state, workers) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (json.dumps([Path(b).name for b in bundles]), len(responses), len(result.duplicate_list),
+            (json.dumps([Path(b).name for b in bundles]), written, len(result.duplicate_list),
              len(quarantine), today.isoformat(), part, "staged" if staged else "done", result.workers))
         run = int(cur.lastrowid or 0)
         ledger.executemany("INSERT INTO ingested (id_hash, body_hash, run) VALUES (?, ?, ?)",
-                           [(h, b, run) for h, b in new_rows])
+                           [(h, b, run) for h, (_, _, b) in seen.items()])
         ledger.executemany("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?)", [(run, *o) for o in outcomes])
         ledger.executemany("INSERT OR IGNORE INTO bundles VALUES (?, ?, ?, ?)",
                            [(sha, run, name, n) for sha, name, n in bundle_rows])
         ledger.execute("COMMIT")
+        committed = True
         _publish(staged)
         if staged:
             ledger.execute("UPDATE runs SET state = 'done' WHERE n = ?", (run,))
+    except BaseException:
+        # Not committed: the staged parts of this run go (the next run would
+        # delete them too); committed ones are completed by the next run.
+        if not committed:
+            for p in staged:
+                p.unlink(missing_ok=True)
+        raise
     finally:
         ledger.close()
 
     _write_quarantine(data, run, quarantine)
     lap("commit")
     result.run = run
-    result.ingested = len(responses)
+    result.ingested = written
     result.duplicates = len(result.duplicate_list)
     result.quarantined = [(name, index, reason) for name, index, _, reason, _ in quarantine]
     result.receipt_ids = sorted(receipt)
-    result.receipt_devices = {o.envelope_id: o.device for o in opened.values()
-                              if o.envelope_id in receipt and o.device is not None}
+    result.receipt_devices = devices
     return result
+
+
+def _kept(env: bytes, quarantine: list) -> bytes | None:
+    """The envelope's bytes when the quarantine keeps it (the first
+    :data:`QUARANTINE_DETAIL_MAX`), else None: beyond, only counts are kept."""
+    return env if len(quarantine) < QUARANTINE_DETAIL_MAX else None
 
 
 def _conflict_text(where: str) -> str:
@@ -750,11 +916,11 @@ def quarantined_envelopes(data_dir: str | Path) -> list[bytes]:
     return [f.read_bytes() for f in sorted((Path(data_dir) / "quarantine").glob("*.env"))]
 
 
-def _settle_quarantine(data: Path, entries: list[tuple[str, int, bytes]], result: IngestResult) -> None:
-    """After a retry: retried envelopes that did not fail again leave the
+def _settle_quarantine(data: Path, envelopes: list[bytes], result: IngestResult) -> None:
+    """After a retry: retried ``envelopes`` that did not fail again leave the
     quarantine (file and log lines); those that failed again keep one log
     line, the latest."""
-    retried = {hashlib.sha256(env).hexdigest(): i for name, i, env in entries if name == RETRY_NAME}
+    retried = {hashlib.sha256(env).hexdigest(): i for i, env in enumerate(envelopes)}
     failed_again = {i for name, i, _ in result.quarantined if name == RETRY_NAME}
     resolved = {h for h, i in retried.items() if i not in failed_again}
     for h in resolved:

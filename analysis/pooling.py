@@ -15,6 +15,10 @@ each response names its survey hash. From these:
 - items whose answer codes differ between versions of one major version are
   shown per version (``q1@1.0.0``, ``q1@1.1.0``), each with its own
   denominator;
+- a score is pooled across versions only when every item it uses has the
+  same answer codes and the score the same points and cut-offs in each
+  version; otherwise it is computed per version (``total@1.0.0``) from that
+  version's answers only;
 - :func:`pooled_table` says, per module, which definitions (version, hash,
   sites) were pooled.
 
@@ -30,7 +34,7 @@ from typing import Any, Iterable, Mapping
 
 import polars as pl
 
-from surveycore.questionnaire import Choice, Module, Survey, load_survey
+from surveycore.questionnaire import Choice, Module, ScoreDef, Survey, load_survey
 
 
 @dataclass
@@ -45,6 +49,10 @@ class Pooling:
     # present: shown per version (item id ``item@version``), each with its
     # own denominator.
     split: set[tuple[str, int, str]] = field(default_factory=set)
+    # Scores not pooled across the versions present (their items' codes or
+    # their points differ): module, major, score id, label, and per version
+    # the centres that used it. Each is reported as ``score@version``.
+    unpooled_scores: list[dict[str, Any]] = field(default_factory=list)
 
     def index(self, base: Mapping[tuple[str, str], Module]) -> dict[tuple[str, str], Module]:
         """``base`` (modules of the questionnaire folders) overridden by the
@@ -100,12 +108,55 @@ def _answer_codes(module: Module, item_id: str) -> tuple | None:
     return (it.type, tuple(c.code for c in it.choices), it.minimum, it.maximum)
 
 
+def _score_key(module: Module, score: ScoreDef) -> tuple:
+    """What makes two versions' score one instrument: its computation (items,
+    points, weights, intercept, multiplier, cut-offs, range) and the answer
+    codes of every item it uses. Labels and question texts are left out: a
+    reworded question keeps the score poolable."""
+    return (tuple(score.items), tuple(sorted(score.values.items())),
+            tuple(sorted((i, tuple(sorted(w.items()))) for i, w in score.weights.items())),
+            score.intercept, score.multiplier, tuple(lo for lo, _ in score.bands), score.positive_at,
+            tuple(sorted((i, tuple(c)) for i, c in score.any_of.items())), score.minimum, score.maximum,
+            tuple(_answer_codes(module, i.split(".")[-1]) for i in dict.fromkeys([*score.items, *score.any_of])))
+
+
+def _score_items(score: ScoreDef) -> set[str]:
+    return {i.split(".")[-1] for i in [*score.items, *score.any_of]}
+
+
+def _versioned_score(score: ScoreDef, version: str, tag: str) -> ScoreDef:
+    """``score`` of one version, read from that version's items
+    (``item@version``): id ``score@version``, label naming version and sites."""
+    def ren(i: str) -> str:
+        return f"{i}@{version}"
+    return dataclasses.replace(
+        score, id=f"{score.id}@{version}", items=tuple(ren(i) for i in score.items),
+        weights={ren(i): dict(w) for i, w in score.weights.items()},
+        any_of={ren(i): tuple(c) for i, c in score.any_of.items()},
+        label={lang: f"{t} ({tag})" for lang, t in score.label.items()})
+
+
+def _version_sites(pool: Pooling, m_id: str) -> dict[str, list[str]]:
+    """Centres whose answers to module ``m_id`` were given with each version."""
+    out: dict[str, set[str]] = {}
+    for h, survey in pool.surveys.items():
+        for m in survey.modules:
+            if m.id == m_id:
+                out.setdefault(m.version, set()).update(pool.centres.get(h) or [survey.site.centre])
+    return {v: sorted(c) for v, c in out.items()}
+
+
 def _split(pool: Pooling, modules: Mapping[tuple[str, str], Module], present: Iterable[tuple[str, int, str]]) -> None:
     """Items whose answer codes differ between the versions of one major
     version present in the data are shown per version: a choice offered only
     by 1.1.0 is never a percentage of people who answered 1.0.0. Site lists
-    (handled by centre) and scored items (a score needs its items) are not
-    split."""
+    (handled by centre) are not split.
+
+    A score is pooled across versions only when every version computes it
+    the same way from items with the same answer codes (:func:`_score_key`);
+    otherwise it is reported per version (``score@version``, read from the
+    ``item@version`` answers of that version only) and listed in
+    :attr:`Pooling.unpooled_scores`."""
     groups: dict[tuple[str, int], list[str]] = {}
     for m_id, major, version in present:
         if (m_id, version) in modules:
@@ -116,12 +167,32 @@ def _split(pool: Pooling, modules: Mapping[tuple[str, str], Module], present: It
         versions.sort(key=lambda v: tuple(int(x) for x in v.split(".")))
         defs = {v: modules[(m_id, v)] for v in versions}
         latest = defs[versions[-1]]
-        scored = {i.split(".")[-1] for m in defs.values() for sc in m.scores for i in sc.items}
         site = {it.id for h, s in pool.surveys.items() for m in s.modules if m.id == m_id for it in m.items
                 if it.choice_list and it.choice_list in s.site.choices}
         ids = list(dict.fromkeys(it.id for v in versions for it in defs[v].items if it.is_question))
-        split = [i for i in ids if i not in scored and i not in site
-                 and len({_answer_codes(defs[v], i) for v in versions} - {None}) > 1]
+        # An item only some versions ask is pooled (its denominator is who saw it).
+        split = {i for i in ids if i not in site
+                 and len({_answer_codes(defs[v], i) for v in versions} - {None}) > 1}
+        score_ids = list(dict.fromkeys(sc.id for v in versions for sc in defs[v].scores))
+
+        def score_of(v: str, sid: str) -> ScoreDef | None:
+            return next((sc for sc in defs[v].scores if sc.id == sid), None)
+
+        def keys(sid: str) -> set:
+            return {None if score_of(v, sid) is None else _score_key(defs[v], score_of(v, sid)) for v in versions}
+        unpooled = {sid for sid in score_ids if len(keys(sid)) > 1}
+        # A score read per version reads its items per version; a score
+        # sharing one of those items then cannot be pooled either.
+        while True:
+            for sid in unpooled:
+                split |= {i for v in versions if score_of(v, sid) is not None
+                          for i in _score_items(score_of(v, sid))}
+            more = {sid for sid in score_ids if sid not in unpooled
+                    and any(i in split for v in versions if score_of(v, sid) is not None
+                            for i in _score_items(score_of(v, sid)))}
+            if not more:
+                break
+            unpooled |= more
         if not split:
             continue
         items = []
@@ -136,7 +207,33 @@ def _split(pool: Pooling, modules: Mapping[tuple[str, str], Module], present: It
                     continue
                 items.append(dataclasses.replace(old, id=f"{it.id}@{v}",
                                                  text={lang: f"{t} ({m_id} {v})" for lang, t in old.text.items()}))
-        merged = dataclasses.replace(latest, items=tuple(items))
+        # Items of older versions that the latest dropped keep their answers.
+        for v in versions[:-1]:
+            for it in defs[v].items:
+                if it.id in split and all(x.id != it.id for x in latest.items) \
+                        and all(x.id != f"{it.id}@{v}" for x in items):
+                    items.append(dataclasses.replace(it, id=f"{it.id}@{v}",
+                                                     text={lang: f"{t} ({m_id} {v})" for lang, t in it.text.items()}))
+        sites = _version_sites(pool, m_id)
+        scores_out: list[ScoreDef] = []
+        for sid in score_ids:
+            if sid not in unpooled:
+                sc = score_of(versions[-1], sid)
+                if sc is not None:
+                    scores_out.append(sc)
+                continue
+            per = []
+            for v in versions:
+                sc = score_of(v, sid)
+                if sc is None:
+                    continue
+                tag = f"{m_id} {v}" + (f": {', '.join(sites[v])}" if sites.get(v) else "")
+                scores_out.append(_versioned_score(sc, v, tag))
+                per.append({"version": v, "sites": sites.get(v, [])})
+            label = (score_of(versions[-1], sid) or score_of(versions[0], sid)).label  # type: ignore[union-attr]
+            pool.unpooled_scores.append({"module": m_id, "major": major, "score": sid, "label": dict(label),
+                                         "versions": per})
+        merged = dataclasses.replace(latest, items=tuple(items), scores=tuple(scores_out))
         for v in versions:
             pool.modules[(m_id, v)] = merged
         pool.split |= {(m_id, major, i) for i in split}

@@ -15,6 +15,8 @@ charts are inline SVG.
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 import html
 import shutil
@@ -200,6 +202,9 @@ class Release:
     protection: Protection = field(default_factory=Protection)
     # Per module definition pooled: module, major, version, hash, sites.
     pooled: list[dict] = field(default_factory=list)
+    # Scores reported per version, not pooled (see analysis.pooling):
+    # module, major, score, label, versions [{version, sites}].
+    unpooled_scores: list[dict] = field(default_factory=list)
     # What the release covers: centres, surveys (id@version), first and last
     # period, and the survey order of modules.
     centres: list[str] = field(default_factory=list)
@@ -797,6 +802,7 @@ def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path]
     release = release_from_frames(responses, answers, pool.index(module_index(questionnaire_dirs)),
                                   questionnaire_dirs, k, breakdowns, period, filters, protection)
     release.pooled = pooling.pooled_table(pool)
+    release.unpooled_scores = list(pool.unpooled_scores)
     # The dataset's own surveys give the order of the themes and the names
     # of the surveys (a site survey is usually absent from the folders).
     own = sorted(pool.surveys.values(), key=lambda sv: (sv.id, _semver(sv.version)))
@@ -884,9 +890,11 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
             if ind.classes:
                 for (m_id, major), m in sorted(modules.items()):
                     surveys = builder.module_surveys(m_id, major)
-                    sc = next((x for x in m.scores if x.id == ind.score), None)
-                    if m_id == ind.module and surveys and sc is not None:
-                        builder.score_indicator(ind, m, major, sc, surveys)
+                    # A score not pooled across versions is one indicator per version.
+                    found = [(x, _variant(ind, x.id)) for x in m.scores if _score_base(x.id) == ind.score]
+                    if m_id == ind.module and surveys and found:
+                        for sc, variant in found:
+                            builder.score_indicator(variant, m, major, sc, surveys)
                         break
             continue
         for (m_id, major), m in sorted(modules.items()):
@@ -1363,6 +1371,36 @@ def _score_def(release: Release, module: str, score: str) -> tuple[int, Module, 
     return None
 
 
+def _score_base(score_id: str) -> str:
+    """``total`` for ``total`` and for a per-version ``total@1.0.0``."""
+    return score_id.split("@", 1)[0]
+
+
+def _variant(ind: Indicator, score_id: str) -> Indicator:
+    """``ind`` read from ``score_id`` (itself, or one version's score)."""
+    if score_id == ind.score:
+        return ind
+    version = score_id.split("@", 1)[1]
+    return dataclasses.replace(ind, id=f"{ind.id}@{version}", score=score_id)
+
+
+def key_indicators(release: Release) -> list[tuple[Indicator, str]]:
+    """The key indicators with the suffix of their label: a score not
+    pooled across versions gives one indicator per version, its label
+    suffixed with the module version and the centres that used it."""
+    out: list[tuple[Indicator, str]] = []
+    for ind in KEY_INDICATORS:
+        split = next((u for u in release.unpooled_scores
+                      if ind.score is not None and u["module"] == ind.module and u["score"] == ind.score), None)
+        if split is None:
+            out.append((ind, ""))
+            continue
+        for per in split["versions"]:
+            tag = f"{ind.module} {per['version']}" + (f": {', '.join(per['sites'])}" if per["sites"] else "")
+            out.append((_variant(ind, f"{ind.score}@{per['version']}"), f" ({tag})"))
+    return out
+
+
 def indicator_figures(release: Release, ind: Indicator) -> tuple[Figure, dict[str, dict[str, Figure]]] | None:
     """The published share of a key indicator, overall and per breakdown
     category (``{by: {category: figure}}``); None when its module is absent.
@@ -1402,12 +1440,12 @@ def _summary_html(release: Release, lang: str, fmt: Fmt) -> str:
     body.append([_t(lang, "Respondents"), fmt.n(part.total), "", ""])
     body.append([_t(lang, "Completion rate (complete among started)"), fmt.n(part.cells[("complete", "")]),
                  fmt.pct(rate.pct), fmt.ci(rate.lo, rate.hi)])
-    for ind in KEY_INDICATORS:
+    for ind, suffix in key_indicators(release):
         figs = indicator_figures(release, ind)
         if figs is None:
             continue
         f = figs[0]
-        body.append([_t(lang, ind.label), fmt.n(f), fmt.pct(f.pct), fmt.ci(f.lo, f.hi)])
+        body.append([_t(lang, ind.label) + suffix, fmt.n(f), fmt.pct(f.pct), fmt.ci(f.lo, f.hi)])
         if ind.id == "forgone":
             reasons = _top_options(release, "forgoing_care", "reasons", lang, 3)
             if reasons:
@@ -1495,7 +1533,7 @@ def _comparisons_html(release: Release, lang: str, fmt: Fmt) -> str:
     """Each key indicator by centre, neighbourhood, age band, gender and
     period: one dot-and-whisker chart per indicator."""
     out: list[str] = []
-    for ind in KEY_INDICATORS:
+    for ind, suffix in key_indicators(release):
         figs = indicator_figures(release, ind)
         if figs is None:
             continue
@@ -1519,7 +1557,7 @@ def _comparisons_html(release: Release, lang: str, fmt: Fmt) -> str:
                     groups.append((breakdown_title(lang, by), points))
         if len(groups) < 2:
             continue
-        name = _t(lang, ind.label)
+        name = _t(lang, ind.label) + suffix
         note = ""
         if hidden:
             lead = _t(lang, "Groups without a published share")
@@ -1582,7 +1620,26 @@ def _methods_html(release: Release, modules: list[tuple[str, int, Module]], lang
     if pooled:
         heading = _t(lang, "Definitions pooled")
         out.append(f"<h3>{_e(heading)}</h3>" + "".join(pooled))
+    unpooled = [_unpooled_text(u, lang) for u in release.unpooled_scores]
+    if unpooled:
+        heading = _t(lang, "Scores not pooled across versions")
+        out.append(f"<h3>{_e(heading)}</h3>"
+                   + "".join(f'<p class="note unpooled">{_e(t)}</p>' for t in unpooled))
     return "".join(out)
+
+
+def unpooled_versions(u: dict) -> str:
+    """``epices 1.0.0 (SAINT-DENIS), epices 1.1.0 (MARSEILLE)``: the versions
+    of a score reported apart, with the centres that used each."""
+    return ", ".join(f"{u['module']} {p['version']}" + (f" ({', '.join(p['sites'])})" if p["sites"] else "")
+                     for p in u["versions"])
+
+
+def _unpooled_text(u: dict, lang: str) -> str:
+    """The methods' sentence saying that a score was reported per version."""
+    return _t(lang, "{score}: reported separately for {versions}, not pooled: the answer codes or the "
+                    "points of its items differ between these versions.").format(
+        score=title_of(u["label"], lang, u["score"]), versions=unpooled_versions(u))
 
 
 def _pooled_html(release: Release, m_id: str, major: int, lang: str) -> str:

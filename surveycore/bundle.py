@@ -15,7 +15,7 @@ import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from surveycore.errors import EnvelopeError, StoreError
 
@@ -176,71 +176,129 @@ def read_bundle(path: str | Path) -> Bundle:
     (BND-001), not a bundle (BND-002), damaged (BND-003), unknown version
     (BND-004), malformed (BND-005), truncated (BND-006), beyond the limits
     (BND-007), not a regular file (BND-008), unreadable (BND-009), bad
-    definitions (BND-010, BND-011)."""
-    p = Path(path)
-    shown = display_name(p)
-    check_bundle_file(p)
-    try:
-        with open(p, "rb") as fh:
-            return _read_bundle(_Reader(fh, os.fstat(fh.fileno()).st_size), shown)
-    except OSError as exc:
-        raise EnvelopeError(f"bundle {shown!r} cannot be read ({exc.strerror})", code="BND-009") from None
+    definitions (BND-010, BND-011). Holds every envelope in memory: to go
+    through a large bundle, use :class:`BundleReader`."""
+    with BundleReader(path) as reader:
+        envelopes = list(reader)
+        return Bundle(envelopes, reader.sha256, reader.definitions, reader.version)
 
 
-def _read_bundle(r: _Reader, shown: str) -> Bundle:
-    again = "export it again from the kiosk: nothing was removed there"
-    head = len(BUNDLE_MAGIC) + 5
-    data = r.take(head)
-    if data[:len(BUNDLE_MAGIC)] != BUNDLE_MAGIC:
-        raise EnvelopeError(f"{shown!r} is not a kiosk bundle (bad magic bytes)", code="BND-002")
-    if len(data) < head:
-        raise EnvelopeError(f"bundle {shown!r} is truncated (ends inside its header); {again}", code="BND-006")
-    version, value = struct.unpack(">BI", data[len(BUNDLE_MAGIC):head])
-    if version not in (BUNDLE_VERSION_LEGACY, BUNDLE_VERSION):
-        raise EnvelopeError(f"bundle {shown!r} has version {version}; expected {BUNDLE_VERSION} (or "
-                            f"{BUNDLE_VERSION_LEGACY})", code="BND-004")
-    definitions = b""
-    count = value
-    if version == BUNDLE_VERSION:
-        if value > MAX_DEFINITIONS_LEN:
-            raise EnvelopeError(f"bundle {shown!r} is damaged (its definitions claim {value} bytes); {again}",
-                                code="BND-003")
-        definitions = r.take(value)
-        more = r.take(4)
-        if len(definitions) < value or len(more) < 4:
-            raise EnvelopeError(f"bundle {shown!r} is truncated (ends inside its definitions); {again}",
-                                code="BND-006")
-        (count,) = struct.unpack(">I", more)
-    if count > MAX_BUNDLE_ENVELOPES:
-        raise EnvelopeError(f"bundle {shown!r} announces {count:,} envelopes, more than one bundle may hold "
-                            f"({MAX_BUNDLE_ENVELOPES:,}); export more often so each bundle is smaller",
-                            code="BND-007")
-    # Walk the structure first so a short file is reported as truncated,
-    # then check the digest, which catches any other change.
-    envelopes: list[bytes] = []
-    for k in range(count):
-        raw = r.take(4)
-        if len(raw) < 4:
-            raise EnvelopeError(f"bundle {shown!r} is truncated (ends before envelope {k + 1} of "
-                                f"{count}); {again}", code="BND-006")
-        (n,) = struct.unpack(">I", raw)
-        if n > MAX_ENVELOPE_LEN:
-            raise EnvelopeError(f"bundle {shown!r} is damaged (envelope {k + 1} of {count} claims "
-                                f"{n} bytes); {again}", code="BND-003")
-        env = r.take(n)
-        if len(env) < n:
-            raise EnvelopeError(f"bundle {shown!r} is truncated (ends inside envelope {k + 1} of "
-                                f"{count}); {again}", code="BND-006")
-        envelopes.append(env)
-    digest = r.digest.digest()
-    stored = r.fh.read(BUNDLE_DIGEST_LEN)
-    if len(stored) < BUNDLE_DIGEST_LEN:
-        raise EnvelopeError(f"bundle {shown!r} is truncated (checksum missing); {again}", code="BND-006")
-    if stored != digest:
-        raise EnvelopeError(f"bundle {shown!r} is damaged (checksum mismatch); {again}", code="BND-003")
-    trailing = r.size - r.off - BUNDLE_DIGEST_LEN
-    if trailing > 0 or r.fh.read(1):
-        raise EnvelopeError(f"bundle {shown!r} has {max(trailing, 1)} trailing byte(s) after its checksum; "
-                            f"{again}", code="BND-005")
-    return Bundle(envelopes, digest.hex(), definitions, version)
+class BundleReader:
+    """A bundle read one envelope at a time, so that memory does not grow
+    with the bundle: the header (version, definitions, announced count) is
+    read and checked on opening, the envelopes are yielded as the file is
+    read, and the end of the iteration checks the checksum and that nothing
+    follows it. Raises :class:`EnvelopeError` with the codes of
+    :func:`read_bundle`; an envelope yielded before a damaged end is not to
+    be trusted (the caller discards what it got from the bundle).
+
+    ``fh``: an already opened binary file (tests use one that records its
+    reads); by default ``path`` is opened after :func:`check_bundle_file`.
+    """
+
+    def __init__(self, path: str | Path, fh: Any = None) -> None:
+        p = Path(path)
+        self.shown = display_name(p)
+        self.sha256 = ""  # set once the whole bundle was read and verified
+        self.definitions = b""
+        self.version = BUNDLE_VERSION_LEGACY
+        self.count = 0
+        own = self._own = fh is None
+        self._fh = None
+        if own:
+            check_bundle_file(p)
+        try:
+            if own:
+                fh = open(p, "rb")
+            self._fh = fh
+            self._r = _Reader(fh, os.fstat(fh.fileno()).st_size)
+            self._head()
+        except OSError as exc:
+            self.close()
+            raise EnvelopeError(f"bundle {self.shown!r} cannot be read ({exc.strerror})", code="BND-009") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> "BundleReader":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def offset(self) -> int:
+        """Bytes read so far (for progress)."""
+        return self._r.off
+
+    def close(self) -> None:
+        """Close the file (when this reader opened it)."""
+        if self._fh is not None and self._own:
+            self._fh.close()
+        self._fh = None
+
+    def _head(self) -> None:
+        r, shown = self._r, self.shown
+        head = len(BUNDLE_MAGIC) + 5
+        data = r.take(head)
+        if data[:len(BUNDLE_MAGIC)] != BUNDLE_MAGIC:
+            raise EnvelopeError(f"{shown!r} is not a kiosk bundle (bad magic bytes)", code="BND-002")
+        if len(data) < head:
+            raise EnvelopeError(f"bundle {shown!r} is truncated (ends inside its header); {_AGAIN}", code="BND-006")
+        version, value = struct.unpack(">BI", data[len(BUNDLE_MAGIC):head])
+        if version not in (BUNDLE_VERSION_LEGACY, BUNDLE_VERSION):
+            raise EnvelopeError(f"bundle {shown!r} has version {version}; expected {BUNDLE_VERSION} (or "
+                                f"{BUNDLE_VERSION_LEGACY})", code="BND-004")
+        count = value
+        if version == BUNDLE_VERSION:
+            if value > MAX_DEFINITIONS_LEN:
+                raise EnvelopeError(f"bundle {shown!r} is damaged (its definitions claim {value} bytes); "
+                                    f"{_AGAIN}", code="BND-003")
+            self.definitions = r.take(value)
+            more = r.take(4)
+            if len(self.definitions) < value or len(more) < 4:
+                raise EnvelopeError(f"bundle {shown!r} is truncated (ends inside its definitions); {_AGAIN}",
+                                    code="BND-006")
+            (count,) = struct.unpack(">I", more)
+        if count > MAX_BUNDLE_ENVELOPES:
+            raise EnvelopeError(f"bundle {shown!r} announces {count:,} envelopes, more than one bundle may hold "
+                                f"({MAX_BUNDLE_ENVELOPES:,}); export more often so each bundle is smaller",
+                                code="BND-007")
+        self.version, self.count = version, count
+
+    def __iter__(self) -> Iterator[bytes]:
+        r, shown, count = self._r, self.shown, self.count
+        try:
+            # Walk the structure first so a short file is reported as
+            # truncated, then check the digest, which catches any other change.
+            for k in range(count):
+                raw = r.take(4)
+                if len(raw) < 4:
+                    raise EnvelopeError(f"bundle {shown!r} is truncated (ends before envelope {k + 1} of "
+                                        f"{count}); {_AGAIN}", code="BND-006")
+                (n,) = struct.unpack(">I", raw)
+                if n > MAX_ENVELOPE_LEN:
+                    raise EnvelopeError(f"bundle {shown!r} is damaged (envelope {k + 1} of {count} claims "
+                                        f"{n} bytes); {_AGAIN}", code="BND-003")
+                env = r.take(n)
+                if len(env) < n:
+                    raise EnvelopeError(f"bundle {shown!r} is truncated (ends inside envelope {k + 1} of "
+                                        f"{count}); {_AGAIN}", code="BND-006")
+                yield env
+            digest = r.digest.digest()
+            stored = r.fh.read(BUNDLE_DIGEST_LEN)
+            if len(stored) < BUNDLE_DIGEST_LEN:
+                raise EnvelopeError(f"bundle {shown!r} is truncated (checksum missing); {_AGAIN}", code="BND-006")
+            if stored != digest:
+                raise EnvelopeError(f"bundle {shown!r} is damaged (checksum mismatch); {_AGAIN}", code="BND-003")
+            trailing = r.size - r.off - BUNDLE_DIGEST_LEN
+            if trailing > 0 or r.fh.read(1):
+                raise EnvelopeError(f"bundle {shown!r} has {max(trailing, 1)} trailing byte(s) after its "
+                                    f"checksum; {_AGAIN}", code="BND-005")
+        except OSError as exc:
+            raise EnvelopeError(f"bundle {shown!r} cannot be read ({exc.strerror})", code="BND-009") from None
+        self.sha256 = digest.hex()
+
+
+_AGAIN = "export it again from the kiosk: nothing was removed there"
 
