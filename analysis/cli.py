@@ -230,7 +230,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import write_report
     qdirs = [QUESTIONNAIRES] + [Path(q) for q in args.questionnaires]
     write_report(args.data, args.out, qdirs, args.lang, args.k, _breakdowns(args.breakdown), args.period,
-                 _where(args.where), args.pdf, args.appendix)
+                 _where(args.where), args.pdf, args.appendix, args.standard_population)
     print(f"report written to {args.out}")
     if args.pdf:
         print(f"PDF written to {args.pdf}")
@@ -363,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pdf", metavar="FILE", help="also print the report to this A4 PDF (needs chromium)")
     p.add_argument("--appendix", default="territory", choices=["territory", "all"],
                    help="cross-tabs of the appendix: by centre (or neighbourhood), or by every breakdown")
+    p.add_argument("--standard-population", metavar="FILE",
+                   help="reference population of the age- and sex-standardised shares (CSV age_band,sex,"
+                        "population; default: the French census, Insee RP2018)")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("export", help="export the gated tables and a codebook")
     p.add_argument("--data", required=True)
