@@ -245,6 +245,8 @@ def cmd_export(args: argparse.Namespace) -> int:
                                     labels=args.labels, force=args.force, csv_dialect=args.csv_dialect)
         print("record-level export: keep it on the team's encrypted storage; never publish it")
     else:
+        from analysis.report import check_breakdowns
+        check_breakdowns(_breakdowns(args.breakdown), qdirs, args.data)
         files = export(args.data, args.format, args.out, qdirs, args.lang, args.labels, args.k,
                        _breakdowns(args.breakdown), force=args.force, csv_dialect=args.csv_dialect)
     for f in files:

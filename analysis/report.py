@@ -965,7 +965,15 @@ def _standardise(release: Release, counts: tables.Counts, builder: _Builder,
     protection, k = builder.protection, release.k
     cells = counts.cells.select("cell", pl.col("survey").cast(pl.String), *groups,
                                 pl.col(age).alias("_age"), pl.col(sex).alias("_sex"))
-    dropped: set[str] = set()
+    # The age-sex groups the survey reached: any respondent who gave an age
+    # band and a sex (perturbed count). The others are left out of the standard.
+    ages = counts.item_cells.filter((pl.col("module") == "demographics") & (pl.col("item") == age_item)
+                                    & pl.col("cat").is_in(bands)).select("cell", "n", "ks")
+    reached: set[tuple[str, str]] = set()
+    for a, s_, n, ks in (ages.join(cells, on="cell", how="inner").filter(pl.col("_sex").is_in(list(standardise.SEXES)))
+                         .group_by("_age", "_sex").agg(pl.col("n").sum(), pl.col("ks").sum()).iter_rows()):
+        if protection.perturbed(Tally(int(n), int(ks))) > 0:
+            reached.add((a, s_))
     for ind in KEY_INDICATORS:
         found = _indicator_module(release, builder, ind)
         figs = indicator_figures(release, ind)
@@ -1005,8 +1013,7 @@ def _standardise(release: Release, counts: tables.Counts, builder: _Builder,
                     n_ = protection.perturbed(all_t)
                     per[key] = (min(protection.perturbed(pos_t), n_), n_)
                 strata[cat] = per
-            rates, left_out = standardise.standardise_groups(strata, std)
-            dropped.update(left_out)
+            rates = standardise.standardise_groups(strata, std, reached)
             out: dict[str, Figure] = {}
             for cat, f in crude.items():
                 r = rates.get(cat)
@@ -1018,7 +1025,7 @@ def _standardise(release: Release, counts: tables.Counts, builder: _Builder,
                 out[cat] = Figure(f.n, round(100 * r.rate, 1), round(100 * r.lo, 1), round(100 * r.hi, 1))
             release.standardised.setdefault(ind.id, {})[by] = out
     release.standard_source = std.source or std.path
-    release.standard_dropped = [(b, s_) for b, s_ in std.counts if f"{b},{s_}" in dropped]
+    release.standard_dropped = [key for key, w in std.counts.items() if w > 0 and key not in reached]
 
 
 def _cover(release: Release, responses: pl.LazyFrame, order: pl.DataFrame) -> None:
@@ -2058,6 +2065,34 @@ def check_request(data_dir: str | Path, lang: str, breakdowns: Mapping[str, str]
                           "'analysis ingest --data' wrote", code="RPT-005")
 
 
+RESPONSE_SOURCES = ("centre", "lang", "period")
+"""Response columns a breakdown may read (any other source is a ``module.item``)."""
+
+
+def check_breakdowns(breakdowns: Mapping[str, str] | None, questionnaire_dirs: Sequence[str | Path],
+                     data_dir: str | Path | None = None) -> None:
+    """Refuse at once a breakdown whose source is neither a response column
+    nor a single-choice question of the questionnaires (or of the dataset's
+    own survey definitions): ``RPT-006``, listing the valid sources."""
+    if not breakdowns:
+        return
+    from analysis.ingest import dataset_surveys
+
+    modules = list(module_index(questionnaire_dirs).values())
+    if data_dir is not None:
+        try:
+            modules += [m for sv in dataset_surveys(data_dir).values() for m in sv.modules]
+        except (KioskError, OSError, ValueError, KeyError):
+            pass  # an unreadable definition is reported by the report itself
+    valid = sorted({f"{m.id}.{it.id}" for m in modules for it in m.items if it.type in ("single", "scale")})
+    for name, source in breakdowns.items():
+        if source in RESPONSE_SOURCES or source in valid:
+            continue
+        raise ReportError(f"--breakdown {name}={source}: {source!r} is not a breakdown source; use a response "
+                          f"column ({', '.join(RESPONSE_SOURCES)}) or a single-choice question as module.item "
+                          f"({', '.join(valid)})", code="RPT-006")
+
+
 def find_browser() -> str | None:
     """A headless-capable Chromium on this machine (Debian's chromium), or None."""
     for name in ("chromium", "chromium-browser", "google-chrome"):
@@ -2118,6 +2153,7 @@ def write_report(data_dir: str | Path, out: str | Path, questionnaire_dirs: list
     from analysis import releases
 
     check_request(data_dir, lang, breakdowns, where, period)
+    check_breakdowns(breakdowns, questionnaire_dirs, data_dir)
     standard = load_standard(standard_population, questionnaire_dirs)
     browser = find_browser() if pdf is not None else None
     if pdf is not None and browser is None:

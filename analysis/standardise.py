@@ -161,18 +161,19 @@ def direct(strata: Sequence[tuple[float, float, float]], alpha: float = 0.05) ->
 
 
 def standardise_groups(strata: Mapping[str, Mapping[tuple[str, str], tuple[int, int]]],
-                       std: StandardPopulation) -> tuple[dict[str, Standardised | None], list[str]]:
+                       std: StandardPopulation,
+                       reached: set[tuple[str, str]] | None = None) -> dict[str, Standardised | None]:
     """Standardise each group's (cases, persons) per (age band, sex).
 
-    Strata without any person in every group together are left out of the
-    standard (the survey did not reach those ages, e.g. a site for adults
-    only): returned second, to be said in the methods. A group with no person
-    in a stratum that is kept gets None."""
-    reached = {key for per in strata.values() for key, (_, n) in per.items() if n > 0}
-    dropped = [f"{b},{s}" for (b, s) in std.counts if (b, s) not in reached and std.counts[(b, s)] > 0]
+    Only the strata in ``reached`` are used (default: those with a person
+    in any group): strata the survey did not reach at all (a site for adults
+    only) are left out of the standard, and the caller says which. A group
+    with no person in a stratum that is used gets None."""
+    if reached is None:
+        reached = {key for per in strata.values() for key, (_, n) in per.items() if n > 0}
     out: dict[str, Standardised | None] = {}
     for group, per in strata.items():
         rows = [(float(per.get(key, (0, 0))[0]), float(per.get(key, (0, 0))[1]), w)
                 for key, w in std.counts.items() if key in reached]
         out[group] = direct(rows)
-    return out, dropped
+    return out
