@@ -959,9 +959,14 @@ def _standardise(release: Release, counts: tables.Counts, builder: _Builder,
                     and {age_item, sex_item} <= {it.id for it in m.items}]
     if not demographics:
         return
-    std = standard if standard is not None else standardise.load()
-    bands = [c.code for c in demographics[-1].item("age_band").choices]
-    standardise.check_bands(std, bands)
+    std = standard if standard is not None else standardise.load(standardise.DEFAULT_FILE)
+    bands = [c.code for c in demographics[-1].item(age_item).choices]
+    try:
+        standardise.check_bands(std, bands)
+    except standardise.StandardPopulationError:
+        if standard is not None:
+            raise  # the team's own file: say so (write_report checks it before any work)
+        return  # a survey with age bands of its own: the shipped census bands do not apply
     protection, k = builder.protection, release.k
     cells = counts.cells.select("cell", pl.col("survey").cast(pl.String), *groups,
                                 pl.col(age).alias("_age"), pl.col(sex).alias("_sex"))
@@ -2128,10 +2133,12 @@ def build_report(data_dir: str | Path, questionnaire_dirs: list[str | Path], lan
 
 
 def load_standard(path: str | Path | None, questionnaire_dirs: Sequence[str | Path]) -> standardise.StandardPopulation:
-    """The reference population (the shipped one when ``path`` is None),
-    checked against the age bands of the questionnaires' demographics
-    module (``RPT-020``, ``RPT-021``): refused before any work."""
+    """The reference population (the shipped one when ``path`` is None); a
+    team's own file is checked against the age bands of the questionnaires'
+    demographics module (``RPT-020``, ``RPT-021``): refused before any work."""
     std = standardise.load(standardise.DEFAULT_FILE if path is None else path)
+    if path is None:
+        return std  # the shipped census: used only where the survey's bands are its bands
     found = [m for (m_id, _), m in sorted(module_index(questionnaire_dirs).items(),
                                           key=lambda kv: (kv[0][0], _semver(kv[0][1]))) if m_id == "demographics"]
     if found and any(it.id == "age_band" for it in found[-1].items):

@@ -106,7 +106,7 @@ def test_the_readme_network_of_three_centres(tmp_path: Path, monkeypatch, capsys
     standardised = re.findall(r"Centre — standardisé sur l’âge et le sexe: (.*?)\.", chronic)
     assert standardised and re.fullmatch(r"([A-Z-]+ \d+,\d% \[\d+,\d – \d+,\d\] · \d+(; )?)+",
                                          standardised[0]), chronic
-    assert "Parts standardisées sur l’âge et le sexe" in plain and "Insee, Recensement de la population 2018" in plain
+    assert "Parts standardisées sur l’âge et le sexe" in plain and "Insee, RP2018 exploitation principale" in plain
     assert "méthode gamma de Fay et Feuer (1997)" in plain
 
     # Printed on A4 by the headless browser: nothing sticks out of the page;

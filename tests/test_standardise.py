@@ -54,7 +54,7 @@ def test_the_shipped_reference_population_names_its_source_and_matches_the_surve
     text = standardise.DEFAULT_FILE.read_text(encoding="utf-8")
     for needle in ("Insee", "RP2018", "Licence Ouverte", "https://www.insee.fr/fr/statistiques/5397445", "2018"):
         assert needle in text
-    assert std.source.startswith("Insee, Recensement de la population 2018 (RP2018)")
+    assert std.source == "Insee, RP2018 exploitation principale, POP1B, France entière, géographie au 01/01/2021"
     assert std.bands == BANDS
     standardise.check_bands(std, BANDS)  # raises if not
     # Insee's RP2018 women 25-29 + 30-34: 1,939,465 + 2,080,811.
@@ -149,7 +149,7 @@ def test_strata_nobody_reached_are_left_out_and_said(tmp_path: Path) -> None:
     expected = (w1 * 0.1 + w2 * 0.5) / (w1 + w2)
     assert r.standardised["bad_health"]["centre"]["C1"].pct == round(100 * expected, 1)
     text = html.unescape(render_html(r, "fr"))
-    assert "Insee, Recensement de la population 2018 (RP2018)" in text
+    assert "sexe de Insee, RP2018 exploitation principale, POP1B, France entière, géographie au 01/01/2021. Sont" in text
     dropped = text[text.index("Groupes d’âge et de sexe sans aucun répondant"):]
     assert dropped.startswith("Groupes d’âge et de sexe sans aucun répondant, retirés de la population de "
                               "référence : Une femme, Moins de 18 ans, Une femme, 18 à 24 ans, Une femme, 35 à 44 ans")
@@ -167,3 +167,16 @@ def test_the_report_command_refuses_a_mismatched_file_before_any_work(tmp_path: 
     code = analysis_cli.main(["report", "--data", str(data), "--out", str(out), "--standard-population",
                               str(tmp_path / "absent.csv")])
     assert code != 0 and "[RPT-020]" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_survey_with_bands_of_its_own_gets_no_census_standardisation(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The shipped census bands do not fit: no standardised share, no error
+    # (the dashboard and the report still work); a team's own file is refused.
+    other = standardise.StandardPopulation("x.csv", {("0-99", "woman"): 1.0, ("0-99", "man"): 1.0})
+    with pytest.raises(standardise.StandardPopulationError):
+        release(_dataset(tmp_path / "b"), QUESTIONNAIRES, breakdowns=BREAKDOWNS, standard=other)
+    path = tmp_path / "census.csv"
+    path.write_text("age_band,sex,population\n0-99,woman,1\n0-99,man,1\n", encoding="utf-8")
+    monkeypatch.setattr(standardise, "DEFAULT_FILE", path)
+    r = release(_dataset(tmp_path / "c"), QUESTIONNAIRES, breakdowns=BREAKDOWNS)
+    assert r.standardised == {} and "standardis" not in render_html(r, "en").split('id="methods"')[1]
