@@ -237,7 +237,9 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
 
     @st.cache_resource(max_entries=32, show_spinner=False)
     def release_for(path: str, content: str, dirs: tuple[str, ...], k: int, chosen: tuple) -> Release:
-        return build_release(path, list(dirs), k, filters={name: list(values) for name, values in chosen})
+        # The dashboard shows no standardised share: it does not compute them.
+        return build_release(path, list(dirs), k, filters={name: list(values) for name, values in chosen},
+                             standardised=False)
 
     from analysis.releases import coverage
 

@@ -251,9 +251,30 @@ def _semver(v: str) -> tuple[int, ...]:
     return tuple(int(x) for x in v.split("."))
 
 
+_ORDER_CACHE: dict[tuple, pl.DataFrame] = {}
+
+
 def survey_orders(dirs: Sequence[str | Path]) -> pl.DataFrame:
     """Question order of every survey found in ``dirs``: survey
-    (``id@version``), module, item, pos."""
+    (``id@version``), module, item, pos. Parsed again only when a file of
+    ``dirs`` changed (the dashboard builds a release at every filter)."""
+    signature = []
+    for d in dirs:
+        for f in sorted(Path(d).glob("*.yaml")):
+            try:
+                st_ = f.stat()
+            except OSError:
+                continue
+            signature.append((str(f.resolve()), st_.st_mtime_ns, st_.st_size))
+    key = (tuple(str(d) for d in dirs), tuple(signature))
+    if key not in _ORDER_CACHE:
+        if len(_ORDER_CACHE) > 32:
+            _ORDER_CACHE.clear()
+        _ORDER_CACHE[key] = _survey_orders(dirs)
+    return _ORDER_CACHE[key]
+
+
+def _survey_orders(dirs: Sequence[str | Path]) -> pl.DataFrame:
     records: list[dict[str, object]] = []
     seen: set[str] = set()
     for d in dirs:
@@ -786,7 +807,8 @@ def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path]
                   k: int = disclosure.DEFAULT_K, breakdowns: Mapping[str, str] | None = None,
                   period: str | None = "quarter", filters: Mapping[str, Sequence[str]] | None = None,
                   protection: Protection | None = None,
-                  standard: standardise.StandardPopulation | None = None) -> Release:
+                  standard: standardise.StandardPopulation | None = None,
+                  standardised: bool = True) -> Release:
     """Compute and gate every table of the diagnostic.
 
     ``breakdowns`` maps a breakdown name to a response column (centre,
@@ -805,7 +827,8 @@ def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path]
     pool = pooling.of_dataset(data_dir, questionnaire_dirs, responses, answers)
     answers = pool.relabel(answers, responses)
     release = release_from_frames(responses, answers, pool.index(module_index(questionnaire_dirs)),
-                                  questionnaire_dirs, k, breakdowns, period, filters, protection, standard)
+                                  questionnaire_dirs, k, breakdowns, period, filters, protection, standard,
+                                  standardised)
     release.pooled = pooling.pooled_table(pool)
     # The dataset's own surveys give the order of the themes and the names
     # of the surveys (a site survey is usually absent from the folders).
@@ -824,8 +847,11 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
                         period: str | None = "quarter",
                         filters: Mapping[str, Sequence[str]] | None = None,
                         protection: Protection | None = None,
-                        standard: standardise.StandardPopulation | None = None) -> Release:
-    """:func:`build_release` on given frames and module definitions.
+                        standard: standardise.StandardPopulation | None = None,
+                        standardised: bool = True) -> Release:
+    """:func:`build_release` on given frames and module definitions
+    (``standardised`` False: no standardised shares, for views that do not
+    show them).
 
     ``protection``: default :class:`analysis.disclosure.Protection` with ``k``
     (the cell key method and the rules on groups)."""
@@ -914,8 +940,9 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
     release = Release(k, views, modules, bds, labels, versions,
                       {f"{m}.{i}": f"{m}.{i}" for (m, i) in order_labels}, protection)
     _cover(release, responses, order.filter(pl.col("survey").is_in(surveys_in_data)))
-    _standardise(release, counts, builder, dict(zip([(m, j, sc.id) for m, j, sc in score_specs], counts.extra)),
-                 standard)
+    if standardised:
+        _standardise(release, counts, builder, dict(zip([(m, j, sc.id) for m, j, sc in score_specs], counts.extra)),
+                     standard)
     return release
 
 
