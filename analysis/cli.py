@@ -263,8 +263,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         raise KioskError(f"--address {args.address}: the dashboard is served on loopback only (127.0.0.1, ::1 "
                          "or localhost); publish figures with 'analysis report' or 'analysis export'",
                          code="DSH-001")
+    from kiosk import i18n
+    if args.lang not in i18n.shipped_languages():
+        raise KioskError(f"--lang {args.lang!r} is not supported; use one of {', '.join(i18n.shipped_languages())} "
+                         "(a language needs its catalog in locales/)", code="RPT-003")
     app = Path(__file__).resolve().parent / "dashboard_app.py"
     env = {**os.environ, "ANALYSIS_DATA": str(Path(args.data).resolve()), "ANALYSIS_K": str(args.k),
+           "ANALYSIS_LANG": args.lang,
            "ANALYSIS_QUESTIONNAIRES": os.pathsep.join(str(Path(q).resolve()) for q in
                                                       [QUESTIONNAIRES, *args.questionnaires])}
     # Local only, no usage statistics: the dashboard shows health data.
@@ -394,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questionnaires", action="append", default=[])
     p.add_argument("--address", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8502)
+    p.add_argument("--lang", default="fr", help="the page's language at start (the team's; switchable on the page)")
     p.set_defaults(func=cmd_dashboard)
     p = sub.add_parser("simulate", help="seal synthetic responses into a bundle")
     p.add_argument("--n", type=int, required=True)

@@ -214,7 +214,12 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
     qdirs = tuple(p for p in os.environ.get("ANALYSIS_QUESTIONNAIRES", "").split(os.pathsep) if p)
     k = int(os.environ.get("ANALYSIS_K", str(disclosure.DEFAULT_K)))
     st.set_page_config(page_title="Diagnostic", layout="wide")
-    lang = st.sidebar.radio("Langue / Language", ["fr", "en"], horizontal=True, key="lang")
+    # Every language with an interface catalog; the team's (``--lang``) first.
+    from kiosk import i18n
+    team = os.environ.get("ANALYSIS_LANG", "fr")
+    languages = [team, *(x for x in i18n.shipped_languages() if x != team)] \
+        if team in i18n.shipped_languages() else ["fr", *(x for x in i18n.shipped_languages() if x != "fr")]
+    lang = st.sidebar.radio("Langue / Language", languages, key="lang", format_func=i18n.native_name)
     st.title(_t(lang, "Community health diagnostic"))
     address = st.get_option("server.address")
     if not is_loopback(address):
