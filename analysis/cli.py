@@ -230,7 +230,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import write_report
     qdirs = [QUESTIONNAIRES] + [Path(q) for q in args.questionnaires]
     write_report(args.data, args.out, qdirs, args.lang, args.k, _breakdowns(args.breakdown), args.period,
-                 _where(args.where), args.pdf, args.appendix)
+                 _where(args.where), args.pdf, args.appendix, args.standard_population)
     print(f"report written to {args.out}")
     if args.pdf:
         print(f"PDF written to {args.pdf}")
@@ -245,6 +245,8 @@ def cmd_export(args: argparse.Namespace) -> int:
                                     labels=args.labels, force=args.force, csv_dialect=args.csv_dialect)
         print("record-level export: keep it on the team's encrypted storage; never publish it")
     else:
+        from analysis.report import check_breakdowns
+        check_breakdowns(_breakdowns(args.breakdown), qdirs, args.data)
         files = export(args.data, args.format, args.out, qdirs, args.lang, args.labels, args.k,
                        _breakdowns(args.breakdown), force=args.force, csv_dialect=args.csv_dialect)
     for f in files:
@@ -261,8 +263,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         raise KioskError(f"--address {args.address}: the dashboard is served on loopback only (127.0.0.1, ::1 "
                          "or localhost); publish figures with 'analysis report' or 'analysis export'",
                          code="DSH-001")
+    from surveycore import i18n
+    if args.lang not in i18n.shipped_languages():
+        raise KioskError(f"--lang {args.lang!r} is not supported; use one of {', '.join(i18n.shipped_languages())} "
+                         "(a language needs its catalog in locales/)", code="RPT-003")
     app = Path(__file__).resolve().parent / "dashboard_app.py"
     env = {**os.environ, "ANALYSIS_DATA": str(Path(args.data).resolve()), "ANALYSIS_K": str(args.k),
+           "ANALYSIS_LANG": args.lang,
            "ANALYSIS_QUESTIONNAIRES": os.pathsep.join(str(Path(q).resolve()) for q in
                                                       [QUESTIONNAIRES, *args.questionnaires])}
     # Local only, no usage statistics: the dashboard shows health data.
@@ -342,6 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pdf", metavar="FILE", help="also print the report to this A4 PDF (needs chromium)")
     p.add_argument("--appendix", default="territory", choices=["territory", "all"],
                    help="cross-tabs of the appendix: by centre (or neighbourhood), or by every breakdown")
+    p.add_argument("--standard-population", metavar="FILE",
+                   help="reference population of the age- and sex-standardised shares (CSV age_band,sex,"
+                        "population; default: the French census, Insee RP2018)")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("export", help="export the gated tables and a codebook")
     p.add_argument("--data", required=True)
@@ -368,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questionnaires", action="append", default=[])
     p.add_argument("--address", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8502)
+    p.add_argument("--lang", default="fr", help="the page's language at start (the team's; switchable on the page)")
     p.set_defaults(func=cmd_dashboard)
     # Moved to the kiosk side (it seals with a device key): listed for --help,
     # answered in main() with a coded error naming the new command.

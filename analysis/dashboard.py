@@ -44,6 +44,7 @@ from analysis.report import (
     build_release,
     category_label,
     class_label,
+    dot_chart,
     item_title,
     legend,
     title_of,
@@ -194,11 +195,15 @@ def participation_frame(release: Release, lang: str) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def chart_frame(release: Release, view: View, lang: str, label_of) -> pl.DataFrame:  # type: ignore[no-untyped-def]
-    """Published percentages only (a hidden figure has no bar)."""
-    rows = [{"label": label_of(row), "pct": view.cells[(row, "")].pct} for row in view.rows
-            if (row, "") in view.cells and view.cells[(row, "")].pct is not None]
-    return pl.DataFrame(rows, schema={"label": pl.String, "pct": pl.Float64})
+def interval_chart(release: Release, view: View, lang: str, title: str, label_of) -> str:  # type: ignore[no-untyped-def]
+    """The report's dot-and-whisker chart (inline SVG, its text alternative
+    included) of a 1-D view's published shares with their 95 % intervals;
+    empty when no share is published."""
+    points = [(label_of(row), f) for row in view.rows
+              if (f := view.cells.get((row, ""))) is not None and f.pct is not None]
+    if not points:
+        return ""
+    return dot_chart(view.id, title, [(title, points)], Fmt(lang, release.k))
 
 
 def main() -> None:  # pragma: no cover - exercised through AppTest
@@ -209,7 +214,12 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
     qdirs = tuple(p for p in os.environ.get("ANALYSIS_QUESTIONNAIRES", "").split(os.pathsep) if p)
     k = int(os.environ.get("ANALYSIS_K", str(disclosure.DEFAULT_K)))
     st.set_page_config(page_title="Diagnostic", layout="wide")
-    lang = st.sidebar.radio("Langue / Language", ["fr", "en"], horizontal=True, key="lang")
+    # Every language with an interface catalog; the team's (``--lang``) first.
+    from surveycore import i18n
+    team = os.environ.get("ANALYSIS_LANG", "fr")
+    languages = [team, *(x for x in i18n.shipped_languages() if x != team)] \
+        if team in i18n.shipped_languages() else ["fr", *(x for x in i18n.shipped_languages() if x != "fr")]
+    lang = st.sidebar.radio("Langue / Language", languages, key="lang", format_func=i18n.native_name)
     st.title(_t(lang, "Community health diagnostic"))
     address = st.get_option("server.address")
     if not is_loopback(address):
@@ -232,7 +242,9 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
 
     @st.cache_resource(max_entries=32, show_spinner=False)
     def release_for(path: str, content: str, dirs: tuple[str, ...], k: int, chosen: tuple) -> Release:
-        return build_release(path, list(dirs), k, filters={name: list(values) for name, values in chosen})
+        # The dashboard shows no standardised share: it does not compute them.
+        return build_release(path, list(dirs), k, filters={name: list(values) for name, values in chosen},
+                             standardised=False)
 
     from analysis.releases import coverage
 
@@ -283,9 +295,11 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
                 continue
             st.subheader(item_title(module, it.id, lang))
             st.dataframe(frequency_frame(release, view, lang), hide_index=True)
-            chart = chart_frame(release, view, lang, lambda r, m=module, i=it.id: answer_label(m, i, r, lang))
-            if chart.height:
-                st.bar_chart(chart, x="label", y="pct", horizontal=True, sort=False, x_label="", y_label="%")
+            # The same dot-and-whisker chart as the report: share and 95 % interval.
+            chart = interval_chart(release, view, lang, item_title(module, it.id, lang),
+                                   lambda r, m=module, i=it.id: answer_label(m, i, r, lang))
+            if chart:
+                st.markdown(f'<div class="dashboard-chart">{chart}</div>', unsafe_allow_html=True)
             if by and f"{base}.by.{by}" in release.views:
                 st.dataframe(crosstab_frame(release, release.views[f"{base}.by.{by}"], lang), hide_index=True)
         for sc in module.scores:
@@ -293,6 +307,10 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
             if base in release.views:
                 st.subheader(_t(lang, "Score") + f": {title_of(sc.label, lang, sc.id)}")
                 st.dataframe(score_frame(release, release.views[base], lang), hide_index=True)
+                chart = interval_chart(release, release.views[base], lang, title_of(sc.label, lang, sc.id),
+                                       lambda r, s=sc: class_label(s, r, lang))
+                if chart:
+                    st.markdown(f'<div class="dashboard-chart">{chart}</div>', unsafe_allow_html=True)
                 # Scores are broken down like items.
                 if by and f"{base}.by.{by}" in release.views:
                     st.dataframe(crosstab_frame(release, release.views[f"{base}.by.{by}"], lang), hide_index=True)

@@ -35,7 +35,7 @@ from surveycore.errors import KioskError, ValidationError
 from surveycore.i18n import N_
 from surveycore.questionnaire import Item, Module, ScoreDef, load_survey
 
-from analysis import disclosure, scores, tables
+from analysis import disclosure, scores, standardise, tables
 from analysis.disclosure import ZERO, Protection, PublishedTable, Tally
 from analysis import pooling
 from analysis.ingest import module_index, scan_answers, scan_responses
@@ -212,6 +212,13 @@ class Release:
     periods: tuple[str, str] | None = None
     module_order: list[str] = field(default_factory=list)
     survey_titles: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Age- and sex-standardised shares of the key indicators: indicator ->
+    # breakdown (centre, neighbourhood) -> category -> published figure
+    # (pct None: not standardised); the reference population's source, and
+    # the age-sex groups left out of it (no respondent at all).
+    standardised: dict[str, dict[str, dict[str, Figure]]] = field(default_factory=dict)
+    standard_source: str = ""
+    standard_dropped: list[tuple[str, str]] = field(default_factory=list)
 
     def for_module(self, module: str, major: int) -> list[View]:
         """Views of one pooled module, in questionnaire order."""
@@ -249,9 +256,30 @@ def _semver(v: str) -> tuple[int, ...]:
     return tuple(int(x) for x in v.split("."))
 
 
+_ORDER_CACHE: dict[tuple, pl.DataFrame] = {}
+
+
 def survey_orders(dirs: Sequence[str | Path]) -> pl.DataFrame:
     """Question order of every survey found in ``dirs``: survey
-    (``id@version``), module, item, pos."""
+    (``id@version``), module, item, pos. Parsed again only when a file of
+    ``dirs`` changed (the dashboard builds a release at every filter)."""
+    signature = []
+    for d in dirs:
+        for f in sorted(Path(d).glob("*.yaml")):
+            try:
+                st_ = f.stat()
+            except OSError:
+                continue
+            signature.append((str(f.resolve()), st_.st_mtime_ns, st_.st_size))
+    key = (tuple(str(d) for d in dirs), tuple(signature))
+    if key not in _ORDER_CACHE:
+        if len(_ORDER_CACHE) > 32:
+            _ORDER_CACHE.clear()
+        _ORDER_CACHE[key] = _survey_orders(dirs)
+    return _ORDER_CACHE[key]
+
+
+def _survey_orders(dirs: Sequence[str | Path]) -> pl.DataFrame:
     records: list[dict[str, object]] = []
     seen: set[str] = set()
     for d in dirs:
@@ -783,7 +811,9 @@ def _prevalence(parts: list[int | None], scored: int | None, k: int) -> Figure:
 def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path],
                   k: int = disclosure.DEFAULT_K, breakdowns: Mapping[str, str] | None = None,
                   period: str | None = "quarter", filters: Mapping[str, Sequence[str]] | None = None,
-                  protection: Protection | None = None) -> Release:
+                  protection: Protection | None = None,
+                  standard: standardise.StandardPopulation | None = None,
+                  standardised: bool = True) -> Release:
     """Compute and gate every table of the diagnostic.
 
     ``breakdowns`` maps a breakdown name to a response column (centre,
@@ -792,6 +822,8 @@ def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path]
     for breakdowns (``quarter`` by default: weeks make tables too sparse to
     publish). ``filters`` keeps only responses whose breakdown value is in
     the given list (the dashboard's filters), applied before any count.
+    ``standard``: the reference population of the standardised shares
+    (default: the shipped census population, :data:`analysis.standardise.DEFAULT_FILE`).
     """
     responses = scan_responses(data_dir)
     # Answers are read with the definitions they were given with (the
@@ -800,7 +832,8 @@ def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path]
     pool = pooling.of_dataset(data_dir, questionnaire_dirs, responses, answers)
     answers = pool.relabel(answers, responses)
     release = release_from_frames(responses, answers, pool.index(module_index(questionnaire_dirs)),
-                                  questionnaire_dirs, k, breakdowns, period, filters, protection)
+                                  questionnaire_dirs, k, breakdowns, period, filters, protection, standard,
+                                  standardised)
     release.pooled = pooling.pooled_table(pool)
     release.unpooled_scores = list(pool.unpooled_scores)
     # The dataset's own surveys give the order of the themes and the names
@@ -819,8 +852,12 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
                         k: int = disclosure.DEFAULT_K, breakdowns: Mapping[str, str] | None = None,
                         period: str | None = "quarter",
                         filters: Mapping[str, Sequence[str]] | None = None,
-                        protection: Protection | None = None) -> Release:
-    """:func:`build_release` on given frames and module definitions.
+                        protection: Protection | None = None,
+                        standard: standardise.StandardPopulation | None = None,
+                        standardised: bool = True) -> Release:
+    """:func:`build_release` on given frames and module definitions
+    (``standardised`` False: no standardised shares, for views that do not
+    show them).
 
     ``protection``: default :class:`analysis.disclosure.Protection` with ``k``
     (the cell key method and the rules on groups)."""
@@ -911,7 +948,124 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
     release = Release(k, views, modules, bds, labels, versions,
                       {f"{m}.{i}": f"{m}.{i}" for (m, i) in order_labels}, protection)
     _cover(release, responses, order.filter(pl.col("survey").is_in(surveys_in_data)))
+    if standardised:
+        _standardise(release, counts, builder, dict(zip([(m, j, sc.id) for m, j, sc in score_specs], counts.extra)),
+                     standard)
     return release
+
+
+STANDARDISED_BY = ("centre", "neighbourhood")
+"""The comparisons that also show age- and sex-standardised shares."""
+
+
+def _indicator_module(release: Release, builder: _Builder, ind: Indicator) -> tuple[Module, int, list[str]] | None:
+    """The pooled module a key indicator is read from (as in the release)."""
+    for (m_id, major), m in sorted(release.modules.items()):
+        surveys = builder.module_surveys(m_id, major)
+        if m_id != ind.module or not surveys:
+            continue
+        if ind.item is not None and any(it.id == ind.item and it.type in ("single", "scale") for it in m.items):
+            return m, major, surveys
+        if ind.item is None and any(sc.id == ind.score for sc in m.scores):
+            return m, major, surveys
+    return None
+
+
+def _standardise(release: Release, counts: tables.Counts, builder: _Builder,
+                 score_frames: Mapping[tuple[str, int, str], pl.DataFrame],
+                 standard: standardise.StandardPopulation | None) -> None:
+    """Age- and sex-standardised shares of the key indicators by centre and
+    neighbourhood (direct standardisation, Fay-Feuer interval).
+
+    Each age-sex group's counts are the perturbed ones (cell key method: the
+    same persons get the same noise as anywhere else), never true counts,
+    and no group's own figure is published. A territory gets a standardised
+    share only when its crude share is published (not hidden, not withheld)
+    and its standardised population has at least k cases and k non-cases;
+    see docs/disclosure.md."""
+    bds = release.breakdowns
+    age = next((b for b, src in bds.items() if src == standardise.AGE_SOURCE), None)
+    sex = next((b for b, src in bds.items() if src == standardise.SEX_SOURCE), None)
+    groups = [by for by in STANDARDISED_BY if by in bds]
+    if age is None or sex is None or not groups or counts.item_cells is None:
+        return
+    age_item, sex_item = standardise.AGE_SOURCE.split(".", 1)[1], standardise.SEX_SOURCE.split(".", 1)[1]
+    demographics = [m for (m_id, _), m in sorted(release.modules.items()) if m_id == "demographics"
+                    and {age_item, sex_item} <= {it.id for it in m.items}]
+    if not demographics:
+        return
+    std = standard if standard is not None else standardise.load(standardise.DEFAULT_FILE)
+    bands = [c.code for c in demographics[-1].item(age_item).choices]
+    try:
+        standardise.check_bands(std, bands)
+    except standardise.StandardPopulationError:
+        if standard is not None:
+            raise  # the team's own file: say so (write_report checks it before any work)
+        return  # a survey with age bands of its own: the shipped census bands do not apply
+    protection, k = builder.protection, release.k
+    cells = counts.cells.select("cell", pl.col("survey").cast(pl.String), *groups,
+                                pl.col(age).alias("_age"), pl.col(sex).alias("_sex"))
+    # The age-sex groups the survey reached: any respondent who gave an age
+    # band and a sex (perturbed count). The others are left out of the standard.
+    ages = counts.item_cells.filter((pl.col("module") == "demographics") & (pl.col("item") == age_item)
+                                    & pl.col("cat").is_in(bands)).select("cell", "n", "ks")
+    reached: set[tuple[str, str]] = set()
+    for a, s_, n, ks in (ages.join(cells, on="cell", how="inner").filter(pl.col("_sex").is_in(list(standardise.SEXES)))
+                         .group_by("_age", "_sex").agg(pl.col("n").sum(), pl.col("ks").sum()).iter_rows()):
+        if protection.perturbed(Tally(int(n), int(ks))) > 0:
+            reached.add((a, s_))
+    for ind in KEY_INDICATORS:
+        found = _indicator_module(release, builder, ind)
+        figs = indicator_figures(release, ind)
+        if found is None or figs is None:
+            continue
+        module, major, surveys = found
+        if ind.item is not None:
+            codes = [c.code for c in module.item(ind.item).choices]
+            frame = counts.item_cells.filter((pl.col("module") == module.id) & (pl.col("major") == major)
+                                             & (pl.col("item") == ind.item) & pl.col("cat").is_in(codes)
+                                             ).select("cell", pl.col("cat").is_in(list(ind.codes)).alias("_pos"),
+                                                      "n", "ks")
+        else:
+            sc = next(x for x in module.scores if x.id == ind.score)
+            positive = list(ind.classes) or [c.id for c in scores.classes(sc) if c.positive]
+            frame = score_frames[(module.id, major, sc.id)].filter(pl.col("class").is_not_null()).select(
+                "cell", pl.col("class").is_in(positive).alias("_pos"), "n", "ks")
+        joined = frame.join(cells, on="cell", how="inner").filter(
+            pl.col("survey").is_in(surveys) & pl.col("_sex").is_in(list(standardise.SEXES))
+            & pl.col("_age").is_in(bands))
+        for by in groups:
+            crude = figs[1].get(by)
+            if not crude:
+                continue
+            agg = joined.group_by(by, "_age", "_sex", "_pos").agg(pl.col("n").sum(), pl.col("ks").sum())
+            tallies: dict[str, dict[tuple[str, str], list[Tally]]] = {}
+            for cat, a, s_, pos, n, ks in agg.iter_rows():
+                slot = tallies.setdefault(str(cat), {}).setdefault((a, s_), [ZERO, ZERO])
+                t = Tally(int(n), int(ks))
+                slot[1] = slot[1] + t
+                if pos:
+                    slot[0] = slot[0] + t
+            strata: dict[str, dict[tuple[str, str], tuple[int, int]]] = {}
+            for cat in crude:
+                per = {}
+                for key, (pos_t, all_t) in tallies.get(cat, {}).items():
+                    n_ = protection.perturbed(all_t)
+                    per[key] = (min(protection.perturbed(pos_t), n_), n_)
+                strata[cat] = per
+            rates = standardise.standardise_groups(strata, std, reached)
+            out: dict[str, Figure] = {}
+            for cat, f in crude.items():
+                r = rates.get(cat)
+                cases = sum(x for x, _ in strata[cat].values())
+                persons = sum(n for _, n in strata[cat].values())
+                if (r is None or f.pct is None or f.withheld or cases < k or persons - cases < k):
+                    out[cat] = Figure(None, withheld=f.withheld)
+                    continue
+                out[cat] = Figure(f.n, round(100 * r.rate, 1), round(100 * r.lo, 1), round(100 * r.hi, 1))
+            release.standardised.setdefault(ind.id, {})[by] = out
+    release.standard_source = std.source or std.path
+    release.standard_dropped = [key for key, w in std.counts.items() if w > 0 and key not in reached]
 
 
 def _cover(release: Release, responses: pl.LazyFrame, order: pl.DataFrame) -> None:
@@ -1540,6 +1694,7 @@ def _comparisons_html(release: Release, lang: str, fmt: Fmt) -> str:
         overall, per = figs
         groups = [(_t(lang, "All respondents"), [(_t(lang, "All respondents"), overall)])]
         hidden: list[str] = []
+        unstandardised: list[str] = []
         for by in COMPARED:
             if by in per and by in release.breakdowns:
                 points, unshown = [], []
@@ -1555,6 +1710,17 @@ def _comparisons_html(release: Release, lang: str, fmt: Fmt) -> str:
                     hidden.append(f"{breakdown_title(lang, by)}: {', '.join(unshown)}")
                 if points:
                     groups.append((breakdown_title(lang, by), points))
+                std = release.standardised.get(ind.id, {}).get(by, {})
+                shown = {c for c, f in per[by].items() if f.pct is not None}
+                std_points = [(category_label(release, by, c, lang), f) for c, f in std.items()
+                              if f.pct is not None]
+                if std_points:
+                    std_suffix = _t(lang, "standardised on age and sex")
+                    groups.append((f"{breakdown_title(lang, by)} — {std_suffix}", std_points))
+                missed = [category_label(release, by, c, lang) for c, f in std.items()
+                          if f.pct is None and c in shown]
+                if std and missed:
+                    unstandardised.append(f"{breakdown_title(lang, by)}: {', '.join(missed)}")
         if len(groups) < 2:
             continue
         name = _t(lang, ind.label) + suffix
@@ -1562,6 +1728,9 @@ def _comparisons_html(release: Release, lang: str, fmt: Fmt) -> str:
         if hidden:
             lead = _t(lang, "Groups without a published share")
             note = f'<p class="note">{_e(lead)}: {_e("; ".join(hidden))}</p>'
+        if unstandardised:
+            lead = _t(lang, "Not standardised on age and sex (an age and sex group has no respondent, or too few persons)")
+            note += f'<p class="note">{_e(lead)}: {_e("; ".join(unstandardised))}</p>'
         out.append(f'<figure class="compare" id="compare-{ind.id}"><figcaption>{_e(name)}</figcaption>'
                    + dot_chart(f"compare.{ind.id}", name, groups, fmt) + note + "</figure>")
     if out:
@@ -1603,6 +1772,20 @@ def _appendix_module_html(release: Release, module: Module, major: int, lang: st
 
 def _methods_html(release: Release, modules: list[tuple[str, int, Module]], lang: str, k: int) -> str:
     out = [_method(lang, k)]
+    if release.standardised:
+        text = _t(lang, "Age- and sex-standardised shares (comparisons by centre and by neighbourhood): direct "
+                        "standardisation to the population by age band and sex of {source}. Women and men with a "
+                        "stated age band are counted; other answers to gender, and no answer to age or gender, "
+                        "are left out of these figures. {level} confidence interval by the gamma method of Fay and "
+                        "Feuer (1997). Computed from the perturbed counts of each age and sex group; given only "
+                        "for a group whose crude share is published and that has at least {k} persons concerned "
+                        "and {k} not concerned.").format(source=release.standard_source, k=k, level="95%")
+        out.append(f'<p class="note" id="standardisation">{_e(text)}</p>')
+        if release.standard_dropped:
+            text = _t(lang, "Age and sex groups without any respondent, left out of the reference population: "
+                            "{groups}.").format(groups=", ".join(_stratum_label(release, b, s_, lang)
+                                                                 for b, s_ in release.standard_dropped))
+            out.append(f'<p class="note">{_e(text)}</p>')
     refs = []
     for m_id, major, module in modules:
         if module.scores or module.source:
@@ -1640,6 +1823,13 @@ def _unpooled_text(u: dict, lang: str) -> str:
     return _t(lang, "{score}: reported separately for {versions}, not pooled: the answer codes or the "
                     "points of its items differ between these versions.").format(
         score=title_of(u["label"], lang, u["score"]), versions=unpooled_versions(u))
+
+
+def _stratum_label(release: Release, band: str, sex: str, lang: str) -> str:
+    """An age-sex group of the reference population, in words: "Woman, 18 to 24"."""
+    found = [m for (m_id, _), m in sorted(release.modules.items()) if m_id == "demographics"]
+    module = found[-1] if found else None
+    return f"{answer_label(module, 'gender', sex, lang)}, {answer_label(module, 'age_band', band, lang)}"
 
 
 def _pooled_html(release: Release, m_id: str, major: int, lang: str) -> str:
@@ -1964,6 +2154,34 @@ def check_request(data_dir: str | Path, lang: str, breakdowns: Mapping[str, str]
                           "'analysis ingest --data' wrote", code="RPT-005")
 
 
+RESPONSE_SOURCES = ("centre", "lang", "period")
+"""Response columns a breakdown may read (any other source is a ``module.item``)."""
+
+
+def check_breakdowns(breakdowns: Mapping[str, str] | None, questionnaire_dirs: Sequence[str | Path],
+                     data_dir: str | Path | None = None) -> None:
+    """Refuse at once a breakdown whose source is neither a response column
+    nor a single-choice question of the questionnaires (or of the dataset's
+    own survey definitions): ``RPT-006``, listing the valid sources."""
+    if not breakdowns:
+        return
+    from analysis.ingest import dataset_surveys
+
+    modules = list(module_index(questionnaire_dirs).values())
+    if data_dir is not None:
+        try:
+            modules += [m for sv in dataset_surveys(data_dir).values() for m in sv.modules]
+        except (KioskError, OSError, ValueError, KeyError):
+            pass  # an unreadable definition is reported by the report itself
+    valid = sorted({f"{m.id}.{it.id}" for m in modules for it in m.items if it.type in ("single", "scale")})
+    for name, source in breakdowns.items():
+        if source in RESPONSE_SOURCES or source in valid:
+            continue
+        raise ReportError(f"--breakdown {name}={source}: {source!r} is not a breakdown source; use a response "
+                          f"column ({', '.join(RESPONSE_SOURCES)}) or a single-choice question as module.item "
+                          f"({', '.join(valid)})", code="RPT-006")
+
+
 def find_browser() -> str | None:
     """A headless-capable Chromium on this machine (Debian's chromium), or None."""
     for name in ("chromium", "chromium-browser", "google-chrome"):
@@ -1990,25 +2208,44 @@ def print_pdf(html_file: str | Path, pdf: str | Path, browser: str) -> None:
 def build_report(data_dir: str | Path, questionnaire_dirs: list[str | Path], lang: str = "fr",
                  k: int = disclosure.DEFAULT_K, breakdowns: Mapping[str, str] | None = None,
                  period: str = "quarter", where: Mapping[str, Sequence[str]] | None = None,
-                 appendix: str = "territory") -> str:
+                 appendix: str = "territory", standard: standardise.StandardPopulation | None = None) -> str:
     """The whole report as an HTML string (``where``: only the responses in
-    these breakdown categories, e.g. ``{"centre": ["MARSEILLE"]}``)."""
+    these breakdown categories, e.g. ``{"centre": ["MARSEILLE"]}``;
+    ``standard``: the reference population of the standardised shares)."""
     return render_html(build_release(data_dir, questionnaire_dirs, k, breakdowns, None if period == "week"
-                                     else period, where), lang, appendix)
+                                     else period, where, standard=standard), lang, appendix)
+
+
+def load_standard(path: str | Path | None, questionnaire_dirs: Sequence[str | Path]) -> standardise.StandardPopulation:
+    """The reference population (the shipped one when ``path`` is None); a
+    team's own file is checked against the age bands of the questionnaires'
+    demographics module (``RPT-020``, ``RPT-021``): refused before any work."""
+    std = standardise.load(standardise.DEFAULT_FILE if path is None else path)
+    if path is None:
+        return std  # the shipped census: used only where the survey's bands are its bands
+    found = [m for (m_id, _), m in sorted(module_index(questionnaire_dirs).items(),
+                                          key=lambda kv: (kv[0][0], _semver(kv[0][1]))) if m_id == "demographics"]
+    if found and any(it.id == "age_band" for it in found[-1].items):
+        standardise.check_bands(std, [c.code for c in found[-1].item("age_band").choices])
+    return std
 
 
 def write_report(data_dir: str | Path, out: str | Path, questionnaire_dirs: list[str | Path],
                  lang: str = "fr", k: int = disclosure.DEFAULT_K,
                  breakdowns: Mapping[str, str] | None = None, period: str = "quarter",
                  where: Mapping[str, Sequence[str]] | None = None, pdf: str | Path | None = None,
-                 appendix: str = "territory") -> None:
+                 appendix: str = "territory", standard_population: str | Path | None = None) -> None:
     """Write the report file, a public release: checked against the earlier
     releases of the dataset and recorded in its ledger (:mod:`analysis.releases`).
     A report restricted by ``where`` is a release of its own (its responses
-    are checked and recorded). With ``pdf``, also print it to that PDF."""
+    are checked and recorded). With ``pdf``, also print it to that PDF.
+    ``standard_population``: a reference population file of the team's own
+    (default: the shipped census population)."""
     from analysis import releases
 
     check_request(data_dir, lang, breakdowns, where, period)
+    check_breakdowns(breakdowns, questionnaire_dirs, data_dir)
+    standard = load_standard(standard_population, questionnaire_dirs)
     browser = find_browser() if pdf is not None else None
     if pdf is not None and browser is None:
         raise ReportError("--pdf needs Chromium (Debian: apt install chromium), and none was found; write the "
@@ -2025,7 +2262,7 @@ def write_report(data_dir: str | Path, out: str | Path, questionnaire_dirs: list
                               "category (as the report names it)", code="RPT-002")
     covered = releases.check(data_dir, k, subset)
     Path(out).write_text(build_report(data_dir, questionnaire_dirs, lang, k, breakdowns, period, where,
-                                      appendix), encoding="utf-8")
+                                      appendix, standard), encoding="utf-8")
     releases.record(data_dir, "report", "html", out, k, covered)
     if pdf is not None and browser is not None:
         print_pdf(out, pdf, browser)

@@ -384,6 +384,9 @@ class Counts:
     participation: dict[str | None, pl.DataFrame] = field(default_factory=dict)
     dropoff: pl.DataFrame | None = None
     extra: list[pl.DataFrame] = field(default_factory=list)
+    # Item counts per cell (module, major, item, cat, cell, n, ks): the
+    # standardised shares need age band and sex crossed with a territory.
+    item_cells: pl.DataFrame | None = None
 
 
 def collect_counts(responses: pl.LazyFrame, answers: pl.LazyFrame,
@@ -449,6 +452,7 @@ def collect_counts(responses: pl.LazyFrame, answers: pl.LazyFrame,
     if order_e is not None:
         out.dropoff = dropoff(unit_frame, positions, order_e).with_columns(pl.col("module").cast(pl.String))
     out.extra = [extra_frames[i] for i in range(len(extra))]
+    out.item_cells = item_cells
     return out
 
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-MODULES = ["sealing", "ingest", "report", "kiosk", "release", "disclosure"]
+MODULES = ["sealing", "ingest", "report", "kiosk", "release", "disclosure", "dashboard"]
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = """# Benchmarks
 

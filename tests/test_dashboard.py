@@ -235,3 +235,23 @@ def test_stopping_the_command_stops_the_server_it_started(tmp_path: Path) -> Non
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_the_page_opens_in_the_teams_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    qdir = write_modules(tmp_path / "q", MODULE_T, MODULE_DEMO)
+    d = Data()
+    d.respond({"demographics.neighbourhood": "n1", "t.q1": "a"}, centre="C1", times=30)
+    d.respond({"demographics.neighbourhood": "n2", "t.q1": "b"}, centre="C2", times=30)
+    monkeypatch.setenv("ANALYSIS_DATA", str(d.write(tmp_path / "data")))
+    monkeypatch.setenv("ANALYSIS_QUESTIONNAIRES", str(qdir))
+    monkeypatch.setenv("ANALYSIS_LANG", "es")
+    serve_on(monkeypatch, "127.0.0.1")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Diagnóstico de salud comunitaria"
+    assert at.radio(key="lang").value == "es" and at.radio(key="lang").options[:2] == ["Español", "العربية"]
+    assert at.multiselect(key="filter_centre").placeholder == "Todos (sin filtro)"
+    code = analysis_cli.main(["dashboard", "--data", str(tmp_path), "--lang", "xx"])
+    assert code == 1 and capsys.readouterr().err.startswith("error: [RPT-003] --lang 'xx' is not supported")

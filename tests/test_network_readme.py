@@ -99,6 +99,15 @@ def test_the_readme_network_of_three_centres(tmp_path: Path, monkeypatch, capsys
     for code in ("franc_moisin", "moderately_severe", "precarious", "likely_depression", "general_health"):
         assert code not in plain, code
     assert "Symptômes dépressifs (PHQ-9 ≥ 10)" in plain and "Franc-Moisin (SAINT-DENIS)" in plain
+    # Centres compared on age- and sex-standardised shares too, with labels and
+    # intervals; the methods name the reference population and the interval.
+    chronic = report[report.index('id="compare-chronic"'):]
+    chronic = re.sub(r"<[^>]+>", " ", chronic[:chronic.index("</figure>")])
+    standardised = re.findall(r"Centre — standardisé sur l’âge et le sexe: (.*?)\.", chronic)
+    assert standardised and re.fullmatch(r"([A-Z-]+ \d+,\d% \[\d+,\d – \d+,\d\] · \d+(; )?)+",
+                                         standardised[0]), chronic
+    assert "Parts standardisées sur l’âge et le sexe" in plain and "Insee, RP2018 exploitation principale" in plain
+    assert "méthode gamma de Fay et Feuer (1997)" in plain
 
     # Printed on A4 by the headless browser: nothing sticks out of the page;
     # screenshots for a reviewer in test-artifacts/.

@@ -181,3 +181,24 @@ def test_an_indicator_over_several_bands_is_published_as_one_figure(tmp_path: Pa
     assert rows["Poor wellbeing (WHO-5 ≤ 50)"] == ["16", "44.4%", "[29.5 – 60.4]"]
     assert [row[:2] for row in parser.tables["score.who5.wellbeing"][1:-1]] == [
         ["Likely depression (<= 28)", "11"], ["Poor wellbeing (<= 50)", "< 11"], ["Adequate wellbeing (> 50)", "20"]]
+
+
+def test_an_unknown_breakdown_source_is_refused_before_any_work(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    data = _dataset(tmp_path)
+    for command, out in (("report", tmp_path / "r.html"), ("export", tmp_path / "tables.xlsx")):
+        extra = ["--format", "xlsx"] if command == "export" else []
+        for source in ("demographics.nosuch", "town", "housing.fear_losing_typo"):
+            assert _cli(command, "--data", str(data), "--out", str(out), *extra,
+                        "--breakdown", f"area={source}") == 1
+            err = capsys.readouterr().err.strip()
+            assert err.startswith(f"error: [RPT-006] --breakdown area={source}: '{source}' is not a breakdown "
+                                  "source; use a response column (centre, lang, period) or a single-choice "
+                                  "question as module.item (demographics.age_band, "), err
+            # Every valid source is listed; a multiple choice is not one.
+            assert "housing.fear_losing" in err and "mehm.general_health" in err
+            assert "forgoing_care.reasons" not in err and "\n" not in err
+            assert not out.exists()
+    # A valid source is accepted: the report is written.
+    assert _cli("report", "--data", str(data), "--out", str(tmp_path / "r.html"), "--breakdown",
+                "health=mehm.general_health") == 0
+    assert (tmp_path / "r.html").exists()
