@@ -91,3 +91,16 @@ def test_the_kiosk_has_one_error_view() -> None:
     defining = [f.name for f in sorted(KIOSK.rglob("*.py")) if "show_error" in _functions(f)]
     assert defining == ["shell.py"]
     assert "show_error" in (KIOSK / "patient.py").read_text(encoding="utf-8")
+
+
+def test_babel_extracts_the_staff_texts_where_they_are() -> None:
+    # The staff screens translate with t = _staff_text: babel.cfg's section
+    # with that keyword must name the module that defines it, or
+    # `make i18n-update` silently drops every staff text from the catalogs.
+    import configparser
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "babel.cfg", encoding="utf-8")
+    staff_sections = [s.removeprefix("python: ").strip() for s in cfg.sections()
+                      if "_staff_text" in cfg[s].get("keywords", "")]
+    defining = [f.relative_to(REPO).as_posix() for f in sorted(KIOSK.rglob("*.py")) if "_staff_text" in _functions(f)]
+    assert staff_sections == defining == ["kiosk/staff.py"]
