@@ -160,7 +160,6 @@ def question_page() -> None:
     _navigation(r, item, key)
 
 
-
 # The navigation bar's taps act in widget callbacks too (see kiosk.ui):
 # each first checks that its screen is still the current one.
 
@@ -187,7 +186,6 @@ def _back_cb(r: Respondent, item_key: str) -> None:
 def _stop_cb(r: Respondent, item_key: str) -> None:
     if _on(r, item_key):
         st.session_state["confirm_stop"] = True
-
 
 
 def _navigation(r: Respondent, item: Any, key: str) -> None:

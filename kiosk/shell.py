@@ -66,7 +66,6 @@ def reset() -> None:
         st.session_state.pop(key, None)
 
 
-
 def idle_timer(seconds: int, seal_partial: bool = False) -> None:
     """After ``seconds`` without a touch, return the browser to ``/``.
 

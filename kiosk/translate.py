@@ -101,7 +101,6 @@ def export_module(module_path: str | Path, lang: str, out: str | Path, source: s
     return len([m for m in catalog if m.id])
 
 
-
 # ----------------------------------------------------------------------- import
 
 @dataclass
