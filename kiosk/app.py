@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kiosk import ui
+from kiosk import shell
 
 st.set_page_config(page_title="Kiosk", layout="centered", initial_sidebar_state="collapsed")
 
 pages = [
-    st.Page(ui.WELCOME, title="Welcome", default=True),
-    st.Page(ui.CONSENT, title="Consent"),
-    st.Page(ui.QUESTION, title="Question"),
-    st.Page(ui.THANKS, title="Thanks"),
-    st.Page(ui.STAFF_LOGIN, title="PIN", url_path="pin"),
+    st.Page(shell.WELCOME, title="Welcome", default=True),
+    st.Page(shell.CONSENT, title="Consent"),
+    st.Page(shell.QUESTION, title="Question"),
+    st.Page(shell.THANKS, title="Thanks"),
+    st.Page(shell.STAFF_LOGIN, title="PIN", url_path="pin"),
 ]
 if st.session_state.get("staff"):
-    pages.append(st.Page(ui.STAFF, title="Staff", url_path="staff"))
-    pages.append(st.Page(ui.STAFF_AUDIO, title="Recordings", url_path="recordings"))
+    pages.append(st.Page(shell.STAFF, title="Staff", url_path="staff"))
+    pages.append(st.Page(shell.STAFF_AUDIO, title="Recordings", url_path="recordings"))
 st.navigation(pages, position="hidden").run()

@@ -342,7 +342,7 @@ def cmd_make_cert(args: argparse.Namespace) -> int:
 
 
 def cmd_i18n_status(args: argparse.Namespace) -> int:
-    from kiosk.translate import status_report
+    from kiosk.translation_status import status_report
     print(status_report(args.survey or QUESTIONNAIRES, items=args.items, locales=args.locales), end="")
     return 0
 

@@ -83,7 +83,7 @@ def save_recording(module_path: str | Path, lang: str, item_id: str, code: str |
     or the module's own :class:`~surveycore.errors.ValidationError`; in every
     case neither the module nor any audio file is changed.
     """
-    from kiosk.translate import _dump, _yaml_for  # the layout-keeping YAML writer
+    from kiosk.module_texts import dump, yaml_for  # the layout-keeping YAML writer
     path = Path(module_path)
     if not _is_wav(wav):
         raise ConfigError("the recording is not a WAV sound; record it again", code="REC-001")
@@ -91,7 +91,7 @@ def save_recording(module_path: str | Path, lang: str, item_id: str, code: str |
         raise ConfigError(f"the recording is larger than {MAX_BYTES // 2**20} MiB; record a shorter one",
                           code="REC-001")
     text = path.read_text(encoding="utf-8")
-    y, _exact = _yaml_for(text)
+    y, _exact = yaml_for(text)
     data = y.load(text)
     module_id = str(data.get("id"))
     languages = data.get("languages") if isinstance(data.get("languages"), dict) else {}
@@ -109,7 +109,7 @@ def save_recording(module_path: str | Path, lang: str, item_id: str, code: str |
         audio.fa.set_flow_style()
         node["audio"] = audio
     audio[lang] = rel
-    new_text = _dump(y, data)
+    new_text = dump(y, data)
     target = path.parent / rel
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_audio = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")

@@ -1,5 +1,6 @@
 """Browser-side behaviour of the kiosk's screens, as CSS and JavaScript text
-for :mod:`kiosk.ui` (no Streamlit import here, so it is testable alone).
+for :mod:`kiosk.style` and the screens (no Streamlit import here, so it is
+testable alone).
 
 - **Touch guard.** A touch that lands before a newly painted screen has been
   visible for :data:`TOUCH_GUARD_MS` is dropped, as is any touch between an

@@ -132,7 +132,7 @@ def test_only_the_runtime_is_cached_across_sessions() -> None:
                     target = dec.func if isinstance(dec, ast.Call) else dec
                     if isinstance(target, ast.Attribute) and target.attr.startswith("cache"):
                         cached.append((f.name, node.name, [a.arg for a in node.args.args]))
-    assert cached == [("ui.py", "_runtime", ["config_path"])]
+    assert cached == [("shell.py", "_runtime", ["config_path"])]
 
 
 def test_kiosk_code_never_logs() -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from surveycore.questionnaire import load_module, load_survey
 from kiosk.check import check_paths
-from kiosk.translate import export_catalog, import_module, status_report
+from kiosk.translate import export_catalog, import_module
+from kiosk.translation_status import status_report
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONNAIRES = REPO / "questionnaires"

@@ -13,7 +13,7 @@ from surveycore.questionnaire import file_kind, file_kind_of, load_module, load_
 from analysis import cli as analysis_cli
 from analysis import disclosure
 from kiosk.check import check_paths
-from kiosk.translate import status_report
+from kiosk.translation_status import status_report
 from tests.conftest import REPO
 
 QUESTIONNAIRES = REPO / "questionnaires"

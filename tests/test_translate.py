@@ -15,7 +15,9 @@ from babel.messages.pofile import read_po, write_po
 from surveycore.questionnaire import load_module, load_survey
 from surveycore.textslots import text_slots
 from kiosk.cli import QUESTIONNAIRES, main
-from kiosk.translate import _dump, _yaml_for, export_module, import_module, status_report
+from kiosk.module_texts import dump, yaml_for
+from kiosk.translate import export_module, import_module
+from kiosk.translation_status import status_report
 
 CONTEXTS = [
     "title",
@@ -44,7 +46,7 @@ def module(tmp_path: Path) -> Path:
     """A private copy of the MEHM module in French and English only, as it
     was before any translation: the round trip adds Arabic to it."""
     text = (QUESTIONNAIRES / "mehm.yaml").read_text(encoding="utf-8")
-    y, exact = _yaml_for(text)
+    y, exact = yaml_for(text)
     assert exact
     data = y.load(text)
     for slot in text_slots(data):
@@ -53,7 +55,7 @@ def module(tmp_path: Path) -> Path:
     for lang in [lang for lang in data["languages"] if lang not in ("fr", "en")]:
         del data["languages"][lang]
     out = tmp_path / "mehm.yaml"
-    out.write_text(_dump(y, data), encoding="utf-8")
+    out.write_text(dump(y, data), encoding="utf-8")
     assert load_module(out).languages == {"fr": "validated", "en": "validated"}
     return out
 
@@ -406,10 +408,10 @@ def test_status_explains_why_a_language_is_not_offered(module: Path, tmp_path: P
 
 @pytest.mark.parametrize("name", sorted(p.name for p in QUESTIONNAIRES.glob("*.yaml")))
 def test_every_shipped_questionnaire_keeps_its_layout_through_an_import(name: str) -> None:
-    from kiosk.translate import _dump, _yaml_for
+    from kiosk.module_texts import dump, yaml_for
     text = (QUESTIONNAIRES / name).read_text(encoding="utf-8")
-    y, exact = _yaml_for(text)
-    assert exact and _dump(y, y.load(text)) == text
+    y, exact = yaml_for(text)
+    assert exact and dump(y, y.load(text)) == text
 
 
 def test_a_layout_the_writer_cannot_keep_is_announced(module: Path, tmp_path: Path) -> None:

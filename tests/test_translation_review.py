@@ -14,7 +14,8 @@ from babel.messages.pofile import read_po, write_po
 
 from surveycore.questionnaire import load_module
 from kiosk.cli import QUESTIONNAIRES, main
-from kiosk.translate import export_module, import_module, status_report
+from kiosk.translate import export_module, import_module
+from kiosk.translation_status import status_report
 
 REVIEWED = ["back-translation: Votre santé en général", "review: reviewed by bilingual panel on 2026-11-28"]
 BACK_TRANSLATED = ["back-translation: Très bonne", "review: back-translated by back-translator on 2026-11-27"]

@@ -1,5 +1,5 @@
-"""The consent screen (rendering lives in :mod:`kiosk.ui`)."""
+"""The consent screen (rendering lives in :mod:`kiosk.patient`)."""
 
-from kiosk import ui
+from kiosk import patient
 
-ui.consent_page()
+patient.consent_page()

@@ -1,5 +1,5 @@
-"""The question screen (rendering lives in :mod:`kiosk.ui`)."""
+"""The question screen (rendering lives in :mod:`kiosk.patient`)."""
 
-from kiosk import ui
+from kiosk import patient
 
-ui.question_page()
+patient.question_page()

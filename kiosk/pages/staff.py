@@ -1,5 +1,5 @@
-"""The staff screen (rendering lives in :mod:`kiosk.ui`)."""
+"""The staff screen (rendering lives in :mod:`kiosk.staff`)."""
 
-from kiosk import ui
+from kiosk import staff
 
-ui.staff_page()
+staff.staff_page()

@@ -1,5 +1,5 @@
-"""The staff screen for recordings (rendering lives in :mod:`kiosk.ui`)."""
+"""The staff screen for recordings (rendering lives in :mod:`kiosk.staff`)."""
 
-from kiosk import ui
+from kiosk import staff
 
-ui.staff_audio_page()
+staff.staff_audio_page()

@@ -1,5 +1,5 @@
-"""The staff login screen (rendering lives in :mod:`kiosk.ui`)."""
+"""The staff login screen (rendering lives in :mod:`kiosk.staff`)."""
 
-from kiosk import ui
+from kiosk import staff
 
-ui.staff_login_page()
+staff.staff_login_page()

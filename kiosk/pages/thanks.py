@@ -1,5 +1,5 @@
-"""The thanks screen (rendering lives in :mod:`kiosk.ui`)."""
+"""The thanks screen (rendering lives in :mod:`kiosk.patient`)."""
 
-from kiosk import ui
+from kiosk import patient
 
-ui.thanks_page()
+patient.thanks_page()

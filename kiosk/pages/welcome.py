@@ -1,5 +1,5 @@
-"""The welcome screen (rendering lives in :mod:`kiosk.ui`)."""
+"""The welcome screen (rendering lives in :mod:`kiosk.patient`)."""
 
-from kiosk import ui
+from kiosk import patient
 
-ui.welcome_page()
+patient.welcome_page()
