@@ -33,7 +33,7 @@ screenshots: $(STAMP)
 	sh scripts/ensure-chromium.sh
 	rm -rf test-artifacts/screens
 	KIOSK_SCREENSHOTS=test-artifacts/screens $(BIN)/python -m pytest -q -p no:cacheprovider \
-	  tests/test_browser_patient.py -k every_screen
+	  tests/e2e/test_browser_patient.py -k every_screen
 
 i18n-extract: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k gettext -k _t:2 --no-location --sort-output \
