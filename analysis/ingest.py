@@ -216,7 +216,7 @@ def catalogue_of(dirs: Iterable[str | Path]) -> Catalogue:
     modules = {k: ModuleSpec.of(m) for k, m in module_index(dirs).items()}
     surveys: dict[str, dict[tuple[str, str], ModuleSpec]] = {}
     by_hash: dict[tuple[str, str, str], ModuleSpec] = {}
-    files = [f for d in dirs for f in sorted(d.glob("*.yaml"))]
+    files = [f for d in dirs for f in sorted(Path(d).glob("*.yaml"))]
     for f in files:
         m = _load_module_cached(f)
         if m is not None:
@@ -598,7 +598,7 @@ def _ingest(bundles: list[str | Path], entries: list[tuple[str, int, bytes]],
         # Deduplicate by envelope id, in bundle order: against the ledger,
         # then within this run. Same id and same content = duplicate
         # (receipted, the team holds it); same id and other content = conflict.
-        hashes = {g: _id_hash(o.envelope_id) for g, o in opened.items() if o.code is None}
+        hashes = {g: _id_hash(o.envelope_id) for g, o in opened.items() if o.code is None and o.envelope_id}
         known: dict[bytes, tuple[bytes | None, int | None]] = {}
         hash_list = list(set(hashes.values()))
         for i in range(0, len(hash_list), 500):
@@ -818,8 +818,8 @@ def scan_responses(data_dir: str | Path) -> pl.LazyFrame:
     for f in files:
         for name, dtype in pl.read_parquet_schema(f).items():
             schema.setdefault(name, dtype)
-    for name, dtype in RESPONSE_SCHEMA.items():
-        schema.setdefault(name, dtype)
+    for name, declared in RESPONSE_SCHEMA.items():
+        schema.setdefault(name, declared)
     return pl.scan_parquet(files, schema=schema, missing_columns="insert")
 
 
