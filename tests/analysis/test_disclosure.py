@@ -475,6 +475,7 @@ PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, suppress_health_ch
     ),
     st.sampled_from([5, 11]),
 )
+@pytest.mark.slow
 def test_property_gate_counts_2d_always_passes_audit(matrix: list[list[int]], k: int) -> None:
     records = [
         {"r": f"r{i}", "c": f"c{j}", "n": value}

@@ -72,6 +72,7 @@ def qdirs(config: Path) -> list[Path]:
     return [config.parent / "survey"]
 
 
+@pytest.mark.slow
 def test_worker_processes_and_in_process_give_the_same_dataset(kiosk_dir: Path, team, tmp_path: Path) -> None:
     fill(kiosk_dir, 40, declines=5)
     bundle = export(kiosk_dir, tmp_path / "b.hkb")

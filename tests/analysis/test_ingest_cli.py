@@ -128,6 +128,7 @@ def test_a_retry_keeps_what_still_fails(tmp_path: Path, team: TeamKeys, setup: d
     assert sorted(e["code"] for e in log) == ["ENV-022"] * 3  # one line each, not one per attempt
 
 
+@pytest.mark.slow
 def test_a_hostile_bundle_costs_bounded_work(tmp_path: Path, team: TeamKeys, setup: dict,
                                              capsys) -> None:  # type: ignore[no-untyped-def]
     # Announcing more envelopes than a bundle may hold: refused at once.

@@ -44,6 +44,9 @@ from tests.support.paths import REPO
 from tests.support.kiosks import TeamKeys, make_kiosk
 from tests.support.published import Tables
 
+# Each attack builds its adversarial data through the real sealing path.
+pytestmark = pytest.mark.slow
+
 QDIR = REPO / "questionnaires"
 SURVEY = QDIR / "full_survey.yaml"
 DAY = dt.date(2026, 6, 15)
@@ -192,6 +195,7 @@ def attack(release: Any, truth: Any, item: str, by: str, noise: int = 2) -> dict
 @pytest.mark.parametrize("item, by", [("phq9.q9", "neighbourhood"), ("phq9.q9", "age_band"),
                                       ("mehm.general_health", "neighbourhood"),
                                       ("demographics.age_band", "neighbourhood")])
+@pytest.mark.slow
 def test_integer_programming_pins_no_small_count(world: dict[str, Any], item: str, by: str) -> None:
     release, truth = world["release"], world["truth"]
     intervals = attack(release, truth, item, by)

@@ -33,6 +33,7 @@ QUESTIONNAIRES = REPO / "questionnaires"
 
 
 
+@pytest.mark.slow
 def test_a_site_survey_bundle_ingests_without_the_site_file(tmp_path: Path, team: TeamKeys) -> None:
     survey = site_survey(tmp_path / "site", "SAINT-DENIS", "saint_denis", SAINT_DENIS)
     device = tmp_path / "device" / "device.key"

@@ -36,6 +36,7 @@ CANNOT_OPEN = "[ENV-022] cannot open: the envelope was altered, truncated, or se
 BAD_SIGNATURE = "[ENV-013] device signature does not verify: forged or altered response"
 
 
+@pytest.mark.slow
 def test_kill_9_during_submissions_loses_no_acknowledged_response(kiosk_dir: Path, team) -> None:
     acked, killed = kill_rounds(kiosk_dir, kills=5, per_round=60)
     assert killed == 5

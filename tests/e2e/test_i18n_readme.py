@@ -71,6 +71,7 @@ def run(command: list[str]) -> int:
     return cli.main(command[1:])
 
 
+@pytest.mark.slow
 def test_the_readme_routine_adds_a_language_the_kiosk_offers(tmp_path: Path, monkeypatch, team, capsys) -> None:
     work = tmp_path / "checkout"
     shutil.copytree(i18n.LOCALES_DIR, work / "locales")

@@ -18,6 +18,7 @@ from kiosk.keys import load_device_key
 from tests.support.kiosks import PASSPHRASE
 
 
+@pytest.mark.slow
 def test_keygen_default_is_the_hybrid_suite_with_full_scrypt_cost(tmp_path: Path, capsys) -> None:
     pw = tmp_path / "pw.txt"
     pw.write_text("a long enough passphrase\n")

@@ -179,6 +179,7 @@ def test_bad_input_gives_one_coded_line(site: dict[str, Path], case: str) -> Non
     assert proc.stderr.startswith(f"error: [{code}] "), proc.stderr
 
 
+@pytest.mark.slow
 def test_a_failed_receipt_write_after_the_run_committed_says_how_to_get_it(site: dict[str, Path]) -> None:
     proc = run(*ingest(site, "--receipts", str(site["pw"] / "receipts")))
     assert proc.returncode == 1
@@ -192,6 +193,7 @@ def test_a_failed_receipt_write_after_the_run_committed_says_how_to_get_it(site:
     assert len(json.loads(receipt.read_text())["envelopes"]) == 1
 
 
+@pytest.mark.slow
 def test_ingest_into_a_closed_pipe_still_writes_the_receipt(site: dict[str, Path]) -> None:
     # `analysis ingest ... | head -1`: the reader is gone before ingest prints.
     read_end, write_end = os.pipe()

@@ -73,6 +73,7 @@ def day(monkeypatch, kiosk_dir: Path, tmp_path: Path, caplog, capfd):
             "logs": caplog.text + out + err, "runtime": rt}
 
 
+@pytest.mark.slow
 def test_no_plaintext_anywhere(day) -> None:
     cfg = load_config(day["config"])
     # Labels of 4 bytes or fewer ("Oui", "No") occur by chance in a megabyte of
@@ -93,6 +94,7 @@ def test_no_plaintext_anywhere(day) -> None:
     assert found == []
 
 
+@pytest.mark.slow
 def test_envelopes_hold_no_time_finer_than_the_period(day, team) -> None:
     cfg = load_config(day["config"])
     bundle = cfg.data_dir.parent / "day.hkb"
@@ -110,6 +112,7 @@ def test_envelopes_hold_no_time_finer_than_the_period(day, team) -> None:
         assert not any(time_like.search(s) for s in strings), strings
 
 
+@pytest.mark.slow
 def test_sizes_identical_and_order_unrelated_to_arrival(day, team) -> None:
     cfg = load_config(day["config"])
     bundle = cfg.data_dir.parent / "day.hkb"

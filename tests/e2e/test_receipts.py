@@ -156,6 +156,7 @@ def test_a_receipt_for_another_kiosk_deletes_nothing(attack, kiosk_dir: Path, te
     ({"extra": 1}, "CFG-021"),
     ({"envelopes": ["zz"]}, "CFG-021"),
 ])
+@pytest.mark.slow
 def test_malformed_signed_receipts_delete_nothing(attack, kiosk_dir: Path, tmp_path: Path, capsys,
                                                   change: dict, code: str) -> None:
     first, later, receipt = attack
@@ -173,6 +174,7 @@ def test_malformed_signed_receipts_delete_nothing(attack, kiosk_dir: Path, tmp_p
 
 @pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe not utf-8", b"[" * 100_000 + b"]" * 100_000,
                                      b'"just a string"', b"folder"])
+@pytest.mark.slow
 def test_unreadable_receipts_delete_nothing(attack, kiosk_dir: Path, tmp_path: Path, capsys,
                                             content: bytes) -> None:
     first, later, _ = attack

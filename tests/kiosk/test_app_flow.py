@@ -155,6 +155,7 @@ def test_wrong_pins_lock_the_door(monkeypatch, flow_kiosk: Path) -> None:
     assert "staff" not in at2.session_state
 
 
+@pytest.mark.slow
 def test_staff_area_counts_exports_pauses_and_test_mode(monkeypatch, flow_kiosk: Path, team) -> None:
     at = begin(monkeypatch, flow_kiosk)
     click(at, "-next")
@@ -258,6 +259,7 @@ def test_pictures_and_audio_in_the_chosen_language(monkeypatch, flow_kiosk: Path
     assert seen["fr"] != seen["en"]
 
 
+@pytest.mark.slow
 def test_storage_almost_full_and_full_in_the_staff_area_and_for_patients(monkeypatch, flow_kiosk: Path) -> None:
     from kiosk import store
     # Room for about 500 more responses: staff are warned early, patients still served.

@@ -28,6 +28,7 @@ def full_kiosk(tmp_path: Path, team) -> Path:
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.slow
 def test_every_reference_module_runs_in_the_kiosk(monkeypatch, full_kiosk: Path, team, lang: str) -> None:
     at = start(monkeypatch, full_kiosk)
     click(at, f"lang-{lang}")

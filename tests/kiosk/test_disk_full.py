@@ -134,6 +134,7 @@ def test_export_and_its_record_are_one_unit(kiosk_dir: Path, tmp_path: Path, cap
         outbox.close()
 
 
+@pytest.mark.slow
 def test_the_write_ahead_log_stays_small(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "outbox.sqlite3")
     try:

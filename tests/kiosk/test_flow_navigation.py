@@ -138,6 +138,7 @@ def test_stop_after_back_on_the_first_question_keeps_what_it_shows(monkeypatch, 
     assert body["status"] == "partial" and body["answers"] == {"demographics.age_band": code}
 
 
+@pytest.mark.slow
 def test_stop_with_nothing_given_says_nothing_is_kept(monkeypatch, full_kiosk: Path, team) -> None:
     at = start(monkeypatch, full_kiosk)
     click(at, "lang-fr")
@@ -162,6 +163,7 @@ def test_idle_timeout_after_back_keeps_the_later_answers(monkeypatch, full_kiosk
     assert body["answers"] == {"demographics.age_band": first, "demographics.gender": second}
 
 
+@pytest.mark.slow
 def test_earlier_prefer_not_shows_as_chosen(monkeypatch, full_kiosk: Path) -> None:
     at = start(monkeypatch, full_kiosk)
     click(at, "lang-fr")

@@ -7,6 +7,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,6 +31,7 @@ CODE = re.compile(r"^[A-Z]+(-[A-Z]+)*-\d{3}$")
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows, choice_rows)
+@pytest.mark.slow
 def test_importer_reports_only_coded_problems(survey_rows, choices) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         form = make_form(Path(tmp) / "fuzz.xlsx",

@@ -94,6 +94,7 @@ def test_the_welcome_page_greets_in_every_language(monkeypatch, kiosk: Path) -> 
 
 
 @pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.slow
 def test_consent_and_questions_are_in_the_chosen_language(monkeypatch, kiosk: Path, lang: str) -> None:
     t = i18n.translations(lang).gettext
     at = start(monkeypatch, kiosk)

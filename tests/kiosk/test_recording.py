@@ -28,6 +28,7 @@ def mehm(tmp_path: Path) -> Path:
                             tmp_path / "mehm.yaml"))
 
 
+@pytest.mark.slow
 def test_a_question_recording_becomes_an_asset_of_the_module(mehm: Path) -> None:
     before = load_module(mehm)
     wav = tone()
@@ -43,6 +44,7 @@ def test_a_question_recording_becomes_an_asset_of_the_module(mehm: Path) -> None
     assert after.hash != before.hash
 
 
+@pytest.mark.slow
 def test_an_answer_recording_goes_on_the_choice_of_its_list(mehm: Path) -> None:
     save_recording(mehm, "ps", "general_health", "1", tone())
     text = mehm.read_text(encoding="utf-8")
@@ -65,6 +67,7 @@ def test_an_answer_recording_goes_on_the_choice_of_its_list(mehm: Path) -> None:
     ("ar", "smoker", None, None, ("REC-002", "no item 'smoker' in the module; choose a question of the module")),
     ("ar", "chronic", "9", None, ("REC-002", "item 'chronic' has no answer '9'; choose one of its answers")),
 ])
+@pytest.mark.slow
 def test_a_recording_that_cannot_be_saved_changes_nothing(mehm: Path, lang, item, code, data, expected) -> None:
     before = mehm.read_bytes()
     with pytest.raises(ConfigError) as exc:
@@ -74,6 +77,7 @@ def test_a_recording_that_cannot_be_saved_changes_nothing(mehm: Path, lang, item
     assert not (mehm.parent / "audio").exists() or not any((mehm.parent / "audio").rglob("*.wav"))
 
 
+@pytest.mark.slow
 def test_the_question_screen_plays_the_recording_of_its_language(monkeypatch, kiosk_dir: Path) -> None:
     survey_dir = kiosk_dir.parent / "survey"
     saved = save_recording(survey_dir / "mehm.yaml", "ar", "general_health", None, tone())

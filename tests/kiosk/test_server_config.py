@@ -68,6 +68,7 @@ def test_set_pin_command_and_short_pins(kiosk_dir: Path, tmp_path: Path, capsys)
     assert gate.attempt("123456").ok and not gate.attempt("654321").ok
 
 
+@pytest.mark.slow
 def test_lockout_expires(tmp_path: Path) -> None:
     now = [1000.0]
     from kiosk.pin import set_pin
@@ -82,6 +83,7 @@ def test_lockout_expires(tmp_path: Path) -> None:
     assert gate.attempt("999999").ok
 
 
+@pytest.mark.slow
 def test_demo_folder_has_everything_and_a_staff_pin(tmp_path: Path) -> None:
     assert cli.main(["demo", "--folder", str(tmp_path / "demo"), "--no-serve"]) == 0
     demo = tmp_path / "demo"

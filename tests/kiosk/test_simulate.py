@@ -7,6 +7,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import pytest
 import polars as pl
 
 from surveycore.bundle import read_bundle
@@ -44,6 +45,7 @@ def rows(data: Path) -> tuple[list, list]:
     return responses, answers
 
 
+@pytest.mark.slow
 def test_simulated_bundle_ingests_and_is_reproducible(tmp_path: Path, team: TeamKeys) -> None:
     data, counts = simulated_dataset(tmp_path, team, "a", seed=11)
     assert counts["complete"] + counts["partial"] + counts["declined"] == 120
@@ -68,6 +70,7 @@ def test_simulated_bundle_ingests_and_is_reproducible(tmp_path: Path, team: Team
     assert rows(data) != rows(other)
 
 
+@pytest.mark.slow
 def test_simulate_command_then_report(tmp_path: Path, team: TeamKeys, capsys) -> None:  # type: ignore[no-untyped-def]
     kiosk = make_kiosk(tmp_path / "kiosk", team)
     bundle = tmp_path / "sim.hkb"

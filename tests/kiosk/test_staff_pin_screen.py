@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support.driver import click, start
 from tests.support.surveys import PIN, flow_kiosk, staff_login  # noqa: F401 (fixture)
 
@@ -26,6 +28,7 @@ def test_empty_pins_never_lock_the_door(monkeypatch, flow_kiosk: Path) -> None:
     assert at.session_state["staff"] is True
 
 
+@pytest.mark.slow
 def test_a_locked_door_shows_one_message(monkeypatch, flow_kiosk: Path) -> None:
     at = staff_login(monkeypatch, flow_kiosk, "000000")
     for _ in range(4):

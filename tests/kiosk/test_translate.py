@@ -252,6 +252,7 @@ def test_translations_yaml_would_misread_are_written_in_quotes(module: Path, tmp
 
 # ------------------------------------------------------------ command line
 
+@pytest.mark.slow
 def test_the_command_line_round_trip(module: Path, tmp_path: Path, capsys) -> None:
     po = tmp_path / "mehm.ar.po"
     assert main(["i18n", "export", str(module), "--lang", "ar", "-o", str(po)]) == 0
@@ -405,6 +406,7 @@ def test_status_explains_why_a_language_is_not_offered(module: Path, tmp_path: P
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in QUESTIONNAIRES.glob("*.yaml")))
+@pytest.mark.slow
 def test_every_shipped_questionnaire_keeps_its_layout_through_an_import(name: str) -> None:
     from kiosk.translate import _dump, _yaml_for
     text = (QUESTIONNAIRES / name).read_text(encoding="utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po, write_po
 
 from surveycore.questionnaire import load_module
@@ -47,6 +48,7 @@ def test_export_writes_a_back_translation_field_for_every_text(tmp_path: Path) -
     assert '# back-translation:\n#. module title\n#. English: Your health in general\nmsgctxt "title"\n' in text
 
 
+@pytest.mark.slow
 def test_import_keeps_the_back_translation_and_the_review(tmp_path: Path, capsys) -> None:
     module = _module(tmp_path)
     hash_before = load_module(module).hash

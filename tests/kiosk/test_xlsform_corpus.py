@@ -134,6 +134,7 @@ def imported(form: str, options: dict[str, Any], tmp: Path) -> tuple[Any, dict[s
 
 
 @pytest.mark.parametrize("form, options", CORPUS, ids=[f for f, _ in CORPUS])
+@pytest.mark.slow
 def test_every_imported_question_matches_pyxform(form: str, options: dict[str, Any], tmp_path: Path) -> None:
     result, module, _ = imported(form, options, tmp_path)
     ref = oracle(FORMS / form, tmp_path)
@@ -239,6 +240,7 @@ WALK = [(form, options, lang) for form, options in CORPUS for lang in
 
 
 @pytest.mark.parametrize("form, options, lang", WALK, ids=[f"{f}-{lang}" for f, _, lang in WALK])
+@pytest.mark.slow
 def test_imported_module_runs_to_the_end_in_the_kiosk(monkeypatch, form: str, options: dict[str, Any],
                                                       lang: str, tmp_path: Path, team) -> None:
     _, module, out = imported(form, options, tmp_path)

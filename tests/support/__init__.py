@@ -1,5 +1,5 @@
 """Builders and helpers the tests share, grouped by concept; test files import
-from here and never from one another (tests/test_layout.py enforces it).
+from here and never from one another (tests/e2e/test_layout.py enforces it).
 
 - ``paths``: where the repository, the shipped questionnaires and the test
   artifacts are;

@@ -7,6 +7,7 @@ import hashlib
 import struct
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -49,6 +50,7 @@ inner_like = st.builds(lambda n, body, tail: INNER_MAGIC + struct.pack(">I", n) 
 
 @FUZZ
 @given(st.one_of(st.binary(max_size=600), inner_like), st.binary(min_size=14, max_size=14))
+@pytest.mark.slow
 def test_parse_inner_only_raises_coded_errors(inner: bytes, header: bytes) -> None:
     try:
         parse_inner(inner, header)

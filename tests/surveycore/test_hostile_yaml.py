@@ -48,6 +48,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
                           preexec_fn=_limit_memory)
 
 
+@pytest.mark.slow
 def test_an_alias_bomb_is_refused_by_check(tmp_path: Path) -> None:
     (tmp_path / "bomb.yaml").write_text(BOMB)
     proc = run("kiosk", "check", str(tmp_path / "bomb.yaml"))
@@ -55,6 +56,7 @@ def test_an_alias_bomb_is_refused_by_check(tmp_path: Path) -> None:
     assert proc.stdout == f"{tmp_path / 'bomb.yaml'}: {EXPANDS}\n1 error(s), 0 warning(s)\n"
 
 
+@pytest.mark.slow
 def test_an_alias_bomb_in_a_site_survey_stops_status_and_serve(kiosk_dir: Path, tmp_path: Path) -> None:
     survey = kiosk_dir.parent / "survey"
     (survey / "mehm.yaml").write_text(BOMB.replace("id: bomb", "id: mehm"))
@@ -67,6 +69,7 @@ def test_an_alias_bomb_in_a_site_survey_stops_status_and_serve(kiosk_dir: Path, 
                 "read and may hold it: mehm.yaml [Q-YAML-003] (run 'kiosk check' on them)\n"), proc.stderr), proc.stderr
 
 
+@pytest.mark.slow
 def test_an_alias_bomb_among_ingest_questionnaires_is_skipped(kiosk_dir: Path, team, tmp_path: Path) -> None:
     from kiosk import cli as kiosk_cli
     from kiosk.config import KioskRuntime, load_config
@@ -97,6 +100,7 @@ def test_a_huge_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("setpriv"), reason="needs setpriv to drop root")
+@pytest.mark.slow
 def test_an_unreadable_module_is_reported_as_unreadable() -> None:
     import tempfile
     with tempfile.TemporaryDirectory() as folder:
@@ -126,6 +130,7 @@ def test_messages_never_render_a_whole_value() -> None:
     assert _short(["a", "b"]) == repr(str(["a", "b"]))
 
 
+@pytest.mark.slow
 def test_a_990_term_rule_gets_the_same_answer_from_check_and_start(kiosk_dir: Path) -> None:
     from kiosk.config import KioskRuntime, load_config
     from surveycore.errors import ValidationError

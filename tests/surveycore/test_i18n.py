@@ -141,6 +141,7 @@ def _used_msgids() -> dict[str, str]:
     return found
 
 
+@pytest.mark.slow
 def test_every_string_the_code_translates_is_in_the_template() -> None:
     used = _used_msgids()
     assert "Question {number} of {total}" in used  # the scan sees the kiosk's calls

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
@@ -117,6 +118,7 @@ def _dump(data: Any) -> str | None:
                               "!tag ", "? ", "|\n", ">\n", "'", "\"", "#", "\t", "%YAML 1.2\n", "---\n",
                               "...\n", "  ", "\n", "${a}", "\\u0000", "\ufeff"]),
              max_size=30).map("".join)))
+@pytest.mark.slow
 def test_fuzz_module_text(text: str) -> None:
     try:
         load_module_text(text)
@@ -126,6 +128,7 @@ def test_fuzz_module_text(text: str) -> None:
 
 @FUZZ
 @given(data=st.one_of(modules, structures))
+@pytest.mark.slow
 def test_fuzz_module_structures(data: Any) -> None:
     problems = ProblemList(file="fuzz")
     module = parse_module(data, problems, "")
@@ -136,6 +139,7 @@ def test_fuzz_module_structures(data: Any) -> None:
 
 @settings(FUZZ, max_examples=100)
 @given(data=st.one_of(modules, structures))
+@pytest.mark.slow
 def test_fuzz_module_structures_read_back_from_yaml(data: Any) -> None:
     # The same structures as ruamel's round-trip objects, with line numbers.
     text = _dump(data)
@@ -167,6 +171,7 @@ surveys = st.fixed_dictionaries(
 
 @FUZZ
 @given(data=st.one_of(surveys, structures))
+@pytest.mark.slow
 def test_fuzz_survey_structures(data: Any) -> None:
     problems = ProblemList(file="fuzz")
     survey = parse_survey(data, problems, _DIR / "survey.yaml")

@@ -432,6 +432,7 @@ MODULE_RULES = [
 
 
 @pytest.mark.parametrize("text, expected", MODULE_RULES)
+@pytest.mark.slow
 def test_module_rule(tmp_path: Path, text: str, expected: list[str]) -> None:
     f = tmp_path / "m.yaml"
     f.write_text(text, encoding="utf-8")
@@ -673,6 +674,7 @@ SURVEY_RULES = [
 
 
 @pytest.mark.parametrize("text, expected", SURVEY_RULES)
+@pytest.mark.slow
 def test_survey_rule(survey_dir: Path, text: str, expected: list[str]) -> None:
     f = survey_dir / "s.yaml"
     f.write_text(text, encoding="utf-8")

@@ -32,6 +32,7 @@ def full() -> Survey:
     return load_survey(QUESTIONNAIRES / "full_survey.yaml")
 
 
+@pytest.mark.slow
 def test_kiosk_check_finds_no_error_and_no_warning() -> None:
     assert [p.render() for p in check_paths([QUESTIONNAIRES])] == []
 
