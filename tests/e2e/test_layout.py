@@ -54,7 +54,8 @@ def where_it_belongs(path: Path) -> str:
 def test_no_test_file_sits_at_the_root_of_tests() -> None:
     stray = sorted(p for p in TESTS.iterdir() if p.is_file() and p.suffix == ".py" and p.name not in ROOT_FILES)
     advice = [f"tests/{p.name}: move it with `git mv tests/{p.name} tests/{where_it_belongs(p)}/{p.name}`"
-              + (" (a test file)" if p.name.startswith("test_") else " (a helper: into tests/support/)")
+              if p.name.startswith("test_") else
+              f"tests/{p.name}: a helper; move it with `git mv tests/{p.name} tests/support/{p.name}`"
               for p in stray]
     assert advice == [], ("test files go in tests/surveycore/, tests/kiosk/, tests/analysis/ or tests/e2e/ "
                           "(browser tests, README flows, attacks, full-chain round trips), helpers in "
