@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-fast check bench screenshots i18n-extract i18n-update clean
+.PHONY: demo test test-fast typecheck check bench screenshots i18n-extract i18n-update clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	VENV=$(VENV) sh scripts/bootstrap.sh
@@ -21,6 +21,10 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser and not slow"
 
+# mypy, configured in pyproject.toml: strict on surveycore, defaults on kiosk and analysis.
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 check: $(STAMP)
 	$(BIN)/kiosk check questionnaires
 	$(BIN)/kiosk i18n check
@@ -34,7 +38,7 @@ screenshots: $(STAMP)
 	sh scripts/ensure-chromium.sh
 	rm -rf test-artifacts/screens
 	KIOSK_SCREENSHOTS=test-artifacts/screens $(BIN)/python -m pytest -q -p no:cacheprovider \
-	  tests/test_browser_patient.py -k every_screen
+	  tests/e2e/test_browser_patient.py -k every_screen
 
 i18n-extract: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k gettext -k _t:2 --no-location --sort-output \

@@ -13,9 +13,9 @@ from typing import Any
 
 from surveycore.errors import KioskError, KeyFileError
 from surveycore.keys import SUITE_BY_NAME
+from surveycore.resources import questionnaires_dir
 
-REPO = Path(__file__).resolve().parent.parent
-QUESTIONNAIRES = REPO / "questionnaires"
+QUESTIONNAIRES = questionnaires_dir()
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
@@ -135,7 +135,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                              "to accept any kiosk whose signature verifies", code="ING-030")
         trusted = [d.raw for d in devices]
     keys = _load_keys(args.key, args.passphrase_file)
-    qdirs = [QUESTIONNAIRES] + [Path(q) for q in args.questionnaires]
+    qdirs: list[str | Path] = [QUESTIONNAIRES, *(Path(q) for q in args.questionnaires)]
     progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
     try:
         result = ingest(args.bundles, keys, args.data, qdirs, trusted, workers=args.workers,
@@ -228,7 +228,7 @@ def _breakdowns(specs: list[str]) -> dict[str, str] | None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import write_report
-    qdirs = [QUESTIONNAIRES] + [Path(q) for q in args.questionnaires]
+    qdirs: list[str | Path] = [QUESTIONNAIRES, *(Path(q) for q in args.questionnaires)]
     write_report(args.data, args.out, qdirs, args.lang, args.k, _breakdowns(args.breakdown), args.period,
                  _where(args.where), args.pdf, args.appendix, args.standard_population)
     print(f"report written to {args.out}")
@@ -239,7 +239,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from analysis.export import export, export_record_level
-    qdirs = [QUESTIONNAIRES] + [Path(q) for q in args.questionnaires]
+    qdirs: list[str | Path] = [QUESTIONNAIRES, *(Path(q) for q in args.questionnaires)]
     if args.record_level:
         files = export_record_level(args.data, args.format, args.out, qdirs, accept_risk=True, lang=args.lang,
                                     labels=args.labels, force=args.force, csv_dialect=args.csv_dialect)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from functools import partial
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import polars as pl
 
 from analysis import disclosure, tables
 from analysis.ingest import scan_answers, scan_responses
+from surveycore.questionnaire import Module
 from analysis.report import (
     NONE,
     NOT_COMPUTABLE,
@@ -99,10 +101,17 @@ def left_out(units: pl.DataFrame, chosen: Sequence[tuple[str, Sequence[str]]]) -
     return units.height - units.filter(keep).height
 
 
+def _module(release: Release, view: View) -> Module | None:
+    """The module a view is about (None for a view about no module)."""
+    if view.module is None or view.major is None:
+        return None
+    return release.modules.get((view.module, view.major))
+
+
 def frequency_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
     """Display table (strings) of a single-choice item's frequencies."""
     fmt = Fmt(lang, release.k)
-    module = release.modules.get((view.module, view.major))
+    module = _module(release, view)
     rows = []
     for row in view.rows:
         f = view.cells[(row, "")]
@@ -118,7 +127,7 @@ def options_frame(release: Release, views: Sequence[View], lang: str) -> pl.Data
     fmt = Fmt(lang, release.k)
     rows = []
     for v in views:
-        module = release.modules.get((v.module, v.major))
+        module = _module(release, v)
         option = v.rows[0]
         f = v.cells[(option, "")]
         rows.append({_t(lang, "Answer"): answer_label(module, v.item or "", option, lang),
@@ -131,7 +140,7 @@ def crosstab_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
     item); of a score by a breakdown, its classes (then the share at or
     above the cut-off per column)."""
     fmt = Fmt(lang, release.k)
-    module = release.modules.get((view.module, view.major))
+    module = _module(release, view)
     by = view.by or ""
     score = next((sc for sc in module.scores if sc.id == view.score), None) if module and view.score else None
     rows = []
@@ -152,9 +161,9 @@ def crosstab_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
     if view.prevalence:
         share = {_t(lang, "Answer"): _t(lang, "Share at or above the cut-off")}
         for col in view.cols:
-            f = view.prevalence.get(col)
+            at_cut = view.prevalence.get(col)
             share[category_label(release, by, col, lang)] = (
-                f"{fmt.pct(f.pct)} {fmt.ci(f.lo, f.hi)}".strip() if f is not None else "–")
+                f"{fmt.pct(at_cut.pct)} {fmt.ci(at_cut.lo, at_cut.hi)}".strip() if at_cut is not None else "–")
         share[_t(lang, "Total")] = ""
         rows.append(share)
     return pl.DataFrame(rows)
@@ -163,7 +172,8 @@ def crosstab_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
 def score_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
     """Display table of a score: classes, then mean and prevalence."""
     fmt = Fmt(lang, release.k)
-    module = release.modules[(view.module, view.major)]
+    module = _module(release, view)
+    assert module is not None, view  # a score view is always about a module
     sc = next(s for s in module.scores if s.id == view.score)
     rows = []
     for row in _shown_classes(sc, view.rows):
@@ -195,7 +205,7 @@ def participation_frame(release: Release, lang: str) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def interval_chart(release: Release, view: View, lang: str, title: str, label_of) -> str:  # type: ignore[no-untyped-def]
+def interval_chart(release: Release, view: View, lang: str, title: str, label_of) -> str:
     """The report's dot-and-whisker chart (inline SVG, its text alternative
     included) of a 1-D view's published shares with their 95 % intervals;
     empty when no share is published."""
@@ -262,7 +272,7 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
             continue
         values = st.sidebar.multiselect(titles[name], opts[name], key=f"filter_{name}",
                                         placeholder=_t(lang, "All (no filter)"),
-                                        format_func=lambda c, n=name: category_label(probe, n, c, lang))
+                                        format_func=partial(category_label, probe, name, lang=lang))
         chosen.append((name, tuple(values)))
     missing = left_out(units, chosen)
     if 0 < missing < k:

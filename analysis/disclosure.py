@@ -406,7 +406,7 @@ class GatedTable:
         if self.is_one_dimensional:
             grand = is_suppressed((n_rows, 0))
             row_flags = tuple(row[0] for row in cells)
-            col_flags = (grand,)
+            col_flags: tuple[bool, ...] = (grand,)
         else:
             grand = is_suppressed((n_rows, n_cols))
             row_flags = tuple(is_suppressed((r, n_cols)) for r in range(n_rows))
@@ -485,6 +485,12 @@ class _System:
     def line_members(self, line: int) -> tuple[int, ...]:
         parts, total = self.lines[line]
         return (*parts, total)
+
+
+def _mask(suppressed: Sequence[bool], where: Mapping[Position, int]) -> Callable[[Position], bool]:
+    """Whether a position of one table is suppressed, given the suppression
+    of the linked system and where the table's positions sit in it."""
+    return lambda pos: suppressed[where[pos]]
 
 
 def _build_system(tables: Sequence[GatedTable], *, link: bool) -> _System:
@@ -924,7 +930,7 @@ def gate_linked(tables: Sequence[GatedTable]) -> list[GatedTable]:
     system = _build_system(tables, link=True)
     suppressed = _protect(system, k)
     return [
-        table._with_mask(lambda pos, t=t: suppressed[system.index[t][pos]])
+        table._with_mask(_mask(suppressed, system.index[t]))
         for t, table in enumerate(tables)
     ]
 
@@ -994,8 +1000,8 @@ def _merge_entries(tables: Sequence[GatedTable], keys: Sequence[Mapping[Position
                 seen.add(signature)
                 lines.append(line)
     entry_lines: list[list[int]] = [[] for _ in values]
-    for li, (parts, total) in enumerate(lines):
-        for e in (*parts, total):
+    for li, (members, whole) in enumerate(lines):
+        for e in (*members, whole):
             entry_lines[e].append(li)
     return _System(values, is_margin, lines, entry_lines, index, names, suppressed)
 
@@ -1022,7 +1028,7 @@ def gate_linked_keyed(tables: Sequence[GatedTable], keys: Sequence[KeyMap] | Non
     k = _check_same_k(tables)
     system = _build_system_keyed(tables, _check_keys(tables, keys))
     suppressed = _protect(system, k)
-    return [table._with_mask(lambda pos, t=t: suppressed[system.index[t][pos]])
+    return [table._with_mask(_mask(suppressed, system.index[t]))
             for t, table in enumerate(tables)]
 
 

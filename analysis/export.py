@@ -25,7 +25,7 @@ import polars as pl
 from surveycore import i18n
 from surveycore.errors import KioskError
 from surveycore.i18n import N_
-from surveycore.questionnaire import ScoreDef
+from surveycore.questionnaire import Module, ScoreDef
 
 from analysis import disclosure, scores, tables
 from analysis.ingest import module_index, scan_answers, scan_responses
@@ -389,15 +389,15 @@ def record_level_frame(data_dir: str | Path, questionnaire_dirs: Sequence[str | 
                        pl.when(pl.col("state") == "answered").then(pl.col("value"))
                        .otherwise(pl.lit("_") + pl.col("state")).alias("cat"))
          .collect())
-    latest: dict[str, object] = {}
+    latest: dict[str, Module] = {}
     for (m_id, version), m in index.items():
         cur = latest.get(m_id)
-        if cur is None or tuple(int(x) for x in version.split(".")) > tuple(int(x) for x in cur.version.split(".")):  # type: ignore[attr-defined]
+        if cur is None or tuple(int(x) for x in version.split(".")) > tuple(int(x) for x in cur.version.split(".")):
             latest[m_id] = m
     if labels:
         mapping = {}
         for m_id, m in latest.items():
-            for it in m.items:  # type: ignore[attr-defined]
+            for it in m.items:
                 for c in it.choices:
                     mapping[(f"{m_id}.{it.id}", c.code)] = c.label.get(lang) or c.label.get("en") or c.code
         a = a.with_columns(pl.struct("column", "cat").map_elements(
@@ -471,7 +471,7 @@ def _var_name(text: str, used: set[str]) -> str:
 
 
 def labelled_records(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path], lang: str = "fr"
-                     ) -> tuple[pl.DataFrame, dict[str, str], dict[str, dict[int, str]], list[str]]:
+                     ) -> tuple[pl.DataFrame, dict[str, str], dict[str, dict[int | float, str]], list[str]]:
     """The record-level data as numeric codes, in survey order: the frame,
     variable labels (question texts), value labels per variable, and the
     variables that carry the user-missing codes."""
@@ -480,10 +480,11 @@ def labelled_records(data_dir: str | Path, questionnaire_dirs: Sequence[str | Pa
 
     gettext = translations(lang).gettext
     index = module_index(questionnaire_dirs)
-    latest: dict[str, object] = {}
+    latest: dict[str, Module] = {}
+    m: Module | None
     for (m_id, version), m in index.items():
         cur = latest.get(m_id)
-        if cur is None or _semver(version) > _semver(cur.version):  # type: ignore[attr-defined]
+        if cur is None or _semver(version) > _semver(cur.version):
             latest[m_id] = m
     responses = scan_responses(data_dir).filter(~pl.col("test"))
     answers = scan_answers(data_dir).join(responses.select("rid"), on="rid", how="semi")
@@ -498,12 +499,12 @@ def labelled_records(data_dir: str | Path, questionnaire_dirs: Sequence[str | Pa
     ordered = list(dict.fromkeys((m, i) for m, i in mine.sort("pos").select("module", "item").iter_rows()))
     present = list(dict.fromkeys(a.select("module", "item").unique().sort("module", "item").iter_rows()))
     ordered += [p for p in present if p not in ordered]
-    missing_labels = {REFUSED_CODE: gettext("Prefer not to answer"), SKIPPED_CODE: gettext("Skipped (not asked)"),
+    missing_labels: dict[int | float, str] = {REFUSED_CODE: gettext("Prefer not to answer"), SKIPPED_CODE: gettext("Skipped (not asked)"),
                       NOT_REACHED_CODE: gettext("Not reached")}
     used = {"id", "centre", "period", "lang", "status"}
     columns: dict[str, pl.Series] = {}
     var_labels: dict[str, str] = {}
-    value_labels: dict[str, dict[int, str]] = {}
+    value_labels: dict[str, dict[int | float, str]] = {}
     with_missing: list[str] = []
     rids = r["rid"]
     by_item = a.partition_by("module", "item", as_dict=True)
@@ -512,7 +513,7 @@ def labelled_records(data_dir: str | Path, questionnaire_dirs: Sequence[str | Pa
         if m is None:
             continue
         try:
-            it = m.item(item_id)  # type: ignore[attr-defined]
+            it = m.item(item_id)
         except KeyError:
             continue
         if it.type in ("text", "note", "group"):
@@ -527,7 +528,7 @@ def labelled_records(data_dir: str | Path, questionnaire_dirs: Sequence[str | Pa
                 chosen.setdefault(rid, set()).add(value)
             for c in it.choices:
                 name = _var_name(f"{m_id}_{item_id}_{c.code}", used)
-                values = []
+                values: list[int | None] = []
                 for rid in rids:
                     if rid in chosen:
                         values.append(int(c.code in chosen[rid]))
@@ -568,13 +569,13 @@ def labelled_records(data_dir: str | Path, questionnaire_dirs: Sequence[str | Pa
         m = latest.get(m_id)
         if m is None:
             continue
-        major = int(m.version.split(".")[0])  # type: ignore[attr-defined]
-        multiple = frozenset(it.id for it in m.items if it.type == "multiple")  # type: ignore[attr-defined]
-        for sc in m.scores:  # type: ignore[attr-defined]
-            values = dict(scores.score_values(coded, sc, m_id, major, multiple).select("key", "value")
+        major = int(m.version.split(".")[0])
+        multiple = frozenset(it.id for it in m.items if it.type == "multiple")
+        for sc in m.scores:
+            by_rid = dict(scores.score_values(coded, sc, m_id, major, multiple).select("key", "value")
                           .collect().iter_rows())
             name = _var_name(f"{m_id}_{sc.id}_score", used)
-            columns[name] = pl.Series(name, [values.get(rid) for rid in rids], dtype=pl.Float64)
+            columns[name] = pl.Series(name, [by_rid.get(rid) for rid in rids], dtype=pl.Float64)
             var_labels[name] = sc.label.get(lang) or sc.label.get("en") or sc.id
     head = r.select("centre", "period", "lang", "status")
     out = pl.concat([head, pl.DataFrame(list(columns.values()))], how="horizontal") if columns else head
@@ -604,6 +605,6 @@ def write_labelled_sav(data_dir: str | Path, questionnaire_dirs: Sequence[str | 
         pyreadstat.write_dta(frame.to_pandas(), str(path), column_labels=[_stata_label(x) for x in labels],
                              variable_value_labels=value_labels)
         return [path]
-    pyreadstat.write_sav(frame.to_pandas(), str(path), column_labels=labels, variable_value_labels=value_labels,
+    pyreadstat.write_sav(frame.to_pandas(), str(path), column_labels=list[str | None](labels), variable_value_labels=value_labels,
                          missing_ranges={c: [REFUSED_CODE, SKIPPED_CODE, NOT_REACHED_CODE] for c in with_missing})
     return [path]

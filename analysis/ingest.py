@@ -222,7 +222,7 @@ def catalogue_of(dirs: Iterable[str | Path]) -> Catalogue:
     modules = {k: ModuleSpec.of(m) for k, m in module_index(dirs).items()}
     surveys: dict[str, dict[tuple[str, str], ModuleSpec]] = {}
     by_hash: dict[tuple[str, str, str], ModuleSpec] = {}
-    files = [f for d in dirs for f in sorted(d.glob("*.yaml"))]
+    files = [f for d in dirs for f in sorted(Path(d).glob("*.yaml"))]
     for f in files:
         m = _load_module_cached(f)
         if m is not None:
@@ -525,7 +525,7 @@ def _check_keys(ids: set[bytes], keys: dict[bytes, TeamPrivateKey]) -> None:
     """Refuse a run in which no envelope is sealed for any key given (``ids``:
     the key ids the envelopes name): the wrong key file was given, and
     quarantining everything would only hide it."""
-    ids = ids - {None}  # type: ignore[arg-type]
+    ids = ids - {None}
     if ids and not ids & set(keys):
         given = ", ".join(sorted(k.hex() for k in keys)) or "none"
         wanted = ", ".join(sorted(i.hex() for i in ids))
@@ -621,7 +621,8 @@ def _stream(sources: list[_Source], batch_size: int) -> Iterator[list[_Entry]]:
             if src.envelopes is None:
                 assert src.path is not None
                 reader = BundleReader(src.path)
-            for index, env in enumerate(src.envelopes if reader is None else reader):
+            envelopes: Iterable[bytes] = reader if reader is not None else (src.envelopes or [])
+            for index, env in enumerate(envelopes):
                 batch.append((g, src.name, index, env))
                 g += 1
                 if len(batch) >= batch_size:
@@ -984,8 +985,8 @@ def scan_responses(data_dir: str | Path) -> pl.LazyFrame:
     for f in files:
         for name, dtype in pl.read_parquet_schema(f).items():
             schema.setdefault(name, dtype)
-    for name, dtype in RESPONSE_SCHEMA.items():
-        schema.setdefault(name, dtype)
+    for name, declared in RESPONSE_SCHEMA.items():
+        schema.setdefault(name, declared)
     return pl.scan_parquet(files, schema=schema, missing_columns="insert")
 
 

@@ -28,6 +28,9 @@ from surveycore.keys import (SUITE_BY_NAME, SUITE_HYBRID, SUITE_NAMES, SUITE_X25
                              read_small)
 from surveycore.keys import write_atomic
 
+# The team's private keys of the two suites: the post-quantum hybrid and classic X25519.
+HpkePrivateKey = hpke.MLKEM768X25519PrivateKey | x25519.X25519PrivateKey
+
 PRIVATE_KIND = "health-kiosk-team-private-key"
 SCRYPT_N = 2 ** 17
 SCRYPT_R = 8
@@ -42,7 +45,7 @@ class TeamPrivateKey:
     """A team private key with its public half."""
 
     suite: int
-    key: object  # hpke.MLKEM768X25519PrivateKey or x25519.X25519PrivateKey
+    key: HpkePrivateKey
     public: TeamPublicKey
     # ML-KEM seed || X25519 scalar: what worker processes rebuild the key
     # from (key objects cannot be pickled). Never printed.
@@ -72,7 +75,7 @@ def _build(suite: int, secret: bytes) -> TeamPrivateKey:
         x = x25519.X25519PrivateKey.from_private_bytes(secret[MLKEM_SEED_LEN:])
         raw_pub = (m.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
                    + x.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
-        key: object = hpke.MLKEM768X25519PrivateKey(m, x)
+        key: HpkePrivateKey = hpke.MLKEM768X25519PrivateKey(m, x)
     else:
         x = x25519.X25519PrivateKey.from_private_bytes(secret)
         raw_pub = x.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)

@@ -179,17 +179,17 @@ def _split(pool: Pooling, modules: Mapping[tuple[str, str], Module], present: It
             return next((sc for sc in defs[v].scores if sc.id == sid), None)
 
         def keys(sid: str) -> set:
-            return {None if score_of(v, sid) is None else _score_key(defs[v], score_of(v, sid)) for v in versions}
+            return {None if (sc := score_of(v, sid)) is None else _score_key(defs[v], sc) for v in versions}
         unpooled = {sid for sid in score_ids if len(keys(sid)) > 1}
         # A score read per version reads its items per version; a score
         # sharing one of those items then cannot be pooled either.
         while True:
             for sid in unpooled:
-                split |= {i for v in versions if score_of(v, sid) is not None
-                          for i in _score_items(score_of(v, sid))}
+                split |= {i for v in versions if (sc := score_of(v, sid)) is not None
+                          for i in _score_items(sc)}
             more = {sid for sid in score_ids if sid not in unpooled
-                    and any(i in split for v in versions if score_of(v, sid) is not None
-                            for i in _score_items(score_of(v, sid)))}
+                    and any(i in split for v in versions if (sc := score_of(v, sid)) is not None
+                            for i in _score_items(sc))}
             if not more:
                 break
             unpooled |= more

@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from babel.dates import format_date
@@ -326,9 +327,9 @@ class _Family:
     """Tables computed together, and what view each table becomes."""
 
     tables: list[_Raw] = field(default_factory=list)
-    specs: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    specs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
-    def add(self, table: _Raw, kind: str, spec: dict[str, object]) -> None:
+    def add(self, table: _Raw, kind: str, spec: dict[str, Any]) -> None:
         self.tables.append(table)
         self.specs.append((kind, spec))
 
@@ -526,6 +527,7 @@ class _Builder:
         answer is one of ``ind.codes`` among those who answered (a refusal
         is no answer), overall and by every breakdown. The tallies are sums
         of the item's own tallies, so the same persons get the same noise."""
+        assert ind.item is not None  # an item indicator names its item
         item = module.item(ind.item)
         codes = [c.code for c in item.choices]
 
@@ -896,6 +898,7 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
         order = pl.concat([order, _fallback_order(missing, list(modules.values()))])
     score_specs: list[tuple[str, int, ScoreDef]] = []
     extra = []
+    sc: ScoreDef | None  # a score definition, or none found
     for (m_id, major), m in sorted(modules.items()):
         mult = frozenset(it.id for it in m.items if it.type == "multiple")
         for sc in m.scores:
@@ -1466,11 +1469,11 @@ def period_bounds(period: str) -> tuple[dt.date, dt.date] | None:
     ``2026-Q2``, ``2026``); None for anything else."""
     try:
         if "-W" in period:
-            year, week = period.split("-W")
+            year, week = map(int, period.split("-W"))
             first = dt.date.fromisocalendar(int(year), int(week), 1)
             return first, first + dt.timedelta(days=6)
         if "-Q" in period:
-            year, q = period.split("-Q")
+            year, q = map(int, period.split("-Q"))
             first = dt.date(int(year), 3 * int(q) - 2, 1)
             nxt = dt.date(int(year) + (int(q) == 4), 1 if int(q) == 4 else 3 * int(q) + 1, 1)
             return first, nxt - dt.timedelta(days=1)

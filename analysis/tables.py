@@ -22,7 +22,7 @@ Vocabulary:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,7 +87,7 @@ def choose_key(responses: pl.LazyFrame) -> pl.Expr:
     return pl.col("rid") if bad else hex_key()
 
 
-def coarsen_period(expr: pl.Expr, granularity: str = "quarter") -> pl.Expr:
+def coarsen_period(expr: pl.Expr, granularity: str | None = "quarter") -> pl.Expr:
     """Coarsen periods (``2026-W47``, ``2026-11``, ``2026-Q4``) to ``year``,
     ``quarter`` or ``month``; ``week`` (or None) keeps them. An ISO week belongs to the
     month and quarter of its Thursday, as in ISO 8601."""
@@ -135,7 +135,7 @@ def units(responses: pl.LazyFrame, answers: pl.LazyFrame, key: pl.Expr,
     item was not answered (prefer not to answer, skipped or not reached);
     the item must be single choice (one row per response).
     """
-    cols: list[pl.Expr] = [key.alias("key"), (pl.col("survey") + "@" + pl.col("survey_version")).alias("survey"),
+    cols: list[pl.Expr | str] = [key.alias("key"), (pl.col("survey") + "@" + pl.col("survey_version")).alias("survey"),
                            "status"]
     for name, source in breakdowns.items():
         if "." not in source:
@@ -393,7 +393,7 @@ def collect_counts(responses: pl.LazyFrame, answers: pl.LazyFrame,
                    breakdowns: Mapping[str, str] = DEFAULT_BREAKDOWNS,
                    multiple_items: Sequence[tuple[str, int, str]] = (),
                    order: pl.DataFrame | None = None, period: str | None = "quarter",
-                   extra: Sequence[tuple[str, int, object]] = (),
+                   extra: Sequence[tuple[str, int, Callable[[pl.LazyFrame, pl.LazyFrame], pl.LazyFrame]]] = (),
                    partitions: Sequence[tuple[str, int]] | None = None) -> Counts:
     """Run every count of a release with the streaming engine.
 
@@ -435,11 +435,11 @@ def collect_counts(responses: pl.LazyFrame, answers: pl.LazyFrame,
         # beside, the module's counts, so their memory peaks do not add up.
         mine = [i for i, (em, ej, _) in enumerate(extra) if (em, ej) == (m, j)]
         if mine:
-            scored = pl.collect_all([extra[i][2](coded, u) for i in mine], engine="streaming")  # type: ignore[operator]
+            scored = pl.collect_all([extra[i][2](coded, u) for i in mine], engine="streaming")
             extra_frames.update(zip(mine, scored))
     for i, (em, ej, query) in enumerate(extra):
         if i not in extra_frames:  # a module without answers: empty counts
-            extra_frames[i] = query(coded, u).collect(engine="streaming")  # type: ignore[operator]
+            extra_frames[i] = query(coded, u).collect(engine="streaming")
     out = Counts(dict(breakdowns), cells)
     out.participation[None] = participation_all
     item_cells = (pl.concat(item_frames) if item_frames else

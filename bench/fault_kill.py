@@ -11,7 +11,7 @@ and carries the id it is stored under.
     python -m bench.fault_kill            # 1,000 submissions, 20 kills
     python -m bench.fault_kill --quick    # 300 submissions, 5 kills
 
-``tests/test_faults.py`` runs the short version.
+``tests/e2e/test_faults.py`` runs the short version.
 """
 
 from __future__ import annotations

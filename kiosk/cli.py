@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from surveycore.cli import unexpected
 from surveycore.errors import ConfigError, KioskError, ValidationError
+from surveycore.resources import questionnaires_dir
 
 if TYPE_CHECKING:
     from kiosk.config import KioskConfig
     from surveycore.keys import TeamPublicKey
 
-REPO = Path(__file__).resolve().parent.parent
-QUESTIONNAIRES = REPO / "questionnaires"
+QUESTIONNAIRES = questionnaires_dir()
 DEMO_PASSPHRASE = "demo passphrase, not for real data"
 # `kiosk status` exit statuses, for health checks (docs/deployment.md).
 STATUS_OK = 0               # in service

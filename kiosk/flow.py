@@ -125,6 +125,7 @@ class Respondent:
                 if relevance[i]:
                     ahead += 1
                     continue
+                assert item.relevant is not None  # only its relevant expression hides an item
                 for name in logic.references(logic.parse(item.relevant)):
                     key = name if "." in name else f"{item.module}.{name}"
                     if index.get(key, -1) >= self.pos and key not in self.answers:

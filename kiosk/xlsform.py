@@ -198,10 +198,10 @@ def parse_type(raw: str) -> tuple[str, str | None, bool]:
             return canonical, (" ".join(rest) or None), or_other
     for prefix in ("begin", "end"):
         if low.startswith(prefix + " ") or low.startswith(prefix + "_"):
-            rest = low[len(prefix) + 1:].strip()
-            for alias, control in sorted(_CONTROL_ALIASES.items(), key=lambda kv: -len(kv[0])):
-                if rest == alias or rest.startswith(alias + " "):  # "begin loop over list"
-                    return f"{prefix}_{control}", None, False
+            control = low[len(prefix) + 1:].strip()
+            for alias, canonical_control in sorted(_CONTROL_ALIASES.items(), key=lambda kv: -len(kv[0])):
+                if control == alias or control.startswith(alias + " "):  # "begin loop over list"
+                    return f"{prefix}_{canonical_control}", None, False
     return TYPE_ALIASES.get(low, low), None, False
 
 
@@ -710,7 +710,7 @@ class _Converter:
             if base == "text" and self.allow_free_text:
                 pass
             elif base in UNSUPPORTED_TYPES or or_other:
-                reason = UNSUPPORTED_TYPES.get(base, "'or_other' adds a free-text answer, which can identify "
+                reason: str | None = UNSUPPORTED_TYPES.get(base, "'or_other' adds a free-text answer, which can identify "
                                                      "a person; add an 'other' choice instead")
                 code = "X-TYPE-004" if base == "text" else "X-TYPE-001"
                 self.unsupported(code, f"type {raw_type!r} cannot be imported: {reason}", row, item_id)

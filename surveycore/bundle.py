@@ -134,7 +134,7 @@ class _Reader:
         self.digest = hashlib.sha256()
 
     def take(self, n: int) -> bytes:
-        data = self.fh.read(n)
+        data: bytes = self.fh.read(n)
         self.digest.update(data)
         self.off += len(data)
         return data

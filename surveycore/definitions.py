@@ -169,9 +169,9 @@ def version_conflicts(survey: Survey, recorded: list[dict[str, Any]]) -> list[st
     kiosk already ran with other content: answers given with the two texts
     could not be told apart. Each message says which version to bump."""
     known: dict[tuple[str, str, str], str] = {}
-    for m in recorded:
-        known.setdefault(("survey", m["id"], m["version"]), m["hash"])
-        for r in m["modules"]:
+    for rec in recorded:
+        known.setdefault(("survey", rec["id"], rec["version"]), rec["hash"])
+        for r in rec["modules"]:
             known.setdefault(("module", r["id"], r["version"]), r["hash"])
     out = []
     for m in survey.modules:

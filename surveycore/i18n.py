@@ -34,9 +34,10 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 from babel.numbers import format_decimal, format_percent as _babel_format_percent
 
+from surveycore import resources
 from surveycore.errors import Problem
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = resources.locales_dir()
 # Lets a site, a test or a translator previewing a new catalog point the kiosk
 # at another locales folder without touching the installed one.
 LOCALES_ENV = "KIOSK_LOCALES_DIR"
@@ -423,7 +424,7 @@ def _cut(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _first(msgid: str | tuple | list) -> str:
+def _first(msgid: str | tuple[str, ...] | list[str]) -> str:
     return msgid[0] if isinstance(msgid, (list, tuple)) else msgid
 
 
@@ -484,7 +485,7 @@ def chrome_css(lang: str | None) -> str:
     patient's language (a neutral hourglass before a language is chosen).
 
     Found in Streamlit 1.67's frontend bundle and checked in a real browser
-    (``tests/test_i18n_browser.py``):
+    (``tests/e2e/test_i18n_browser.py``):
 
     - ``stDialog``: Streamlit's own dialogs, "Connection error" (server
       unreachable) and "Page not found" (a URL that is not a page). The kiosk

@@ -22,6 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
 
 from surveycore.errors import KeyFileError
 
+# The recipient keys of the two suites: the post-quantum hybrid and classic X25519.
+HpkePublicKey = hpke.MLKEM768X25519PublicKey | x25519.X25519PublicKey
+
 PUBLIC_KIND = "health-kiosk-team-public-key"
 DEVICE_PUBLIC_KIND = "health-kiosk-device-public-key"
 
@@ -64,7 +67,7 @@ class TeamPublicKey:
 
     suite: int
     raw: bytes
-    key: object  # hpke.MLKEM768X25519PublicKey or x25519.X25519PublicKey
+    key: HpkePublicKey
     receipt_raw: bytes | None = None
 
     @property
@@ -94,7 +97,7 @@ def public_key_from_raw(suite: int, raw: bytes, receipt_raw: bytes | None = None
         if suite == SUITE_HYBRID:
             if len(raw) != MLKEM768_PUBLIC_LEN + X25519_LEN:
                 raise ValueError("length")
-            key: object = hpke.MLKEM768X25519PublicKey(
+            key: HpkePublicKey = hpke.MLKEM768X25519PublicKey(
                 mlkem.MLKEM768PublicKey.from_public_bytes(raw[:MLKEM768_PUBLIC_LEN]),
                 x25519.X25519PublicKey.from_public_bytes(raw[MLKEM768_PUBLIC_LEN:]))
         elif suite == SUITE_X25519:
@@ -105,7 +108,7 @@ def public_key_from_raw(suite: int, raw: bytes, receipt_raw: bytes | None = None
         raise KeyFileError("the public key bytes are damaged or of the wrong kind; copy the "
                            "team's .pub file again", code="KEY-011") from None
     try:
-        hpke_suite(suite).encrypt(b"", key, info=b"health-kiosk/key-check")  # type: ignore[arg-type]
+        hpke_suite(suite).encrypt(b"", key, info=b"health-kiosk/key-check")
     except ValueError:
         raise KeyFileError("the team public key is unusable (a weak X25519 key that no response could "
                            "be sealed for); get the team's real .pub file made by 'analysis keygen'",

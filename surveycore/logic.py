@@ -84,7 +84,7 @@ Node = Union[Ref, Lit, Op]
 
 
 @v_args(inline=True)
-class _ToTree(Transformer):
+class _ToTree(Transformer[Token, Node]):
     def ref(self, tok: Token) -> Ref:
         return Ref(str(tok)[2:-1])
 

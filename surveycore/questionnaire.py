@@ -30,7 +30,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from surveycore import logic
-from surveycore.errors import ExpressionError, ProblemList, ValidationError
+from surveycore.errors import ExpressionError, Problem, ProblemList, ValidationError
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -592,7 +592,7 @@ def _texts(value: Any, problems: ProblemList, where: str, line: int | None,
         if _PIPE_RE.search(text):
             # The kiosk does not put earlier answers into wording: the patient
             # would read the placeholder itself.
-            problems.add("Q-TXT-005", f"{where} in {lang!r} holds {_PIPE_RE.search(text).group(0)!r}: "
+            problems.add("Q-TXT-005", f"{where} in {lang!r} holds {_PIPE_RE.findall(text)[0]!r}: "
                                       "answers are not inserted into texts, so the patient would see it "
                                       "as written; rephrase the text without it",
                          line=_line_of(value, lang) or line, item=item)
@@ -986,7 +986,7 @@ def _check_tree_codes(tree: logic.Node, resolve: Any, site: _ExprSite, problems:
         return
     for arg in tree.args:
         _check_tree_codes(arg, resolve, site, problems)
-    where = dict(line=site.line, item=site.item)
+    where: dict[str, Any] = dict(line=site.line, item=site.item)
     if tree.op == "selected" and isinstance(tree.args[0], logic.Ref) and isinstance(tree.args[1], logic.Lit):
         ref = tree.args[0].name
         target = resolve(ref)
@@ -1023,7 +1023,7 @@ def _check_expressions(sites: list[_ExprSite], items: list[Item], module_id: str
                        problems: ProblemList, external: Mapping[str, Item] | None) -> None:
     """Each reference must name an earlier item of this module (``${id}``) or an
     item of an earlier module (``${module.id}``); codes must exist."""
-    local = {}
+    local: dict[str, Item] = {}
     for it in items:
         local.setdefault(it.id, it)
     order = {it.id: i for i, it in reversed(list(enumerate(items)))}
@@ -1033,7 +1033,7 @@ def _check_expressions(sites: list[_ExprSite], items: list[Item], module_id: str
         except ExpressionError as exc:
             problems.add(exc.code, f"{site.field}: {exc.message}", line=site.line, item=site.item)
             continue
-        where = dict(line=site.line, item=site.item)
+        where: dict[str, Any] = dict(line=site.line, item=site.item)
         for name in dict.fromkeys(logic.references(tree)):
             if "." in name and name.split(".", 1)[0] != module_id:
                 if external is None:
@@ -1102,7 +1102,7 @@ def _parse_scores(raw: Any, module_id: str, items: list[Item], problems: Problem
     if not isinstance(raw, list):
         problems.add("Q-SCO-001", f"'scores' must be a list of scores; got {_short(raw)}", line=line)
         return []
-    by_id = {}
+    by_id: dict[str, Item] = {}
     for it in items:
         by_id.setdefault(it.id, it)
     out: list[ScoreDef] = []
@@ -1299,7 +1299,7 @@ def _parse_score(s: Mapping[Any, Any], module_id: str, by_id: Mapping[str, Item]
             problems.add("Q-SCO-013", f"score {sid!r}: range must be [lowest, highest]; got "
                                       f"{_short(raw_range)}", line=line_of("range"))
         else:
-            declared = (ends[0], ends[1])  # type: ignore[assignment]
+            declared = (float(ends[0]), float(ends[1]))
     if len(problems.errors) > n_before:
         return None
     score = ScoreDef(id=sid, module=module_id, items=tuple(s_items), label=label, values=values,
@@ -1634,7 +1634,7 @@ def _parse_module(data: Mapping[Any, Any], problems: ProblemList, path: str,
                   description=description, provenance=provenance)
 
 
-def load_module(path: str | Path, warnings: list | None = None) -> Module:
+def load_module(path: str | Path, warnings: list[Problem] | None = None) -> Module:
     """Load and validate one module file; raise :class:`ValidationError` with
     every problem found. Warnings are appended to ``warnings`` when given."""
     p = Path(path)
@@ -1651,7 +1651,7 @@ def load_module(path: str | Path, warnings: list | None = None) -> Module:
     return module
 
 
-def load_module_text(text: str, path: str = "<text>", warnings: list | None = None) -> Module:
+def load_module_text(text: str, path: str = "<text>", warnings: list[Problem] | None = None) -> Module:
     """Like :func:`load_module` for YAML text already in memory (the XLSForm
     importer checks its output with it before writing anything)."""
     problems = ProblemList(file=path)
@@ -1718,7 +1718,7 @@ def _unreadable_note(search_dirs: list[Path]) -> str:
 
 
 def load_survey(path: str | Path, module_dirs: list[str | Path] | None = None,
-                warnings: list | None = None) -> Survey:
+                warnings: list[Problem] | None = None) -> Survey:
     """Load a survey file and the modules it pins, from the survey's folder and
     any ``module_dirs``; validate everything and report every problem.
     Warnings are appended to ``warnings`` when given."""

@@ -9,6 +9,7 @@ import base64
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeGuard
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -25,7 +26,7 @@ RECEIPT_SIGNATURE_PREFIX = b"health-kiosk/receipt/v2"
 MAX_RECEIPT_BYTES = 64 << 20
 
 
-def receipt_payload(device: bytes, run: int, envelope_ids: list[str]) -> dict:
+def receipt_payload(device: bytes, run: int, envelope_ids: list[str]) -> dict[str, Any]:
     """The signed part of a receipt: the kiosk it is for (raw device public
     key), the ingest run, and the ids of envelopes the team holds safely
     (ingested now or earlier), sorted and without repeats."""
@@ -38,7 +39,7 @@ def receipt_payload(device: bytes, run: int, envelope_ids: list[str]) -> dict:
             "envelopes": ids}
 
 
-def receipt_signed_message(payload: dict) -> bytes:
+def receipt_signed_message(payload: dict[str, Any]) -> bytes:
     """What the team's receipt key signs: a prefix, then the receipt without
     its ``signatures`` as canonical JSON (keys sorted, no spaces)."""
     body = {k: v for k, v in payload.items() if k != "signatures"}
@@ -46,7 +47,7 @@ def receipt_signed_message(payload: dict) -> bytes:
                                                  separators=(",", ":")).encode("utf-8")
 
 
-def receipt_text(payload: dict, signatures: list[tuple[bytes, bytes]]) -> str:
+def receipt_text(payload: dict[str, Any], signatures: list[tuple[bytes, bytes]]) -> str:
     """A receipt file: the payload and one ``(team key id, signature)`` per
     team key that signed it (several during a key rotation)."""
     signed = {**payload, "signatures": [
@@ -55,7 +56,7 @@ def receipt_text(payload: dict, signatures: list[tuple[bytes, bytes]]) -> str:
     return json.dumps(signed, indent=1) + "\n"
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -136,7 +137,7 @@ def read_receipt(path: str | Path, team: TeamPublicKey, device: bytes) -> Receip
                           f"(--key), or install the team key that signed it ('kiosk set-key'); {nothing}",
                           code="CFG-028")
     try:
-        signature = base64.b64decode(mine[0].get("signature"), validate=True)
+        signature = base64.b64decode(mine[0].get("signature"), validate=True)  # type: ignore[arg-type]
         ed25519.Ed25519PublicKey.from_public_bytes(team.receipt_raw).verify(
             signature, receipt_signed_message(data))
     except (TypeError, ValueError, InvalidSignature):

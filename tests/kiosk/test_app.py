@@ -1,0 +1,113 @@
+"""The patient flow in AppTest: every screen and branch, and exactly one
+sealed envelope per completed survey."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analysis.envelopes import open_envelope
+from kiosk.config import load_config
+from kiosk.store import Outbox
+from tests.support.driver import choose, click, headers, labels, start
+
+
+# The demo survey offers every shipped language, each under its own name.
+WELCOME = ["Français", "English", "العربية", "دری", "پښتو", "ትግርኛ", "Українська", "Română", "Español",
+           "Русский", "বাংলা", "ქართული", "Soomaali"]
+
+
+def stored(config: Path) -> list[bytes]:
+    outbox = Outbox(load_config(config).outbox_path)
+    try:
+        return [env for _, env in outbox.pending()]
+    finally:
+        outbox.close()
+
+
+@pytest.mark.parametrize("lang, first_question, agree, thanks", [
+    ("fr", "Comment est votre état de santé en général ?", "J’accepte, commencer", "Merci !"),
+    ("en", "How is your health in general?", "I agree, start", "Thank you!"),
+])
+def test_walk_through_ends_with_one_sealed_envelope(monkeypatch, kiosk_dir: Path, team, lang: str,
+                                                    first_question: str, agree: str, thanks: str) -> None:
+    at = start(monkeypatch, kiosk_dir)
+    assert labels(at) == WELCOME
+    click(at, f"lang-{lang}")
+    assert labels(at)[0] == agree
+    click(at, "consent-yes")
+    assert headers(at) == [first_question]
+    choose(at, "2")          # general health: good
+    choose(at, "1")          # chronic: yes
+    assert stored(kiosk_dir) == []  # nothing is written before the end
+    choose(at, "3")          # limitation: not limited
+    assert [t.value for t in at.title] == [thanks]
+    envelopes = stored(kiosk_dir)
+    assert len(envelopes) == 1
+    body, _device = open_envelope(envelopes[0], team.keys)
+    assert body["answers"] == {"mehm.general_health": "2", "mehm.chronic": "1", "mehm.limitation": "3"}
+    assert body["lang"] == lang and body["status"] == "complete" and body["centre"] == "DEMO"
+    assert body["skipped"] == []
+
+
+def test_prefer_not_to_answer_and_back(monkeypatch, kiosk_dir: Path, team) -> None:
+    at = start(monkeypatch, kiosk_dir)
+    click(at, "lang-en")
+    click(at, "consent-yes")
+    assert "Prefer not to answer" in labels(at)
+    assert "Back" not in labels(at)  # nothing to go back to on the first screen
+    click(at, "-pna")
+    assert headers(at) == ["Do you have any longstanding illness or longstanding health problem?"]
+    choose(at, "2")
+    click(at, "-back")
+    assert headers(at) == ["Do you have any longstanding illness or longstanding health problem?"]
+    # The previous answer is shown as selected when coming back.
+    assert "✓ No" in labels(at)
+    choose(at, "1")
+    choose(at, "1")
+    body, _ = open_envelope(stored(kiosk_dir)[0], team.keys)
+    assert body["answers"] == {"mehm.general_health": None, "mehm.chronic": "1", "mehm.limitation": "1"}
+
+
+def test_progress_indicator(monkeypatch, kiosk_dir: Path) -> None:
+    at = start(monkeypatch, kiosk_dir)
+    click(at, "lang-en")
+    click(at, "consent-yes")
+    assert at.get("progress")[0].proto.text == "Question 1 of 3"
+    choose(at, "1")
+    assert at.get("progress")[0].proto.text == "Question 2 of 3"
+
+
+def test_no_thanks_is_only_counted(monkeypatch, kiosk_dir: Path, team) -> None:
+    at = start(monkeypatch, kiosk_dir)
+    click(at, "lang-fr")
+    click(at, "consent-no")
+    assert labels(at) == WELCOME  # back to the welcome screen
+    (env,) = stored(kiosk_dir)
+    body, _ = open_envelope(env, team.keys)
+    assert body["status"] == "declined" and body["answers"] == {} and body["lang"] == "fr"
+
+
+def test_finish_returns_to_a_clean_welcome(monkeypatch, kiosk_dir: Path) -> None:
+    at = start(monkeypatch, kiosk_dir)
+    click(at, "lang-en")
+    click(at, "consent-yes")
+    for code in ("1", "1", "1"):
+        choose(at, code)
+    click(at, "finish")
+    assert labels(at) == WELCOME
+    assert "respondent" not in at.session_state and "lang" not in at.session_state
+
+
+def test_question_page_without_a_respondent_goes_to_welcome(monkeypatch, kiosk_dir: Path) -> None:
+    # Browser Back after submitting lands on the question page of a session
+    # whose respondent is gone: the welcome screen shows, no answer.
+    at = start(monkeypatch, kiosk_dir)
+    click(at, "lang-en")
+    click(at, "consent-yes")
+    for code in ("1", "1", "1"):
+        choose(at, code)
+    at.switch_page("pages/question.py").run()
+    assert labels(at) == WELCOME
+    assert len(stored(kiosk_dir)) == 1  # no double submission
