@@ -104,7 +104,7 @@ def test_the_readme_network_of_three_centres(tmp_path: Path, monkeypatch, capsys
     chronic = report[report.index('id="compare-chronic"'):]
     chronic = re.sub(r"<[^>]+>", " ", chronic[:chronic.index("</figure>")])
     standardised = re.findall(r"Centre — standardisé sur l’âge et le sexe: (.*?)\.", chronic)
-    assert standardised and re.fullmatch(r"([A-Z-]+ \d+,\d% \[\d+,\d – \d+,\d\] · \d+(; )?)+",
+    assert standardised and re.fullmatch(r"([A-Z-]+ \d+,\d\u00a0% \[\d+,\d – \d+,\d\] · \d+(; )?)+",
                                          standardised[0]), chronic
     assert "Parts standardisées sur l’âge et le sexe" in plain and "Insee, RP2018 exploitation principale" in plain
     assert "méthode gamma de Fay et Feuer (1997)" in plain
