@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -24,7 +24,7 @@ from surveycore import i18n, scoring
 from surveycore.errors import KioskError
 from surveycore.keys import device_id
 from surveycore.response import PREFER_NOT
-from kiosk import screen
+from kiosk import answers, screen
 from kiosk.config import KioskRuntime, config_path_from_env, load_config
 from kiosk.flow import Respondent
 from kiosk.pin import MAX_FAILURES, PinGate
@@ -318,7 +318,7 @@ def _on(r: Respondent, item_key: str) -> bool:
         and not st.session_state.get("confirm_stop")
 
 
-def _answer_cb(r: Respondent, item_key: str, code: str) -> None:
+def _answer_cb(r: Respondent, item_key: str, code: Any) -> None:
     if _on(r, item_key):
         _problem(r.answer(code))
 
@@ -330,14 +330,11 @@ def _toggle_cb(r: Respondent, item_key: str, code: str) -> None:
         r.set_pending([c for c in selected if c != code] if code in selected else selected + [code])
 
 
-def _next_cb(r: Respondent, item_key: str, number_key: str | None) -> None:
+def _next_cb(r: Respondent, item_key: str, read: Callable[[str], Any] | None, key: str) -> None:
     if not _on(r, item_key):
         return
-    if number_key is not None:
-        value = st.session_state.get(number_key)
-        _problem(r.answer(int(value)) if value is not None else r.next())
-    else:
-        _problem(r.next())
+    value = read(key) if read is not None else None
+    _problem(r.answer(value) if value is not None else r.next())
 
 
 def _prefer_not_cb(r: Respondent, item_key: str) -> None:
@@ -376,32 +373,9 @@ def _question(r: Respondent, item: Any, key: str, lang: str) -> None:
         msgid, args = problem
         st.warning(_(msgid).format(**args))
 
-    current = r.value(item)
-    if item.type in ("single", "scale"):
-        for choice in item.choices:
-            label = i18n.text_for(choice.label, lang)
-            if choice.images.get(lang) or choice.image:
-                st.image(_asset(item.module, choice.images.get(lang) or choice.image), width=160)
-            if choice.audio.get(lang):
-                st.audio(_asset(item.module, choice.audio[lang]))
-            chosen = current == choice.code
-            st.button(("✓ " if chosen else "") + label, key=f"{key}-c-{choice.code}",
-                      type="primary" if chosen else "secondary", use_container_width=True,
-                      on_click=_answer_cb, args=(r, item.key, choice.code))
-    elif item.type == "multiple":
-        selected = list(current) if isinstance(current, list) else []
-        for choice in item.choices:
-            on = choice.code in selected
-            if choice.images.get(lang) or choice.image:
-                st.image(_asset(item.module, choice.images.get(lang) or choice.image), width=160)
-            if choice.audio.get(lang):
-                st.audio(_asset(item.module, choice.audio[lang]))
-            label = ("☑ " if on else "☐ ") + i18n.text_for(choice.label, lang)
-            st.button(label, key=f"{key}-m-{choice.code}", type="primary" if on else "secondary",
-                      use_container_width=True, on_click=_toggle_cb, args=(r, item.key, choice.code))
-    elif item.type == "integer":
-        st.number_input(_("Your answer"), min_value=item.minimum, max_value=item.maximum,
-                        value=current if isinstance(current, int) else None, step=1, key=f"{key}-n")
+    # The answer area is the item type's renderer (kiosk.answers).
+    answers.renderer_of(item).widget(answers.AnswerArea(r, item, key, lang, r.value(item), _, _asset,
+                                                        _answer_cb, _toggle_cb))
 
 
 def _navigation(r: Respondent, item: Any, key: str) -> None:
@@ -410,7 +384,8 @@ def _navigation(r: Respondent, item: Any, key: str) -> None:
     current = r.value(item)
     with st.container(key=screen.NAV_KEY):
         first = []
-        if item.type != "single" and item.type != "scale":
+        renderer = answers.renderer_of(item)
+        if not renderer.taps:
             first.append("next")
         if item.is_question:
             first.append("pna")
@@ -420,7 +395,7 @@ def _navigation(r: Respondent, item: Any, key: str) -> None:
                     if name == "next":
                         st.button(_("Next"), key=f"{key}-next", type="primary", use_container_width=True,
                                   on_click=_next_cb,
-                                  args=(r, item.key, f"{key}-n" if item.type == "integer" else None))
+                                  args=(r, item.key, renderer.read, key))
                     else:
                         refused = current is PREFER_NOT
                         st.button(("✓ " if refused else "") + _("Prefer not to answer"), key=f"{key}-pna",

@@ -33,7 +33,7 @@ from typing import Any, Iterable
 
 from ruamel.yaml import YAML
 
-from surveycore import logic
+from surveycore import logic, types
 from surveycore.errors import ExpressionError, Problem, ProblemList
 from surveycore.questionnaire import CODE_RE, ID_RE, LANG_RE, VERSION_RE, _did_you_mean, parse_module
 
@@ -707,17 +707,19 @@ class _Converter:
                 base, list_name = self.list_from_file(base, list_name, row, item_id, lists)
                 if not base:
                     continue
-            if base == "text" and self.allow_free_text:
+            spelled = types.from_xlsform(base)
+            free_text = spelled is not None and spelled.free_text
+            if free_text and self.allow_free_text:
                 pass
             elif base in UNSUPPORTED_TYPES or or_other:
                 reason = UNSUPPORTED_TYPES.get(base, "'or_other' adds a free-text answer, which can identify "
                                                      "a person; add an 'other' choice instead")
-                code = "X-TYPE-004" if base == "text" else "X-TYPE-001"
+                code = "X-TYPE-004" if free_text else "X-TYPE-001"
                 self.unsupported(code, f"type {raw_type!r} cannot be imported: {reason}", row, item_id)
                 if base == "begin_repeat":
                     stack.append((None, row))
                 continue
-            if base not in ("select_one", "select_multiple", "integer", "note", "begin_group", "text"):
+            if spelled is None:
                 self.unsupported("X-TYPE-002", f"unknown type {raw_type!r}; the kiosk imports select_one, "
                                                "select_multiple, integer, note and groups", row, item_id)
                 continue
@@ -977,7 +979,8 @@ class _Converter:
         kiosk cannot honour (``None`` when it does not)."""
         if col.key in BLOCKING_COLUMNS:
             return BLOCKING_COLUMNS[col.key]
-        if col.key == "readonly" and value.lower() not in _NO and base not in ("note", "begin_group"):
+        qtype = types.from_xlsform(base)
+        if col.key == "readonly" and value.lower() not in _NO and (qtype is None or qtype.answers):
             return "read-only questions are not supported (the patient could change the answer)"
         if col.key == "bind" and col.attr is not None:
             return (f"the form attribute {col.attr!r} changes how the answer is checked or stored, which the "
@@ -989,27 +992,23 @@ class _Converter:
              used: set[str]) -> dict[str, Any] | None:
         out: dict[str, Any] = {"id": item_id}
         appearance = _cell_text(record.get(by_key.get("appearance", "appearance"))).lower()
-        if base == "select_one":
-            out["type"] = "scale" if "likert" in appearance.split() else "single"
-        elif base == "select_multiple":
-            out["type"] = "multiple"
-        elif base == "begin_group":
-            out["type"] = "group"
-        else:
-            out["type"] = base
-        if appearance and not (base == "select_one" and appearance == "likert"):
+        # The registry says which kiosk type an XLSForm type (and appearance) is.
+        qtype = types.from_xlsform(base, appearance)
+        assert qtype is not None  # rows of other types were refused before
+        out["type"] = qtype.name
+        if appearance and (base, appearance) not in qtype.xlsform:
             self.add("X-COL-001", f"appearance {appearance!r} is not used by the kiosk (one question a "
                                   "screen, large buttons)", "survey", row, item_id, "warning")
         label = self.text_map(record, cols, "label", "survey", row)
-        if not label and base != "begin_group":
+        if not label and not qtype.container:
             # pyxform refuses it too; the kiosk would show a blank screen.
             self.unsupported("X-TXT-002", "the row has no label in any language; give it the question's text",
                              row, item_id)
             return None
-        if label or base != "begin_group":
+        if label or not qtype.container:
             out["text"] = label
         hint = self.text_map(record, cols, "hint", "survey", row)
-        if hint and base == "begin_group":
+        if hint and qtype.container:
             self.add("X-COL-001", "a group's hint is not shown by the kiosk (it shows the group's label above each "
                                   "question); left out", "survey", row, item_id, "warning")
             hint = {}
@@ -1026,7 +1025,7 @@ class _Converter:
                                                   "insert earlier answers into texts; rephrase it without the "
                                                   "placeholder", row, item_id)
                     return None
-        if base in ("select_one", "select_multiple"):
+        if qtype.choices:
             if not list_word or " " in list_word:
                 self.add("X-CHO-001", f"{base} needs a choice list name, like '{base} yesno'", "survey",
                          row, item_id)
@@ -1045,13 +1044,13 @@ class _Converter:
         if relevant:
             out["relevant"] = self.expression(relevant, item_id)
         constraint = _cell_text(record.get(by_key.get("constraint", "constraint")))
-        if constraint and base in ("begin_group", "note"):
+        if constraint and not qtype.answers:
             self.add("X-COL-001", f"a {base} takes no constraint; {constraint!r} is left out", "survey", row,
                      item_id, "warning")
             constraint = ""
         if constraint:
             converted = self.expression(constraint, item_id)
-            if base == "integer":
+            if qtype.ranged:
                 lo, hi, rest_only_bounds = _bounds(converted, item_id)
                 if lo is not None:
                     out["min"] = lo
@@ -1063,7 +1062,7 @@ class _Converter:
                     out["constraint"] = converted
             else:
                 out["constraint"] = converted
-        if base == "integer" and ("min" not in out or "max" not in out):
+        if qtype.ranged and ("min" not in out or "max" not in out):
             self.unsupported("X-INT-001", "an integer needs a lowest and a highest value; add a constraint like "
                                           "'. >= 0 and . <= 120'", row, item_id)
             return None
@@ -1071,13 +1070,13 @@ class _Converter:
             out["constraint_message"] = message
         required = _cell_text(record.get(by_key.get("required", "required"))).lower()
         if required in _YES:
-            if base not in ("begin_group", "note"):
+            if qtype.answers:
                 out["required"] = True
         elif required not in _NO:
             self.unsupported("X-COL-002", f"required {required!r}: only yes or no is supported (a condition "
                                           "cannot be imported)", row, item_id)
             return None
-        if base == "text":
+        if qtype.free_text:
             out["allow_free_text"] = True
         image = self.text_map(record, cols, "image", "survey", row)
         audio = self.text_map(record, cols, "audio", "survey", row)
@@ -1085,7 +1084,7 @@ class _Converter:
             out["image"] = image
         if audio:
             out["audio"] = audio
-        if base == "begin_group":
+        if qtype.container:
             out["items"] = []
         return out
 

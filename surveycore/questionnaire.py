@@ -29,7 +29,7 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
-from surveycore import logic
+from surveycore import logic, types
 from surveycore.errors import ExpressionError, ProblemList, ValidationError
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -40,16 +40,9 @@ LANG_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
 # would make the kiosk reach outside its folder; only relative paths are taken.
 _REMOTE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:|/|\\)")
 
-CHOICE_TYPES = {"single", "multiple", "scale"}
-# Types whose answer is one code: the only ones a score can use.
-CODE_TYPES = {"single", "scale"}
-ANSWER_TYPES = CHOICE_TYPES | {"integer", "text"}
-ALL_TYPES = ANSWER_TYPES | {"note", "group"}
-# Types that would identify a person; refused outright (free text is handled
-# separately because a module and a site may both knowingly enable it).
-IDENTIFYING_TYPES = {"name", "phone", "email", "date", "datetime", "birthdate", "deviceid",
-                     "imei", "geopoint", "geotrace", "geoshape", "address", "barcode",
-                     "photo", "image", "audio-recording", "signature"}
+# Types that would identify a person: refused outright (free text is a
+# registered type because a module and a site may both knowingly enable it).
+IDENTIFYING_TYPES = types.IDENTIFYING_TYPES
 TRANSLATION_STATUSES = {"validated", "draft"}
 # Where a language's wording comes from: a publisher's translation, or one
 # made for this project (always a draft until a native review says otherwise).
@@ -61,9 +54,6 @@ _VALIDATED_FIELDS = ("publisher", "title", "year", "licence")
 _PUBLISHED_FIELDS = ("publisher", "title", "licence")
 PERIODS = {"week", "month", "quarter"}
 MAX_GROUP_DEPTH = 5
-# XLSForm spellings people carry over, mapped to the kiosk's type names.
-_XLSFORM_TYPES = {"select_one": "single", "select_multiple": "multiple", "begin_group": "group",
-                  "begin group": "group", "likert": "scale", "int": "integer", "number": "integer"}
 # Integer items whose id says "age" or "birth" would record an exact age or
 # birth year, which together with a centre and a week can identify someone.
 _AGE_ID_RE = re.compile(r"(^|_)(age|ages|aged|birth|born|dob|naissance|birthyear|yob)(_|$)")
@@ -120,7 +110,7 @@ class Item:
     @property
     def is_question(self) -> bool:
         """True for items that take an answer (not notes)."""
-        return self.type in ANSWER_TYPES
+        return types.is_question(self.type)
 
 
 @dataclass(frozen=True)
@@ -818,10 +808,12 @@ class _ModuleParser:
                                 "anonymous survey; ask in bands or categories instead (age band, "
                                 "region of birth)", line=tline, item=item_id)
             return
-        if itype not in ALL_TYPES:
-            fix = (f"; did you mean {_XLSFORM_TYPES[itype]!r}?" if itype in _XLSFORM_TYPES
-                   else _did_you_mean(itype, ALL_TYPES))
-            fix = fix or f"; use one of {', '.join(sorted(ALL_TYPES))}"
+        qtype = types.find(itype)
+        if qtype is None:
+            known, spelled = types.names(), types.suggestions()
+            fix = (f"; did you mean {spelled[itype]!r}?" if itype in spelled
+                   else _did_you_mean(itype, known))
+            fix = fix or f"; use one of {', '.join(sorted(known))}"
             p.add("Q-ITEM-005", f"unknown type {_short(itype)}{fix}", line=tline, item=item_id)
             return
         flags: dict[str, bool] = {}
@@ -838,9 +830,9 @@ class _ModuleParser:
         elif group_relevant:
             relevant = group_relevant
         text = _texts(raw.get("text"), p, "text", _line_of(raw, "text") or iline, item_id,
-                      required=itype != "group")
+                      required=not qtype.container)
         self.note_langs(text, _line_of(raw, "text") or iline)
-        if itype == "group":
+        if qtype.container:
             self.group_ids.append((item_id, iline))
             for key in ("choices", "constraint", "constraint_message", "min", "max", "hint", "image", "audio",
                         "allow_free_text"):
@@ -866,13 +858,13 @@ class _ModuleParser:
         if constraint:
             self.sites.append(_ExprSite(item_id, "constraint", constraint,
                                         _line_of(raw, "constraint") or iline, len(self.items), item_id))
-        choices, list_name = self.item_choices(raw, itype, item_id, iline)
-        minimum, maximum = self.item_range(raw, itype, item_id, iline)
-        if itype == "text" and not flags["allow_free_text"]:
+        choices, list_name = self.item_choices(raw, qtype, item_id, iline)
+        minimum, maximum = self.item_range(raw, qtype, item_id, iline)
+        if qtype.free_text and not flags["allow_free_text"]:
             p.add("Q-PRIV-002", "free text can identify a person; mark the item "
                                 "'allow_free_text: true' only if it is essential (the site must "
                                 "also enable free text)", line=tline, item=item_id)
-        if itype == "note":
+        if not qtype.answers:
             for key in ("required", "constraint"):
                 if raw.get(key):
                     p.add("Q-ITEM-008", f"a note takes no answer, so {key!r} has no effect; remove it",
@@ -916,10 +908,11 @@ class _ModuleParser:
             return None
         return str(value)
 
-    def item_choices(self, raw: Mapping[Any, Any], itype: str, item_id: str,
+    def item_choices(self, raw: Mapping[Any, Any], qtype: types.QuestionType, item_id: str,
                      iline: int | None) -> tuple[tuple[Choice, ...], str | None]:
         p = self.problems
-        if itype not in CHOICE_TYPES:
+        itype = qtype.name
+        if not qtype.choices:
             if "choices" in raw:
                 p.add("Q-CHO-006", f"{_a(itype)} item takes no 'choices'; remove them or change the type",
                       line=_line_of(raw, "choices") or iline, item=item_id)
@@ -944,10 +937,10 @@ class _ModuleParser:
                            f"got {_short(ref)}", line=cline, item=item_id)
         return (), None
 
-    def item_range(self, raw: Mapping[Any, Any], itype: str, item_id: str,
+    def item_range(self, raw: Mapping[Any, Any], qtype: types.QuestionType, item_id: str,
                    iline: int | None) -> tuple[int | None, int | None]:
         p = self.problems
-        if itype != "integer":
+        if not qtype.ranged:
             for key in ("min", "max"):
                 if key in raw:
                     p.add("Q-INT-002", f"{key!r} only applies to integer items; remove it or change "
@@ -993,7 +986,7 @@ def _check_tree_codes(tree: logic.Node, resolve: Any, site: _ExprSite, problems:
         code = str(tree.args[1].value)
         if target is None:
             return
-        if target.type not in CHOICE_TYPES:
+        if not types.get(target.type).choices:
             problems.add("Q-EXP-005", f"{site.field}: selected(${{{ref}}}, ...) needs a choice item, but "
                                       f"${{{ref}}} is {_a(target.type)} item; compare it with =, < or > instead",
                          **where)
@@ -1009,11 +1002,12 @@ def _check_tree_codes(tree: logic.Node, resolve: Any, site: _ExprSite, problems:
         target = resolve(left.name)
         if target is None or right.value == "":
             return
-        if target.type == "multiple":
+        ttype = types.get(target.type)
+        if ttype.multi:
             problems.add("Q-EXP-004", f"{site.field}: ${{{left.name}}} is a multiple choice; test a code "
                                       f"with selected(${{{left.name}}}, {str(right.value)!r}) instead of "
                                       f"{tree.op}", **where)
-        elif target.type in CODE_TYPES and str(right.value) not in {c.code for c in target.choices}:
+        elif ttype.code and str(right.value) not in {c.code for c in target.choices}:
             codes = [c.code for c in target.choices]
             problems.add("Q-REF-006", f"{site.field}: {str(right.value)!r} is not a choice of "
                                       f"${{{left.name}}}{_codes_fix(str(right.value), codes)}", **where)
@@ -1149,7 +1143,7 @@ def _parse_score(s: Mapping[Any, Any], module_id: str, by_id: Mapping[str, Item]
         if name not in by_id:
             problems.add("Q-SCO-004", f"score {sid!r} uses item {name!r}, which is not in this "
                                       f"module{_did_you_mean(name, by_id)}", line=line_of("items"))
-        elif by_id[name].type not in CODE_TYPES:
+        elif not types.get(by_id[name].type).code:
             problems.add("Q-SCO-008", f"score {sid!r} uses item {name!r}, {_a(by_id[name].type)} item; "
                                       "scores add up single-choice or scale answers only",
                          line=line_of("items"))
@@ -1834,7 +1828,7 @@ def _check_site_against_modules(site: SiteSettings, site_raw: Any, modules: list
                          line=_line_of(choices_raw, name) or sline, severity="warning")
     for m in modules:
         for it in m.items:
-            if it.type == "text" and not site.allow_free_text:
+            if types.get(it.type).free_text and not site.allow_free_text:
                 problems.add("Q-PRIV-003", f"module {m.id!r} has a free-text item but the site does not "
                                            "enable free text; set site.allow_free_text: true only if it is "
                                            "essential, or remove the item", item=it.id, file=m.path,
