@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 import streamlit as st
 
-from surveycore import i18n
+from surveycore import i18n, types
 from surveycore.questionnaire import Item
 from kiosk.flow import Respondent
 
@@ -79,6 +79,12 @@ def registered(type_name: str, renderer: Renderer) -> Iterator[Renderer]:
         yield renderer
     finally:
         RENDERERS.pop(type_name, None)
+
+
+def missing_renderers() -> list[str]:
+    """Registered question types shown on a screen (all but containers such
+    as groups) that have no renderer here."""
+    return [t.name for t in types.all_types() if not t.container and t.name not in RENDERERS]
 
 
 def renderer_of(item: Item) -> Renderer:
