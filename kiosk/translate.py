@@ -41,8 +41,8 @@ from surveycore import i18n
 from surveycore.errors import ConfigError, Problem, ValidationError
 from ruamel.yaml.comments import CommentedMap
 
-from surveycore.questionnaire import (REVIEW_STATES, Survey, _code_of, file_kind_of, load_module, load_module_text,
-                                      load_survey)
+from surveycore.questionnaire import REVIEW_STATES, Survey, file_kind_of, load_module, load_module_text, load_survey
+from surveycore.questionnaire.fields import _code_of
 from surveycore.textslots import TextSlot, text_slots
 
 STATUSES = ("validated", "draft")

@@ -35,7 +35,8 @@ from ruamel.yaml import YAML
 
 from surveycore import logic, types
 from surveycore.errors import ExpressionError, Problem, ProblemList
-from surveycore.questionnaire import CODE_RE, ID_RE, LANG_RE, VERSION_RE, _did_you_mean, parse_module
+from surveycore.questionnaire import CODE_RE, ID_RE, LANG_RE, VERSION_RE, parse_module
+from surveycore.questionnaire.fields import _did_you_mean
 
 # Language names XLSForm authors write without a code, mapped to the codes the
 # kiosk uses (Dari is fa_AF: Babel has no prs locale).

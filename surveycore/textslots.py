@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from surveycore import types
-from surveycore.questionnaire import _code_of
+from surveycore.questionnaire.fields import _code_of
 
 
 @dataclass(frozen=True)
