@@ -464,7 +464,7 @@ def _parse_module(data: Mapping[Any, Any], problems: ProblemList, path: str,
         external = external_refs
     else:
         # Only keys are known: references resolve but codes cannot be checked.
-        external = {k: Item(id=k.split(".")[-1], type="single", text={}, module=k.split(".")[0])
+        external = {k: Item(id=k.split(".")[-1], type=types.SINGLE.name, text={}, module=k.split(".")[0])
                     for k in external_refs if isinstance(k, str)}
     _check_expressions(mp.sites, items, module_id, problems, external)
     title = _texts(data.get("title"), problems, "title", _line_of(data, "title"), None)
