@@ -139,10 +139,11 @@ def _texts(value: Any, problems: ProblemList, where: str, line: int | None,
                                       "the text in quotes or remove the language",
                          line=_line_of(value, lang) or line, item=item)
             continue
-        if _PIPE_RE.search(text):
+        placeholder = _PIPE_RE.search(text)
+        if placeholder:
             # The kiosk does not put earlier answers into wording: the patient
             # would read the placeholder itself.
-            problems.add("Q-TXT-005", f"{where} in {lang!r} holds {_PIPE_RE.search(text).group(0)!r}: "
+            problems.add("Q-TXT-005", f"{where} in {lang!r} holds {placeholder.group(0)!r}: "
                                       "answers are not inserted into texts, so the patient would see it "
                                       "as written; rephrase the text without it",
                          line=_line_of(value, lang) or line, item=item)

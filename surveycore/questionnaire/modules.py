@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from surveycore import logic, types
-from surveycore.errors import ExpressionError, ProblemList
+from surveycore.errors import ExpressionError, Problem, ProblemList
 from surveycore.questionnaire.fields import (_a, _audio, _choices, _codes_fix, _did_you_mean, _integer,
                                              _is_bool, _media, _short, _texts, _unknown_keys)
 from surveycore.questionnaire.languages import _check_languages, _check_review, _provenance
@@ -277,7 +277,7 @@ def _check_tree_codes(tree: logic.Node, resolve: Any, site: _ExprSite, problems:
         return
     for arg in tree.args:
         _check_tree_codes(arg, resolve, site, problems)
-    where = dict(line=site.line, item=site.item)
+    where: dict[str, Any] = dict(line=site.line, item=site.item)
     if tree.op == "selected" and isinstance(tree.args[0], logic.Ref) and isinstance(tree.args[1], logic.Lit):
         ref = tree.args[0].name
         target = resolve(ref)
@@ -315,7 +315,7 @@ def _check_expressions(sites: list[_ExprSite], items: list[Item], module_id: str
                        problems: ProblemList, external: Mapping[str, Item] | None) -> None:
     """Each reference must name an earlier item of this module (``${id}``) or an
     item of an earlier module (``${module.id}``); codes must exist."""
-    local = {}
+    local: dict[str, Item] = {}
     for it in items:
         local.setdefault(it.id, it)
     order = {it.id: i for i, it in reversed(list(enumerate(items)))}
@@ -325,7 +325,7 @@ def _check_expressions(sites: list[_ExprSite], items: list[Item], module_id: str
         except ExpressionError as exc:
             problems.add(exc.code, f"{site.field}: {exc.message}", line=site.line, item=site.item)
             continue
-        where = dict(line=site.line, item=site.item)
+        where: dict[str, Any] = dict(line=site.line, item=site.item)
         for name in dict.fromkeys(logic.references(tree)):
             if "." in name and name.split(".", 1)[0] != module_id:
                 if external is None:
@@ -484,7 +484,7 @@ def _parse_module(data: Mapping[Any, Any], problems: ProblemList, path: str,
                   description=description, provenance=provenance)
 
 
-def load_module(path: str | Path, warnings: list | None = None) -> Module:
+def load_module(path: str | Path, warnings: list[Problem] | None = None) -> Module:
     """Load and validate one module file; raise :class:`ValidationError` with
     every problem found. Warnings are appended to ``warnings`` when given."""
     p = Path(path)
@@ -501,7 +501,7 @@ def load_module(path: str | Path, warnings: list | None = None) -> Module:
     return module
 
 
-def load_module_text(text: str, path: str = "<text>", warnings: list | None = None) -> Module:
+def load_module_text(text: str, path: str = "<text>", warnings: list[Problem] | None = None) -> Module:
     """Like :func:`load_module` for YAML text already in memory (the XLSForm
     importer checks its output with it before writing anything)."""
     problems = ProblemList(file=path)

@@ -54,7 +54,7 @@ def _parse_scores(raw: Any, module_id: str, items: list[Item], problems: Problem
     if not isinstance(raw, list):
         problems.add("Q-SCO-001", f"'scores' must be a list of scores; got {_short(raw)}", line=line)
         return []
-    by_id = {}
+    by_id: dict[str, Item] = {}
     for it in items:
         by_id.setdefault(it.id, it)
     out: list[ScoreDef] = []
@@ -251,7 +251,7 @@ def _parse_score(s: Mapping[Any, Any], module_id: str, by_id: Mapping[str, Item]
             problems.add("Q-SCO-013", f"score {sid!r}: range must be [lowest, highest]; got "
                                       f"{_short(raw_range)}", line=line_of("range"))
         else:
-            declared = (ends[0], ends[1])  # type: ignore[assignment]
+            declared = (ends[0], ends[1])
     if len(problems.errors) > n_before:
         return None
     score = ScoreDef(id=sid, module=module_id, items=tuple(s_items), label=label, values=values,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from surveycore import types
-from surveycore.errors import ProblemList
+from surveycore.errors import Problem, ProblemList
 from surveycore.questionnaire.fields import (_choices, _did_you_mean, _integer, _is_bool, _short, _texts,
                                              _unknown_keys, _with_languages)
 from surveycore.questionnaire.model import (CODE_RE, Choice, ID_RE, Item, LANG_RE, Module, PERIODS,
@@ -69,7 +69,7 @@ def _unreadable_note(search_dirs: list[Path]) -> str:
 
 
 def load_survey(path: str | Path, module_dirs: list[str | Path] | None = None,
-                warnings: list | None = None) -> Survey:
+                warnings: list[Problem] | None = None) -> Survey:
     """Load a survey file and the modules it pins, from the survey's folder and
     any ``module_dirs``; validate everything and report every problem.
     Warnings are appended to ``warnings`` when given."""
