@@ -18,7 +18,7 @@ import hashlib
 import os
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import nacl.exceptions
 import nacl.signing
@@ -137,13 +137,9 @@ class ItemSpec:
     minimum: int | None
     maximum: int | None
     is_question: bool
-
-    def flatten(self, value: Any) -> list[types.Row]:
-        """Dataset rows (state, value) of a non-refused answer, by the
-        item type's rule."""
-        flatten = types.get(self.type).flatten
-        assert flatten is not None  # validated answers belong to answering types
-        return flatten(value)
+    # How a non-refused answer becomes dataset rows (state, value): the item
+    # type's rule, looked up once here rather than per answer.
+    flatten: Callable[[Any], list[types.Row]] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -167,7 +163,7 @@ class ModuleSpec:
         questionnaire model (nothing here restates a fact of it)."""
         return cls(module.id, module.version, module.hash, tuple(
             ItemSpec(it.key, it.id, it.type, tuple(c.code for c in it.choices), it.minimum, it.maximum,
-                     it.is_question) for it in module.items))
+                     it.is_question, types.get(it.type).flatten) for it in module.items))
 
 
 @dataclass(frozen=True)
@@ -309,8 +305,9 @@ def rows_of(body: dict[str, Any], used: list[ModuleSpec], rid: int) -> tuple[Res
                     rows.append((rid, m.id, major, m.version, it.id, "refused", None))
                 else:
                     # How an answer becomes rows is its type's to say.
-                    rows.extend((rid, m.id, major, m.version, it.id, state, text)
-                                for state, text in it.flatten(value))
+                    assert it.flatten is not None  # every question's type has one
+                    for state, text in it.flatten(value):
+                        rows.append((rid, m.id, major, m.version, it.id, state, text))
     return response, rows
 
 
