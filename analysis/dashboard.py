@@ -26,6 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
+from surveycore import types
 from analysis import disclosure, tables
 from analysis.ingest import scan_answers, scan_responses
 from surveycore.questionnaire import Module
@@ -292,7 +293,7 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
         st.header(title_of(module.title, lang, m_id))
         for it in module.items:
             base = f"{m_id}.{it.id}" if major == 1 else f"{m_id}@{major}.{it.id}"
-            if it.type == "multiple":
+            if types.get(it.type).multi:
                 views = [release.views[f"{base}#{o}"] for o in [*(c.code for c in it.choices), NONE]
                          if f"{base}#{o}" in release.views]
                 if not views:

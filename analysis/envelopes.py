@@ -18,17 +18,18 @@ import hashlib
 import os
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import nacl.exceptions
 import nacl.signing
 
+from surveycore import types
 from surveycore.envelope import (HEADER_LEN, INFO_PREFIX, STATUSES, decode_body, parse_header, signed_message,
                                  split_inner)
 from surveycore.errors import EnvelopeError, KioskError
 from surveycore.keys import fingerprint, hpke_suite
 
-from surveycore.response import ANSWER_CHECKS, BODY_FIELDS, BODY_VERSION, ID_RE, PERIOD_RE, REQUIRED_ORDER
+from surveycore.response import BODY_FIELDS, BODY_VERSION, ID_RE, PERIOD_RE, REQUIRED_ORDER
 
 from analysis.keys import TeamPrivateKey, key_from_secret
 
@@ -136,6 +137,9 @@ class ItemSpec:
     minimum: int | None
     maximum: int | None
     is_question: bool
+    # How a non-refused answer becomes dataset rows (state, value): the item
+    # type's rule, looked up once here rather than per answer.
+    flatten: Callable[[Any], list[types.Row]] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,7 @@ class ModuleSpec:
         questionnaire model (nothing here restates a fact of it)."""
         return cls(module.id, module.version, module.hash, tuple(
             ItemSpec(it.key, it.id, it.type, tuple(c.code for c in it.choices), it.minimum, it.maximum,
-                     it.is_question) for it in module.items))
+                     it.is_question, types.get(it.type).flatten) for it in module.items))
 
 
 @dataclass(frozen=True)
@@ -260,8 +264,7 @@ def validate_body(body: dict[str, Any], catalogue: Catalogue) -> list[ModuleSpec
         if value is None:
             continue  # "prefer not to answer"
         # The response schema's rule, the very one the kiosk applied.
-        fits = ANSWER_CHECKS.get(it.type)
-        if fits is not None and not fits(value, it.codes, it.minimum, it.maximum):
+        if not types.answer_fits(it.type, value, it.codes, it.minimum, it.maximum):
             raise _bad(f"answer {value!r} is not valid for item {key!r}", "ING-007")
     for key in skipped:
         if key not in items:
@@ -300,12 +303,11 @@ def rows_of(body: dict[str, Any], used: list[ModuleSpec], rid: int) -> tuple[Res
                 value = answers[it.key]
                 if value is None:
                     rows.append((rid, m.id, major, m.version, it.id, "refused", None))
-                elif isinstance(value, list):
-                    if not value:
-                        rows.append((rid, m.id, major, m.version, it.id, "none", None))
-                    rows.extend((rid, m.id, major, m.version, it.id, "answered", str(v)) for v in value)
                 else:
-                    rows.append((rid, m.id, major, m.version, it.id, "answered", str(value)))
+                    # How an answer becomes rows is its type's to say.
+                    assert it.flatten is not None  # every question's type has one
+                    for state, text in it.flatten(value):
+                        rows.append((rid, m.id, major, m.version, it.id, state, text))
     return response, rows
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from surveycore import i18n
+from surveycore import i18n, types
 from surveycore.errors import KioskError
 from surveycore.i18n import N_
 from surveycore.questionnaire import Module, ScoreDef
@@ -176,7 +176,7 @@ def codebook(release: Release) -> pl.DataFrame:
             texts = {f"question_{lang}": it.text.get(lang, "") for lang in langs}
             special = [("_refused", N_("Prefer not to answer")), ("_skipped", N_("Skipped (not asked)")),
                        ("_notreached", N_("Not reached"))]
-            if it.type == "multiple":
+            if types.get(it.type).multi:
                 special.append(("_none", N_("None of these")))
             for c in it.choices:
                 records.append({**base, **texts, "code": c.code,
@@ -516,13 +516,13 @@ def labelled_records(data_dir: str | Path, questionnaire_dirs: Sequence[str | Pa
             it = m.item(item_id)
         except KeyError:
             continue
-        if it.type in ("text", "note", "group"):
+        if not types.get(it.type).published:
             continue  # free text can name a person: never in this file
         rows = by_item.get((m_id, item_id))
         rows = rows if rows is not None else a.clear()
         question = it.text.get(lang) or it.text.get("en") or item_id
         states = dict(rows.filter(pl.col("state") != "answered").select("rid", "state").unique("rid").iter_rows())
-        if it.type == "multiple":
+        if types.get(it.type).multi:
             chosen: dict[object, set[str]] = {}
             for rid, value in rows.filter(pl.col("state") == "answered").select("rid", "value").iter_rows():
                 chosen.setdefault(rid, set()).add(value)
@@ -570,7 +570,7 @@ def labelled_records(data_dir: str | Path, questionnaire_dirs: Sequence[str | Pa
         if m is None:
             continue
         major = int(m.version.split(".")[0])
-        multiple = frozenset(it.id for it in m.items if it.type == "multiple")
+        multiple = frozenset(it.id for it in m.items if types.get(it.type).multi)
         for sc in m.scores:
             by_rid = dict(scores.score_values(coded, sc, m_id, major, multiple).select("key", "value")
                           .collect().iter_rows())

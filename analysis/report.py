@@ -31,7 +31,7 @@ import polars as pl
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from surveycore import i18n
+from surveycore import i18n, types
 from surveycore.errors import KioskError, ValidationError
 from surveycore.i18n import N_
 from surveycore.questionnaire import Item, Module, ScoreDef, load_survey
@@ -465,7 +465,7 @@ class _Builder:
 
     # -- items ------------------------------------------------------------
     def item(self, module: Module, major: int, item: Item, surveys: list[str]) -> None:
-        multiple = item.type == "multiple"
+        multiple = types.get(item.type).multi
         codes = [c.code for c in item.choices]
         present = {key[3] for key in self._items[None] if key[:3] == (module.id, major, item.id)}
         # Codes outside the choice list: whole numbers of an integer item, in numeric order.
@@ -507,7 +507,7 @@ class _Builder:
         per_by = []
         # Whole numbers (an integer item) get their distribution only: crossed
         # with a breakdown, nearly every cell would be a small count.
-        bys = [] if item.type == "integer" else self.usable_breakdowns(surveys, f"{module.id}.{item.id}")
+        bys = [] if types.get(item.type).value == types.NUMBER else self.usable_breakdowns(surveys, f"{module.id}.{item.id}")
         for by, cats in bys:
             per_cat = [parts(by, c) for c in cats]
             if not self._informative([p[1] for p in per_cat]):
@@ -882,14 +882,14 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
     for name, source in list(bds.items()):
         if "." in source:
             mid, iid = source.split(".", 1)
-            types = {m.item(iid).type for (x, _), m in modules.items() if x == mid
+            kinds = {m.item(iid).type for (x, _), m in modules.items() if x == mid
                      and any(it.id == iid for it in m.items)}
-            if types - {"single", "scale"}:
+            if not all(types.get(kind).code for kind in kinds):
                 del bds[name]
     if filters:
         responses = _apply_filters(responses, answers, bds, period, filters)
     multiple = [(m_id, major, it.id) for (m_id, major), m in modules.items() for it in m.items
-                if it.type == "multiple"]
+                if types.get(it.type).multi]
     surveys_in_data = (responses.select((pl.col("survey") + "@" + pl.col("survey_version")).alias("s")).unique()
                        .collect(engine="streaming")["s"].to_list())
     order = survey_orders(questionnaire_dirs) if questionnaire_dirs else _fallback_order([], [])
@@ -900,7 +900,7 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
     extra = []
     sc: ScoreDef | None  # a score definition, or none found
     for (m_id, major), m in sorted(modules.items()):
-        mult = frozenset(it.id for it in m.items if it.type == "multiple")
+        mult = frozenset(it.id for it in m.items if types.get(it.type).multi)
         for sc in m.scores:
             score_specs.append((m_id, major, sc))
             extra.append((m_id, major, _score_query(sc, m_id, major, mult)))
@@ -921,7 +921,7 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
         if not surveys:
             continue
         for it in m.items:
-            if it.is_question and it.type != "text":
+            if it.is_question and types.get(it.type).published:
                 builder.item(m, major, it, surveys)
         for sc in m.scores:
             builder.score(m, major, sc, surveys)
@@ -939,7 +939,7 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
             continue
         for (m_id, major), m in sorted(modules.items()):
             surveys = builder.module_surveys(m_id, major)
-            if m_id == ind.module and surveys and any(it.id == ind.item and it.type in ("single", "scale")
+            if m_id == ind.module and surveys and any(it.id == ind.item and types.get(it.type).code
                                                       for it in m.items):
                 builder.indicator(ind, m, major, surveys)
                 break
@@ -1898,7 +1898,7 @@ def _item_html(release: Release, module: Module, major: int, it: Item, lang: str
     base = f"{module.id}.{it.id}" if major == 1 else f"{module.id}@{major}.{it.id}"
     title = item_title(module, it.id, lang)
     out: list[str] = []
-    if it.type == "multiple":
+    if types.get(it.type).multi:
         options = [c.code for c in it.choices] + [NONE]
         views = [release.views.get(f"{base}#{o}") for o in options]
         if not any(views):
@@ -1948,7 +1948,7 @@ def _item_details_html(release: Release, module: Module, major: int, it: Item, l
     title = item_title(module, it.id, lang)
     out: list[str] = []
     for by in bys:
-        if it.type == "multiple":
+        if types.get(it.type).multi:
             options = [c.code for c in it.choices] + [NONE]
             views = [(o, release.views.get(f"{base}#{o}.by.{by}")) for o in options]
             views = [(o, v) for o, v in views if v is not None]

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from surveycore import logic
+from surveycore import logic, types
 from surveycore.questionnaire import Item, Survey
 from surveycore.response import PREFER_NOT, answer_fits, response_body
 
@@ -163,7 +163,7 @@ class Respondent:
         # Which answer fits an item is the response schema's to say: the
         # analysis refuses a sealed answer by the very same rule.
         if not answer_fits(item.type, value, {c.code for c in item.choices}, item.minimum, item.maximum):
-            if item.type == "integer":
+            if types.get(item.type).ranged:
                 return MSG_RANGE, {"minimum": item.minimum, "maximum": item.maximum}
             return MSG_CHOICE, {}
         if item.constraint:
@@ -184,7 +184,7 @@ class Respondent:
             return problem
         item = self.current
         assert item is not None
-        if item.type == "multiple":
+        if types.get(item.type).multi:
             value = sorted(value, key=[c.code for c in item.choices].index)
         self.answers[item.key] = value
         self._advance()

@@ -31,7 +31,8 @@ from babel import Locale, UnknownLocaleError
 from ruamel.yaml import YAML
 
 from surveycore.errors import ConfigError
-from surveycore.questionnaire import REVIEW_STATES, _code_of, load_module
+from surveycore.questionnaire import REVIEW_STATES, load_module
+from surveycore.questionnaire.fields import _code_of
 
 # Placeholders a translation must keep: Python ``{name}`` fields and
 # XLSForm-style ``${item}`` references.

@@ -15,14 +15,14 @@ Privacy rules applied here:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import streamlit as st
 
 from surveycore import i18n, scoring
 from surveycore.errors import KioskError
 from surveycore.response import PREFER_NOT
-from kiosk import screen
+from kiosk import answers, screen
 from kiosk.config import KioskRuntime
 from kiosk.flow import Respondent
 from kiosk.shell import (CONSENT, QUESTION, STAFF_LOGIN, THANKS, WELCOME, _, idle_timer, no_idle_timer, reset,
@@ -163,14 +163,11 @@ def question_page() -> None:
 # The navigation bar's taps act in widget callbacks too (see kiosk.ui):
 # each first checks that its screen is still the current one.
 
-def _next_cb(r: Respondent, item_key: str, number_key: str | None) -> None:
+def _next_cb(r: Respondent, item_key: str, read: Callable[[str], Any] | None, key: str) -> None:
     if not _on(r, item_key):
         return
-    if number_key is not None:
-        value = st.session_state.get(number_key)
-        _problem(r.answer(int(value)) if value is not None else r.next())
-    else:
-        _problem(r.next())
+    value = read(key) if read is not None else None
+    _problem(r.answer(value) if value is not None else r.next())
 
 
 def _prefer_not_cb(r: Respondent, item_key: str) -> None:
@@ -194,7 +191,8 @@ def _navigation(r: Respondent, item: Any, key: str) -> None:
     current = r.value(item)
     with st.container(key=screen.NAV_KEY):
         first = []
-        if item.type != "single" and item.type != "scale":
+        renderer = answers.renderer_of(item)
+        if not renderer.taps:
             first.append("next")
         if item.is_question:
             first.append("pna")
@@ -204,7 +202,7 @@ def _navigation(r: Respondent, item: Any, key: str) -> None:
                     if name == "next":
                         st.button(_("Next"), key=f"{key}-next", type="primary", use_container_width=True,
                                   on_click=_next_cb,
-                                  args=(r, item.key, f"{key}-n" if item.type == "integer" else None))
+                                  args=(r, item.key, renderer.read, key))
                     else:
                         refused = current is PREFER_NOT
                         st.button(("✓ " if refused else "") + _("Prefer not to answer"), key=f"{key}-pna",

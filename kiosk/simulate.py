@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from surveycore import types
 from surveycore.bundle import write_bundle
 from surveycore.definitions import record_of
 from surveycore.keys import load_public_key
@@ -39,17 +40,10 @@ class Behaviour:
 
 
 def _random_answer(item: Item, rng: random.Random) -> Any:
-    if item.type in ("single", "scale"):
-        # Unequal weights make the synthetic tables look like real ones.
-        weights = [1.0 / (i + 1) for i in range(len(item.choices))]
-        return rng.choices([c.code for c in item.choices], weights=weights)[0]
-    if item.type == "multiple":
-        return [c.code for c in item.choices if rng.random() < 0.25]
-    if item.type == "integer":
-        lo = item.minimum if item.minimum is not None else 0
-        hi = item.maximum if item.maximum is not None else lo + 100
-        return rng.randint(lo, hi)
-    return None
+    # How a synthetic patient answers is its type's to say (None: refuse).
+    simulate = types.get(item.type).simulate
+    assert simulate is not None  # a registered answering type has one
+    return simulate(item, rng)
 
 
 def walk(survey: Survey, lang: str, rng: random.Random, behaviour: Behaviour = Behaviour()) -> tuple[Respondent, str]:
@@ -70,7 +64,7 @@ def walk(survey: Survey, lang: str, rng: random.Random, behaviour: Behaviour = B
             if r.next() is None:
                 continue
         value = _random_answer(item, rng)
-        if item.type == "multiple":
+        if types.get(item.type).multi:
             r.set_pending(value)
             if r.next() is None:
                 continue

@@ -10,7 +10,7 @@ from typing import Any
 import streamlit as st
 
 from surveycore import i18n
-from kiosk import screen
+from kiosk import answers, screen
 from kiosk.flow import Respondent
 # The names the widgets below were written with.
 from kiosk.shell import _, asset as _asset
@@ -30,7 +30,7 @@ def _on(r: Respondent, item_key: str) -> bool:
         and not st.session_state.get("confirm_stop")
 
 
-def _answer_cb(r: Respondent, item_key: str, code: str) -> None:
+def _answer_cb(r: Respondent, item_key: str, code: Any) -> None:
     if _on(r, item_key):
         _problem(r.answer(code))
 
@@ -63,30 +63,7 @@ def _question(r: Respondent, item: Any, key: str, lang: str) -> None:
         msgid, args = problem
         st.warning(_(msgid).format(**args))
 
-    current = r.value(item)
-    if item.type in ("single", "scale"):
-        for choice in item.choices:
-            label = i18n.text_for(choice.label, lang)
-            if choice.images.get(lang) or choice.image:
-                st.image(_asset(item.module, choice.images.get(lang) or choice.image), width=160)
-            if choice.audio.get(lang):
-                st.audio(_asset(item.module, choice.audio[lang]))
-            chosen = current == choice.code
-            st.button(("✓ " if chosen else "") + label, key=f"{key}-c-{choice.code}",
-                      type="primary" if chosen else "secondary", use_container_width=True,
-                      on_click=_answer_cb, args=(r, item.key, choice.code))
-    elif item.type == "multiple":
-        selected = list(current) if isinstance(current, list) else []
-        for choice in item.choices:
-            on = choice.code in selected
-            if choice.images.get(lang) or choice.image:
-                st.image(_asset(item.module, choice.images.get(lang) or choice.image), width=160)
-            if choice.audio.get(lang):
-                st.audio(_asset(item.module, choice.audio[lang]))
-            label = ("☑ " if on else "☐ ") + i18n.text_for(choice.label, lang)
-            st.button(label, key=f"{key}-m-{choice.code}", type="primary" if on else "secondary",
-                      use_container_width=True, on_click=_toggle_cb, args=(r, item.key, choice.code))
-    elif item.type == "integer":
-        st.number_input(_("Your answer"), min_value=item.minimum, max_value=item.maximum,
-                        value=current if isinstance(current, int) else None, step=1, key=f"{key}-n")
+    # The answer area is the item type's renderer (kiosk.answers).
+    answers.renderer_of(item).widget(answers.AnswerArea(r, item, key, lang, r.value(item), _, _asset,
+                                                        _answer_cb, _toggle_cb))
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from surveycore.questionnaire import _code_of
+from surveycore import types
+from surveycore.questionnaire.fields import _code_of
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,13 @@ def _item_slots(items: Any, add: Any) -> None:
             continue
         iid = str(raw["id"])
         kind = str(raw.get("type", ""))
-        if kind == "group":
+        qtype = types.find(kind)
+        if qtype is not None and qtype.container:
             add(f"items.{iid}.text", iid, f"heading of group {iid!r}", raw.get("text"), False)
             _item_slots(raw.get("items"), add)
             continue
-        add(f"items.{iid}.text", iid, f"{'note' if kind == 'note' else 'question'} {iid!r} ({kind})",
+        what = "note" if qtype is not None and not qtype.answers else "question"
+        add(f"items.{iid}.text", iid, f"{what} {iid!r} ({kind})",
             raw.get("text"), True)
         add(f"items.{iid}.hint", iid, f"hint under question {iid!r}", raw.get("hint"), False)
         add(f"items.{iid}.constraint_message", iid, f"message when an answer to {iid!r} does not fit",

@@ -121,7 +121,7 @@ def _unreadable(tmp_path: Path) -> None:
 
 
 def test_messages_never_render_a_whole_value() -> None:
-    from surveycore.questionnaire import _short
+    from surveycore.questionnaire.fields import _short
     a: list = ["lol"] * 9
     for _ in range(40):  # 9^40 strings if rendered whole
         a = [a] * 9

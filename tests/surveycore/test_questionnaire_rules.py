@@ -736,7 +736,7 @@ def test_a_file_too_large_is_refused_unparsed(tmp_path: Path) -> None:
 
 def test_a_folder_named_like_a_module_is_unreadable(tmp_path: Path) -> None:
     from surveycore.errors import ProblemList
-    from surveycore.questionnaire import _read_yaml
+    from surveycore.questionnaire.source import _read_yaml
     problems = ProblemList()
     (tmp_path / "m.yaml").mkdir()
     assert _read_yaml(tmp_path / "m.yaml", problems) is None
@@ -754,8 +754,10 @@ def test_empty_file(tmp_path: Path) -> None:
 
 def _codes_in_source() -> set[str]:
     codes: set[str] = set()
-    for name in ("surveycore/questionnaire.py", "surveycore/logic.py", "kiosk/check.py", "kiosk/xlsform.py"):
-        codes |= set(re.findall(r'"((?:Q|X)-[A-Z]+-\d{3})"', (REPO / name).read_text(encoding="utf-8")))
+    sources = [*sorted((REPO / "surveycore" / "questionnaire").glob("*.py")), REPO / "surveycore" / "logic.py",
+               REPO / "kiosk" / "check.py", *sorted((REPO / "kiosk" / "xlsform").glob("*.py"))]
+    for path in sources:
+        codes |= set(re.findall(r'"((?:Q|X)-[A-Z]+-\d{3})"', path.read_text(encoding="utf-8")))
     return codes
 
 
