@@ -34,6 +34,7 @@ from analysis.report import (
     NOT_COMPUTABLE,
     N_,
     Release,
+    ViewId,
     _t,
     _unpooled_text,
     answer_label,
@@ -68,8 +69,9 @@ def _row_label(release: Release, table: str, kind: str, module: str | None, majo
                 else _t(lang, "Completion rate"))
     if kind.startswith("indicator"):
         # A score reported per version has one indicator per version.
-        found = next(((i, suffix) for i, suffix in key_indicators(release) if table.split(".")[1:2] == [i.id]),
-                     None)
+        found = next(((i, suffix) for i, suffix in key_indicators(release)
+                      if table in {ViewId.indicator(i.id).key, *(ViewId.indicator(i.id).per(by).key
+                                                                 for by in release.breakdowns)}), None)
         if row == scores.POSITIVE and found is not None:
             return _t(lang, found[0].label) + found[1]
         return _t(lang, "Others") if row == scores.NEGATIVE else row
