@@ -20,7 +20,7 @@ Dataset layout (hive-partitioned)::
     DATA/quarantine/<sha256>.env + quarantine.jsonl     rejected envelopes and reasons
     DATA/trusted_devices.json                           kiosks whose envelopes are accepted
 
-Bundles are read one envelope at a time (:class:`kiosk.store.BundleReader`):
+Bundles are read one envelope at a time (:class:`surveycore.bundle.BundleReader`):
 once to check each whole (a damaged bundle is refused before any of it is
 opened), then again in batches as fast as the envelopes are opened; a run is
 written in parts of :data:`CHUNK_RESPONSES` responses. Memory does not grow
@@ -31,6 +31,12 @@ commit is the commit point, after which they are renamed. A run interrupted
 before its commit leaves only staged files, which the next run deletes; one
 interrupted after it is completed by the next run. So a crash never loses a
 committed run nor lets the next run add the same records twice.
+
+This module is the run (reading bundles, batching, writing parts, the
+summary); :mod:`~analysis.ingest.ledger`, :mod:`~analysis.ingest.opening`,
+:mod:`~analysis.ingest.dataset`, :mod:`~analysis.ingest.quarantine`,
+:mod:`~analysis.ingest.definitions` and :mod:`~analysis.ingest.outcome`
+hold the rest. Errors are rendered only by :mod:`analysis.cli`.
 """
 
 from __future__ import annotations
