@@ -38,6 +38,7 @@ from analysis.report import (
     Fmt,
     Release,
     View,
+    ViewId,
     _binary,
     _ordered_modules,
     _shown_classes,
@@ -196,7 +197,7 @@ def score_frame(release: Release, view: View, lang: str) -> pl.DataFrame:
 def participation_frame(release: Release, lang: str) -> pl.DataFrame:
     """Display table of participation."""
     fmt = Fmt(lang, release.k)
-    v = release.views["participation"]
+    v = release[ViewId.participation()]
     names = {"complete": N_("Complete"), "partial": N_("Partial"), "declined": N_("Declined at consent")}
     rows = [{_t(lang, "Status"): _t(lang, names[s]), _t(lang, "Persons"): fmt.n(v.cells[(s, "")])} for s in STATUSES]
     rows.append({_t(lang, "Status"): _t(lang, "Total"), _t(lang, "Persons"): fmt.n(v.total)})
@@ -292,16 +293,16 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
     for m_id, major, module in _ordered_modules(release):  # the survey's order
         st.header(title_of(module.title, lang, m_id))
         for it in module.items:
-            base = f"{m_id}.{it.id}" if major == 1 else f"{m_id}@{major}.{it.id}"
+            base = ViewId.item(m_id, major, it.id)
             if types.get(it.type).multi:
-                views = [release.views[f"{base}#{o}"] for o in [*(c.code for c in it.choices), NONE]
-                         if f"{base}#{o}" in release.views]
+                views = [v for o in [*(c.code for c in it.choices), NONE]
+                         if (v := release.get(base.with_option(o))) is not None]
                 if not views:
                     continue
                 st.subheader(item_title(module, it.id, lang))
                 st.dataframe(options_frame(release, views, lang), hide_index=True)
                 continue
-            view = release.views.get(base)
+            view = release.get(base)
             if view is None:
                 continue
             st.subheader(item_title(module, it.id, lang))
@@ -311,17 +312,17 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
                                    lambda r, m=module, i=it.id: answer_label(m, i, r, lang))
             if chart:
                 st.markdown(f'<div class="dashboard-chart">{chart}</div>', unsafe_allow_html=True)
-            if by and f"{base}.by.{by}" in release.views:
-                st.dataframe(crosstab_frame(release, release.views[f"{base}.by.{by}"], lang), hide_index=True)
+            if by and (cv := release.get(base.per(by))) is not None:
+                st.dataframe(crosstab_frame(release, cv, lang), hide_index=True)
         for sc in module.scores:
-            base = f"score.{m_id}.{sc.id}" if major == 1 else f"score.{m_id}@{major}.{sc.id}"
-            if base in release.views:
+            sid = ViewId.score(m_id, major, sc.id)
+            if (sv := release.get(sid)) is not None:
                 st.subheader(_t(lang, "Score") + f": {title_of(sc.label, lang, sc.id)}")
-                st.dataframe(score_frame(release, release.views[base], lang), hide_index=True)
-                chart = interval_chart(release, release.views[base], lang, title_of(sc.label, lang, sc.id),
+                st.dataframe(score_frame(release, sv, lang), hide_index=True)
+                chart = interval_chart(release, sv, lang, title_of(sc.label, lang, sc.id),
                                        lambda r, s=sc: class_label(s, r, lang))
                 if chart:
                     st.markdown(f'<div class="dashboard-chart">{chart}</div>', unsafe_allow_html=True)
                 # Scores are broken down like items.
-                if by and f"{base}.by.{by}" in release.views:
-                    st.dataframe(crosstab_frame(release, release.views[f"{base}.by.{by}"], lang), hide_index=True)
+                if by and (cv := release.get(sid.per(by))) is not None:
+                    st.dataframe(crosstab_frame(release, cv, lang), hide_index=True)
