@@ -15,9 +15,8 @@ from kiosk.config import load_config
 from kiosk.pin import set_pin
 from tests.support.browser import browser_page, kiosk_server, non_loopback, wait_idle, wait_readable
 from tests.support.kiosks import inline_kiosk
-from tests.support.patient import LANDSCAPE, PORTRAIT, answer, button, new_bodies, sealed, t
+from tests.support.patient import LANDSCAPE, PORTRAIT, answer, button, new_bodies, sealed, start, t
 from tests.support.paths import QUESTIONNAIRES
-from tests.support.driver import start
 
 pytestmark = pytest.mark.browser
 
