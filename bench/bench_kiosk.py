@@ -134,7 +134,7 @@ class _Servers:
 
         from kiosk.config import CONFIG_ENV, load_config
         from kiosk.server import APP, streamlit_config
-        from tests.browser_support import free_port
+        from tests.support.browser import free_port
         cfg_path = make_kiosk(self.folder / "kiosk", self.n)
         cfg = replace(load_config(cfg_path), port=free_port())
         self.kiosk_url = f"http://127.0.0.1:{cfg.port}"
@@ -241,7 +241,7 @@ def browser_taps(url: str, n: int, kiosk: bool) -> list[float]:
     question's text entered the page."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
     out: list[float] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
