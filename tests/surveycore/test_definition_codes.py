@@ -4,14 +4,18 @@ not run."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import struct
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from surveycore.definitions import record_of
-from surveycore.errors import KioskError
+from surveycore.definitions import parse_block, record_of
+from surveycore.errors import EnvelopeError, KioskError
 from surveycore.questionnaire import load_survey
+from kiosk.definitions import sign
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,3 +50,28 @@ def test_a_module_removed_after_loading_is_refused(survey_dir: Path) -> None:
     assert info.value.user_text() == (
         f"[Q-VER-002] cannot read the questionnaire file {str(survey_dir / 'mehm.yaml')!r} again (No such file or "
         "directory); check the survey folder (see docs/errors.md#q-ver-002)")
+
+
+@pytest.mark.parametrize("block, why", [
+    (b"\x00\x00\x00\x05short", "are truncated"),
+    (struct.pack(">I", 50) + b"{}" + bytes(96), "are malformed (length mismatch)"),
+])
+def test_a_damaged_definitions_block_is_bnd_010(block: bytes, why: str) -> None:
+    with pytest.raises(EnvelopeError) as err:
+        parse_block(block, "b.hkb")
+    assert err.value.code == "BND-010"
+    assert err.value.message == (f"bundle 'b.hkb': its questionnaire definitions {why}; export it again from the "
+                                 "kiosk: nothing was removed there")
+
+
+@pytest.mark.parametrize("doc", [b"not json", b"[]", json.dumps({"kind": "something else", "version": 1}).encode(),
+                                 json.dumps({"kind": "health-kiosk-definitions", "version": 1, "files": {},
+                                             "surveys": [{"id": "s"}]}).encode()])
+def test_signed_definitions_that_are_not_a_definitions_document_are_bnd_010(doc: bytes) -> None:
+    # Signed by a real device key, so the signature holds: the document
+    # itself is what is wrong.
+    block = sign(doc, ed25519.Ed25519PrivateKey.generate())
+    with pytest.raises(EnvelopeError) as err:
+        parse_block(block, "b.hkb")
+    assert err.value.user_text() == ("[BND-010] bundle 'b.hkb': its questionnaire definitions are malformed; export "
+                                     "it again from the kiosk: nothing was removed there (see docs/errors.md#bnd-010)")
