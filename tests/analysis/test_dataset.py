@@ -116,3 +116,28 @@ def test_incompatible_or_overlapping_datasets_are_refused(tmp_path: Path, team: 
     assert "module(s) mehm 1.0.0 have different texts under the same version" in exc.value.message
     assert not (tmp_path / "out1").exists() and not (tmp_path / "out2").exists()
     assert changed.exists()
+
+
+def test_an_item_whose_answer_codes_differ_within_one_major_version_is_refused(tmp_path: Path,
+                                                                               team: TeamKeys) -> None:
+    a = team_dataset(tmp_path, team, "a", ["NORD"])
+    # The other team gave mehm a new minor version in which an answer code
+    # of general health changed: the two datasets' answers mean different
+    # things under one major version.
+    folder = tmp_path / "b" / "OUEST"
+    folder.mkdir(parents=True)
+    (folder / "survey.yaml").write_text((QUESTIONNAIRES / "demo_survey.yaml").read_text()
+                                        .replace("centre: DEMO", "centre: OUEST")
+                                        .replace("{id: mehm, version: 1.0.0}", "{id: mehm, version: 1.1.0}"))
+    mehm = (QUESTIONNAIRES / "mehm.yaml").read_text().replace("version: 1.0.0", "version: 1.1.0", 1)
+    (folder / "mehm.yaml").write_text(mehm.replace('    - code: "1"\n', '    - code: "0"\n', 1))
+    create_device_key(folder / "device.key")
+    simulate(20, folder / "survey.yaml", team.dir / "team.pub", folder / "device.key", folder / "b.hkb", seed=3)
+    other = tmp_path / "b" / "dataset"
+    assert ingest([folder / "b.hkb"], team.keys, other, []).ingested == 20
+    with pytest.raises(PoolError) as exc:
+        pool([a, other], tmp_path / "out")
+    assert exc.value.code == "POOL-004"
+    assert exc.value.message.startswith("item(s) mehm@1.general_health have different types or answer codes "
+                                        "within one major version")
+    assert not (tmp_path / "out").exists()
