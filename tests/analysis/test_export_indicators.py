@@ -13,44 +13,17 @@ from analysis.disclosure import Protection
 from analysis.export import tables_frame
 from analysis.ingest import ingest
 from analysis.report import ViewId, build_release
-from kiosk.keys import create_device_key
-from kiosk.simulate import simulate
 from tests.support.kiosks import TeamKeys
+from tests.support.surveys import bumped, versioned_site
 
 ROOT = Path(__file__).resolve().parents[2]
 QUESTIONNAIRES = ROOT / "questionnaires"
 
-SURVEY = """id: {sid}
-version: "1.0.0"
-title: {{en: "{centre} survey", fr: "Enquête {centre}"}}
-modules:
-  - {{id: who5, version: "{version}"}}
-site:
-  centre: {centre}
-  languages: [fr]
-  crisis:
-    fr: "3114, jour et nuit."
-    en: "3114, day and night."
-"""
-
-
 def site(folder: Path, centre: str, version: str, team: TeamKeys, n: int, seed: int) -> Path:
     """One centre running WHO-5 ``version`` (1.1.0: other points, not poolable) and ``n`` simulated responses."""
-    folder.mkdir(parents=True)
-    (folder / "survey.yaml").write_text(SURVEY.format(sid=centre.lower().replace("-", "_"), centre=centre,
-                                                      version=version), encoding="utf-8")
-    if version == "1.1.0":
-        text = (QUESTIONNAIRES / "who5.yaml").read_text(encoding="utf-8")
-        for old, new in (('version: "1.0.0"', 'version: "1.1.0"'), ("multiplier: 4", "multiplier: 3"),
-                         ("range: [0, 100]", "range: [0, 75]")):
-            assert text.count(old) == 1, old
-            text = text.replace(old, new)
-        (folder / "who5.yaml").write_text(text, encoding="utf-8")
-    create_device_key(folder / "device.key")
-    bundle = folder / "b.hkb"
-    simulate(n, folder / "survey.yaml", team.dir / "team.pub", folder / "device.key", bundle, seed=seed,
-             module_dirs=[QUESTIONNAIRES])
-    return bundle
+    edited = {"who5.yaml": bumped("who5.yaml", ("multiplier: 4", "multiplier: 3"),
+                                  ("range: [0, 100]", "range: [0, 75]"))} if version == "1.1.0" else {}
+    return versioned_site(folder, centre, ["who5"], version, edited, team, n, seed)
 
 
 @pytest.fixture(scope="module")

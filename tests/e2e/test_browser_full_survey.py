@@ -18,7 +18,7 @@ from kiosk.flow import Respondent
 from kiosk.screen import numerals
 from kiosk.store import Outbox
 from tests.support.browser import browser_page, kiosk_server, non_loopback, wait_idle, wait_readable
-from tests.support.kiosks import inline_kiosk
+from tests.support.kiosks import full_survey_kiosk
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -31,11 +31,7 @@ CHOSEN = {"housing.situation": "tenant_private", "phq9.q9": "1"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, team):
-    cfg = inline_kiosk(tmp_path_factory.mktemp("full-browser") / "kiosk", team,
-                       (QUESTIONNAIRES / "full_survey.yaml").read_text("utf-8"), {})
-    for f in QUESTIONNAIRES.glob("*.yaml"):
-        if "survey" not in f.name:
-            shutil.copy(f, cfg.parent / "survey" / f.name)
+    cfg = full_survey_kiosk(tmp_path_factory.mktemp("full-browser") / "kiosk", team)
     with kiosk_server(cfg) as url:
         yield url, cfg
 

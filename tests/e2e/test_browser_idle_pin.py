@@ -6,7 +6,6 @@ tapping the staff dot, and says a lockout once."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +13,8 @@ from surveycore import i18n
 from kiosk.config import load_config
 from kiosk.pin import set_pin
 from tests.support.browser import browser_page, kiosk_server, non_loopback, wait_idle, wait_readable
-from tests.support.kiosks import inline_kiosk
-from tests.support.patient import LANDSCAPE, PORTRAIT, answer, button, new_bodies, sealed, start, t
+from tests.support.kiosks import full_survey_kiosk
+from tests.support.patient import LANDSCAPE, PORTRAIT, answer, button, new_bodies, sealed, start
 from tests.support.paths import QUESTIONNAIRES
 
 pytestmark = pytest.mark.browser
@@ -31,10 +30,7 @@ assert SHORT != FULL
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, team):
-    cfg = inline_kiosk(tmp_path_factory.mktemp("idle") / "kiosk", team, SHORT, {})
-    for f in QUESTIONNAIRES.glob("*.yaml"):
-        if "survey" not in f.name:
-            (cfg.parent / "survey" / f.name).write_bytes(f.read_bytes())
+    cfg = full_survey_kiosk(tmp_path_factory.mktemp("idle") / "kiosk", team, SHORT)
     set_pin(load_config(cfg).pin_file, PIN)
     with kiosk_server(cfg) as url:
         yield url, cfg

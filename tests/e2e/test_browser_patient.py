@@ -10,7 +10,6 @@ screen in every language and both viewports into DIR (``make screenshots``).
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from surveycore import i18n
 from kiosk.flow import Respondent
 from kiosk.screen import numerals
 from tests.support.browser import browser_page, kiosk_server, non_loopback, wait_idle, wait_readable
-from tests.support.kiosks import inline_kiosk
+from tests.support.kiosks import full_survey_kiosk
 from tests.support.patient import (LANDSCAPE, PORTRAIT, SURVEY, answer, answer_buttons, button, centre, new_bodies,
                                   sealed, start, t, touch)
 
@@ -35,11 +34,7 @@ GHOST_LANGS = [lang for lang in ("fr", "ar") if lang in OFFERED] or OFFERED[:1]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, team):
-    cfg = inline_kiosk(tmp_path_factory.mktemp("patient") / "kiosk", team,
-                       (QUESTIONNAIRES / "full_survey.yaml").read_text("utf-8"), {})
-    for f in QUESTIONNAIRES.glob("*.yaml"):
-        if "survey" not in f.name:
-            shutil.copy(f, cfg.parent / "survey" / f.name)
+    cfg = full_survey_kiosk(tmp_path_factory.mktemp("patient") / "kiosk", team)
     with kiosk_server(cfg) as url:
         yield url, cfg
 

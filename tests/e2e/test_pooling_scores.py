@@ -18,59 +18,24 @@ from analysis.disclosure import Protection
 from analysis.export import readme_frame, tables_frame
 from analysis.ingest import ingest, scan_answers, scan_responses
 from analysis.report import build_release, render_html
-from kiosk.simulate import simulate
 from surveycore import scoring
-from kiosk.keys import create_device_key
 from surveycore.questionnaire import load_module
 from tests.support.kiosks import TeamKeys
+from tests.support.surveys import bumped, versioned_site
 
 ROOT = Path(__file__).resolve().parents[2]
 QUESTIONNAIRES = ROOT / "questionnaires"
 
-SURVEY = """id: {sid}
-version: "1.0.0"
-title: {{en: "{centre} survey", fr: "Enquête {centre}"}}
-modules:
-  - {{id: epices, version: "{version}"}}
-  - {{id: phq9, version: "{version}"}}
-site:
-  centre: {centre}
-  languages: [fr]
-  crisis:
-    fr: "3114, jour et nuit."
-    en: "3114, day and night."
-"""
-
-
-def bumped(name: str, *changes: tuple[str, str]) -> str:
-    """The shipped module ``name`` as version 1.1.0 with each ``(old, new)`` of ``changes`` made."""
-    text = (QUESTIONNAIRES / name).read_text(encoding="utf-8")
-    assert text.count('version: "1.0.0"') == 1
-    text = text.replace('version: "1.0.0"', 'version: "1.1.0"')
-    for old, new in changes:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    return text
-
-
 def site(folder: Path, centre: str, version: str, team: TeamKeys, n: int, seed: int) -> Path:
     """One centre's survey and a bundle of ``n`` simulated responses."""
-    folder.mkdir(parents=True)
-    (folder / "survey.yaml").write_text(SURVEY.format(sid=centre.lower().replace("-", "_"), centre=centre, version=version),
-                                        encoding="utf-8")
+    edited = {}
     if version == "1.1.0":
         # EPICES 1.1.0: item 5's weight changed; PHQ-9 1.1.0: a question reworded.
-        (folder / "epices.yaml").write_text(bumped("epices.yaml", ('q5: {"yes": 14.80}', 'q5: {"yes": 4.80}'),
-                                                   ("range: [0, 100]", "range: [0, 90]")),
-                                            encoding="utf-8")
-        (folder / "phq9.yaml").write_text(
-            bumped("phq9.yaml", ('en: "Little interest or pleasure in doing things"',
-                                 'en: "Little interest or pleasure in doing anything"')), encoding="utf-8")
-    create_device_key(folder / "device.key")
-    bundle = folder / "b.hkb"
-    simulate(n, folder / "survey.yaml", team.dir / "team.pub", folder / "device.key", bundle, seed=seed,
-             module_dirs=[QUESTIONNAIRES])
-    return bundle
+        edited = {"epices.yaml": bumped("epices.yaml", ('q5: {"yes": 14.80}', 'q5: {"yes": 4.80}'),
+                                        ("range: [0, 100]", "range: [0, 90]")),
+                  "phq9.yaml": bumped("phq9.yaml", ('en: "Little interest or pleasure in doing things"',
+                                                    'en: "Little interest or pleasure in doing anything"'))}
+    return versioned_site(folder, centre, ["epices", "phq9"], version, edited, team, n, seed)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ the crisis screen when PHQ-9 item 9 is positive."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from analysis.envelopes import open_envelope
 from kiosk.config import load_config
 from kiosk.store import Outbox
-from tests.support.kiosks import inline_kiosk
+from tests.support.kiosks import full_survey_kiosk
 from tests.support.driver import click, start
 
 QUESTIONNAIRES = Path(__file__).resolve().parents[2] / "questionnaires"
@@ -20,10 +19,7 @@ QUESTIONNAIRES = Path(__file__).resolve().parents[2] / "questionnaires"
 
 @pytest.fixture
 def full_kiosk(tmp_path: Path, team) -> Path:
-    cfg = inline_kiosk(tmp_path / "kiosk", team, (QUESTIONNAIRES / "full_survey.yaml").read_text("utf-8"), {})
-    for f in QUESTIONNAIRES.glob("*.yaml"):
-        if "survey" not in f.name:
-            shutil.copy(f, cfg.parent / "survey" / f.name)
+    cfg = full_survey_kiosk(tmp_path / "kiosk", team)
     return cfg
 
 

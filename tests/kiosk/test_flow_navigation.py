@@ -5,7 +5,6 @@ change closed, and messages that say so truthfully."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from surveycore.questionnaire import Survey, load_survey
 from surveycore.response import PREFER_NOT
 from kiosk.flow import Respondent
-from tests.support.kiosks import inline_kiosk
+from tests.support.kiosks import full_survey_kiosk
 from tests.support.driver import click, headers, labels, start
 from tests.support.surveys import bodies
 
@@ -107,10 +106,7 @@ def test_prefer_not_is_kept_and_shown_after_back(full: Survey) -> None:
 
 @pytest.fixture
 def full_kiosk(tmp_path: Path, team) -> Path:
-    cfg = inline_kiosk(tmp_path / "kiosk", team, (QUESTIONNAIRES / "full_survey.yaml").read_text("utf-8"), {})
-    for f in QUESTIONNAIRES.glob("*.yaml"):
-        if "survey" not in f.name:
-            shutil.copy(f, cfg.parent / "survey" / f.name)
+    cfg = full_survey_kiosk(tmp_path / "kiosk", team)
     return cfg
 
 

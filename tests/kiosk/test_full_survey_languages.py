@@ -13,7 +13,6 @@ sealed response opens with exactly the answers given.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ from kiosk.config import load_config
 from kiosk.flow import Respondent
 from kiosk.screen import numerals
 from kiosk.store import Outbox
-from tests.support.kiosks import inline_kiosk
+from tests.support.kiosks import full_survey_kiosk
 from tests.support.driver import click, start
 from tests.support.languages import leaks, visible
 
@@ -38,11 +37,7 @@ CHOSEN = {"housing.situation": "tenant_private", "phq9.q9": "1"}
 
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory: pytest.TempPathFactory, team) -> Path:
-    cfg = inline_kiosk(tmp_path_factory.mktemp("full"), team,
-                       (QUESTIONNAIRES / "full_survey.yaml").read_text("utf-8"), {})
-    for f in QUESTIONNAIRES.glob("*.yaml"):
-        if "survey" not in f.name:
-            shutil.copy(f, cfg.parent / "survey" / f.name)
+    cfg = full_survey_kiosk(tmp_path_factory.mktemp("full"), team)
     return cfg
 
 

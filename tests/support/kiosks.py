@@ -71,6 +71,18 @@ def inline_kiosk(folder: Path, team: TeamKeys, survey: str, modules: dict[str, s
     return cfg
 
 
+def full_survey_kiosk(folder: Path, team: TeamKeys, survey: str | None = None) -> Path:
+    """A kiosk folder running the shipped full survey (or ``survey``, a
+    variant of it as YAML text) with every shipped module beside it;
+    returns the kiosk.toml path."""
+    text = survey if survey is not None else (QUESTIONNAIRES / "full_survey.yaml").read_text("utf-8")
+    cfg = inline_kiosk(folder, team, text, {})
+    for f in QUESTIONNAIRES.glob("*.yaml"):
+        if "survey" not in f.name:
+            shutil.copy(f, cfg.parent / "survey" / f.name)
+    return cfg
+
+
 @pytest.fixture
 def kiosk_dir(tmp_path: Path, team: TeamKeys) -> Path:
     """Path of a fresh kiosk.toml."""

@@ -10,10 +10,12 @@ import pytest
 
 from analysis.envelopes import open_envelope
 from kiosk.config import load_config
+from kiosk.keys import create_device_key
 from kiosk.pin import set_pin
+from kiosk.simulate import simulate
 from kiosk.store import Outbox
 from tests.support.driver import click, start
-from tests.support.kiosks import inline_kiosk
+from tests.support.kiosks import TeamKeys, inline_kiosk
 from tests.support.paths import QUESTIONNAIRES
 
 
@@ -131,3 +133,46 @@ def site_survey(folder: Path, centre: str, survey_id: str, places: list[tuple[st
 
 
 SAINT_DENIS = [("floreal", "Floréal"), ("franc_moisin", "Franc-Moisin"), ("elsewhere", "Ailleurs")]
+
+
+SITE_SURVEY = """id: {sid}
+version: "1.0.0"
+title: {{en: "{centre} survey", fr: "Enquête {centre}"}}
+modules:
+{modules}site:
+  centre: {centre}
+  languages: [fr]
+  crisis:
+    fr: "3114, jour et nuit."
+    en: "3114, day and night."
+"""
+
+
+def bumped(name: str, *changes: tuple[str, str]) -> str:
+    """The shipped module ``name`` as version 1.1.0 with each ``(old, new)`` of ``changes`` made."""
+    text = (QUESTIONNAIRES / name).read_text(encoding="utf-8")
+    assert text.count('version: "1.0.0"') == 1
+    text = text.replace('version: "1.0.0"', 'version: "1.1.0"')
+    for old, new in changes:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
+def versioned_site(folder: Path, centre: str, modules: list[str], version: str, edited: dict[str, str],
+                   team: TeamKeys, n: int, seed: int) -> Path:
+    """One centre whose survey pins the shipped ``modules`` at ``version``,
+    with the module files of ``edited`` ({file name: YAML text}) beside it,
+    and a bundle of ``n`` simulated responses; returns the bundle."""
+    folder.mkdir(parents=True)
+    pins = "".join(f'  - {{id: {m}, version: "{version}"}}\n' for m in modules)
+    (folder / "survey.yaml").write_text(SITE_SURVEY.format(sid=centre.lower().replace("-", "_"), centre=centre,
+                                                           modules=pins), encoding="utf-8")
+    for name, text in edited.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    create_device_key(folder / "device.key")
+    bundle = folder / "b.hkb"
+    simulate(n, folder / "survey.yaml", team.dir / "team.pub", folder / "device.key", bundle, seed=seed,
+             module_dirs=[QUESTIONNAIRES])
+    return bundle
+
