@@ -13,6 +13,7 @@ page routing sends them to the welcome screen itself.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -66,3 +67,13 @@ class NestedPathToWelcome:
 
 
 app = st.App(str(SCRIPT), middleware=[Middleware(NestedPathToWelcome)])
+
+# The server's configuration turns off Streamlit's full garbage collection
+# after every run of the page (``runner.postScriptGC``): with the kiosk's
+# libraries loaded it cost about 40 ms of CPU per tap, most of a tap's time.
+# Python's own collector still runs; the kiosk's modules are imported here
+# and frozen, so that even its rare full collections skip the objects every
+# session shares and never frees.
+from kiosk import patient, shell, staff  # noqa: E402,F401  (imported for the freeze)
+
+gc.freeze()

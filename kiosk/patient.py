@@ -196,18 +196,26 @@ def _navigation(r: Respondent, item: Any, key: str) -> None:
             first.append("next")
         if item.is_question:
             first.append("pna")
-        if first:
+
+        def first_row(name: str) -> None:
+            if name == "next":
+                st.button(_("Next"), key=f"{key}-next", type="primary", use_container_width=True,
+                          on_click=_next_cb, args=(r, item.key, renderer.read, key))
+            else:
+                refused = current is PREFER_NOT
+                st.button(("✓ " if refused else "") + _("Prefer not to answer"), key=f"{key}-pna",
+                          type="primary" if refused else "secondary", use_container_width=True,
+                          on_click=_prefer_not_cb, args=(r, item.key))
+
+        if len(first) > 1:
             for name, col in zip(first, st.columns(len(first))):
                 with col:
-                    if name == "next":
-                        st.button(_("Next"), key=f"{key}-next", type="primary", use_container_width=True,
-                                  on_click=_next_cb,
-                                  args=(r, item.key, renderer.read, key))
-                    else:
-                        refused = current is PREFER_NOT
-                        st.button(("✓ " if refused else "") + _("Prefer not to answer"), key=f"{key}-pna",
-                                  type="primary" if refused else "secondary", use_container_width=True,
-                                  on_click=_prefer_not_cb, args=(r, item.key))
+                    first_row(name)
+        else:
+            # A lone button needs no row of columns: two fewer elements sent
+            # on every tap of a one-tap question.
+            for name in first:
+                first_row(name)
         back, stop = st.columns(2)
         with back:
             if r.history:

@@ -55,7 +55,7 @@ def streamlit_config(cfg: KioskConfig, insecure: bool = False) -> str:
         f"serverPort = {cfg.port}", "",
         "[client]", 'toolbarMode = "minimal"', 'showErrorDetails = "none"',
         "showSidebarNavigation = false", "",
-        "[runner]", "magicEnabled = false", "",
+        "[runner]", "magicEnabled = false", "postScriptGC = false", "",
         "[logger]", 'level = "warning"', "",
         "[server]", "headless = true", f"address = {_toml_str(cfg.address)}", f"port = {cfg.port}",
         "enableXsrfProtection = true", 'fileWatcherType = "none"', "runOnSave = false",

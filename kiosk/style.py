@@ -9,6 +9,7 @@ Streamlit configuration (:mod:`kiosk.server`).
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 import streamlit as st
 
@@ -18,6 +19,16 @@ from kiosk import screen
 
 def style(lang: str | None) -> None:
     """Large type, big touch targets, and the page direction of the language."""
+    css, script = _texts(lang)
+    st.html(css)
+    # <html lang dir> for screen readers, fonts and mirroring; Streamlit's own
+    # dialogs closed at once (hidden but open, they would make the page inert).
+    st.html(script, unsafe_allow_javascript=True)
+
+
+@lru_cache(maxsize=64)
+def _texts(lang: str | None) -> tuple[str, str]:
+    # Every screen of every tap sends these: composed once per language.
     direction = i18n.direction(lang) if lang else "ltr"
     css = """
 <style>
@@ -37,11 +48,8 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
     # Streamlit's own English texts: hidden, or covered in the patient's language.
     css += screen.layout_css()
     css += i18n.chrome_css(lang) + "</style>"
-    st.html(css)
-    # <html lang dir> for screen readers, fonts and mirroring; Streamlit's own
-    # dialogs closed at once (hidden but open, they would make the page inert).
-    st.html(f"<script>document.documentElement.lang={json.dumps(lang or 'en')};"
-            f"document.documentElement.dir={json.dumps(direction)};{i18n.chrome_script()}"
-            f"{screen.guard_script()}</script>",
-            unsafe_allow_javascript=True)
+    script = (f"<script>document.documentElement.lang={json.dumps(lang or 'en')};"
+              f"document.documentElement.dir={json.dumps(direction)};{i18n.chrome_script()}"
+              f"{screen.guard_script()}</script>")
+    return css, script
 

@@ -63,6 +63,34 @@ def test_the_shipped_reference_population_names_its_source_and_matches_the_surve
     assert std.counts[("75_plus", "man")] == 962_304 + 758_101 + 464_287 + 180_987 + 36_409 + 3_736
 
 
+# Insee, RP2018 exploitation principale, POP1B "Âge quinquennal", France
+# entière (men, women), as published at
+# https://www.insee.fr/fr/statistiques/5397445?geo=FE-1&sommaire=5397467
+INSEE_POP1B_FIVE_YEAR = {
+    15: (2_121_599, 2_007_360), 20: (1_891_915, 1_841_407), 25: (1_894_988, 1_939_465),
+    30: (1_977_553, 2_080_811), 35: (2_047_307, 2_132_161), 40: (2_078_773, 2_131_118),
+    45: (2_230_818, 2_280_135), 50: (2_193_469, 2_277_705), 55: (2_090_242, 2_218_884),
+    60: (1_947_372, 2_136_018), 65: (1_861_206, 2_079_172), 70: (1_406_107, 1_625_770),
+    75: (962_304, 1_216_917), 80: (758_101, 1_125_544), 85: (464_287, 871_288),
+    90: (180_987, 463_804), 95: (36_409, 135_150), 100: (3_736, 17_392),
+}
+
+
+def test_every_cell_of_the_shipped_population_is_insee_s_published_table() -> None:
+    """All 16 cells recomputed from Insee's five-year groups, with the
+    15-19 group split as the file's header says (3/5 under 18)."""
+    std = standardise.load()
+    groups = {"25-34": (25, 30), "35-44": (35, 40), "45-54": (45, 50), "55-64": (55, 60),
+              "65-74": (65, 70), "75_plus": (75, 80, 85, 90, 95, 100)}
+    for i, sex in enumerate(("man", "woman")):
+        fifteen = INSEE_POP1B_FIVE_YEAR[15][i]
+        expected = {"under_18": round(fifteen * 3 / 5),
+                    "18-24": round(fifteen * 2 / 5) + INSEE_POP1B_FIVE_YEAR[20][i]}
+        expected |= {band: sum(INSEE_POP1B_FIVE_YEAR[a][i] for a in ages) for band, ages in groups.items()}
+        assert {band: std.counts[(band, sex)] for band in expected} == expected
+    assert sum(std.counts.values()) == sum(m + w for a, (m, w) in INSEE_POP1B_FIVE_YEAR.items() if a >= 15)
+
+
 def _standard(tmp_path: Path, weights: dict[tuple[str, str], int], bands: list[str] = BANDS) -> Path:
     lines = ["# Source: a test standard", "age_band,sex,population"]
     lines += [f"{b},{s},{weights.get((b, s), 0)}" for b in bands for s in ("woman", "man")]

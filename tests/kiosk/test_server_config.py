@@ -27,6 +27,9 @@ def test_hardened_options(kiosk_dir: Path) -> None:
     assert conf["client"] == {"toolbarMode": "minimal", "showErrorDetails": "none",
                               "showSidebarNavigation": False}
     assert conf["runner"]["magicEnabled"] is False
+    # No full garbage collection after every run: it was most of a tap's
+    # server time (docs/benchmarks.md); kiosk.asgi freezes the shared heap.
+    assert conf["runner"]["postScriptGC"] is False
     # Fonts are served from the kiosk itself, never from a CDN.
     assert [f["url"] for f in conf["theme"]["fontFaces"]] == [
         "app/static/NotoSans-Regular.ttf", "app/static/NotoSansArabic-Regular.ttf",
@@ -92,3 +95,15 @@ def test_demo_folder_has_everything_and_a_staff_pin(tmp_path: Path) -> None:
         assert (demo / part).is_file(), part
     assert PinGate(demo / "staff.pin").attempt(cli.DEMO_PIN).ok
     assert cli.main(["check", str(demo / "kiosk.toml")]) == 0
+
+
+def test_served_app_freezes_the_shared_heap() -> None:
+    """The module ``streamlit run`` serves imports the kiosk's screens and
+    freezes what is loaded, so the collector never rescans it."""
+    import subprocess
+    import sys
+    code = ("import gc; assert gc.get_freeze_count() == 0; import kiosk.asgi, sys; "
+            "assert 'kiosk.patient' in sys.modules; print(gc.get_freeze_count())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert int(out.stdout) > 10_000
