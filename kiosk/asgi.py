@@ -14,6 +14,7 @@ page routing sends them to the welcome screen itself.
 from __future__ import annotations
 
 import gc
+import secrets
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -66,7 +67,38 @@ class NestedPathToWelcome:
         await self.app(scope, receive, send)
 
 
-app = st.App(str(SCRIPT), middleware=[Middleware(NestedPathToWelcome)])
+# A random name for this server process, sent with every health check.
+BOOT = secrets.token_hex(8)
+BOOT_HEADER = b"x-kiosk-boot"
+
+
+class BootMark:
+    """ASGI middleware: Streamlit's health check (``/_stcore/health``) also
+    names this server process (``x-kiosk-boot``, random at each start).
+
+    Why: a page left open across a server restart belongs to a session the
+    new server never knew, and must start afresh from the welcome screen.
+    Watching the health check go down and up misses a restart quicker than
+    one poll; a changed name never does (:func:`kiosk.screen.idle_script`).
+    """
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("type") != "http" or scope.get("path") != "/_stcore/health":
+            await self.app(scope, receive, send)
+            return
+
+        async def marked(message: dict[str, Any]) -> None:
+            if message.get("type") == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (BOOT_HEADER, BOOT.encode())]}
+            await send(message)
+
+        await self.app(scope, receive, marked)
+
+
+app = st.App(str(SCRIPT), middleware=[Middleware(NestedPathToWelcome), Middleware(BootMark)])
 
 # The server's configuration turns off Streamlit's full garbage collection
 # after every run of the page (``runner.postScriptGC``): with the kiosk's

@@ -25,7 +25,7 @@ from surveycore.response import PREFER_NOT
 from kiosk import answers, screen
 from kiosk.config import KioskRuntime
 from kiosk.flow import Respondent
-from kiosk.shell import (CONSENT, QUESTION, STAFF_LOGIN, THANKS, WELCOME, _, idle_timer, no_idle_timer, reset,
+from kiosk.shell import (CONSENT, QUESTION, STAFF_LOGIN, THANKS, WELCOME, _, idle_seal_button, reset,
                          runtime, seal_abandoned, show_error)
 from kiosk.style import style
 # The question's answer widgets, and the two helpers the navigation bar's
@@ -41,8 +41,7 @@ def welcome_page() -> None:
     # Reached mid-survey only by the browser's Back: what was answered is kept.
     seal_abandoned(rt, st.session_state.get("respondent"))
     reset()
-    style(None)
-    no_idle_timer()
+    style(None, idle_seconds=None)
     if rt.out_of_service:
         first = rt.survey.site.languages[0] if rt.survey.site.languages else "en"
         langs = rt.survey.offered_languages() or [first]
@@ -85,8 +84,7 @@ def consent_page() -> None:
         reset()
         st.switch_page(WELCOME)
         return
-    style(lang)
-    idle_timer(rt.survey.site.idle_timeout)
+    style(lang, rt.survey.site.idle_timeout)
     with st.container(key=screen.screen_key("consent")):
         st.title(i18n.text_for(rt.survey.title, lang) or _("Health survey"))
     site_text = rt.survey.site.consent.get(lang)
@@ -144,8 +142,8 @@ def question_page() -> None:
         st.switch_page(WELCOME)
         return
     lang = r.lang
-    style(lang)
-    idle_timer(rt.survey.site.idle_timeout, seal_partial=True)
+    style(lang, rt.survey.site.idle_timeout)
+    idle_seal_button()
     if r.finished:
         _submit(rt, r, "complete")
         return
@@ -254,11 +252,13 @@ def thanks_page() -> None:
     if lang is None:
         st.switch_page(WELCOME)
         return
-    style(lang)
+    crisis = bool(st.session_state.get("crisis"))
+    # Back to the welcome screen by a full reload (a new session, empty browser
+    # memory) after a few seconds, or at once with the button.
+    style(lang, rt.survey.site.idle_timeout if crisis else min(THANKS_SECONDS, rt.survey.site.idle_timeout))
     with st.container(key=screen.screen_key("thanks")):
         st.title(_("Thank you!"))
     st.write(_("Your answers have been saved and locked. Nobody at the centre can link them to you."))
-    crisis = bool(st.session_state.get("crisis"))
     if crisis:
         # The centre's own help first, then the crisis line, large. The
         # screen follows the site's idle timeout like any other: never
@@ -269,9 +269,6 @@ def thanks_page() -> None:
         st.warning(_("If you are having thoughts of hurting yourself, you are not alone. Help is available now:"))
         with st.container(key="kiosk-crisis-line"):
             st.text(rt.survey.site.crisis.get(lang, ""))
-    # Back to the welcome screen by a full reload (a new session, empty browser
-    # memory) after a few seconds, or at once with the button.
-    idle_timer(rt.survey.site.idle_timeout if crisis else min(THANKS_SECONDS, rt.survey.site.idle_timeout))
     if st.button(_("Finish"), key="finish", type="primary", use_container_width=True):
         reset()
         st.html("<script>window.location.replace('/');</script>", unsafe_allow_javascript=True)

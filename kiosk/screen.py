@@ -173,3 +173,34 @@ def numerals(value: int, lang: str) -> str:
     if zero is None:
         return text
     return "".join(chr(zero + ord(ch) - 48) if "0" <= ch <= "9" else ch for ch in text)
+
+
+def idle_script(seconds: int | None) -> str:
+    """JavaScript of the idle timer: after ``seconds`` without a touch,
+    press the hidden "kiosk-idle" button if the screen has one (the server
+    seals the partial response), then return the browser to ``/`` by a full
+    reload. ``None`` disarms the timer (the welcome screen has nothing to
+    clear). Also, once per page load, a watch that starts afresh from the
+    welcome screen when the server comes back after a restart."""
+    if seconds is None:
+        return "if(window.__kioskIdle){clearTimeout(window.__kioskIdle.t);window.__kioskIdle=null;}"
+    return ("(function(){"
+            "const w=window; if(w.__kioskIdle){clearTimeout(w.__kioskIdle.t);}"
+            f"const ms={int(seconds) * 1000};"
+            "const s={t:null}; w.__kioskIdle=s;"
+            "const fire=()=>{const b=document.querySelector('.st-key-kiosk-idle button');"
+            "if(b){b.click(); setTimeout(()=>w.location.replace('/'),5000);} else {w.location.replace('/');}};"
+            "s.arm=()=>{clearTimeout(s.t); s.t=setTimeout(fire, ms);};"
+            "if(!w.__kioskIdleBound){w.__kioskIdleBound=true;"
+            "['pointerdown','keydown','touchstart'].forEach(e=>document.addEventListener(e,"
+            "()=>{if(w.__kioskIdle){w.__kioskIdle.arm();}},true));}"
+            "s.arm();"
+            # After a server restart this browser holds a page of a session
+            # the server no longer knows: as soon as the server answers
+            # again (seen down, or under a new name: kiosk.asgi.BootMark),
+            # start afresh from the welcome screen.
+            "if(!w.__kioskWatch){let down=false,boot=null;w.__kioskWatch=setInterval(()=>{"
+            "fetch('/_stcore/health',{cache:'no-store'}).then(r=>{const b=r.headers.get('x-kiosk-boot');"
+            "if(r.ok&&(down||(boot&&b&&b!==boot))){w.location.replace('/');}"
+            "else if(r.ok){boot=boot||b;}else{down=true;}}).catch(()=>{down=true;});},1000);}"
+            "})();")

@@ -66,42 +66,14 @@ def reset() -> None:
         st.session_state.pop(key, None)
 
 
-def idle_timer(seconds: int, seal_partial: bool = False) -> None:
-    """After ``seconds`` without a touch, return the browser to ``/``.
-
-    With ``seal_partial`` the hidden "kiosk-idle" button is pressed first so
-    the server can seal the partial response; then the page reloads, which
-    starts a new session and clears the browser's widget memory.
-    """
-    if seal_partial:
-        if st.button("idle", key="kiosk-idle"):
-            _on_idle()
-    st.html(
-        "<script>(function(){"
-        "const w=window; if(w.__kioskIdle){clearTimeout(w.__kioskIdle.t);}"
-        f"const ms={int(seconds) * 1000};"
-        "const s={t:null}; w.__kioskIdle=s;"
-        "const fire=()=>{const b=document.querySelector('.st-key-kiosk-idle button');"
-        "if(b){b.click(); setTimeout(()=>w.location.replace('/'),5000);} else {w.location.replace('/');}};"
-        "s.arm=()=>{clearTimeout(s.t); s.t=setTimeout(fire, ms);};"
-        "if(!w.__kioskIdleBound){w.__kioskIdleBound=true;"
-        "['pointerdown','keydown','touchstart'].forEach(e=>document.addEventListener(e,"
-        "()=>{if(w.__kioskIdle){w.__kioskIdle.arm();}},true));}"
-        "s.arm();"
-        # After a server restart this browser holds a page of a session the
-        # server no longer knows: as soon as the server answers again, start
-        # afresh from the welcome screen.
-        "if(!w.__kioskWatch){let down=false;w.__kioskWatch=setInterval(()=>{"
-        "fetch('/_stcore/health',{cache:'no-store'}).then(r=>{if(r.ok&&down){w.location.replace('/');}"
-        "else if(!r.ok){down=true;}}).catch(()=>{down=true;});},1000);}"
-        "})();</script>",
-        unsafe_allow_javascript=True)
-
-
-def no_idle_timer() -> None:
-    """Disarm the idle timer (the welcome screen has nothing to clear)."""
-    st.html("<script>if(window.__kioskIdle){clearTimeout(window.__kioskIdle.t);window.__kioskIdle=null;}"
-            "</script>", unsafe_allow_javascript=True)
+def idle_seal_button() -> None:
+    """The hidden "kiosk-idle" button of a survey screen: when the idle timer
+    (:func:`kiosk.screen.idle_script`, sent with the screen's style) fires,
+    it presses this button first so the server can seal the partial
+    response; then the page reloads, which starts a new session and clears
+    the browser's widget memory."""
+    if st.button("idle", key="kiosk-idle"):
+        _on_idle()
 
 
 def _on_idle() -> None:

@@ -20,7 +20,7 @@ from surveycore.keys import device_id
 from kiosk import screen
 from kiosk.config import KioskRuntime
 from kiosk.pin import MAX_FAILURES, PinGate
-from kiosk.shell import STAFF, STAFF_AUDIO, WELCOME, asset, idle_timer, reset, runtime
+from kiosk.shell import STAFF, STAFF_AUDIO, WELCOME, asset, reset, runtime
 from kiosk.style import style
 
 
@@ -39,8 +39,7 @@ def staff_login_page() -> None:
     a correct PIN; five wrong PINs lock the door for a while."""
     rt = runtime()
     t = _staff_text
-    style(None)
-    idle_timer(rt.survey.site.idle_timeout)
+    style(None, rt.survey.site.idle_timeout)
     with st.container(key=screen.screen_key("pin")):
         st.title(t("Staff area"))
     gate = PinGate(rt.config.pin_file)
@@ -90,9 +89,9 @@ def _staff_header(rt: KioskRuntime, title: str) -> bool:
     if not st.session_state.get("staff"):
         st.switch_page(WELCOME)
         return False
-    style(None)
-    # Auto-logout: the reload starts a session whose page list has no staff page.
-    idle_timer(rt.survey.site.idle_timeout)
+    # Auto-logout: the idle reload starts a session whose page list has no
+    # staff page.
+    style(None, rt.survey.site.idle_timeout)
     st.title(title)
     message = st.session_state.pop("staff_message", None)
     if message:

@@ -17,17 +17,20 @@ from surveycore import i18n
 from kiosk import screen
 
 
-def style(lang: str | None) -> None:
-    """Large type, big touch targets, and the page direction of the language."""
-    css, script = _texts(lang)
+def style(lang: str | None, idle_seconds: int | None) -> None:
+    """Large type, big touch targets, the page direction of the language,
+    and the idle timer (``idle_seconds`` without a touch return the tablet to
+    the welcome screen; ``None`` disarms it)."""
+    css, script = _texts(lang, idle_seconds)
     st.html(css)
     # <html lang dir> for screen readers, fonts and mirroring; Streamlit's own
-    # dialogs closed at once (hidden but open, they would make the page inert).
+    # dialogs closed at once (hidden but open, they would make the page inert);
+    # the touch guard; the idle timer. One element: every tap sends it.
     st.html(script, unsafe_allow_javascript=True)
 
 
-@lru_cache(maxsize=64)
-def _texts(lang: str | None) -> tuple[str, str]:
+@lru_cache(maxsize=256)
+def _texts(lang: str | None, idle_seconds: int | None) -> tuple[str, str]:
     # Every screen of every tap sends these: composed once per language.
     direction = i18n.direction(lang) if lang else "ltr"
     css = """
@@ -50,6 +53,6 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
     css += i18n.chrome_css(lang) + "</style>"
     script = (f"<script>document.documentElement.lang={json.dumps(lang or 'en')};"
               f"document.documentElement.dir={json.dumps(direction)};{i18n.chrome_script()}"
-              f"{screen.guard_script()}</script>")
+              f"{screen.guard_script()}{screen.idle_script(idle_seconds)}</script>")
     return css, script
 

@@ -87,3 +87,37 @@ def test_screen_scripts_hold_no_less_than_sign() -> None:
     for script in (screen.guard_script(), i18n.chrome_script()):
         assert "<" not in script
     assert ".st-key-staff-pin input" in screen.guard_script() and "'inputmode','numeric'" in screen.guard_script()
+
+
+def _health(path: str) -> list[dict]:
+    from kiosk.asgi import BootMark
+    sent: list[dict] = []
+
+    async def inner(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def receive() -> dict:
+        return {"type": "http.request"}
+
+    scope = {"type": "http", "method": "GET", "path": path, "headers": [], "query_string": b""}
+    asyncio.run(BootMark(inner)(scope, receive, send))
+    return sent
+
+
+def test_the_health_check_names_this_server_process() -> None:
+    """A page open across a server restart compares this name at each poll:
+    a restart quicker than one poll still changes it."""
+    from kiosk import asgi
+    start, body = _health("/_stcore/health")
+    assert start["headers"] == [(b"content-type", b"text/plain"), (b"x-kiosk-boot", asgi.BOOT.encode())]
+    assert len(asgi.BOOT) == 16 and body["body"] == b"ok"
+    # Nothing else carries it.
+    start, _ = _health("/_stcore/host-config")
+    assert start["headers"] == [(b"content-type", b"text/plain")]
+    # The page's watch reloads on a changed name, not only after a failed poll.
+    from kiosk.screen import idle_script
+    assert "r.headers.get('x-kiosk-boot')" in idle_script(60) and "b!==boot" in idle_script(60)
