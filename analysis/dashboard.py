@@ -299,8 +299,12 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
         st.warning(_t(lang, "This selection leaves out fewer than {k} responses: compared with the whole "
                             "data it would show their answers. Widen or narrow the selection.").format(k=k))
         return
+    # Keyed by the filters that select something: with none, this is the
+    # release computed above (an empty filter keeps every response), not a
+    # second computation of the same tables.
+    selected = tuple((name, values) for name, values in chosen if values)
     with st.spinner(_t(lang, "Computing the protected tables…")):
-        release = release_for(data, content, qdirs, k, tuple(chosen))
+        release = release_for(data, content, qdirs, k, selected)
     st.caption(legend(lang, k))
     st.header(_t(lang, "Participation"))
     show(participation_frame(release, lang))

@@ -291,3 +291,36 @@ def test_the_first_page_loads_neither_scipy_nor_pandas(tmp_path: Path) -> None:
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["exception"] == [] and result["tables"] >= 4
     assert result["loaded"] == []
+
+
+def test_the_first_page_computes_its_release_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import dashboard
+
+    calls: list[dict] = []
+    real = dashboard.build_release
+
+    def counted(*args, **kw):  # type: ignore[no-untyped-def]
+        calls.append(kw.get("filters") or {})
+        return real(*args, **kw)
+
+    monkeypatch.setattr(dashboard, "build_release", counted)
+    qdir = write_modules(tmp_path / "q", MODULE_T, MODULE_DEMO)
+    d = Data()
+    d.respond({"demographics.neighbourhood": "n1", "t.q1": "a"}, centre="C1", period="2026-W02", times=25)
+    d.respond({"demographics.neighbourhood": "n2", "t.q1": "b"}, centre="C2", period="2026-W20", times=14)
+    monkeypatch.setenv("ANALYSIS_DATA", str(d.write(tmp_path / "data")))
+    monkeypatch.setenv("ANALYSIS_QUESTIONNAIRES", str(qdir))
+    monkeypatch.setenv("ANALYSIS_K", "11")
+    serve_on(monkeypatch, "127.0.0.1")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception and at.dataframe
+    # No filter chosen: one release, without filters, for the filters' labels
+    # and for the tables alike.
+    assert calls == [{}]
+    first = shown(at)
+    at.multiselect(key="filter_centre").set_value(["C1"]).run()
+    assert calls == [{}, {"centre": ["C1"]}]
+    # Back to no filter: the first release again, from the cache, same tables.
+    at.multiselect(key="filter_centre").set_value([]).run()
+    assert calls == [{}, {"centre": ["C1"]}] and shown(at) == first
