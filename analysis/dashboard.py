@@ -224,7 +224,7 @@ def arrow_table(frame: pl.DataFrame) -> Any:
     for ``st.dataframe``: given a polars frame, Streamlit converts it to
     pandas first, and importing pandas alone took about a third of a second
     of the first page. The texts shown are the same."""
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     table = frame.to_arrow()
     return table.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f
