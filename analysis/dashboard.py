@@ -23,6 +23,7 @@ import os
 from functools import partial
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -218,6 +219,18 @@ def interval_chart(release: Release, view: View, lang: str, title: str, label_of
     return dot_chart(view.id, title, [(title, points)], Fmt(lang, release.k))
 
 
+def arrow_table(frame: pl.DataFrame) -> Any:
+    """A display table as an Arrow table of plain (32-bit offset) strings,
+    for ``st.dataframe``: given a polars frame, Streamlit converts it to
+    pandas first, and importing pandas alone took about a third of a second
+    of the first page. The texts shown are the same."""
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    table = frame.to_arrow()
+    return table.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f
+                                 for f in table.schema]))
+
+
 def main() -> None:  # pragma: no cover - exercised through AppTest
     """The Streamlit page (run by analysis/dashboard_app.py)."""
     import streamlit as st
@@ -226,6 +239,10 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
     qdirs = tuple(p for p in os.environ.get("ANALYSIS_QUESTIONNAIRES", "").split(os.pathsep) if p)
     k = int(os.environ.get("ANALYSIS_K", str(disclosure.DEFAULT_K)))
     st.set_page_config(page_title="Diagnostic", layout="wide")
+
+    def show(frame: pl.DataFrame) -> None:
+        st.dataframe(arrow_table(frame), hide_index=True)
+
     # Every language with an interface catalog; the team's (``--lang``) first.
     from surveycore import i18n
     team = os.environ.get("ANALYSIS_LANG", "fr")
@@ -282,11 +299,15 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
         st.warning(_t(lang, "This selection leaves out fewer than {k} responses: compared with the whole "
                             "data it would show their answers. Widen or narrow the selection.").format(k=k))
         return
+    # Keyed by the filters that select something: with none, this is the
+    # release computed above (an empty filter keeps every response), not a
+    # second computation of the same tables.
+    selected = tuple((name, values) for name, values in chosen if values)
     with st.spinner(_t(lang, "Computing the protected tables…")):
-        release = release_for(data, content, qdirs, k, tuple(chosen))
+        release = release_for(data, content, qdirs, k, selected)
     st.caption(legend(lang, k))
     st.header(_t(lang, "Participation"))
-    st.dataframe(participation_frame(release, lang), hide_index=True)
+    show(participation_frame(release, lang))
     by_names = list(release.breakdowns)
     by = st.selectbox(_t(lang, "Cross-tabulate by"), ["", *by_names], key="by",
                       format_func=lambda b: breakdown_title(lang, b) if b else "—")
@@ -300,29 +321,29 @@ def main() -> None:  # pragma: no cover - exercised through AppTest
                 if not views:
                     continue
                 st.subheader(item_title(module, it.id, lang))
-                st.dataframe(options_frame(release, views, lang), hide_index=True)
+                show(options_frame(release, views, lang))
                 continue
             view = release.get(base)
             if view is None:
                 continue
             st.subheader(item_title(module, it.id, lang))
-            st.dataframe(frequency_frame(release, view, lang), hide_index=True)
+            show(frequency_frame(release, view, lang))
             # The same dot-and-whisker chart as the report: share and 95 % interval.
             chart = interval_chart(release, view, lang, item_title(module, it.id, lang),
                                    lambda r, m=module, i=it.id: answer_label(m, i, r, lang))
             if chart:
                 st.markdown(f'<div class="dashboard-chart">{chart}</div>', unsafe_allow_html=True)
             if by and (cv := release.get(base.per(by))) is not None:
-                st.dataframe(crosstab_frame(release, cv, lang), hide_index=True)
+                show(crosstab_frame(release, cv, lang))
         for sc in module.scores:
             sid = ViewId.score(m_id, major, sc.id)
             if (sv := release.get(sid)) is not None:
                 st.subheader(_t(lang, "Score") + f": {title_of(sc.label, lang, sc.id)}")
-                st.dataframe(score_frame(release, sv, lang), hide_index=True)
+                show(score_frame(release, sv, lang))
                 chart = interval_chart(release, sv, lang, title_of(sc.label, lang, sc.id),
                                        lambda r, s=sc: class_label(s, r, lang))
                 if chart:
                     st.markdown(f'<div class="dashboard-chart">{chart}</div>', unsafe_allow_html=True)
                 # Scores are broken down like items.
                 if by and (cv := release.get(sid.per(by))) is not None:
-                    st.dataframe(crosstab_frame(release, cv, lang), hide_index=True)
+                    show(crosstab_frame(release, cv, lang))

@@ -365,6 +365,17 @@ def marginal(frame: pl.DataFrame, cells: pl.DataFrame, by: str | None, keys: Seq
             .group_by(*keys, *extra).agg(pl.col(c).sum() for c in sums))
 
 
+def marginals(frame: pl.DataFrame, cells: pl.DataFrame, bys: Sequence[str | None], keys: Sequence[str],
+              sums: Sequence[str] = ("n", "ks")) -> dict[str | None, pl.DataFrame]:
+    """:func:`marginal` for each of ``bys``: the cells joined once, then the
+    sums run side by side (one join per breakdown took about twice as long)."""
+    extra = ["survey", *dict.fromkeys(by for by in bys if by)]
+    joined = frame.join(cells.select("cell", *extra), on="cell", how="inner").lazy()
+    queries = [joined.group_by(*keys, "survey", *([by] if by else [])).agg(pl.col(c).sum() for c in sums)
+               for by in bys]
+    return dict(zip(bys, pl.collect_all(queries)))
+
+
 @dataclass
 class Counts:
     """Every true count a release needs, collected in one pass.
@@ -445,10 +456,10 @@ def collect_counts(responses: pl.LazyFrame, answers: pl.LazyFrame,
     item_cells = (pl.concat(item_frames) if item_frames else
                   pl.DataFrame(schema={"module": pl.String, "major": pl.Int64, "item": pl.String, "cat": pl.String,
                                        "cell": pl.UInt32, "n": pl.UInt32, "ks": pl.UInt64}))
-    for by in [None, *breakdowns]:
-        out.items[by] = marginal(item_cells, cells, by, ["module", "major", "item", "cat"])
-        out.persons[by] = marginal(person_cells, cells, by, ["module", "major", "item"])
-        out.population[by] = marginal(pop_cells, cells, by, [])
+    bys: list[str | None] = [None, *breakdowns]
+    out.items = marginals(item_cells, cells, bys, ["module", "major", "item", "cat"])
+    out.persons = marginals(person_cells, cells, bys, ["module", "major", "item"])
+    out.population = marginals(pop_cells, cells, bys, [])
     if order_e is not None:
         out.dropoff = dropoff(unit_frame, positions, order_e).with_columns(pl.col("module").cast(pl.String))
     out.extra = [extra_frames[i] for i in range(len(extra))]

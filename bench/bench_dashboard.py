@@ -9,13 +9,17 @@ websocket messages, no browser) times, from the server's side:
 * the first complete page: connect, run the script, every table sent, with
   nothing cached yet (the first visitor after the start);
 * a filter change: the centre filter set to a new selection (each one not
-  seen before, so nothing comes from the cache), until the page is complete.
+  seen before, so nothing comes from the cache), until the page is complete;
+* what a user waits at most: from the start of ``analysis dashboard`` (the
+  server starting, then the first page as above) to the first complete page.
 
 The baseline, in the same run, is a bare Streamlit page over the same data:
 it reads the responses with polars and shows one table (responses by centre
 and period) under the same centre filter.
 
-Goals: first complete page <= 3 s, a filter change <= 1 s.
+Goals: first complete page <= 3 s, a filter change <= 1 s, command start to
+first complete page <= 4.5 s (the server's own start, about a second and a
+half on this machine, then the 3 s page).
 """
 
 from __future__ import annotations
@@ -102,26 +106,29 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _measure(url: str) -> tuple[float, list[float], int]:
-    """First complete page (s), then each filter change (s); texts shown."""
+async def _measure(url: str, started: float) -> tuple[float, list[float], int, float]:
+    """First complete page (s), then each filter change (s); texts shown;
+    from ``started`` (the command's start) to the first complete page (s)."""
     client = _Client(url)
     t = time.perf_counter()
     screen = await client.open(timeout=300)
-    first = time.perf_counter() - t
+    done = time.perf_counter()
+    first = done - t
     changes = []
     for values in CENTRE_SELECTIONS:
         t = time.perf_counter()
         await client.choose("filter_centre", values)
         changes.append(time.perf_counter() - t)
     await client.close()
-    return first, changes, len(screen.texts)
+    return first, changes, len(screen.texts), done - started
 
 
-def _serve(cmd: list[str], url: str, env: dict[str, str], cwd: Path) -> tuple[float, list[float], int]:
+def _serve(cmd: list[str], url: str, env: dict[str, str], cwd: Path) -> tuple[float, list[float], int, float]:
+    started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait(url, proc)
-        return asyncio.run(_measure(url))
+        return asyncio.run(_measure(url, started))
     finally:
         proc.terminate()
         try:
@@ -136,6 +143,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
 
     n = 10_000 if quick else 100_000
     rows = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         t = time.perf_counter()
@@ -152,15 +160,21 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         base = _serve([sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1",
                        "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats",
                        "false"], f"http://127.0.0.1:{port}", env, root)
+    load = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores"
     notes = (f"{n:,} synthetic responses (data made in {made:.0f} s); `analysis dashboard` as started by a user, "
              "one protocol-level client (no browser), nothing cached; baseline: a bare Streamlit page reading "
-             "the same responses with polars and showing one table")
+             f"the same responses with polars and showing one table; {load}")
     rows.append(row(f"dashboard first complete page, {n:,} responses", dash[0], base[0], "<= 3 s",
                     dash[0] <= 3, notes, "s"))
     change, base_change = median(dash[1]), median(base[1])
     rows.append(row(f"dashboard filter change (median of {len(dash[1])}), {n:,} responses", change, base_change,
                     "<= 1 s", change <= 1, f"slowest {max(dash[1]):.2f} s; each selection new (not cached); "
-                                           f"baseline slowest {max(base[1]):.2f} s", "s"))
+                                           f"baseline slowest {max(base[1]):.2f} s; {load}", "s"))
+    rows.append(row(f"dashboard from `analysis dashboard` started to first complete page, {n:,} responses", dash[3],
+                    base[3], "<= 4.5 s", dash[3] <= 4.5,
+                    f"what a user who opens the page at once waits: the server's start (until it answers "
+                    f"/_stcore/health: {dash[3] - dash[0]:.2f} s; baseline {base[3] - base[0]:.2f} s), then the first "
+                    f"page; {load}", "s"))
     return rows
 
 

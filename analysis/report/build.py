@@ -126,9 +126,8 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
                                    partitions=list(versions))
     score_frames: dict[tuple[str, int, str], dict] = {}
     for (m_id, major, sc), frame in zip(score_specs, counts.extra):
-        score_frames[(m_id, major, sc.id)] = {
-            by: tables.marginal(frame, counts.cells, by, ["class"], ("n", "ks", "sum", "sumsq"))
-            for by in [None, *bds]}
+        score_frames[(m_id, major, sc.id)] = tables.marginals(frame, counts.cells, [None, *bds], ["class"],
+                                                              ("n", "ks", "sum", "sumsq"))
     builder = _Builder(counts, modules, bds, protection, score_frames)
     order_labels = {(r["module"], r["item"]): f"{r['module']}.{r['item']}"
                     for r in order.sort("pos").iter_rows(named=True)}

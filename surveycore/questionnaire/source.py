@@ -14,13 +14,28 @@ from typing import Any, Mapping
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.parser import Parser
+from ruamel.yaml.scanner import Scanner
 
 from surveycore.errors import ProblemList
 
 
-def _yaml() -> YAML:
+def _yaml(full: bool = False) -> YAML:
+    """ruamel's round-trip reader (its mappings know the line of each key,
+    for messages); without the gathering of comments unless ``full``."""
     y = YAML(typ="rt")
     y.allow_duplicate_keys = False
+    if not full:
+        # The round-trip scanner and parser also gather every comment, to
+        # write them back; nothing here writes or reads comments. With the
+        # plain scanner and parser the round-trip constructor builds the
+        # same values, of the same types, with the same line numbers (a test
+        # compares them on every questionnaire file and on generated YAML),
+        # in about two thirds of the time: reading the definitions is the
+        # slowest fixed cost of the dashboard's first page, of a report and
+        # of an ingest.
+        y.Scanner = Scanner
+        y.Parser = Parser
     return y
 
 
@@ -120,7 +135,13 @@ def _parse_yaml_text(text: str, problems: ProblemList) -> Any:
     if key in _PARSED:
         return _PARSED[key]
     try:
-        data = _yaml().load(text)
+        try:
+            data = _yaml().load(text)
+        except Exception:  # noqa: BLE001 - read again: the full reader says why, as it always did
+            # The full reader scans further ahead (for comments) and may
+            # name another first problem, at another line: its message is
+            # the one users know.
+            data = _yaml(full=True).load(text)
         _count_nodes(data, [_MAX_NODES])
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.clear()

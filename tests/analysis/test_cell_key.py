@@ -35,6 +35,16 @@ def test_ptable_rows_are_unbiased_bounded_and_never_1_or_2(ptable: disclosure.PT
     assert big[0] < 0.4 and set(big) == {-2, -1, 0, 1, 2}
 
 
+def test_the_projects_ptable_is_make_ptable_written_out(ptable: disclosure.PTable) -> None:
+    # Every release uses default_ptable(), written out so that no command
+    # imports SciPy's optimisers to build it: it must be make_ptable() exactly.
+    written = disclosure.default_ptable()
+    assert written == ptable
+    assert (written.max_noise, written.variance, written.js) == (2, 1.0, 2)
+    assert [len(row) for row in written.rows] == [KEY_RANGE] * 7
+    assert written.noise(1, 0) == -1 and written.noise(1, 255) == 2 and written.noise(1000, 128) == 0
+
+
 def test_perturbation_matches_the_ons_package_on_the_same_records(ptable: disclosure.PTable) -> None:
     pd = pytest.importorskip("pandas")
     from cell_key_perturbation.create_perturbed_table import create_perturbed_table

@@ -4,7 +4,12 @@ to 10; served on loopback only, and saying so."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -255,3 +260,67 @@ def test_the_page_opens_in_the_teams_language(tmp_path: Path, monkeypatch: pytes
     assert at.multiselect(key="filter_centre").placeholder == "Todos (sin filtro)"
     code = analysis_cli.main(["dashboard", "--data", str(tmp_path), "--lang", "xx"])
     assert code == 1 and capsys.readouterr().err.startswith("error: [RPT-003] --lang 'xx' is not supported")
+
+
+FIRST_PAGE = textwrap.dedent("""
+    import json, sys
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+    real = st.get_option
+    st.get_option = lambda name: "127.0.0.1" if name == "server.address" else real(name)
+    at = AppTest.from_file(sys.argv[1], default_timeout=120)
+    at.run()
+    print(json.dumps({"exception": [str(e.value) for e in at.exception], "tables": len(at.dataframe),
+                      "loaded": sorted(m for m in ("scipy", "pandas") if m in sys.modules)}))
+""")
+
+
+def test_the_first_page_loads_neither_scipy_nor_pandas(tmp_path: Path) -> None:
+    # A fresh process, as the one 'analysis dashboard' starts: the first page
+    # must not pay for importing SciPy (the p-table is written out) nor pandas
+    # (tables go to Streamlit as Arrow tables); together about a second.
+    qdir = write_modules(tmp_path / "q", MODULE_T, MODULE_DEMO)
+    d = Data()
+    d.respond({"demographics.neighbourhood": "n1", "t.q1": "a"}, centre="C1", period="2026-W02", times=25)
+    d.respond({"demographics.neighbourhood": "n2", "t.q1": "b"}, centre="C2", period="2026-W20", times=14)
+    data = d.write(tmp_path / "data")
+    env = {**os.environ, "ANALYSIS_DATA": str(data), "ANALYSIS_QUESTIONNAIRES": str(qdir), "ANALYSIS_K": "11",
+           "PYTHONPATH": str(Path(APP).parents[1])}
+    out = subprocess.run([sys.executable, "-c", FIRST_PAGE, APP], capture_output=True, text=True, env=env,
+                         timeout=180, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["exception"] == [] and result["tables"] >= 4
+    assert result["loaded"] == []
+
+
+def test_the_first_page_computes_its_release_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import dashboard
+
+    calls: list[dict] = []
+    real = dashboard.build_release
+
+    def counted(*args, **kw):  # type: ignore[no-untyped-def]
+        calls.append(kw.get("filters") or {})
+        return real(*args, **kw)
+
+    monkeypatch.setattr(dashboard, "build_release", counted)
+    qdir = write_modules(tmp_path / "q", MODULE_T, MODULE_DEMO)
+    d = Data()
+    d.respond({"demographics.neighbourhood": "n1", "t.q1": "a"}, centre="C1", period="2026-W02", times=25)
+    d.respond({"demographics.neighbourhood": "n2", "t.q1": "b"}, centre="C2", period="2026-W20", times=14)
+    monkeypatch.setenv("ANALYSIS_DATA", str(d.write(tmp_path / "data")))
+    monkeypatch.setenv("ANALYSIS_QUESTIONNAIRES", str(qdir))
+    monkeypatch.setenv("ANALYSIS_K", "11")
+    serve_on(monkeypatch, "127.0.0.1")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception and at.dataframe
+    # No filter chosen: one release, without filters, for the filters' labels
+    # and for the tables alike.
+    assert calls == [{}]
+    first = shown(at)
+    at.multiselect(key="filter_centre").set_value(["C1"]).run()
+    assert calls == [{}, {"centre": ["C1"]}]
+    # Back to no filter: the first release again, from the cache, same tables.
+    at.multiselect(key="filter_centre").set_value([]).run()
+    assert calls == [{}, {"centre": ["C1"]}] and shown(at) == first

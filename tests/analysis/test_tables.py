@@ -179,3 +179,32 @@ def test_hash_collisions_between_units_fall_back_to_exact_cells(tmp_path: Path, 
         assert figures(view) == figures(collided.views[name]), name
     units_, cells = tables.unit_cells(scan_responses(data), scan_answers(data), pl.col("rid"))
     assert units_.height == 30 + 20 + 12 + 15 and cells.height > 1
+
+
+def test_marginals_are_each_breakdowns_own_marginal(tmp_path: Path) -> None:
+    # The sums per breakdown come from one join of the cells: the same rows,
+    # counts and key sums as summing each breakdown on its own.
+    d = Data()
+    d.respond({"demographics.neighbourhood": "n1", "t.q1": "a", "t.q3": ["x", "y"]}, centre="C1",
+              period="2026-W02", times=13)
+    d.respond({"demographics.neighbourhood": "n2", "t.q1": "b", "t.q3": ["z"]}, centre="C2", period="2026-W20",
+              times=7)
+    d.respond({"demographics.neighbourhood": "n2", "t.q1": "a"}, centre="C1", period="2026-W20", times=4)
+    data = d.write(tmp_path / "data")
+    bds = {"centre": "centre", "period": "period", "neighbourhood": "demographics.neighbourhood"}
+    counts = tables.collect_counts(scan_responses(data), scan_answers(data), bds, [("t", 1, "q3")])
+    bys: list[str | None] = [None, *bds]
+    assert list(counts.items) == list(counts.persons) == list(counts.population) == bys
+    keys = ["module", "major", "item", "cat"]
+    for by in bys:
+        own = tables.marginal(counts.item_cells, counts.cells, by, keys)
+        got = counts.items[by]
+        assert got.columns == own.columns and got.dtypes == own.dtypes
+        assert got.sort(got.columns).equals(own.sort(own.columns)), by
+    # Exact figures: 17 "a" in C1 (13 in week 2, 4 in week 20), 7 "b" in C2; 24 persons in all,
+    # 20 of whom selected an option of the multiple choice.
+    by_centre = {(r["cat"], r["centre"]): (r["n"]) for r in counts.items["centre"].filter(
+        pl.col("item") == "q1").iter_rows(named=True)}
+    assert by_centre == {("a", "C1"): 17, ("b", "C2"): 7}
+    assert counts.population[None]["n"].to_list() == [24]
+    assert counts.persons["centre"].filter(pl.col("item") == "q3")["n"].sum() == 20

@@ -20,6 +20,11 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 
 
+# The tables of the page for this data: participation, the neighbourhood,
+# the two single-choice items and the multiple choice.
+TABLES_SHOWN = 5
+
+
 @pytest.mark.browser
 def test_the_dashboard_draws_intervals_and_speaks_french(tmp_path: Path) -> None:
     qdir = write_modules(tmp_path / "q", MODULE_T, MODULE_DEMO)
@@ -55,6 +60,13 @@ def test_the_dashboard_draws_intervals_and_speaks_french(tmp_path: Path) -> None
             assert all("Tous (aucun filtre)" in t for t in shown), shown
             ARTIFACTS.mkdir(exist_ok=True)
             chart.screenshot(path=str(ARTIFACTS / "dashboard-interval-chart.png"))
+            # The tables reach Streamlit as Arrow tables: the browser draws
+            # every one of them (participation, each item), and none fails.
+            tables = page.locator('[data-testid="stDataFrame"]')
+            assert tables.count() == TABLES_SHOWN
+            assert tables.nth(0).locator("canvas").count() >= 1
+            assert page.locator('[data-testid="stException"]').count() == 0
+            tables.nth(0).screenshot(path=str(ARTIFACTS / "dashboard-participation-table.png"))
     finally:
         proc.terminate()
         try:
