@@ -2,7 +2,8 @@
 
 The one runtime shared by all sessions (the only ``st.cache_*`` of the
 kiosk), the session's interface language, the reset that forgets a patient,
-the idle timer, the one error view, and the paths of the pages that
+the hidden button the idle timer presses (the timer itself is sent with each
+screen's style), the one error view, and the paths of the pages that
 :mod:`kiosk.app` registers and the screens switch between. The screens
 themselves are in :mod:`kiosk.patient` and :mod:`kiosk.staff`, their styling
 in :mod:`kiosk.style`.

@@ -1,7 +1,7 @@
 """Styling of the kiosk's screens: large type and touch targets, the page
 direction of the language (right-to-left mirroring), Streamlit's own chrome
-hidden or covered in the patient's language, and the browser-side touch
-guard. The CSS and JavaScript texts of the screens' layout are in
+hidden or covered in the patient's language, the browser-side touch guard
+and the idle timer. The CSS and JavaScript texts of the screens' layout are in
 :mod:`kiosk.screen`; the fonts for scripts that need one are served by the
 Streamlit configuration (:mod:`kiosk.server`).
 """
