@@ -210,16 +210,28 @@ def score_values(coded: pl.LazyFrame, score: ScoreDef, module: str, major: int,
     return per_key.select("key", value.map_batches(_round2, return_dtype=pl.Float64).alias("value"))
 
 
+# Sums of scores are kept in whole hundredths (every score value is rounded
+# to 2 decimals: :func:`_round2`, or is 0/1): integer sums are exact, so a
+# mean does not depend on the order in which parallel joins and group-bys
+# hand over the rows. With float sums the same data could publish 40.1 in
+# one release and 40.2 in the next, a difference an attacker comparing
+# releases would read as a change of respondents.
+SUM_SCALE = 100
+
+
 def score_counts(values: pl.LazyFrame, units_: pl.LazyFrame, score: ScoreDef) -> pl.LazyFrame:
     """Scored persons per cell (see :func:`analysis.tables.cell_counts`) and
-    class: ``n``, ``ks`` (sum of record keys), ``sum``, ``sumsq``. Null values are dropped: the not
-    computable are the module population minus the scored."""
+    class: ``n``, ``ks`` (sum of record keys), ``sum`` and ``sumsq`` (of the
+    values in hundredths, :data:`SUM_SCALE`, as exact integers). Null values
+    are dropped: the not computable are the module population minus the
+    scored."""
+    hundredths = (pl.col("value") * SUM_SCALE).round(0).cast(pl.Int64)
     return (values.filter(pl.col("value").is_not_null())
             .join(units_.select("key", "cell", "rk"), on="key", how="inner")
-            .with_columns(class_expr(score, pl.col("value")).alias("class"))
+            .with_columns(class_expr(score, pl.col("value")).alias("class"), hundredths.alias("_h"))
             .group_by("cell", "class")
-            .agg(pl.len().alias("n"), pl.col("rk").sum().alias("ks"), pl.col("value").sum().alias("sum"),
-                 (pl.col("value") ** 2).sum().alias("sumsq")))
+            .agg(pl.len().alias("n"), pl.col("rk").sum().alias("ks"), pl.col("_h").sum().alias("sum"),
+                 (pl.col("_h") * pl.col("_h")).sum().alias("sumsq")))
 
 
 def mean_ci(n: int, total: float, sumsq: float, level: float = 0.95) -> tuple[float, float, float] | None:

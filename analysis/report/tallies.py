@@ -309,22 +309,25 @@ class _Builder:
         cls = [c.id for c in scores.classes(score)]
         common = {"module": module.id, "major": major, "score": score, "classes": cls}
 
-        # (category, class) -> [tally, sum, sumsq] per breakdown, over this module's surveys.
+        # (category, class) -> [tally, sum, sumsq] per breakdown, over this module's surveys;
+        # the sums in exact integer hundredths (scores.score_counts) until the end.
         sums_of: dict[str | None, dict[tuple[str, str | None], list]] = {}
         for by, df in frames.items():
             acc: dict[tuple[str, str | None], list] = {}
             for row in df.filter(pl.col("survey").is_in(surveys)).iter_rows(named=True):
-                slot = acc.setdefault(("" if by is None else str(row[by]), row["class"]), [ZERO, 0.0, 0.0])
+                slot = acc.setdefault(("" if by is None else str(row[by]), row["class"]), [ZERO, 0, 0])
                 slot[0] = slot[0] + Tally(int(row["n"]), int(row["ks"]))
-                slot[1] += float(row["sum"])
-                slot[2] += float(row["sumsq"])
+                slot[1] += int(row["sum"])
+                slot[2] += int(row["sumsq"])
             sums_of[by] = acc
+        scale = scores.SUM_SCALE
 
         def column(by: str | None, cat: str | None) -> tuple[list[Tally], Tally, tuple[Tally, float, float]]:
             here = {c: v for (k, c), v in sums_of[by].items() if k == ("" if by is None else str(cat))}
             scored = sum((v[0] for v in here.values()), ZERO)
             pop = self.pop(surveys, by).get("" if by is None else str(cat), ZERO)
-            sums = (scored, sum(v[1] for v in here.values()), sum(v[2] for v in here.values()))
+            sums = (scored, sum(v[1] for v in here.values()) / scale,
+                    sum(v[2] for v in here.values()) / (scale * scale))
             return [here[c][0] if c in here else ZERO for c in cls], pop - scored, sums
 
         values, not_computable, sums = column(None, None)

@@ -192,3 +192,25 @@ def test_integer_point_scores_take_the_packed_path() -> None:
     # each kind of score takes, so the fast path cannot silently go unused.
     packed = {s.id: scores._packed_sum(s, pl.lit(True), pl.lit(True)) is not None for s in SCORES}
     assert packed == {"values": True, "who5_like": True, "epices_like": False, "thirds": False, "any": True}
+
+
+def test_score_sums_do_not_depend_on_the_order_of_the_rows() -> None:
+    """The sums behind a published mean are exact integers (hundredths):
+    the same scores in any order give the same figures. In floats,
+    (0.1 + 0.2) + 40.15 and (40.15 + 0.2) + 0.1 differ in the last bit,
+    and a mean on a rounding edge (40.15 or 40.25) moved between releases
+    of the same data."""
+    score = ScoreDef("plain", "m", ITEMS)
+    values = [0.1, 0.2, 40.15, 40.25, 33.33]
+    assert (0.1 + 0.2) + 40.15 != (40.15 + 0.2) + 0.1  # the float trap this avoids
+    units = pl.LazyFrame({"key": [0, 1, 2, 3, 4], "cell": [7] * 5, "rk": [1, 2, 3, 4, 5]},
+                         schema={"key": pl.Int64, "cell": pl.UInt32, "rk": pl.UInt64})
+    outs = []
+    for order in ([0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 4, 1, 3]):
+        frame = pl.LazyFrame({"key": order, "value": [values[i] for i in order]})
+        outs.append(scores.score_counts(frame, units, score).collect())
+    assert all(o.equals(outs[0]) for o in outs)
+    (row,) = outs[0].iter_rows(named=True)
+    assert (row["n"], row["ks"], row["sum"], row["sumsq"]) == (
+        5, 15, 10 + 20 + 4015 + 4025 + 3333, 10 ** 2 + 20 ** 2 + 4015 ** 2 + 4025 ** 2 + 3333 ** 2)
+    assert outs[0]["sum"].dtype == pl.Int64
