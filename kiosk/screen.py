@@ -59,6 +59,10 @@ def layout_css() -> str:
 .st-key-{NAV_KEY} [data-testid="stHorizontalBlock"] {{ gap: 0.5rem; flex-wrap: nowrap; }}
 .st-key-{NAV_KEY} [data-testid="stColumn"] {{ min-width: 0; flex: 1 1 0; }}
 [data-testid="stMain"] .st-key-{NAV_KEY} .stButton button {{ min-height: 56px; }}
+/* Two buttons a row leave half the width: a long label ("Je préfère ne pas
+   répondre") wraps onto a second line rather than ending in an ellipsis. */
+.st-key-{NAV_KEY} .stButton button div, .st-key-{NAV_KEY} .stButton button p {{ white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important; line-height: 1.2; }}
 .st-key-{LANGS_KEY} {{ display: grid !important; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr));
   gap: 0.45rem; }}
 [data-testid="stMain"] .st-key-{LANGS_KEY} .stButton button {{ min-height: 56px; }}

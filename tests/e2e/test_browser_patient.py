@@ -131,8 +131,10 @@ IN_VIEW = """(sel) => { const out = [];
   for (const b of document.querySelectorAll(sel)) {
     const r = b.getBoundingClientRect();
     const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    // A label cut short (an ellipsis) has an element wider inside than out.
+    const cut = [b, ...b.querySelectorAll('*')].some((e) => e.scrollWidth > e.clientWidth + 1);
     out.push({text: b.innerText, top: r.top, bottom: r.bottom, left: r.left, right: r.right,
-              hit: !!hit && b.contains(hit)});
+              hit: !!hit && b.contains(hit), cut: cut});
   } return out; }"""
 
 
@@ -144,7 +146,8 @@ def settle(page) -> None:
 
 
 def check_reach(page, lang: str, size: dict, where: str) -> None:
-    """Every navigation button lies inside the viewport, uncovered."""
+    """Every navigation button lies inside the viewport, uncovered, with
+    its whole label shown."""
     page.set_viewport_size(size)
     page.evaluate("() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)))")
     nav = page.evaluate(IN_VIEW, ".st-key-kiosk-nav button")
@@ -152,6 +155,7 @@ def check_reach(page, lang: str, size: dict, where: str) -> None:
     for b in nav:
         assert 0 <= b["top"] and b["bottom"] <= size["height"] and 0 <= b["left"] and b["right"] <= size["width"] \
             and b["hit"], f"{where} {size}: {b['text']!r} is not within reach: {b}"
+        assert not b["cut"], f"{where} {size}: the label {b['text']!r} is cut short"
 
 
 def screenshot(page, lang: str, n: int, size: dict, name: str = "") -> None:
