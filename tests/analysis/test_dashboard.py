@@ -262,6 +262,16 @@ def test_the_page_opens_in_the_teams_language(tmp_path: Path, monkeypatch: pytes
     assert code == 1 and capsys.readouterr().err.startswith("error: [RPT-003] --lang 'xx' is not supported")
 
 
+def two_centres(tmp_path: Path) -> tuple[Path, Path]:
+    """A dataset of two centres (25 and 14 responses, two periods) and its
+    questionnaire folder: (data folder, questionnaires folder)."""
+    qdir = write_modules(tmp_path / "q", MODULE_T, MODULE_DEMO)
+    d = Data()
+    d.respond({"demographics.neighbourhood": "n1", "t.q1": "a"}, centre="C1", period="2026-W02", times=25)
+    d.respond({"demographics.neighbourhood": "n2", "t.q1": "b"}, centre="C2", period="2026-W20", times=14)
+    return d.write(tmp_path / "data"), qdir
+
+
 FIRST_PAGE = textwrap.dedent("""
     import json, sys
     import streamlit as st
@@ -279,11 +289,7 @@ def test_the_first_page_loads_neither_scipy_nor_pandas(tmp_path: Path) -> None:
     # A fresh process, as the one 'analysis dashboard' starts: the first page
     # must not pay for importing SciPy (the p-table is written out) nor pandas
     # (tables go to Streamlit as Arrow tables); together about a second.
-    qdir = write_modules(tmp_path / "q", MODULE_T, MODULE_DEMO)
-    d = Data()
-    d.respond({"demographics.neighbourhood": "n1", "t.q1": "a"}, centre="C1", period="2026-W02", times=25)
-    d.respond({"demographics.neighbourhood": "n2", "t.q1": "b"}, centre="C2", period="2026-W20", times=14)
-    data = d.write(tmp_path / "data")
+    data, qdir = two_centres(tmp_path)
     env = {**os.environ, "ANALYSIS_DATA": str(data), "ANALYSIS_QUESTIONNAIRES": str(qdir), "ANALYSIS_K": "11",
            "PYTHONPATH": str(Path(APP).parents[1])}
     out = subprocess.run([sys.executable, "-c", FIRST_PAGE, APP], capture_output=True, text=True, env=env,
@@ -304,11 +310,8 @@ def test_the_first_page_computes_its_release_once(tmp_path: Path, monkeypatch: p
         return real(*args, **kw)
 
     monkeypatch.setattr(dashboard, "build_release", counted)
-    qdir = write_modules(tmp_path / "q", MODULE_T, MODULE_DEMO)
-    d = Data()
-    d.respond({"demographics.neighbourhood": "n1", "t.q1": "a"}, centre="C1", period="2026-W02", times=25)
-    d.respond({"demographics.neighbourhood": "n2", "t.q1": "b"}, centre="C2", period="2026-W20", times=14)
-    monkeypatch.setenv("ANALYSIS_DATA", str(d.write(tmp_path / "data")))
+    data, qdir = two_centres(tmp_path)
+    monkeypatch.setenv("ANALYSIS_DATA", str(data))
     monkeypatch.setenv("ANALYSIS_QUESTIONNAIRES", str(qdir))
     monkeypatch.setenv("ANALYSIS_K", "11")
     serve_on(monkeypatch, "127.0.0.1")
