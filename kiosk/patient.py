@@ -25,7 +25,7 @@ from surveycore.response import PREFER_NOT
 from kiosk import answers, screen
 from kiosk.config import KioskRuntime
 from kiosk.flow import Respondent
-from kiosk.shell import (CONSENT, QUESTION, STAFF_LOGIN, THANKS, WELCOME, _, idle_seal_button, reset,
+from kiosk.shell import (CONSENT, QUESTION, STAFF_LOGIN, WELCOME, _, idle_seal_button, reset,
                          runtime, seal_abandoned, show_error)
 from kiosk.style import style
 # The question's answer widgets, and the two helpers the navigation bar's
@@ -73,9 +73,9 @@ def consent_page() -> None:
     """What is asked, anonymous and voluntary; agree or no thanks."""
     rt = runtime()
     lang = st.session_state.get("lang")
-    if st.session_state.get("respondent") is not None:
-        # The browser's Back out of the survey: keep what was answered, then
-        # start afresh from the welcome screen.
+    if st.session_state.get("respondent") is not None or st.session_state.get("thanked"):
+        # The browser's Back out of the survey (or out of its thanks): keep
+        # what was answered, then start afresh from the welcome screen.
         seal_abandoned(rt, st.session_state.get("respondent"))
         reset()
         st.switch_page(WELCOME)
@@ -114,39 +114,55 @@ def consent_page() -> None:
         st.switch_page(WELCOME)
 
 
-def _submit(rt: KioskRuntime, r: Respondent, status: str) -> None:
-    """Seal and store; thank the patient only after the commit."""
-    try:
-        rt.submit(r, status)
-    except KioskError as exc:
-        st.session_state["store_failed"] = True
-        show_error(exc)
-        if st.button(_("Try again"), key=f"retry-{r.nonce}", use_container_width=True):
-            st.rerun()
-        return
-    r.submitted = True
-    crisis = scoring.crisis_flagged(rt.survey, r.answers)
+def _end(rt: KioskRuntime, r: Respondent, status: str | None) -> None:
+    """Seal and store (``status`` "complete" or "partial"; ``None`` when a
+    stopped survey keeps nothing), then thank the patient in this same run,
+    in place of the last screen: only after the commit, and without a page
+    switch, so the tap that ends the survey costs one run like any other."""
+    if status is not None:
+        try:
+            rt.submit(r, status)
+        except KioskError as exc:
+            style(r.lang, rt.survey.site.idle_timeout)
+            idle_seal_button()
+            st.session_state["store_failed"] = True
+            show_error(exc)
+            if st.button(_("Try again"), key=f"retry-{r.nonce}", use_container_width=True):
+                st.rerun()
+            return
+        r.submitted = True
+    crisis = status is not None and scoring.crisis_flagged(rt.survey, r.answers)
+    lang = r.lang
     reset()
+    st.session_state["lang"] = lang
     st.session_state["crisis"] = crisis
-    st.session_state["lang"] = r.lang
-    st.switch_page(THANKS)
+    st.session_state["thanked"] = True
+    _thanks(rt, lang, crisis)
 
 
 def question_page() -> None:
     """One question a screen with Back, "prefer not to answer" and Stop."""
     rt = runtime()
     r: Respondent | None = st.session_state.get("respondent")
+    if r is None and st.session_state.get("thanked"):
+        # The thanks screen shown in place of the last question: its Finish
+        # button reruns this page.
+        _thanks(rt, st.session_state["lang"], bool(st.session_state.get("crisis")))
+        return
     if r is None or r.submitted:
         # Browser Back or a refresh after submitting: never show answers again.
         reset()
         st.switch_page(WELCOME)
         return
+    if r.finished:
+        _end(rt, r, "complete")
+        return
+    if st.session_state.pop("stop_now", False):
+        _end(rt, r, "partial" if rt.survey.site.keep_partial and r.keeps_something() else None)
+        return
     lang = r.lang
     style(lang, rt.survey.site.idle_timeout)
     idle_seal_button()
-    if r.finished:
-        _submit(rt, r, "complete")
-        return
     if st.session_state.get("confirm_stop"):
         _confirm_stop(rt, r)
         return
@@ -224,35 +240,39 @@ def _navigation(r: Respondent, item: Any, key: str) -> None:
                       args=(r, item.key))
 
 
+def _stop_yes_cb(r: Respondent) -> None:
+    # Acted on at the top of the next run, before anything is drawn, so the
+    # thanks screen replaces the confirmation in that run.
+    if st.session_state.get("respondent") is r and st.session_state.pop("confirm_stop", None):
+        st.session_state["stop_now"] = True
+
+
 def _confirm_stop(rt: KioskRuntime, r: Respondent) -> None:
     with st.container(key=screen.screen_key(r.nonce, "stop")):
         st.header(_("Stop the survey?"))
     keep = rt.survey.site.keep_partial and r.keeps_something()
     st.write(_("The answers you gave so far will be kept, locked like the others.") if keep
              else _("Nothing will be kept."))
-    if st.button(_("Yes, stop"), key=f"{r.nonce}-stop-yes", type="primary", use_container_width=True):
-        st.session_state.pop("confirm_stop", None)
-        if keep:
-            _submit(rt, r, "partial")
-        else:
-            lang = r.lang
-            reset()
-            st.session_state["lang"] = lang
-            st.session_state["crisis"] = False
-            st.switch_page(THANKS)
-        return
+    st.button(_("Yes, stop"), key=f"{r.nonce}-stop-yes", type="primary", use_container_width=True,
+              on_click=_stop_yes_cb, args=(r,))
     st.button(_("No, continue"), key=f"{r.nonce}-stop-no", use_container_width=True,
               on_click=lambda: st.session_state.pop("confirm_stop", None))
 
 
 def thanks_page() -> None:
-    """Thanks, crisis resources when flagged, then a full reset."""
+    """The thanks screen at its own address: reached only by a deep link,
+    since a survey's end is thanked in place (:func:`_end`)."""
     rt = runtime()
     lang = st.session_state.get("lang")
-    if lang is None:
+    if lang is None or not st.session_state.get("thanked"):
+        reset()
         st.switch_page(WELCOME)
         return
-    crisis = bool(st.session_state.get("crisis"))
+    _thanks(rt, lang, bool(st.session_state.get("crisis")))
+
+
+def _thanks(rt: KioskRuntime, lang: str, crisis: bool) -> None:
+    """Thanks, crisis resources when flagged, then a full reset."""
     # Back to the welcome screen by a full reload (a new session, empty browser
     # memory) after a few seconds, or at once with the button.
     style(lang, rt.survey.site.idle_timeout if crisis else min(THANKS_SECONDS, rt.survey.site.idle_timeout))
@@ -273,4 +293,3 @@ def thanks_page() -> None:
         reset()
         st.html("<script>window.location.replace('/');</script>", unsafe_allow_javascript=True)
         st.switch_page(WELCOME)
-

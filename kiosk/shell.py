@@ -37,8 +37,8 @@ STAFF = "pages/staff.py"
 STAFF_AUDIO = "pages/staff_audio.py"
 
 # Keys of st.session_state this app uses; reset() removes all of them.
-STATE_KEYS = ("lang", "respondent", "crisis", "problem", "store_failed", "confirm_stop", "staff", "rec_round",
-              "staff_message")
+STATE_KEYS = ("lang", "respondent", "crisis", "problem", "store_failed", "confirm_stop", "stop_now", "thanked",
+              "staff", "rec_round", "staff_message")
 
 
 @st.cache_resource(show_spinner=False)

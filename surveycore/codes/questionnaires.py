@@ -31,7 +31,10 @@ ENTRIES: tuple[ErrorCode, ...] = (
        "set the Language header to the folder's language code"),
     _e('I18N-009',
        'a catalog entry has the wrong number of plural forms',
-       "give as many plural forms as the language's Plural-Forms header says"),
+       "give as many plural forms as the language's Plural-Forms header says",
+       reason="babel's PO reader pads missing plural forms with empty ones (reported as I18N-005) and "
+              "refuses extra ones (I18N-001), so its plural-forms checker never sees a wrong count; kept "
+              "for a babel that reads catalogs differently"),
     _e('I18N-010',
        "babel does not know the catalog's language code",
        'name the folder with a language code babel knows (Dari is fa_AF)'),

@@ -22,6 +22,7 @@ from kiosk import cli as kiosk_cli
 from tests.support.driver import choose, click, start
 
 N = 200
+RHO_MAX = 0.3  # see test_sizes_identical_and_order_unrelated_to_arrival
 
 
 def walk(r: Respondent, rng: random.Random) -> None:
@@ -127,7 +128,10 @@ def test_sizes_identical_and_order_unrelated_to_arrival(day, team) -> None:
     n = len(order)
     d2 = sum((pos - rank) ** 2 for pos, rank in enumerate(order))
     rho = 1 - 6 * d2 / (n * (n * n - 1))
-    assert abs(rho) < 0.25, rho  # random order: |rho| > 0.25 has probability < 0.1 %
+    # A random order has rho ~ N(0, 1/(N-1)): |rho| >= 0.3 at N = 200 is
+    # z = 4.2, p < 0.01 % (0.25 was z = 3.5, a false failure in 2,400 runs);
+    # an order that follows arrival gives 1.
+    assert abs(rho) < RHO_MAX, rho
 
 
 def _rank_correlation(values: list[int]) -> float:
@@ -156,6 +160,6 @@ def test_where_an_envelope_lies_in_the_file_tells_nothing(tmp_path: Path) -> Non
         # arrival time if envelopes did not fit in a page.
         offsets = [data.find(e[-64:]) for e in arrivals]
         assert min(offsets) > 0
-        assert abs(_rank_correlation(offsets)) < 0.25, stage
+        assert abs(_rank_correlation(offsets)) < RHO_MAX, stage
     assert _rank_correlation(list(range(N))) == 1.0  # the measure sees an ordered file
     outbox.close()

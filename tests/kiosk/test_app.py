@@ -100,14 +100,20 @@ def test_finish_returns_to_a_clean_welcome(monkeypatch, kiosk_dir: Path) -> None
     assert "respondent" not in at.session_state and "lang" not in at.session_state
 
 
-def test_question_page_without_a_respondent_goes_to_welcome(monkeypatch, kiosk_dir: Path) -> None:
-    # Browser Back after submitting lands on the question page of a session
-    # whose respondent is gone: the welcome screen shows, no answer.
+def test_browser_back_after_submitting_goes_to_welcome(monkeypatch, kiosk_dir: Path) -> None:
+    # The survey's end is thanked in place of its last question, at the
+    # question page's address; the browser's Back from there lands on the
+    # consent page of a session whose respondent is gone, then on the
+    # question page: the welcome screen shows each time, no answer.
     at = start(monkeypatch, kiosk_dir)
     click(at, "lang-en")
     click(at, "consent-yes")
     for code in ("1", "1", "1"):
         choose(at, code)
+    assert [t.value for t in at.title] == ["Thank you!"]
+    assert labels(at) == ["Finish"]
+    at.switch_page("pages/consent.py").run()
+    assert labels(at) == WELCOME
     at.switch_page("pages/question.py").run()
     assert labels(at) == WELCOME
     assert len(stored(kiosk_dir)) == 1  # no double submission

@@ -255,6 +255,24 @@ msgstr[1] "{count} конверта"
     assert problems[1].message.startswith('msgid "{n} envelope" is not translated')
 
 
+def test_a_plural_entry_with_extra_forms_is_reported_where_it_is(tmp_path: Path) -> None:
+    # Two forms in a language of two (Romanian is given two here), three
+    # written: babel refuses the entry while reading, so the count never
+    # reaches its plural-forms checker (I18N-009 is out of reach).
+    pot = template(tmp_path)
+    pot.write_text(pot.read_text(encoding="utf-8") + 'msgid "{n} envelope"\nmsgid_plural "{n} envelopes"\n'
+                   'msgstr[0] ""\nmsgstr[1] ""\n', encoding="utf-8")
+    path = write_catalog(tmp_path, "ro", """msgid "{n} envelope"
+msgid_plural "{n} envelopes"
+msgstr[0] "{n} plic"
+msgstr[1] "{n} plicuri"
+msgstr[2] "{n} de plicuri"
+""")
+    problems = i18n.check_catalogs(tmp_path)
+    assert [(p.code, p.file, p.line) for p in problems] == [("I18N-001", str(path), 9)]
+    assert problems[0].message == "the catalog does not compile: msg has more translations than num_plurals of catalog"
+
+
 def test_a_language_babel_does_not_know_is_reported(tmp_path: Path) -> None:
     template(tmp_path, "Next")
     path = write_catalog(tmp_path, "prs", 'msgid "Next"\nmsgstr "بعدی"\n', "nplurals=1; plural=0;")
