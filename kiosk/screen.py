@@ -58,6 +58,12 @@ def layout_css() -> str:
   padding: 0.5rem max(1rem, calc((100vw - 46rem) / 2)) 0.6rem; }}
 .st-key-{NAV_KEY} [data-testid="stHorizontalBlock"] {{ gap: 0.5rem; flex-wrap: nowrap; }}
 .st-key-{NAV_KEY} [data-testid="stColumn"] {{ min-width: 0; flex: 1 1 0; }}
+/* Buttons side by side are as tall as the tallest (a wrapped label makes
+   no step in the bar): each level down to the button fills its column. */
+.st-key-{NAV_KEY} [data-testid="stHorizontalBlock"] {{ align-items: stretch !important; }}
+.st-key-{NAV_KEY} [data-testid="stColumn"] *:has(> .stButton), .st-key-{NAV_KEY} [data-testid="stColumn"] .stButton,
+.st-key-{NAV_KEY} [data-testid="stColumn"] .stButton *:has(button) {{ height: 100%; }}
+[data-testid="stMain"] .st-key-{NAV_KEY} [data-testid="stColumn"] .stButton button {{ height: 100%; }}
 [data-testid="stMain"] .st-key-{NAV_KEY} .stButton button {{ min-height: 56px; }}
 /* Two buttons a row leave half the width: a long label ("Je préfère ne pas
    répondre") wraps onto a second line rather than ending in an ellipsis. */

@@ -156,6 +156,13 @@ def check_reach(page, lang: str, size: dict, where: str) -> None:
         assert 0 <= b["top"] and b["bottom"] <= size["height"] and 0 <= b["left"] and b["right"] <= size["width"] \
             and b["hit"], f"{where} {size}: {b['text']!r} is not within reach: {b}"
         assert not b["cut"], f"{where} {size}: the label {b['text']!r} is cut short"
+    # Buttons side by side are one row: a label that wraps makes its
+    # neighbour as tall, not a step in the bar.
+    for a in nav:
+        for b in nav:
+            if abs(a["top"] - b["top"]) < 1:
+                assert abs(a["bottom"] - b["bottom"]) < 1, f"{where} {size}: {a['text']!r} and {b['text']!r} " \
+                                                             f"side by side differ in height: {a}, {b}"
 
 
 def screenshot(page, lang: str, n: int, size: dict, name: str = "") -> None:
