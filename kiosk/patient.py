@@ -265,6 +265,7 @@ def thanks_page() -> None:
     rt = runtime()
     lang = st.session_state.get("lang")
     if lang is None or not st.session_state.get("thanked"):
+        seal_abandoned(rt, st.session_state.get("respondent"))
         reset()
         st.switch_page(WELCOME)
         return

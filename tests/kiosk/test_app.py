@@ -117,3 +117,16 @@ def test_browser_back_after_submitting_goes_to_welcome(monkeypatch, kiosk_dir: P
     at.switch_page("pages/question.py").run()
     assert labels(at) == WELCOME
     assert len(stored(kiosk_dir)) == 1  # no double submission
+
+
+def test_the_thanks_address_mid_survey_thanks_nobody_and_keeps_the_answers(monkeypatch, kiosk_dir: Path) -> None:
+    # The end of a survey is thanked in place; the thanks page's own address
+    # reached mid-survey shows no thanks, and what was answered is sealed.
+    at = start(monkeypatch, kiosk_dir)
+    click(at, "lang-en")
+    click(at, "consent-yes")
+    choose(at, "1")
+    at.switch_page("pages/thanks.py").run()
+    assert labels(at) == WELCOME
+    assert [t.value for t in at.title] != ["Thank you!"]
+    assert len(stored(kiosk_dir)) == 1
