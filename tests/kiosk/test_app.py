@@ -130,3 +130,27 @@ def test_the_thanks_address_mid_survey_thanks_nobody_and_keeps_the_answers(monke
     assert labels(at) == WELCOME
     assert [t.value for t in at.title] != ["Thank you!"]
     assert len(stored(kiosk_dir)) == 1
+
+
+def test_a_response_the_kiosk_cannot_store_is_not_thanked_and_can_be_tried_again(monkeypatch,
+                                                                                 kiosk_dir: Path) -> None:
+    # The outbox's disk has no room left (the real check of Outbox.put,
+    # S-023): the last tap shows a calm error and "Try again", never the
+    # thanks; once room is back, "Try again" stores the response and thanks.
+    at = start(monkeypatch, kiosk_dir)
+    click(at, "lang-en")
+    click(at, "consent-yes")
+    choose(at, "1")
+    choose(at, "1")
+    room = Outbox.room_bytes
+    monkeypatch.setattr(Outbox, "room_bytes", lambda self: 0)
+    choose(at, "1")
+    assert [e.value for e in at.error] == ["Sorry, something went wrong and your answers could not be saved. "
+                                           "Please tell the reception staff."]
+    assert [t.value for t in at.title] == [] and labels(at) == ["Try again"]
+    assert stored(kiosk_dir) == []
+    monkeypatch.setattr(Outbox, "room_bytes", room)
+    [retry] = [b for b in at.button if (b.key or "").startswith("retry-")]
+    retry.click().run()
+    assert [t.value for t in at.title] == ["Thank you!"] and labels(at) == ["Finish"]
+    assert len(stored(kiosk_dir)) == 1
