@@ -233,6 +233,13 @@ def _methods_html(release: Release, modules: list[tuple[str, int, Module]], lang
                             "{groups}.").format(groups=", ".join(_stratum_label(release, b, s_, lang)
                                                                  for b, s_ in release.standard_dropped))
             out.append(f'<p class="note">{_e(text)}</p>')
+    if release.withheld_groups:
+        groups = ", ".join(f"{breakdown_title(lang, by)}: {category_label(release, by, cat, lang)}"
+                           for by, cats in release.withheld_groups.items() for cat in cats)
+        text = _t(lang, "Groups withheld as a whole ([c]) because they differ by fewer than {k} persons from "
+                        "another group published in this report or in an earlier release: comparing the two "
+                        "would show what those few persons answered. {groups}.").format(k=k, groups=groups)
+        out.append(f'<p class="note" id="withheld-groups">{_e(text)}</p>')
     refs = []
     for m_id, major, module in modules:
         if module.scores or module.source:

@@ -76,7 +76,8 @@ def _fill_2d(v: View, table: PublishedTable, k: int, pct_of_column: bool = False
                                    else Figure(n, withheld=withheld))
         v.row_totals[row] = Figure(table.row_total(r))
     for c, col in enumerate(table.col_labels):
-        v.col_totals[col] = Figure(table.col_total(c))
+        # A group withheld as a whole shows its total as withheld too.
+        v.col_totals[col] = Figure(table.col_total(c), withheld=table.withheld((len(table.row_labels), c)))
     v.total = Figure(table.total())
 
 
