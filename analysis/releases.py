@@ -224,6 +224,14 @@ def check(data_dir: str | Path, k: int, responses: pl.LazyFrame | None = None,
             ledger is unreadable.
     """
     now = coverage(data_dir, responses)
+    if now.responses < k:
+        # The whole release is one group: below k it gets no figure of its
+        # own, as a small group of a cross-tab (its "< k" cells would each
+        # say that one of so few persons gave that answer).
+        raise ReleaseError(
+            f"this release would cover {now.responses} response(s): fewer than {k}, too few persons for any "
+            f"figure of their own. Publish a wider group (a whole centre or neighbourhood, fewer --where), or "
+            f"wait until it holds at least {k} responses.", code="REL-004")
     for entry in history(data_dir):
         if entry["fingerprint"] == now.fingerprint:
             continue  # the same responses: the same figures again

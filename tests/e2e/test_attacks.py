@@ -558,3 +558,27 @@ def test_a_group_whose_only_answer_reads_below_k_is_withheld(network: dict[str, 
             shown = [v.cells[(r, c)] for r in answers]
             if len(answers) >= 2 and not any(f.withheld for f in shown):
                 assert sum(1 for f in shown if f.n == 0) < len(answers) - 1, (v.id, c, [f.n for f in shown])
+
+
+def test_a_report_of_fewer_than_k_persons_is_refused(network: dict[str, Any], tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    data = fresh_copy(network, "few")
+    # The three Tigrinya speakers of Échirolles, the target among them, as a
+    # report of their own: far from every earlier release, and below the
+    # size compared as a group.
+    out = tmp_path / "three.html"
+    where = ["--where", "centre=ECHIROLLES", "--where", "lang=ti"]
+    code = analysis_cli.main(["report", "--data", str(data), "--out", str(out), "--lang", "en", *where])
+    told = 0
+    if code == 0:
+        # Each "< 11" of such a release says that one of three persons gave
+        # that answer, saw that question or skipped it.
+        part = build_release(data, [QDIR], filters={"centre": ["ECHIROLLES"], "lang": ["ti"]})
+        told = sum(1 for v in part.views.values() for f in v.cells.values() if f.n is None and not f.withheld)
+    assert told == 0
+    assert code == 1 and not out.exists()
+    assert capsys.readouterr().err.startswith(
+        "error: [REL-004] this release would cover 3 response(s): fewer than 11, too few persons for any figure of "
+        "their own. Publish a wider group (a whole centre or neighbourhood, fewer --where), or wait until it holds "
+        "at least 11 responses.")
+    assert not (data / "releases.jsonl").exists()
