@@ -582,3 +582,29 @@ def test_a_report_of_fewer_than_k_persons_is_refused(network: dict[str, Any], tm
         "their own. Publish a wider group (a whole centre or neighbourhood, fewer --where), or wait until it holds "
         "at least 11 responses.")
     assert not (data / "releases.jsonl").exists()
+
+
+def test_a_withheld_group_publishes_no_mean(network: dict[str, Any]) -> None:
+    release = build_release(network["data"], [QDIR])
+    truth = build_release(network["data"], [QDIR], protection=Protection(k=1, ptable=None, rules=False))
+    # Everyone in La Villeneuve (Échirolles) answered "not at all" to PHQ-9
+    # item 9: the bands of the item-9 score are withheld there as
+    # homogeneous. Before, its mean read 0.0 beside them: nobody in La
+    # Villeneuve had thoughts of self-harm.
+    view, col = release.views["score.phq9.self_harm.by.neighbourhood"], "la_villeneuve@ECHIROLLES"
+    assert truth.views["score.phq9.self_harm.by.neighbourhood"].cells[("_positive", col)].n == 0
+    assert all(view.cells[(r, col)].withheld for r in view.rows)
+    assert view.means[col].mean is None
+    # Nowhere: a mean beside withheld bands, or a mean at the least or the
+    # greatest value of its score (all contributors alike).
+    scores = {(m, sc.id): sc for (m, _), mod in release.modules.items() for sc in mod.scores}
+    for v in release.views.values():
+        if v.kind not in ("score_by", "score_status"):
+            continue
+        bounds = {scores[(v.module, v.score)].minimum, scores[(v.module, v.score)].maximum}
+        for c, m in v.means.items():
+            if m.mean is None:
+                continue
+            assert m.mean not in bounds, (v.id, c, m.mean)
+            if v.kind == "score_by" and v.rows and v.rows != ["_scored", "_notcomputable"]:
+                assert not all(v.cells[(r, c)].withheld for r in v.rows), (v.id, c, m.mean)
