@@ -166,8 +166,10 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
                 break
     views: dict[str, View] = {}
     withhold = {by: dict(cats) for by, cats in (withhold or {}).items() if cats}
+    shown: set[tuple[str, str]] = set()  # the groups a cross-tab would have shown
     for family in builder.families:
         published = [t.publish(protection) for t in family.tables]
+        shown |= {(str(t.col_var), c) for t in published if t.col_var is not None for c in t.col_labels}
         if withhold:
             published = [disclosure.withhold_columns(t, list(withhold.get(str(t.col_var), ()))) for t in published]
             # As for small groups: a cross-tab with fewer than two groups
@@ -181,8 +183,8 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
     labels = {by: _breakdown_labels(bds[by], modules) for by in bds}
     release = Release(k, views, modules, bds, labels, versions,
                       {f"{m}.{i}": f"{m}.{i}" for (m, i) in order_labels}, protection)
-    # The reader is told of the groups that a table would have shown.
-    shown = {(v.by, c) for v in views.values() if v.by is not None for c in v.cols}
+    # The reader is told of the groups that a table would have shown (also
+    # in the cross-tabs left out for want of two groups).
     release.withheld_groups = {by: {c: o for c, o in cats.items() if (by, c) in shown} for by, cats in withhold.items()}
     release.withheld_groups = {by: cats for by, cats in release.withheld_groups.items() if cats}
     _cover(release, responses, order.filter(pl.col("survey").is_in(surveys_in_data)))

@@ -516,6 +516,9 @@ def test_a_group_with_a_few_newcomers_since_the_last_release_is_withheld(
                                     "from another group published in this report or in an earlier release: "
                                     "comparing the two would show what those few persons answered. ")
     assert "Centre: ECHIROLLES" in note.group(1)
+    # Also the groups of a breakdown whose cross-tabs are left out (fewer
+    # than two groups left): the age bands, each with a few newcomers.
+    assert "Age band: 25 to 34" in note.group(1), note.group(1)
     # The same data again: the same groups withheld, the same figures.
     again = tmp_path / "again.html"
     assert analysis_cli.main(["report", "--data", str(data), "--out", str(again), "--lang", "en"]) == 0
