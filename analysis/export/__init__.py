@@ -32,6 +32,7 @@ from analysis import disclosure, scores, tables
 from analysis.report import (NOT_COMPUTABLE, Release, ViewId, _ordered_modules, _t, _unpooled_text, answer_label,
                              breakdown_title, build_release, category_label, class_label, item_title, key_indicators,
                              legend, title_of)
+from analysis.report.labels import withheld_groups_note
 from analysis.export.files import (CSV_DIALECTS, FORMATS, RECORD_LEVEL_FLAG, ExportError, _write_sheets,
                                    check_export)
 from analysis.export.records import (NOT_REACHED_CODE, RECORD_README, REFUSED_CODE, SKIPPED_CODE,
@@ -213,6 +214,9 @@ def readme_frame(release: Release, lang: str) -> pl.DataFrame:
                       "decimal and given without interval.")]
     # Scores reported per version (their versions' items or points differ).
     lines += [_unpooled_text(u, lang) for u in release.unpooled_scores]
+    withheld = withheld_groups_note(release, lang)
+    if withheld:
+        lines.append(withheld)
     return pl.DataFrame({"text": lines})
 
 
