@@ -1435,7 +1435,9 @@ def publish_table(matrix: Sequence[Sequence[Tally]], row_labels: Sequence[str], 
       withheld, zeros included, and its total reads ``< k``;
     * *homogeneity*: a group - each column, and the whole table for a 1-D
       table - where every substantive answer but one is published as 0
-      would publish a 100 %: its cells are withheld.  ``substantive_rows``
+      would publish a 100 %: its cells are withheld, also when that one
+      answer reads ``< k`` (hidden, but at least 1) beside a published
+      group total.  ``substantive_rows``
       are the rows that are answers (default: all; "prefer not to answer"
       is not one).
     """
@@ -1464,13 +1466,35 @@ def publish_table(matrix: Sequence[Sequence[Tally]], row_labels: Sequence[str], 
             small_group = two_d and not values[(n_rows, c)]
             if small_group:
                 values[(n_rows, c)] = None
-            homogeneous = len(rows) >= 2 and sum(1 for v in column if v == 0) == len(rows) - 1 \
-                and any(v for v in column)
+            # Every answer but one published as 0: the remaining one is the
+            # group's only answer, whether it is shown or reads "< k" (a
+            # hidden count is at least 1: 0 is never perturbed).
+            homogeneous = len(rows) >= 2 and sum(1 for v in column if v == 0) == len(rows) - 1
             if small_group or homogeneous:
                 withheld.update((r, c) for r in range(n_rows))
         for pos in withheld:
             values[pos] = None
     return PublishedTable(row_var, col_var, tuple(row_labels), tuple(col_labels), values, frozenset(withheld))
+
+
+def withhold_columns(table: PublishedTable, cols: Sequence[str]) -> PublishedTable:
+    """``table`` with the groups (columns) ``cols`` withheld as a whole:
+    their cells and their total marked ``[c]``. For a group that differs by
+    a handful of persons from another published group (see
+    :func:`analysis.releases.check_groups`)."""
+    if table.col_var is None:
+        return table
+    idx = [c for c, label in enumerate(table.col_labels) if label in set(cols)]
+    if not idx:
+        return table
+    values = dict(table.values)
+    withheld = set(table.withheld_positions)
+    for c in idx:
+        for r in range(len(table.row_labels) + 1):
+            values[(r, c)] = None
+            withheld.add((r, c))
+    return PublishedTable(table.row_var, table.col_var, table.row_labels, table.col_labels, values,
+                          frozenset(withheld))
 
 
 def round_mean(mean: float | None, contributors: Tally, protection: Protection) -> float | None:
@@ -1488,4 +1512,4 @@ def round_mean(mean: float | None, contributors: Tally, protection: Protection) 
 
 
 __all__ += ["KEY_RANGE", "PTable", "Protection", "PublishedTable", "Tally", "WITHHELD_LABEL", "ZERO",
-            "default_ptable", "make_ptable", "publish_table", "round_mean"]
+            "default_ptable", "make_ptable", "publish_table", "round_mean", "withhold_columns"]

@@ -28,10 +28,11 @@ import polars as pl
 from surveycore import types
 from surveycore.i18n import N_
 from surveycore.questionnaire import ScoreDef
-from analysis import disclosure, scores
+from analysis import disclosure, scores, tables
 from analysis.report import (NOT_COMPUTABLE, Release, ViewId, _ordered_modules, _t, _unpooled_text, answer_label,
                              breakdown_title, build_release, category_label, class_label, item_title, key_indicators,
                              legend, title_of)
+from analysis.report.labels import withheld_groups_note
 from analysis.export.files import (CSV_DIALECTS, FORMATS, RECORD_LEVEL_FLAG, ExportError, _write_sheets,
                                    check_export)
 from analysis.export.records import (NOT_REACHED_CODE, RECORD_README, REFUSED_CODE, SKIPPED_CODE,
@@ -213,6 +214,9 @@ def readme_frame(release: Release, lang: str) -> pl.DataFrame:
                       "decimal and given without interval.")]
     # Scores reported per version (their versions' items or points differ).
     lines += [_unpooled_text(u, lang) for u in release.unpooled_scores]
+    withheld = withheld_groups_note(release, lang)
+    if withheld:
+        lines.append(withheld)
     return pl.DataFrame({"text": lines})
 
 
@@ -249,8 +253,10 @@ def export(data_dir: str | Path, fmt: str, out: str | Path, questionnaire_dirs: 
     from analysis import releases
 
     check_export(data_dir, fmt, out, lang, AGGREGATED_SHEETS, force)
-    covered = releases.check(data_dir, k)
-    release = build_release(data_dir, questionnaire_dirs, k, breakdowns)
+    bds = dict(tables.DEFAULT_BREAKDOWNS if breakdowns is None else breakdowns)
+    covered = releases.check(data_dir, k, groups=releases.release_groups(data_dir, list(questionnaire_dirs), bds,
+                                                                          "quarter"))
+    release = build_release(data_dir, questionnaire_dirs, k, breakdowns, withhold=covered.withheld)
     long = tables_frame(release, lang, labels)
     sheets = {"README": readme_frame(release, lang), "tables": long,
               "codebook": codebook(release), "modules": modules_frame(release),
@@ -258,5 +264,5 @@ def export(data_dir: str | Path, fmt: str, out: str | Path, questionnaire_dirs: 
     if fmt == "xlsx":
         sheets.update(theme_sheets(release, long, lang, set(sheets)))
     written = _write_sheets(sheets, fmt, Path(out), csv_dialect)
-    releases.record(data_dir, "export", fmt, out, k, covered)
+    releases.record(data_dir, "export", fmt, out, k, covered, releases.published_groups(release.views.values()))
     return written

@@ -134,12 +134,14 @@ def print_pdf(html_file: str | Path, pdf: str | Path, browser: str) -> None:
 def build_report(data_dir: str | Path, questionnaire_dirs: list[str | Path], lang: str = "fr",
                  k: int = disclosure.DEFAULT_K, breakdowns: Mapping[str, str] | None = None,
                  period: str = "quarter", where: Mapping[str, Sequence[str]] | None = None,
-                 appendix: str = "territory", standard: standardise.StandardPopulation | None = None) -> str:
+                 appendix: str = "territory", standard: standardise.StandardPopulation | None = None,
+                 withhold: Mapping[str, Mapping[str, str]] | None = None) -> str:
     """The whole report as an HTML string (``where``: only the responses in
     these breakdown categories, e.g. ``{"centre": ["MARSEILLE"]}``;
-    ``standard``: the reference population of the standardised shares)."""
+    ``standard``: the reference population of the standardised shares;
+    ``withhold``: groups withheld as a whole, :func:`analysis.releases.check`)."""
     return render_html(build_release(data_dir, questionnaire_dirs, k, breakdowns, None if period == "week"
-                                     else period, where, standard=standard), lang, appendix)
+                                     else period, where, standard=standard, withhold=withhold), lang, appendix)
 
 
 def load_standard(path: str | Path | None, questionnaire_dirs: Sequence[str | Path]) -> standardise.StandardPopulation:
@@ -178,17 +180,19 @@ def write_report(data_dir: str | Path, out: str | Path, questionnaire_dirs: list
                           "HTML report without --pdf, open it in a browser and print it to PDF (A4, no headers "
                           "and footers): its print stylesheet lays it out for paper", code="RPT-010")
     subset = None
+    bds = dict(tables.DEFAULT_BREAKDOWNS if breakdowns is None else breakdowns)
     if where:
-        bds = dict(tables.DEFAULT_BREAKDOWNS if breakdowns is None else breakdowns)
         subset = _apply_filters(scan_responses(data_dir), scan_answers(data_dir), bds,
                                 None if period == "week" else period, where)
         if subset.select(pl.len()).collect().item() == 0:
             shown = ", ".join(f"{n}={','.join(v)}" for n, v in where.items())
             raise ReportError(f"--where {shown}: no response in the dataset matches; check the spelling of the "
                               "category (as the report names it)", code="RPT-002")
-    covered = releases.check(data_dir, k, subset)
-    Path(out).write_text(build_report(data_dir, questionnaire_dirs, lang, k, breakdowns, period, where,
-                                      appendix, standard), encoding="utf-8")
-    releases.record(data_dir, "report", "html", out, k, covered)
+    groups = releases.release_groups(data_dir, questionnaire_dirs, bds, None if period == "week" else period, subset)
+    covered = releases.check(data_dir, k, subset, groups)
+    release = build_release(data_dir, questionnaire_dirs, k, breakdowns, None if period == "week" else period, where,
+                            standard=standard, withhold=covered.withheld)
+    Path(out).write_text(render_html(release, lang, appendix), encoding="utf-8")
+    releases.record(data_dir, "report", "html", out, k, covered, releases.published_groups(release.views.values()))
     if pdf is not None and browser is not None:
         print_pdf(out, pdf, browser)

@@ -34,7 +34,8 @@ def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path]
                   period: str | None = "quarter", filters: Mapping[str, Sequence[str]] | None = None,
                   protection: Protection | None = None,
                   standard: standardise.StandardPopulation | None = None,
-                  standardised: bool = True) -> Release:
+                  standardised: bool = True,
+                  withhold: Mapping[str, Mapping[str, str]] | None = None) -> Release:
     """Compute and gate every table of the diagnostic.
 
     ``breakdowns`` maps a breakdown name to a response column (centre,
@@ -45,6 +46,8 @@ def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path]
     the given list (the dashboard's filters), applied before any count.
     ``standard``: the reference population of the standardised shares
     (default: the shipped census population, :data:`analysis.standardise.DEFAULT_FILE`).
+    ``withhold``: groups withheld as a whole, ``{breakdown: {category: the
+    group it differs from by a handful}}`` (:func:`analysis.releases.check`).
     """
     responses = scan_responses(data_dir)
     # Answers are read with the definitions they were given with (the
@@ -54,7 +57,7 @@ def build_release(data_dir: str | Path, questionnaire_dirs: Sequence[str | Path]
     answers = pool.relabel(answers, responses)
     release = release_from_frames(responses, answers, pool.index(module_index(questionnaire_dirs)),
                                   questionnaire_dirs, k, breakdowns, period, filters, protection, standard,
-                                  standardised)
+                                  standardised, withhold)
     release.pooled = pooling.pooled_table(pool)
     release.unpooled_scores = list(pool.unpooled_scores)
     # The dataset's own surveys give the order of the themes and the names
@@ -75,7 +78,8 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
                         filters: Mapping[str, Sequence[str]] | None = None,
                         protection: Protection | None = None,
                         standard: standardise.StandardPopulation | None = None,
-                        standardised: bool = True) -> Release:
+                        standardised: bool = True,
+                        withhold: Mapping[str, Mapping[str, str]] | None = None) -> Release:
     """:func:`build_release` on given frames and module definitions
     (``standardised`` False: no standardised shares, for views that do not
     show them).
@@ -161,12 +165,28 @@ def release_from_frames(responses: pl.LazyFrame, answers: pl.LazyFrame,
                 builder.indicator(ind, m, major, surveys)
                 break
     views: dict[str, View] = {}
+    withhold = {by: dict(cats) for by, cats in (withhold or {}).items() if cats}
+    shown: set[tuple[str, str]] = set()  # the groups a cross-tab would have shown
     for family in builder.families:
-        for v in _views_of(family, [t.publish(protection) for t in family.tables], protection):
+        published = [t.publish(protection) for t in family.tables]
+        shown |= {(str(t.col_var), c) for t in published if t.col_var is not None for c in t.col_labels}
+        if withhold:
+            published = [disclosure.withhold_columns(t, list(withhold.get(str(t.col_var), ()))) for t in published]
+            # As for small groups: a cross-tab with fewer than two groups
+            # published tells nothing its 1-D table does not, but its
+            # difference from it.
+            if any(t.col_var is not None and sum(1 for c in range(len(t.col_labels)) if t.col_total(c) is not None) < 2
+                   for t in published):
+                continue
+        for v in _views_of(family, published, protection):
             views[v.id] = v
     labels = {by: _breakdown_labels(bds[by], modules) for by in bds}
     release = Release(k, views, modules, bds, labels, versions,
                       {f"{m}.{i}": f"{m}.{i}" for (m, i) in order_labels}, protection)
+    # The reader is told of the groups that a table would have shown (also
+    # in the cross-tabs left out for want of two groups).
+    release.withheld_groups = {by: {c: o for c, o in cats.items() if (by, c) in shown} for by, cats in withhold.items()}
+    release.withheld_groups = {by: cats for by, cats in release.withheld_groups.items() if cats}
     _cover(release, responses, order.filter(pl.col("survey").is_in(surveys_in_data)))
     if standardised:
         _standardise(release, counts, builder, dict(zip([(m, j, sc.id) for m, j, sc in score_specs], counts.extra)),

@@ -13,7 +13,7 @@ from babel.dates import format_date
 from surveycore import i18n
 from surveycore.questionnaire import Module
 from analysis.report.model import Figure, Release, STATUSES, ViewId
-from analysis.report.labels import Fmt, _T_CACHE, _question_label, _status_label, _stratum_label, _t, _unpooled_text, answer_label, breakdown_title, category_label, period_bounds, title_of
+from analysis.report.labels import Fmt, _T_CACHE, _question_label, _status_label, _stratum_label, _t, _unpooled_text, answer_label, breakdown_title, category_label, period_bounds, title_of, withheld_groups_note
 from analysis.report.query import _ordered_modules, indicator_figures, key_indicators
 from analysis.report.html_blocks import CSS, _anchor, _e, _method, _table_html, dot_chart, legend
 from analysis.report.html_themes import _appendix_module_html, _item_html, _score_html, _scored_items
@@ -233,6 +233,9 @@ def _methods_html(release: Release, modules: list[tuple[str, int, Module]], lang
                             "{groups}.").format(groups=", ".join(_stratum_label(release, b, s_, lang)
                                                                  for b, s_ in release.standard_dropped))
             out.append(f'<p class="note">{_e(text)}</p>')
+    withheld = withheld_groups_note(release, lang)
+    if withheld:
+        out.append(f'<p class="note" id="withheld-groups">{_e(withheld)}</p>')
     refs = []
     for m_id, major, module in modules:
         if module.scores or module.source:

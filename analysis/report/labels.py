@@ -239,3 +239,15 @@ def _question_label(release: Release, row: str, lang: str) -> str:
         if m_id == mid:
             return item_title(m, iid, lang)
     return row
+
+
+def withheld_groups_note(release: Release, lang: str) -> str | None:
+    """The sentence naming the groups withheld as a whole and why (report
+    methods, export README); None when there is none."""
+    if not release.withheld_groups:
+        return None
+    groups = ", ".join(f"{breakdown_title(lang, by)}: {category_label(release, by, cat, lang)}"
+                       for by, cats in release.withheld_groups.items() for cat in cats)
+    return _t(lang, "Groups withheld as a whole ([c]) because they differ by fewer than {k} persons from "
+                    "another group published in this report or in an earlier release: comparing the two "
+                    "would show what those few persons answered. {groups}.").format(k=release.k, groups=groups)

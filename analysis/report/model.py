@@ -282,6 +282,9 @@ class Release:
     standardised: dict[str, dict[str, dict[str, Figure]]] = field(default_factory=dict)
     standard_source: str = ""
     standard_dropped: list[tuple[str, str]] = field(default_factory=list)
+    # Groups withheld as a whole (breakdown -> category -> the published
+    # group it differs from by fewer than k responses; analysis.releases).
+    withheld_groups: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def get(self, vid: ViewId) -> View | None:
         """The published table ``vid``, or None when it was not published."""

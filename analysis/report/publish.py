@@ -33,6 +33,9 @@ def _views_of(family: _Family, published: list[PublishedTable], protection: Prot
     published figures, so they reveal nothing the counts do not."""
     out: list[View] = []
     k = protection.k
+    # The overall bands of a score withheld as homogeneous: its mean is too.
+    bands_withheld = any(kind == "score" and table.withheld_positions for table, (kind, _) in
+                         zip(published, family.specs))
     for table, (kind, spec) in zip(published, family.specs):
         if kind == "participation":
             v = View(ViewId.participation().key, kind, rows=list(STATUSES))
@@ -51,7 +54,7 @@ def _views_of(family: _Family, published: list[PublishedTable], protection: Prot
         elif kind in ("frequency", "status", "crosstab"):
             out.append(_item_view(table, kind, spec, k))
         elif kind in ("score", "score_status", "score_screen", "score_by"):
-            out.append(_score_view(table, kind, spec, protection))
+            out.append(_score_view(table, kind, spec, protection, bands_withheld))
         elif kind == "indicator":
             v = View(ViewId.indicator(str(spec["indicator"])).key, kind, str(spec["module"]), int(spec["major"]),
                      rows=list(table.row_labels))
@@ -76,7 +79,8 @@ def _fill_2d(v: View, table: PublishedTable, k: int, pct_of_column: bool = False
                                    else Figure(n, withheld=withheld))
         v.row_totals[row] = Figure(table.row_total(r))
     for c, col in enumerate(table.col_labels):
-        v.col_totals[col] = Figure(table.col_total(c))
+        # A group withheld as a whole shows its total as withheld too.
+        v.col_totals[col] = Figure(table.col_total(c), withheld=table.withheld((len(table.row_labels), c)))
     v.total = Figure(table.total())
 
 
@@ -105,7 +109,8 @@ def _item_view(table: PublishedTable, kind: str, spec: dict, k: int) -> View:
     return v
 
 
-def _score_view(table: PublishedTable, kind: str, spec: dict, protection: Protection) -> View:
+def _score_view(table: PublishedTable, kind: str, spec: dict, protection: Protection,
+                bands_withheld: bool = False) -> View:
     k = protection.k
     score: ScoreDef = spec["score"]
     module, major = str(spec["module"]), int(spec["major"])
@@ -116,7 +121,7 @@ def _score_view(table: PublishedTable, kind: str, spec: dict, protection: Protec
         for r, row in enumerate(table.row_labels):
             v.cells[(row, "")] = Figure(table.cell(r, 0))
         v.total = Figure(table.total())
-        v.means[""] = _mean(sums[""], protection)
+        v.means[""] = Mean(None) if bands_withheld else _mean(sums[""], protection, score)
         return v
     if kind == "score_screen":
         # Only the prevalence is new here; the bands are the "score" view.
@@ -143,20 +148,31 @@ def _score_view(table: PublishedTable, kind: str, spec: dict, protection: Protec
     _fill_2d(v, table, k, pct_of_column=bool(spec.get("counts_scored")))
     columns = list(table.col_labels)
     for c, col in enumerate(columns):
-        # A group too small for a column of its own has no mean either.
-        v.means[col] = Mean(None) if table.col_total(c) is None else _mean(sums[col], protection)
+        # A group too small for a column of its own has no mean either, nor
+        # one withheld (its mean would say what its hidden bands hide: 0.0
+        # for "nobody in this group", or that it is not so).
+        hidden = table.col_total(c) is None or (bool(table.row_labels) and all(
+            table.withheld((r, c)) for r in range(len(table.row_labels))))
+        v.means[col] = Mean(None) if hidden else _mean(sums[col], protection, score)
         if positive:
             v.prevalence[col] = _prevalence([table.cell(r, c) for r, row in enumerate(table.row_labels)
                                              if row in positive], table.col_total(c), k)
     return v
 
 
-def _mean(sums: tuple[Tally, float, float], protection: Protection) -> Mean:
+def _mean(sums: tuple[Tally, float, float], protection: Protection, score: ScoreDef | None = None) -> Mean:
     """A published mean: rounded, hidden when its contributors' published
-    count is below ``k``, and without interval."""
+    count is below ``k``, and without interval; hidden too when it reads the
+    least or the greatest value of the score: every contributor (but a
+    fraction of the rounding) has that value, a homogeneous group."""
     scored, total, _ = sums
     mean = total / scored.n if scored.n > 0 else None
-    return Mean(disclosure.round_mean(mean, scored, protection))
+    shown = disclosure.round_mean(mean, scored, protection)
+    if shown is not None and score is not None and any(
+            bound is not None and round(float(bound), protection.mean_digits) == shown
+            for bound in (score.minimum, score.maximum)):
+        return Mean(None)
+    return Mean(shown)
 
 
 def _prevalence(parts: list[int | None], scored: int | None, k: int) -> Figure:

@@ -201,6 +201,14 @@ ENTRIES: tuple[ErrorCode, ...] = (
     _e('REL-002',
        "a line of 'DATA/releases.jsonl' cannot be read",
        'restore the file from a backup'),
+    _e('REL-003',
+       'a group of the release (the whole, or a category of a breakdown) differs by 1 to k − 1 responses '
+       'from another group of it or of an earlier release',
+       "leave out one of the two breakdowns named (--breakdown NAME=-), choose another --where, or wait for "
+       "at least k more responses"),
+    _e('REL-004',
+       'the release would cover fewer than k responses (a --where on a small group, or a dataset just begun)',
+       'publish a wider group (a whole centre or neighbourhood, fewer --where), or wait for k responses'),
     _e('RPT-001',
        "the name is not a breakdown, or the option is not 'NAME=VALUE'",
        'use a breakdown name listed in the message'),

@@ -321,3 +321,293 @@ def test_the_export_publishes_the_same_protected_figures(world: dict[str, Any], 
     under_18 = df.filter((pl.col("table") == "phq9.q9.by.age_band") & (pl.col("col") == "under_18")
                          & (pl.col("row") != "_total"))
     assert under_18.height == 5 and set(under_18["n_display"]) == {"[c]"}
+
+
+# ------------------------------------------- a network of centres, one target
+#
+# Three centres sealed with the README's site surveys (their own centre codes
+# and neighbourhoods), in two quarters; a small centre (Échirolles, 36 +
+# 3 respondents), a kiosk language used by 3 persons (Tigrinya), an age band
+# of 2 (75 and over, both in Échirolles), and one target whose centre,
+# language, age band and gender the attacker knows: she thought of self-harm
+# nearly every day (PHQ-9 item 9 = 3) and sleeps in the street. In Marseille,
+# 10 persons of no fixed address all sleep in the street and 2 more did not
+# say: a homogeneous group with refusals. The attacker holds every public
+# release the team makes and knows the method (p-table, k, the rules).
+
+NETWORK = REPO / "examples" / "network"
+YOUNGER = ["18-24", "25-34", "35-44", "45-54", "55-64", "65-74"]
+TARGET = {"demographics.neighbourhood": "village_2", "demographics.age_band": "75_plus",
+          "demographics.gender": "woman", "demographics.home_language": "ti", "phq9.q9": "3",
+          "housing.situation": "street", "_lang": "ti"}
+
+
+def network_persons(seed: int = 7) -> dict[str, list[dict[str, Any]]]:
+    """The fixed answers of each centre's respondents (the rest is random)."""
+    rng = random.Random(seed)
+
+    def some(n: int, places: list[str], **fixed: Any) -> list[dict[str, Any]]:
+        return [{"demographics.neighbourhood": rng.choice(places), "demographics.age_band": rng.choice(YOUNGER),
+                 **fixed} for _ in range(n)]
+    marseille = some(100, ["belsunce", "noailles", "la_belle_de_mai", "centre_ville"])
+    marseille += [{"demographics.neighbourhood": "no_fixed_address", "demographics.age_band": rng.choice(YOUNGER),
+                   "housing.situation": "street"} for _ in range(10)]
+    marseille += [{"demographics.neighbourhood": "no_fixed_address", "demographics.age_band": rng.choice(YOUNGER),
+                   "housing.situation": None} for _ in range(2)]
+    echirolles = some(36, ["village_2", "les_essarts", "la_villeneuve", "centre_ville"], **{"phq9.q9": "0"})
+    echirolles += [
+        {"demographics.neighbourhood": "les_essarts", "demographics.age_band": "35-44", "_lang": "ti",
+         "demographics.home_language": "ti", "phq9.q9": "0"},
+        {"demographics.neighbourhood": "centre_ville", "demographics.age_band": "75_plus", "_lang": "ti",
+         "demographics.home_language": "ti", "demographics.gender": "man", "phq9.q9": "0"},
+        dict(TARGET)]
+    return {"saint-denis": some(120, ["floreal", "franc_moisin", "pleyel", "centre_ville"]),
+            "marseille": marseille, "echirolles": echirolles}
+
+
+def seal_site(site: str, fixed: list[dict[str, Any]], team: TeamKeys, device_key: Path, out: Path, seed: int,
+              day: dt.date) -> Path:
+    """:func:`seal_bundle` with a centre's own site survey, its definitions
+    carried in the bundle (as ``kiosk export`` writes it); ``_lang`` is the
+    kiosk language the respondent chose."""
+    from kiosk.definitions import block_of
+    from surveycore.definitions import record_of
+
+    survey = load_survey(NETWORK / site / "survey.yaml", [QDIR])
+    public, device = load_public_key(team.dir / "team.pub"), load_device_key(device_key)
+    pad, rng = max_body_size(survey), random.Random(seed)
+    envelopes = []
+    for answers in fixed:
+        r = Respondent(survey, answers.get("_lang", "fr"))
+        while not r.finished:
+            item = r.current
+            assert item is not None
+            if not item.is_question:
+                r.next()
+                continue
+            key = f"{item.module}.{item.id}"
+            value = answers[key] if key in answers else _random_answer(item, rng)
+            if item.type == "multiple":
+                r.set_pending(value)
+                if r.next() is not None:
+                    r.prefer_not()
+            elif value is None or r.answer(value) is not None:
+                r.prefer_not()
+        envelopes.append(seal(r.body("complete", day), public, device, pad))
+    write_bundle(out, envelopes, block_of([record_of(survey)], device))
+    return out
+
+
+DAYS = {"saint-denis": dt.date(2026, 3, 10), "marseille": dt.date(2026, 5, 12), "echirolles": dt.date(2026, 6, 2)}
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory: pytest.TempPathFactory, team: TeamKeys) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("network")
+    device_key = make_kiosk(root / "kiosk", team).parent / "device" / "device.key"
+    people = network_persons()
+    bundles = [seal_site(site, fixed, team, device_key, root / f"{site}.hkb", seed=i, day=DAYS[site])
+               for i, (site, fixed) in enumerate(people.items())]
+    data = root / "data"
+    # One fixed draw of the record keys (rids), as for the world above.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(envelopes_module, "secrets", SimpleNamespace(randbits=random.Random(20261130).getrandbits))
+        assert ingest(bundles, team.keys, data, [QDIR]).ingested == sum(map(len, people.values()))
+    return {"root": root, "data": data, "device_key": device_key, "persons": people}
+
+
+def fresh_copy(network: dict[str, Any], name: str) -> Path:
+    """A copy of the network's dataset with an empty release ledger."""
+    data = network["root"] / name
+    shutil.copytree(network["data"], data)
+    (data / "releases.jsonl").unlink(missing_ok=True)
+    shutil.rmtree(data / "releases", ignore_errors=True)
+    return data
+
+
+def changed_cells(before: Any, before_col: str, after: Any, after_col: str) -> dict[str, list[str]]:
+    """The attacker's comparison of two published groups: per table, the
+    answers whose published figure differs between the group ``before_col``
+    of ``before`` (a cross-tab column; ``""`` a 1-D table) and the group
+    ``after_col`` of ``after``. The cell key method gives the same persons
+    the same figure, so every difference is an answer of the persons in one
+    group and not the other."""
+    out: dict[str, list[str]] = {}
+    for vid, v in after.views.items():
+        if v.kind not in ("frequency", "crosstab") or after_col not in v.cols:
+            continue
+        base = vid if not before_col else f"{vid.split('.by.')[0]}.by.centre"
+        w = before.views.get(base)
+        if w is None or before_col not in w.cols:
+            continue
+        for r in v.rows:
+            a, b = w.cells[(r, before_col)], v.cells[(r, after_col)]
+            if a.withheld or b.withheld:
+                continue  # a withheld figure tells nothing
+            if a.n != b.n:
+                out.setdefault(vid.split(".by.")[0], []).append(r)
+    return out
+
+
+ALL_BUT_75 = ["under_18", *YOUNGER, "_missing"]
+
+
+def test_a_where_report_leaving_two_persons_out_of_a_published_group_is_refused(
+        network: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = fresh_copy(network, "where")
+    assert analysis_cli.main(["report", "--data", str(data), "--out", str(tmp_path / "all.html"), "--lang", "en"]) == 0
+    # The report of Échirolles without its two persons aged 75 and over: the
+    # whole report's Échirolles column minus exactly those two.
+    out = tmp_path / "echirolles.html"
+    where = ["--where", "centre=ECHIROLLES", "--where", f"age_band={','.join(ALL_BUT_75)}"]
+    capsys.readouterr()
+    code = analysis_cli.main(["report", "--data", str(data), "--out", str(out), "--lang", "en", *where])
+    learned: dict[str, list[str]] = {}
+    if code == 0:
+        # The attacker compares each published table of the restricted report
+        # with the Échirolles column of the whole report's cross-tabs.
+        whole = build_release(data, [QDIR])
+        part = build_release(data, [QDIR], filters={"centre": ["ECHIROLLES"], "age_band": ALL_BUT_75})
+        learned = changed_cells(whole, "ECHIROLLES", part, "")
+    # Before the ledger compared groups, this release was written and the
+    # tables that changed gave away the two persons' answers (among them
+    # PHQ-9 item 9 "nearly every day", the target's).
+    assert learned == {}
+    assert code == 1 and not out.exists()
+    err = capsys.readouterr().err
+    assert err.startswith("error: [REL-003] this release covers 37 responses, 2 response(s) away from the group "
+                          "centre=ECHIROLLES published by the report of ")
+    assert "(all.html): comparing the two shows what those respondents answered" in err
+    assert "Choose another --where (a whole centre or neighbourhood)" in err
+    ledger = (data / "releases.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["file"] for line in ledger] == ["all.html"]
+
+
+def test_a_group_with_a_few_newcomers_since_the_last_release_is_withheld(
+        network: dict[str, Any], team: TeamKeys, tmp_path: Path) -> None:
+    data = fresh_copy(network, "newcomer")
+    first = tmp_path / "week1.html"
+    assert analysis_cli.main(["report", "--data", str(data), "--out", str(first), "--lang", "en"]) == 0
+    # A week later: twelve new respondents, enough for the count of the
+    # release, eleven of them in Saint-Denis and one in Échirolles.
+    newcomers = [seal_site("saint-denis", network_persons(seed=21)["saint-denis"][:11], team, network["device_key"],
+                           tmp_path / "sd.hkb", seed=30, day=dt.date(2026, 6, 9)),
+                 seal_site("echirolles", [{**TARGET, "demographics.age_band": "45-54", "_lang": "fr",
+                                           "demographics.home_language": "fr"}], team, network["device_key"],
+                           tmp_path / "ec.hkb", seed=31, day=dt.date(2026, 6, 9))]
+    assert ingest(newcomers, team.keys, data, [QDIR]).ingested == 12
+    second = tmp_path / "week2.html"
+    assert analysis_cli.main(["report", "--data", str(data), "--out", str(second), "--lang", "en"]) == 0
+    ledger = [json.loads(line) for line in (data / "releases.jsonl").read_text(encoding="utf-8").splitlines()]
+    # The attacker compares the Échirolles column of every table by centre
+    # of the two reports. Before: they differed exactly in the newcomer's
+    # answers (her PHQ-9 item 9 and her housing among them).
+    assert changed_columns(html_tables(first), html_tables(second), "ECHIROLLES") == {}
+    # Every group that got 1 to 10 newcomers is withheld (Saint-Denis got
+    # eleven, Marseille none), and the reader is told why.
+    assert ["centre", "ECHIROLLES"] in ledger[-1]["withheld"]
+    assert not {"SAINT-DENIS", "MARSEILLE"} & {cat for by, cat in ledger[-1]["withheld"] if by == "centre"}
+    tables = html_tables(second)
+    assert [row[tables["phq9.q9.by.centre"][0].index("ECHIROLLES")] for row in tables["phq9.q9.by.centre"][1:]] \
+        == ["[c]"] * (len(tables["phq9.q9.by.centre"]) - 1)
+    note = re.search(r'<p class="note" id="withheld-groups">([^<]*)</p>', second.read_text(encoding="utf-8"))
+    assert note is not None
+    assert note.group(1).startswith("Groups withheld as a whole ([c]) because they differ by fewer than 11 persons "
+                                    "from another group published in this report or in an earlier release: "
+                                    "comparing the two would show what those few persons answered. ")
+    assert "Centre: ECHIROLLES" in note.group(1)
+    # Also the groups of a breakdown whose cross-tabs are left out (fewer
+    # than two groups left): the age bands, each with a few newcomers.
+    assert "Age band: 25 to 34" in note.group(1), note.group(1)
+    # The same data again: the same groups withheld, the same figures.
+    again = tmp_path / "again.html"
+    assert analysis_cli.main(["report", "--data", str(data), "--out", str(again), "--lang", "en"]) == 0
+    assert html_tables(again) == tables
+
+
+def changed_columns(before: dict[str, list[list[str]]], after: dict[str, list[list[str]]],
+                    col: str) -> dict[str, list[str]]:
+    """The attacker's comparison of two published reports: per table by
+    centre, the answers whose count in the column ``col`` differs (a
+    withheld figure, or a mean not given, tells nothing)."""
+    out: dict[str, list[str]] = {}
+    for key, rows in after.items():
+        if not key.endswith(".by.centre") or key not in before or col not in rows[0] or col not in before[key][0]:
+            continue
+        old = {row[0]: row[before[key][0].index(col)].split(" (")[0] for row in before[key][1:]}
+        for row in rows[1:]:
+            new = row[rows[0].index(col)].split(" (")[0]
+            if row[0] in old and not {"[c]", "–"} & {new, old[row[0]]} and new != old[row[0]]:
+                out.setdefault(key, []).append(row[0])
+    return out
+
+
+def test_a_group_whose_only_answer_reads_below_k_is_withheld(network: dict[str, Any]) -> None:
+    release = build_release(network["data"], [QDIR])
+    view = release.views["housing.situation.by.neighbourhood"]
+    col = "no_fixed_address@MARSEILLE"
+    # Ten of its twelve sleep in the street, the two others did not say.
+    # Before: "street" read "< 11", every other answer 0 and the group's
+    # total was published: everyone who answered sleeps in the street.
+    assert view.col_totals[col].n is not None and view.col_totals[col].n >= K
+    assert all(view.cells[(r, col)].withheld for r in view.rows)
+    # And nowhere does a published group show every answer but one as 0,
+    # that one shown or hidden.
+    for v in release.views.values():
+        if v.by is None or v.kind not in ("crosstab", "score_by", "indicator_by"):
+            continue
+        answers = [r for r in v.rows if r not in ("_refused", "_notcomputable")]
+        for c in v.cols:
+            shown = [v.cells[(r, c)] for r in answers]
+            if len(answers) >= 2 and not any(f.withheld for f in shown):
+                assert sum(1 for f in shown if f.n == 0) < len(answers) - 1, (v.id, c, [f.n for f in shown])
+
+
+def test_a_report_of_fewer_than_k_persons_is_refused(network: dict[str, Any], tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    data = fresh_copy(network, "few")
+    # The three Tigrinya speakers of Échirolles, the target among them, as a
+    # report of their own: far from every earlier release, and below the
+    # size compared as a group.
+    out = tmp_path / "three.html"
+    where = ["--where", "centre=ECHIROLLES", "--where", "lang=ti"]
+    code = analysis_cli.main(["report", "--data", str(data), "--out", str(out), "--lang", "en", *where])
+    told = 0
+    if code == 0:
+        # Each "< 11" of such a release says that one of three persons gave
+        # that answer, saw that question or skipped it.
+        part = build_release(data, [QDIR], filters={"centre": ["ECHIROLLES"], "lang": ["ti"]})
+        told = sum(1 for v in part.views.values() for f in v.cells.values() if f.n is None and not f.withheld)
+    assert told == 0
+    assert code == 1 and not out.exists()
+    assert capsys.readouterr().err.startswith(
+        "error: [REL-004] this release would cover 3 response(s): fewer than 11, too few persons for any figure of "
+        "their own. Publish a wider group (a whole centre or neighbourhood, fewer --where), or wait until it holds "
+        "at least 11 responses.")
+    assert not (data / "releases.jsonl").exists()
+
+
+def test_a_withheld_group_publishes_no_mean(network: dict[str, Any]) -> None:
+    release = build_release(network["data"], [QDIR])
+    truth = build_release(network["data"], [QDIR], protection=Protection(k=1, ptable=None, rules=False))
+    # Everyone in La Villeneuve (Échirolles) answered "not at all" to PHQ-9
+    # item 9: the bands of the item-9 score are withheld there as
+    # homogeneous. Before, its mean read 0.0 beside them: nobody in La
+    # Villeneuve had thoughts of self-harm.
+    view, col = release.views["score.phq9.self_harm.by.neighbourhood"], "la_villeneuve@ECHIROLLES"
+    assert truth.views["score.phq9.self_harm.by.neighbourhood"].cells[("_positive", col)].n == 0
+    assert all(view.cells[(r, col)].withheld for r in view.rows)
+    assert view.means[col].mean is None
+    # Nowhere: a mean beside withheld bands, or a mean at the least or the
+    # greatest value of its score (all contributors alike).
+    scores = {(m, sc.id): sc for (m, _), mod in release.modules.items() for sc in mod.scores}
+    for v in release.views.values():
+        if v.kind not in ("score_by", "score_status"):
+            continue
+        bounds = {scores[(v.module, v.score)].minimum, scores[(v.module, v.score)].maximum}
+        for c, m in v.means.items():
+            if m.mean is None:
+                continue
+            assert m.mean not in bounds, (v.id, c, m.mean)
+            if v.kind == "score_by" and v.rows and v.rows != ["_scored", "_notcomputable"]:
+                assert not all(v.cells[(r, c)].withheld for r in v.rows), (v.id, c, m.mean)
