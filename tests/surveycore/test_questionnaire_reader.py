@@ -85,5 +85,29 @@ PIECES = ["a", "b", "id", "x y", "1", "1.0", "0x1F", "true", "yes", "null", "~",
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=30).map("".join))
 def test_any_text_reads_as_with_the_full_round_trip_reader(text: str) -> None:
-    # Valid or not: the same data, or the same coded problems at the same lines.
-    assert _read(text, full=False) == _read(text, full=True)
+    # Valid or not: the same data, or the same coded problems at the same
+    # lines; except where the full reader itself trips (below).
+    full = _read(text, full=True)
+    if full == RUAMEL_TRIPS:
+        assert _read(text, full=False)[0] is not None
+        return
+    assert _read(text, full=False) == full
+
+
+# ruamel 0.19's comment gathering fails an internal assertion on a comment
+# line followed by a block scalar at the top of a document ('#\n| #c'); the
+# plain scanner reads that valid YAML, and the loaders then refuse it, as
+# any file that is not a mapping.
+RUAMEL_TRIPS = (None, [("Q-YAML-001", "not valid YAML: AssertionError; fix the indentation or quoting", None)])
+
+
+def test_where_the_full_reader_trips_the_file_is_still_refused_with_its_reason(tmp_path: Path, capsys) -> None:
+    from kiosk import cli as kiosk_cli
+    text = "# a comment\n| # another\n  text\n"
+    assert _read(text, full=True) == RUAMEL_TRIPS
+    assert _read(text, full=False)[0] == '"text\\n"'
+    path = tmp_path / "module.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert kiosk_cli.main(["check", str(path)]) == 1
+    assert capsys.readouterr().out == (f"{path}: error [Q-MOD-001] a module file must be a mapping with id, "
+                                       "version, title, items; got 'text\\n'\n1 error(s), 0 warning(s)\n")
