@@ -58,6 +58,13 @@ def _bounds(expression: str, own_id: str) -> tuple[int | None, int | None, bool]
     return lo, hi, only_bounds
 
 
+# An XPath path to another row, as ODK forms write them besides ${name}:
+# relative (``../q``, ``../../g/q``, ``./q``) or absolute (``/data/g/q``). Not
+# after a name, a bracket or ``)`` (``instance('x')/root/item`` is not a row).
+_STEP = r"[A-Za-z_][\w.-]*"
+_XPATH = re.compile(rf"(?<![\w)\]}}$/.])(?:(?:\.\.?/)+{_STEP}(?:/{_STEP})*|/{_STEP}(?:/{_STEP})+)")
+
+
 class _ItemReader(_Reader):
     """Turns survey rows into items."""
 
@@ -84,6 +91,7 @@ class _ItemReader(_Reader):
                 self.add("X-NAME-001", f"name {name!r} written as {new!r} (ids use a-z, 0-9 and '_'); "
                                        "references to it are rewritten", "survey", row, new, "warning")
         self.prepass = names
+        self.paths(rows, by_key)
         root: list[dict[str, Any]] = []
         stack: list[tuple[dict[str, Any] | None, int]] = []  # (group, begin row); None = dropped block
         used: set[str] = set()
@@ -96,6 +104,7 @@ class _ItemReader(_Reader):
             return stack[-1][0]["items"] if stack else root  # type: ignore[index]
 
         for row, record in rows:
+            self.row = row  # the context of XPath paths in this row's expressions
             raw_type = _cell_text(record.get(by_key.get("type", "type")))
             base, list_name, or_other = parse_type(raw_type)
             name = _cell_text(record.get(by_key.get("name", "name")))
@@ -209,6 +218,7 @@ class _ItemReader(_Reader):
             container = target()
             assert container is not None
             container.append(item)
+            self.row_ids[row] = item["id"]
             self.item_rows.setdefault(item["id"], row)
             self.kept[item["id"]] = (row, name, parent)
             self.renamed.setdefault(name, item["id"])
@@ -219,18 +229,74 @@ class _ItemReader(_Reader):
                      "survey", begin, group["id"] if group else None)
         return root, used
 
+    def paths(self, rows: list[tuple[int, dict[str, Any]]], by_key: dict[str, str]) -> None:
+        """Where each row sits in the form's tree (the names of the groups
+        around it, then its own), so that XPath paths in expressions
+        (``../danger_sign``, ``/data/group/q``) can be resolved as ODK does."""
+        groups: list[str] = []
+        for row, record in rows:
+            base, _, _ = parse_type(_cell_text(record.get(by_key.get("type", "type"))))
+            name = _cell_text(record.get(by_key.get("name", "name")))
+            if base in ("end_group", "end_repeat"):
+                if groups:
+                    groups.pop()
+                continue
+            if not name:
+                if base in ("begin_group", "begin_repeat"):
+                    groups.append("")  # an unnamed group: nothing inside can be reached by path
+                continue
+            path = (*groups, name)
+            self.row_paths[row] = path
+            self.row_names[row] = name
+            self.path_rows.setdefault(path, row)
+            if base in ("begin_group", "begin_repeat"):
+                groups.append(name)
+
+    def resolve(self, path: str) -> str | None:
+        """An XPath path of an expression (``../q``, ``/data/g/q``) as a
+        reference ``${id}`` (or a calculation's arithmetic); ``None`` when it
+        names no row of the form. Relative paths start from the row itself,
+        as in ODK (``..`` is the group around it)."""
+        steps = path.split("/")
+        if path.startswith("/"):
+            where: list[str] = []
+            steps = steps[2:]  # '', then the form's root element (its name is the form's, not a row's)
+        else:
+            where = list(self.row_paths.get(self.row, ()))
+            if not where:
+                return None
+        for step in steps:
+            if step == "..":
+                if not where:
+                    return None
+                where.pop()
+            elif step != ".":
+                where.append(step)
+        row = self.path_rows.get(tuple(where))
+        if row is None:
+            return None
+        if row in self.calc_rows:  # a calculation is its arithmetic
+            return self.calc_rows[row]
+        name = self.row_names[row]
+        return "${" + self.row_ids.get(row, self.prepass.get(name, normalise_id(name))) + "}"
+
     def expression(self, text: str, own_id: str) -> str:
-        """XLSForm expression to the kiosk's: ``.`` is the item itself, and
-        renamed references follow their items."""
+        """XLSForm expression to the kiosk's: ``.`` is the item itself, XPath
+        paths to other rows become references, and renamed references follow
+        their items."""
         def rename(m: re.Match[str]) -> str:
             name = m.group(1)
             if name in self.calcs:  # a calculation is its arithmetic
                 return self.calcs[name]
             return "${" + self.renamed.get(name, self.prepass.get(name, name)) + "}"
 
+        def path(m: re.Match[str]) -> str:
+            return self.resolve(m.group(0)) or m.group(0)  # unresolved: the validator names it
+
         parts = re.split(r"('[^']*'|\"[^\"]*\")", text)
         for i in range(0, len(parts), 2):  # outside quoted strings only
             parts[i] = re.sub(r"\$\{([^}]*)\}", rename, parts[i])
+            parts[i] = _XPATH.sub(path, parts[i])
             parts[i] = re.sub(r"(?<![\w.}$])\.(?![\w.])", "${" + own_id + "}", parts[i])
         return "".join(parts)
 
@@ -274,6 +340,7 @@ class _ItemReader(_Reader):
             if ref not in self.kept:
                 return False  # depends on a row left out, or on a later one
         self.calcs[name] = f"({converted})"
+        self.calc_rows[self.row] = f"({converted})"
         self.add("X-CALC-001", f"calculation {text!r} is not stored; it is put in place of ${{{name}}} "
                                "wherever the form uses it", "survey", row, item_id, "warning")
         return True

@@ -71,10 +71,10 @@ BLOCKING_COLUMNS = {
 _KNOWN_SURVEY = {"type", "name", "label", "hint", "relevant", "constraint", "constraint_message",
                  "required", "image", "audio", "appearance", "readonly", "disabled"}
 _KNOWN_SETTINGS = {"form_id", "form_title", "version", "default_language", "source", "license",
-                   "licence"}
+                   "licence", "clean_text_values"}
 # Settings that concern ODK servers only; the kiosk seals responses itself.
 _SERVER_SETTINGS = {"submission_url", "public_key", "instance_name", "style", "auto_send",
-                    "auto_delete", "allow_choice_duplicates", "name", "namespaces", "clean_text_values"}
+                    "auto_delete", "allow_choice_duplicates", "name", "namespaces"}
 
 # Header spellings pyxform accepts (its aliases), to the names used here. A
 # header is first put in snake case (``Constraint Message`` →

@@ -6,6 +6,7 @@ settings sheet, per-language texts of a row, and how problems are recorded.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +14,18 @@ from typing import Any, Iterable
 
 from surveycore.errors import ProblemList
 from kiosk.xlsform.spellings import (CHOICE_ALIASES, SETTINGS_ALIASES, SURVEY_ALIASES, TRANSLATABLE,
-                                     _EMPTY_ROWS_END, _KNOWN_SETTINGS, _KNOWN_SURVEY, _SERVER_SETTINGS,
+                                     _EMPTY_ROWS_END, _KNOWN_SETTINGS, _KNOWN_SURVEY, _NO, _SERVER_SETTINGS,
                                      _cell_text, _language_code, _snake)
+
+
+_SMART_QUOTES = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
+
+
+def _clean_text(value: str) -> str:
+    """A text cell as pyxform cleans it: plain quotes, one space for many."""
+    for smart, plain in _SMART_QUOTES.items():
+        value = value.replace(smart, plain)
+    return re.sub(r"( )+", " ", value)
 
 
 @dataclass
@@ -53,6 +64,15 @@ class _Reader:
         self.kept: dict[str, tuple[int, str, str | None]] = {}
         # Pure-arithmetic calculations, inlined where they are used.
         self.calcs: dict[str, str] = {}
+        # The row being read, and where each row sits in the form's tree (for
+        # XPath paths in expressions); ids of kept rows and arithmetic of
+        # calculations by row.
+        self.row = 0
+        self.row_paths: dict[int, tuple[str, ...]] = {}
+        self.path_rows: dict[tuple[str, ...], int] = {}
+        self.row_names: dict[int, str] = {}
+        self.row_ids: dict[int, str] = {}
+        self.calc_rows: dict[int, str] = {}
         # Problems of a choice list, reported only if a kept question uses it.
         self.list_problems: dict[str, list[tuple[str, str, int]]] = {}
         # Lists no question can use (code, reason), said at each question.
@@ -123,6 +143,20 @@ class _Reader:
                 sheets[f"{name}#headers"] = [(1, {h: h for h in headers if h})]
         finally:
             wb.close()
+        settings_rows = sheets.get("settings", [])
+        clean = not settings_rows or not any(
+            _snake(k) == "clean_text_values" and _cell_text(v).lower() in _NO - {""}
+            for k, v in settings_rows[0][1].items())
+        if clean:
+            # As pyxform does unless the settings say clean_text_values: no
+            # (so as ODK reads the form): "smart" quotes typed by a spreadsheet
+            # become plain ones (an expression with 'yes' in them works in
+            # ODK), and runs of spaces one space.
+            for name in ("survey", "choices"):
+                for _, record in sheets.get(name, []):
+                    for key, value in record.items():
+                        if isinstance(value, str):
+                            record[key] = _clean_text(value)
         if "survey" not in sheets:
             self.add("X-SHEET-001", "the workbook has no 'survey' sheet; an XLSForm needs survey, "
                                     "choices and (optionally) settings sheets")

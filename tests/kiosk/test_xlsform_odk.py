@@ -398,3 +398,72 @@ def test_command_line_languages(tmp_path: Path, capsys) -> None:
     assert not out.exists()
     assert cli.main(["import-xlsform", str(form), "-o", str(out), "--languages", "en"]) == 0
     assert load_module(out).languages == {"en": "draft"}
+
+
+# ------------------------------------------------------- XPath paths
+
+def test_xpath_paths_in_expressions_are_references(tmp_path: Path) -> None:
+    """ODK forms (the Community Health Toolkit's among them) write
+    references as XPath paths besides ``${name}``: relative to the row
+    itself (``..`` is the group around it) or absolute from the form's root.
+    Each becomes the reference to the row it names, whatever group it is
+    in, and the patient's path is the one ODK would give."""
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["begin_group", "signs", "Danger signs", "Signes de danger", None, None, None],
+        ["select_one yn", "fever", "Fever?", "Fièvre ?", None, None, None],
+        ["select_one yn", "since", "For more than 2 days?", "Plus de 2 jours ?", "../fever = 'y'", None, None],
+        ["end_group", None, None, None, None, None, None],
+        ["begin_group", "visit", "Visit", "Visite", None, None, None],
+        ["begin_group", "when", "When", "Quand", None, None, None],
+        ["select_one yn", "today", "Seen today?", "Vu aujourd'hui ?",
+         "selected(../../../signs/fever, 'y') and /odk/signs/since = 'y'", None, None],
+        ["end_group", None, None, None, None, None, None],
+        ["end_group", None, None, None, None, None, None],
+        ["select_one yn", "home", "At home?", "À la maison ?", "not(./../signs/fever = 'n')", None, None],
+    ], YN)
+    out = tmp_path / "m.yaml"
+    result = import_xlsform(form, out)
+    assert rendered(result.problems) == []
+    module = load_module(out)
+    assert module.item("since").relevant == "${fever} = 'y'"
+    assert module.item("today").relevant == "selected(${fever}, 'y') and ${since} = 'y'"
+    assert module.item("home").relevant == "not(${fever} = 'n')"
+    survey = survey_of(out)
+    r = Respondent(survey, "en")
+    assert r.answer("y") is None
+    assert r.current.id == "since"
+    assert r.answer("y") is None
+    assert shown(r) == ["today", "home"]
+    r = Respondent(survey, "fr")
+    assert r.answer("n") is None
+    assert shown(r) == []
+
+
+def test_a_path_to_no_row_is_named(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["select_one yn", "fever", "Fever?", "Fièvre ?", None, None, None],
+        ["select_one yn", "since", "Since?", "Depuis ?", "../fevr = 'y'", None, None],
+    ], YN)
+    assert [p.code for p in convert(form).errors] == ["Q-EXP-001"]
+    assert "../fevr" in convert(form).errors[0].message
+
+
+def test_smart_quotes_are_plain_quotes_as_in_odk(tmp_path: Path) -> None:
+    """A spreadsheet turns 'y' into ‘y’ as it is typed; pyxform (so ODK)
+    reads them as plain quotes, in expressions and texts alike, and runs of
+    spaces as one, unless the settings say ``clean_text_values: no``."""
+    survey = [HEAD,
+              ["select_one yn", "fever", "The  “fever”  question", "La question « fièvre »", None, None, None],
+              ["select_one yn", "since", "Since?", "Depuis ?", "${fever} = ‘y’", None, None]]
+    out = tmp_path / "m.yaml"
+    assert rendered(import_xlsform(workbook(tmp_path / "a.xlsx", survey, YN), out).problems) == []
+    module = load_module(out)
+    assert module.item("since").relevant == "${fever} = 'y'"
+    assert module.item("fever").text == {"en": 'The "fever" question', "fr": "La question « fièvre »"}
+    r = Respondent(survey_of(out), "en")
+    assert r.answer("y") is None
+    assert shown(r) == ["since"]
+    kept = workbook(tmp_path / "b.xlsx", survey, YN, [SETTINGS[0] + ["clean_text_values"], SETTINGS[1] + ["no"]])
+    assert [p.code for p in convert(kept).errors] == ["Q-EXP-001"]
