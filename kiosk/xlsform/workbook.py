@@ -5,6 +5,7 @@ settings sheet, per-language texts of a row, and how problems are recorded.
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
@@ -26,6 +27,37 @@ def _clean_text(value: str) -> str:
     for smart, plain in _SMART_QUOTES.items():
         value = value.replace(smart, plain)
     return re.sub(r"( )+", " ", value)
+
+
+# ODK shows labels with HTML (``<span style="color:red">``, ``<br>``) and
+# Markdown links; the kiosk shows plain text (Streamlit would print the tags
+# as written) and never sends a patient off its page, nor lets a text fetch
+# anything from elsewhere.
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\(\s*[^)\s]*(?:\s+\"[^\"]*\")?\s*\)")
+_HTML_BREAK = re.compile(r"<\s*(?:br|/?p|/?div|/?h[1-6]|/?li)\b[^>]*>", re.IGNORECASE)
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+# A bare web address: Streamlit's Markdown would make it a link.
+_URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>()\]]+", re.IGNORECASE)
+
+
+def _plain_text(text: str) -> tuple[str, list[str]]:
+    """A label as plain text: Markdown links and images become their words,
+    HTML tags are removed (a line break becomes a space) and entities
+    (``&amp;``) their character; with what was taken out, for the warning."""
+    removed = []
+    if _MD_LINK.search(text):
+        removed.append("a link or picture address")
+        text = _MD_LINK.sub(lambda m: m.group(1), text)
+    if _HTML_TAG.search(text):
+        removed.append("HTML formatting")
+        text = _HTML_TAG.sub("", _HTML_BREAK.sub(" ", text))
+        text = html.unescape(text)
+    if _URL.search(text):
+        removed.append("a web address")
+        text = _URL.sub("", text)
+    if removed:
+        text = re.sub(r"[ \t]+", " ", text).strip()
+    return text, removed
 
 
 @dataclass
@@ -73,6 +105,8 @@ class _Reader:
         self.row_names: dict[int, str] = {}
         self.row_ids: dict[int, str] = {}
         self.calc_rows: dict[int, str] = {}
+        # Texts whose formatting was left out, said once each.
+        self.markup_said: set[tuple[str, int, str]] = set()
         # Problems of a choice list, reported only if a kept question uses it.
         self.list_problems: dict[str, list[tuple[str, str, int]]] = {}
         # Lists no question can use (code, reason), said at each question.
@@ -230,6 +264,14 @@ class _Reader:
             if lang is None:
                 continue  # reported once for the column
             text = _cell_text(record[header])
+            if key in ("label", "hint", "constraint_message"):
+                text, removed = _plain_text(text)
+                if removed and (sheet, row, header) not in self.markup_said:
+                    self.markup_said.add((sheet, row, header))
+                    shown = text if len(text) <= 80 else text[:79] + "…"
+                    self.add("X-TXT-003", f"{key} in {lang!r} holds {', '.join(removed)}, left out: the kiosk "
+                                          f"shows plain text and never links off its page; it reads {shown!r}",
+                             sheet, row, severity="warning")
             if text:
                 out[lang] = text
         return out

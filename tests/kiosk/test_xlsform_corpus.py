@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ CORPUS: list[tuple[str, dict[str, Any]]] = [
     ("liberia_village_round2.xlsx", {"default_language": "en"}),
     ("cht_pregnancy_home_visit.xlsx", {}),
     ("cht_pnc_danger_sign_follow_up_mother.xlsx", {}),
+    ("unhcr_formatting_examples.xlsx", {"default_language": "en"}),
 ]
 
 # pyxform's language keys ("English (en)", "english", "EN", "default") as codes.
@@ -57,13 +59,47 @@ def lang_code(key: str, default: str | None) -> str:
     return _NAMES.get(key.strip().lower(), key.strip().lower())
 
 
+class _Words(HTMLParser):
+    """The words of an HTML text, as a browser shows them (a line break or a
+    heading a space)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in ("br", "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li"):
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.handle_starttag(tag, [])
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def words(text: str) -> str:
+    """What the kiosk must show of an ODK label: its words, without HTML,
+    without the address of a Markdown link or picture, without a web
+    address (the kiosk never links off its page)."""
+    if not re.search(r"<[A-Za-z/]|\]\(|://|www\.", text, re.IGNORECASE):
+        return text
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    parser = _Words()
+    parser.feed(text)
+    parser.close()
+    text = re.sub(r"\S*(?:://|www\.)\S*", lambda m: re.sub(r"(?:[a-z]+://|www\.)[^\s()\]]*", "", m.group(0)),
+                  "".join(parser.parts))
+    return re.sub(r"[ \t]+", " ", text).strip()  # paragraphs stay
+
+
 def texts(value: Any, default: str | None) -> dict[str, str]:
     """A pyxform label (text, or a map of language to text) as {code: text}."""
     if value is None:
         return {}
     if isinstance(value, str):
-        return {default: value} if value.strip() else {}  # type: ignore[dict-item]
-    return {lang_code(k, default): str(v).strip() for k, v in value.items() if str(v).strip()}
+        return {default: words(value)} if value.strip() else {}  # type: ignore[dict-item]
+    return {lang_code(k, default): words(str(v).strip()) for k, v in value.items() if str(v).strip()}
 
 
 def oracle(form: Path, tmp: Path) -> dict[str, Any]:
@@ -193,6 +229,18 @@ def test_every_imported_question_matches_pyxform(form: str, options: dict[str, A
         # Toolkit's copy of an answer) leaves the id ``fever`` to the question.
         if el["type"] != "calculate" or normalise_id(name) not in by_id:
             by_id[normalise_id(name)] = el
+
+    def again(node: dict[str, Any], parent: str | None, seen: set[str]) -> None:
+        """A name used again in another group is imported with the group's id
+        in front (docs/questionnaire-format.md)."""
+        for child in node.get("children", []):
+            if child["name"] == "meta":
+                continue
+            if child["name"] in seen and child["type"] != "calculate":
+                by_id.setdefault(normalise_id(f"{parent or 'top'}_{child['name']}"), child)
+            seen.add(child["name"])
+            again(child, normalise_id(child["name"]) if child.get("children") else parent, seen)
+    again(ref, None, set())
     where: dict[int, tuple[str, ...]] = {}
     at_path: dict[tuple[str, ...], str] = {}
     tree_paths(ref, (), where, at_path)
@@ -310,6 +358,10 @@ def test_imported_module_runs_to_the_end_in_the_kiosk(monkeypatch, form: str, op
     click(at, "consent-yes")
     screens = 0
     while not at.title or at.title[0].value not in ("Merci !", "Thank you!", "Asante!"):
+        # What the patient reads: words, never tags printed as written nor a
+        # link off the kiosk.
+        for shown in [h.value for h in at.header] + [c.value for c in at.caption] + [b.label for b in at.button]:
+            assert not re.search(r"<[A-Za-z/]|\]\(|://", shown), shown
         keys = [b.key or "" for b in at.button]
         singles = [k for k in keys if "-c-" in k]
         multiples = [k for k in keys if "-m-" in k]

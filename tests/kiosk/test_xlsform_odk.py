@@ -467,3 +467,38 @@ def test_smart_quotes_are_plain_quotes_as_in_odk(tmp_path: Path) -> None:
     assert shown(r) == ["since"]
     kept = workbook(tmp_path / "b.xlsx", survey, YN, [SETTINGS[0] + ["clean_text_values"], SETTINGS[1] + ["no"]])
     assert [p.code for p in convert(kept).errors] == ["Q-EXP-001"]
+
+
+def test_formatting_and_links_in_texts_become_plain_words(tmp_path: Path) -> None:
+    """ODK shows HTML and Markdown links in labels; the kiosk would print the
+    tags as written, and a link or picture address would send the patient
+    off the kiosk or fetch from elsewhere: each is left out, with a warning
+    naming the row and what it now reads."""
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["note", "intro", '<h4 style="text-align:center;">Welcome &amp; thanks</h4>',
+         "Bienvenue<br>et merci", None, None, None],
+        ["select_one yn", "fever", "Fever?<i class=\"fa fa-warning\"></i>", "Fièvre ? [voir](https://example.org/f)",
+         None, None, None],
+        ["note", "more", "See ![map](http://example.org/m.png) or www.example.org", "Voir", None, None, None],
+    ], [YN[0], ["yn", "y", '<span style="color:green">Yes</span>', "Oui"], YN[2]])
+    out = tmp_path / "m.yaml"
+    result = import_xlsform(form, out)
+    assert rendered(result.problems) == [
+        f"{form}[choices]:2: warning [X-TXT-003] label in 'en' holds HTML formatting, left out: the kiosk shows "
+        "plain text and never links off its page; it reads 'Yes'",
+        f"{form}[survey]:2: warning [X-TXT-003] label in 'en' holds HTML formatting, left out: the kiosk shows "
+        "plain text and never links off its page; it reads 'Welcome & thanks'",
+        f"{form}[survey]:2: warning [X-TXT-003] label in 'fr' holds HTML formatting, left out: the kiosk shows "
+        "plain text and never links off its page; it reads 'Bienvenue et merci'",
+        f"{form}[survey]:3: warning [X-TXT-003] label in 'en' holds HTML formatting, left out: the kiosk shows "
+        "plain text and never links off its page; it reads 'Fever?'",
+        f"{form}[survey]:3: warning [X-TXT-003] label in 'fr' holds a link or picture address, left out: the kiosk "
+        "shows plain text and never links off its page; it reads 'Fièvre ? voir'",
+        f"{form}[survey]:4: warning [X-TXT-003] label in 'en' holds a link or picture address, a web address, left "
+        "out: the kiosk shows plain text and never links off its page; it reads 'See map or'"]
+    module = load_module(out)
+    assert module.item("intro").text == {"en": "Welcome & thanks", "fr": "Bienvenue et merci"}
+    assert module.item("fever").text == {"en": "Fever?", "fr": "Fièvre ? voir"}
+    assert [c.label for c in module.choice_lists["yn"]] == [{"en": "Yes", "fr": "Oui"}, {"en": "No", "fr": "Non"}]
+    assert "example.org" not in out.read_text(encoding="utf-8")
