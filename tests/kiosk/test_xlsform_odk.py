@@ -502,3 +502,38 @@ def test_formatting_and_links_in_texts_become_plain_words(tmp_path: Path) -> Non
     assert module.item("fever").text == {"en": "Fever?", "fr": "Fièvre ? voir"}
     assert [c.label for c in module.choice_lists["yn"]] == [{"en": "Yes", "fr": "Oui"}, {"en": "No", "fr": "Non"}]
     assert "example.org" not in out.read_text(encoding="utf-8")
+
+
+def test_drop_unsupported_leaves_out_conditions_the_kiosk_cannot_evaluate(tmp_path: Path) -> None:
+    """A relevance that refers to a later question (ODK re-evaluates it on
+    the same screen) or uses a function the kiosk lacks stops the import,
+    naming the row; with --drop-unsupported the row is left out with the
+    reason, and what depends on it too, instead of nothing being written."""
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["note", "age_note", "About your age", "Votre âge", "${method} = 'y'", None, None],
+        ["select_one yn", "method", "Do you know your age?", "Connaissez-vous votre âge ?", None, None, None],
+        ["select_one yn", "visit", "First visit?", "Première visite ?", "today() > 20000", None, None],
+        ["select_one yn", "why", "Referred?", "Adressé ?", "${visit} = 'n'", None, None],
+        ["select_one yn", "ok", "All right?", "Ça va ?", None, ". = 'y' or ${method} = 'n'", None],
+    ], YN)
+    out = tmp_path / "m.yaml"
+    strict = import_xlsform(form, out)
+    assert [(p.code, p.line, p.item) for p in strict.errors] == [
+        ("Q-REF-004", 2, "age_note"), ("Q-EXP-001", 4, "visit")]
+    assert not out.exists()
+    result = import_xlsform(form, out, drop_unsupported=True)
+    s = f"{form}[survey]"
+    assert rendered(result.problems) == [
+        f"{s}:2: warning [X-ROW-006] item 'age_note': its relevant refers to ${{method}} (row 3), which comes "
+        "later: the kiosk asks in order and cannot ask again; left out",
+        f"{s}:4: warning [X-ROW-006] item 'visit': its relevant cannot be evaluated by the kiosk: cannot read "
+        "expression 'today() > 20000': unexpected character 't' at column 1 (function today() is not supported; "
+        "the functions are selected(), count-selected(), not(), true(), false()); left out",
+        f"{s}:5: warning [X-ROW-004] item 'why': depends on ${{visit}} (row 4), which is left out; left out too",
+        f"{s}:6: warning [Q-CON-001] item 'ok': a constraint needs a 'constraint_message' telling the patient what "
+        "to change, in each language"]
+    assert [i.id for i in load_module(out).items] == ["method", "ok"]
+    r = Respondent(survey_of(out), "en")
+    assert r.answer("n") is None
+    assert shown(r) == ["ok"]
