@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,6 +130,15 @@ class _Reader:
 
     # ---------------------------------------------------------------- input
     def read_sheets(self) -> dict[str, list[tuple[int, dict[str, Any]]]] | None:
+        """The survey, choices and settings sheets as numbered rows."""
+        with warnings.catch_warnings():
+            # openpyxl warns on stderr about what the kiosk never reads (page
+            # headers it cannot parse, data validation, ...): the user would
+            # see a Python warning among the coded problems.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl(\.|$)")
+            return self._read_sheets()
+
+    def _read_sheets(self) -> dict[str, list[tuple[int, dict[str, Any]]]] | None:
         from openpyxl import load_workbook
         from openpyxl.utils.exceptions import InvalidFileException
         try:
@@ -227,8 +237,10 @@ class _Reader:
             return _Column(key, None, raw, attr="::".join(parts[1:]))
         lang = _language_code("::".join(parts[1:]))
         if lang is None:
-            self.add("X-LANG-001", f"cannot tell the language of column {raw!r}; write it as "
-                                   f"'{key}::English (en)' with the language code in brackets", sheet, 1)
+            written = "::".join(parts[1:])
+            self.add("X-LANG-001", f"cannot tell the language of column {raw!r}; write it with the language's "
+                                   f"code in brackets, as '{key}::{written} (xx)' ('{key}::English (en)', "
+                                   f"'{key}::Tigrinya (ti)')", sheet, 1)
             return None
         return _Column(key, lang, raw)
 
