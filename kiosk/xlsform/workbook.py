@@ -276,6 +276,10 @@ class _Reader:
             if lang is None:
                 continue  # reported once for the column
             text = _cell_text(record[header])
+            if text == "NO_LABEL" and key in ("label", "hint"):
+                # The Community Health Toolkit's spelling of "no label"
+                # (its converter shows nothing); the patient would read it.
+                continue
             if key in ("label", "hint", "constraint_message"):
                 text, removed = _plain_text(text)
                 if removed and (sheet, row, header) not in self.markup_said:

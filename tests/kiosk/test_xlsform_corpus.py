@@ -97,9 +97,12 @@ def texts(value: Any, default: str | None) -> dict[str, str]:
     """A pyxform label (text, or a map of language to text) as {code: text}."""
     if value is None:
         return {}
+    # The Community Health Toolkit writes NO_LABEL for "no label" (its
+    # converter shows nothing).
     if isinstance(value, str):
-        return {default: words(value)} if value.strip() else {}  # type: ignore[dict-item]
-    return {lang_code(k, default): words(str(v).strip()) for k, v in value.items() if str(v).strip()}
+        return {default: words(value)} if value.strip() not in ("", "NO_LABEL") else {}  # type: ignore[dict-item]
+    return {lang_code(k, default): words(str(v).strip()) for k, v in value.items()
+            if str(v).strip() not in ("", "NO_LABEL")}
 
 
 def oracle(form: Path, tmp: Path) -> dict[str, Any]:
@@ -361,7 +364,7 @@ def test_imported_module_runs_to_the_end_in_the_kiosk(monkeypatch, form: str, op
         # What the patient reads: words, never tags printed as written nor a
         # link off the kiosk.
         for shown in [h.value for h in at.header] + [c.value for c in at.caption] + [b.label for b in at.button]:
-            assert not re.search(r"<[A-Za-z/]|\]\(|://", shown), shown
+            assert not re.search(r"<[A-Za-z/]|\]\(|://|NO_LABEL", shown), shown
         keys = [b.key or "" for b in at.button]
         singles = [k for k in keys if "-c-" in k]
         multiples = [k for k in keys if "-m-" in k]
