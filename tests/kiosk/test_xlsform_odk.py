@@ -537,3 +537,28 @@ def test_drop_unsupported_leaves_out_conditions_the_kiosk_cannot_evaluate(tmp_pa
     r = Respondent(survey_of(out), "en")
     assert r.answer("n") is None
     assert shown(r) == ["ok"]
+
+
+def test_a_path_names_the_row_of_its_own_group_when_a_name_is_used_twice(tmp_path: Path) -> None:
+    """``${vaccinated}`` means the first row of that name; ``../vaccinated``
+    in the child's group means the child's row, as in ODK."""
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["begin_group", "mother", "Mother", "Mère", None, None, None],
+        ["select_one yn", "vaccinated", "Vaccinated?", "Vaccinée ?", None, None, None],
+        ["end_group", None, None, None, None, None, None],
+        ["begin_group", "child", "Child", "Enfant", None, None, None],
+        ["select_one yn", "vaccinated", "Vaccinated?", "Vacciné ?", None, None, None],
+        ["select_one yn", "card", "Card?", "Carnet ?", "../vaccinated = 'y'", None, None],
+        ["end_group", None, None, None, None, None, None],
+    ], YN)
+    out = tmp_path / "m.yaml"
+    assert [p.code for p in import_xlsform(form, out).problems if p.code != "X-SET-003"] == ["X-NAME-003"]
+    assert load_module(out).item("card").relevant == "${child_vaccinated} = 'y'"
+    r = Respondent(survey_of(out), "en")
+    assert r.answer("n") is None  # the mother
+    assert r.answer("y") is None  # the child
+    assert r.current is not None and r.current.id == "card"
+    r = Respondent(survey_of(out), "fr")
+    assert r.answer("y") is None and r.answer("n") is None
+    assert r.current is None
