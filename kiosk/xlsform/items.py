@@ -308,8 +308,11 @@ class _ItemReader(_Reader):
             return item_id
         first_row, first_name, first_parent = self.kept[item_id]
         if first_name != name or first_parent == parent:
-            self.add("X-NAME-002", f"name {name!r} becomes {item_id!r}, which another row (row {first_row}) "
-                                   "already uses; rename one of them", "survey", row, item_id)
+            other = f"row {first_row} ({first_name!r})" if first_name != name else f"another row (row {first_row})"
+            self.add("X-NAME-002", f"name {name!r} becomes {item_id!r}, which {other} already uses; rename one of "
+                                   "them", "survey", row, item_id)
+            # What refers to it follows from this refusal: not said again.
+            self.dropped.setdefault(item_id, row)
             return None
         new = normalise_id(f"{parent or 'top'}_{item_id}")
         n = 2

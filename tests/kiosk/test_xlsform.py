@@ -253,8 +253,18 @@ def test_validation_problems_point_at_the_row(tmp_path: Path) -> None:
     ([row("note", "n", "N", "N"), row("note", "N", "N", "N")], None, SETTINGS,
      ["{s}:3: warning [X-NAME-001] item 'n': name 'N' written as 'n' (ids use a-z, 0-9 and '_'); references "
       "to it are rewritten",
-      "{s}:3: error [X-NAME-002] item 'n': name 'N' becomes 'n', which another row (row 2) already uses; "
+      "{s}:3: error [X-NAME-002] item 'n': name 'N' becomes 'n', which row 2 ('n') already uses; "
       "rename one of them"]),
+    # A group and its question whose names differ by '-' and '_' (the
+    # Community Health Toolkit's COVID-19 test capture form): what refers to
+    # the refused one is not said again as a reference to nothing.
+    ([row("begin_group", "repeat-test", "Test", "Test"), row("select_one yesno", "repeat_test", "Encore ?", "Again?"),
+      row("select_one yesno", "why", "Pourquoi ?", "Why?", relevant="${repeat_test} = 'yes'"), row("end_group", "")],
+     YESNO, SETTINGS,
+     ["{s}:2: warning [X-NAME-001] item 'repeat_test': name 'repeat-test' written as 'repeat_test' (ids use a-z, "
+      "0-9 and '_'); references to it are rewritten",
+      "{s}:3: error [X-NAME-002] item 'repeat_test': name 'repeat_test' becomes 'repeat_test', which row 2 "
+      "('repeat-test') already uses; rename one of them"]),
     ([row("select_one yesno", "c", "Couleur", "Colour", choice_filter="${x} = 1")], YESNO, SETTINGS,
      ["{f}[choices]:2: warning [X-CHO-003] choice list 'yesno' is not used by any question; left out",
       "{s}:2: error [X-COL-002] item 'c': column 'choice_filter' ('${x} = 1'): choice filters are not "
