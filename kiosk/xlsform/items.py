@@ -154,7 +154,9 @@ class _ItemReader(_Reader):
                 if item_id:
                     self.dropped.setdefault(item_id, row)
                 continue
-            if base == "calculate" and name and self.calculation(record, by_key, row, name, item_id or ""):
+            if base == "calculate" and name and self.calculation(
+                    record, by_key, row, name, item_id or "",
+                    next((g["id"] for g, _ in reversed(stack) if g is not None and g.get("relevant")), None)):
                 continue
             if base in ("select_one_from_file", "select_multiple_from_file") and list_name:
                 base, list_name = self.list_from_file(base, list_name, row, item_id, lists)
@@ -324,13 +326,24 @@ class _ItemReader(_Reader):
         return new
 
     def calculation(self, record: dict[str, Any], by_key: dict[str, str], row: int, name: str,
-                    item_id: str) -> bool:
+                    item_id: str, relevant_group: str | None = None) -> bool:
         """Keep a ``calculate`` row that is pure arithmetic on earlier
         answers: nothing is asked or stored, its expression is put in place
-        of ``${name}`` wherever it is used. False when it cannot be."""
+        of ``${name}`` wherever it is used. False when it cannot be (the
+        row is then refused as a calculation); True, and said, when it is
+        refused here for its relevance."""
         text = _cell_text(record.get(by_key.get("calculation", "calculation")))
         if not text:
             return False
+        own = _cell_text(record.get(by_key.get("relevant", "relevant")))
+        if own or relevant_group:
+            # In ODK a calculation that is not relevant is empty; put in place
+            # of its name, the arithmetic would always count.
+            whose = f"its relevance {own!r}" if own else f"the relevance of its group {relevant_group!r}"
+            self.unsupported("X-TYPE-001", f"calculation {text!r} holds only when {whose} does (ODK leaves it "
+                                           "empty otherwise), which the kiosk cannot express; compute it without a "
+                                           "condition, or declare a score in the module's 'scores'", row, item_id)
+            return True
         converted = self.expression(text, item_id)
         try:
             tree = logic.parse(converted)

@@ -562,3 +562,34 @@ def test_a_path_names_the_row_of_its_own_group_when_a_name_is_used_twice(tmp_pat
     r = Respondent(survey_of(out), "fr")
     assert r.answer("y") is None and r.answer("n") is None
     assert r.current is None
+
+
+def test_a_calculation_with_a_relevance_is_not_put_in_place_of_its_name(tmp_path: Path) -> None:
+    """In ODK a calculation that is not relevant (by its own relevance or
+    its group's) is empty: ``${bonus} >= 3`` is then false. Put in place of
+    its name, the arithmetic would count for everyone and show ``reward`` to
+    a patient ODK would never ask; the row is refused, naming the condition."""
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["select_one yn", "member", "Member?", "Membre ?", None, None, None],
+        ["integer", "visits", "Visits?", "Visites ?", None, ". >= 0 and . <= 20", None],
+        ["calculate", "bonus", None, None, "${member} = 'y'", None, "${visits} + 1"],
+        ["begin_group", "extra", "Extra", "Extra", "${visits} > 2", None, None],
+        ["calculate", "double", None, None, None, None, "${visits} * 2"],
+        ["end_group", None, None, None, None, None, None],
+        ["select_one yn", "reward", "Reward?", "Récompense ?", "${bonus} >= 3", None, None],
+        ["select_one yn", "twice", "Twice?", "Deux fois ?", "${double} >= 4", None, None],
+    ], YN)
+    s = f"{form}[survey]"
+    assert rendered(convert(form).errors) == [
+        f"{s}:4: error [X-TYPE-001] item 'bonus': calculation '${{visits}} + 1' holds only when its relevance "
+        "\"${member} = 'y'\" does (ODK leaves it empty otherwise), which the kiosk cannot express; compute it "
+        "without a condition, or declare a score in the module's 'scores'",
+        f"{s}:6: error [X-TYPE-001] item 'double': calculation '${{visits}} * 2' holds only when the relevance of "
+        "its group 'extra' does (ODK leaves it empty otherwise), which the kiosk cannot express; compute it "
+        "without a condition, or declare a score in the module's 'scores'"]
+    out = tmp_path / "m.yaml"
+    result = import_xlsform(form, out, drop_unsupported=True)
+    assert [(p.code, p.item) for p in result.problems if p.code in ("X-TYPE-001", "X-ROW-004")] == [
+        ("X-TYPE-001", "bonus"), ("X-TYPE-001", "double"), ("X-ROW-004", "reward"), ("X-ROW-004", "twice")]
+    assert [i.id for i in load_module(out).items] == ["member", "visits"]
