@@ -43,6 +43,7 @@ CORPUS: list[tuple[str, dict[str, Any]]] = [
     ("cht_pregnancy_home_visit.xlsx", {}),
     ("cht_pnc_danger_sign_follow_up_mother.xlsx", {}),
     ("unhcr_formatting_examples.xlsx", {"default_language": "en"}),
+    ("odk_external_itemsets.xlsx", {"default_language": "en"}),
 ]
 
 # pyxform's language keys ("English (en)", "english", "EN", "default") as codes.
@@ -342,7 +343,8 @@ def media(module: dict[str, Any], folder: Path) -> None:
 
 
 WALK = [(form, options, lang) for form, options in CORPUS for lang in
-        (("en", "sw") if form == "pyxform_UCL_Biomass_Plot_Form.xlsx" else ("en",))]
+        (("en", "sw") if form == "pyxform_UCL_Biomass_Plot_Form.xlsx" else
+         ("en", "fr") if form == "odk_external_itemsets.xlsx" else ("en",))]
 
 
 @pytest.mark.parametrize("form, options, lang", WALK, ids=[f"{f}-{lang}" for f, _, lang in WALK])
