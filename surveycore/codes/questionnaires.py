@@ -383,7 +383,7 @@ ENTRIES: tuple[ErrorCode, ...] = (
        'rephrase the text without it'),
     _e('Q-TXT-006',
        'a text holds a Markdown picture or link, or a web address: the browser would fetch it, or leave the kiosk',
-       "remove it; a picture goes in 'image:' (a file next to the module)"),
+       "remove it; a picture goes in 'image:' (a file next to the module); an address to note down is shown as text when written without 'www.' or 'https://'"),
     _e('Q-VER-001',
        "a module or survey differs from the one this kiosk already ran under the same id and version: the kiosk refuses to start, and 'kiosk check kiosk.toml' names each changed file and the version to give it (for a module, bump its 'version' and pin the new version in the survey",
        "for a survey, bump the survey's 'version'). Any change counts: wording, codes, site settings or site lists"),

@@ -156,7 +156,8 @@ def _texts(value: Any, problems: ProblemList, where: str, line: int | None,
             problems.add("Q-TXT-006", f"{where} in {lang!r} holds {address.group(0)!r}: texts are drawn as "
                                       "Markdown, so the patient's browser would fetch a picture from that address "
                                       "or follow a link off the kiosk; remove it (a picture goes in 'image:', a "
-                                      "file next to the module)", line=_line_of(value, lang) or line, item=item)
+                                      "file next to the module; an address to note down is shown as text when "
+                                      "written without 'www.' or 'https://', as 'sos-amitie.com')", line=_line_of(value, lang) or line, item=item)
         out[lang] = str(text)
     if required and not value:
         problems.add("Q-TXT-001", f"{where} is empty; give it as a map of language code to text, "
