@@ -125,8 +125,9 @@ def cmd_import_xlsform(args: argparse.Namespace) -> int:
     warnings = [p for p in result.problems if p.severity != "error"]
     print(f"{len(result.errors)} error(s), {len(warnings)} warning(s)")
     if result.errors:
-        print(f"nothing written to {args.out}: fix the form (or pass --drop-unsupported to leave out "
-              "the rows the kiosk cannot run)")
+        print(f"nothing written to {args.out}: fix the form" + (
+            "" if args.drop_unsupported else " (or pass --drop-unsupported to leave out the rows the kiosk "
+                                             "cannot run)"))
         return 1
     print(f"wrote {args.out}")
     return 0

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from surveycore import types
+from surveycore import logic, types
+from surveycore.errors import ExpressionError
 from surveycore.questionnaire import CODE_RE, VERSION_RE
 from kiosk.xlsform.items import _ItemReader
 from kiosk.xlsform.spellings import (PLACEHOLDER_LICENSE, PLACEHOLDER_SOURCE, _PIPE, _cell_text,
@@ -69,6 +70,7 @@ class _Converter(_ItemReader):
         lists, list_rows = self.choice_lists(sheets.get("choices", []), choice_cols or {})
         items, _ = self.survey_items(sheets["survey"], survey_cols, lists)
         if self.drop_unsupported:
+            self.drop_unreadable(items)
             self.prune(items)
         used = {it["choices"] for it in _walk(items) if "choices" in it}
         for name in sorted(used & set(self.list_problems), key=lambda n: self.list_problems[n][0][2]):
@@ -243,6 +245,47 @@ class _Converter(_ItemReader):
             for choice in choices:
                 for key in ("label", "image", "audio"):
                     strip(choice.get(key))
+
+    def drop_unreadable(self, items: list[dict[str, Any]]) -> None:
+        """With ``--drop-unsupported``: leave out a row whose relevance or
+        constraint the kiosk cannot evaluate (a function it lacks, a path to
+        no row) or that depends on a later question (ODK re-evaluates it when
+        that one is answered; the kiosk asks one question a screen, in
+        order). Without the option, validation names each as an error."""
+        order = {it["id"]: n for n, it in enumerate(_walk(items))}
+
+        def walk(container: list[dict[str, Any]]) -> None:
+            for it in list(container):
+                reason = None
+                for field in ("relevant", "constraint"):
+                    text = it.get(field)
+                    if not text or reason:
+                        continue
+                    try:
+                        tree = logic.parse(text)
+                    except ExpressionError as exc:
+                        reason = f"its {field} cannot be evaluated by the kiosk: {exc}"
+                        continue
+                    # A constraint checks the answer itself ('.'); a relevance
+                    # decides before it is asked.
+                    own = order[it["id"]] + (1 if field == "constraint" else 0)
+                    later = [r for r in logic.references(tree) if order.get(r, -1) >= own]
+                    if later:
+                        reason = (f"its {field} refers to ${{{later[0]}}} (row {self.item_rows.get(later[0])}), "
+                                  "which comes later: the kiosk asks in order and cannot ask again")
+                if reason:
+                    container.remove(it)
+                    row = self.item_rows.get(it["id"])
+                    self.dropped.setdefault(it["id"], row or 0)
+                    self.add("X-ROW-006", f"{reason}; left out", "survey", row, it["id"], "warning")
+                    for inner in _walk(it.get("items", [])):
+                        inner_row = self.item_rows.get(inner["id"])
+                        self.dropped.setdefault(inner["id"], inner_row or 0)
+                        self.add("X-ROW-004", f"is in group {it['id']!r} (row {row}), which is left out; left "
+                                              "out too", "survey", inner_row, inner["id"], "warning")
+                elif _holds_items(it):
+                    walk(it["items"])
+        walk(items)
 
     def prune(self, items: list[dict[str, Any]]) -> None:
         """Leave out what depends on a row left out (its relevance or

@@ -58,6 +58,13 @@ def _bounds(expression: str, own_id: str) -> tuple[int | None, int | None, bool]
     return lo, hi, only_bounds
 
 
+# An XPath path to another row, as ODK forms write them besides ${name}:
+# relative (``../q``, ``../../g/q``, ``./q``) or absolute (``/data/g/q``). Not
+# after a name, a bracket or ``)`` (``instance('x')/root/item`` is not a row).
+_STEP = r"[A-Za-z_][\w.-]*"
+_XPATH = re.compile(rf"(?<![\w)\]}}$/.])(?:(?:\.\.?/)+{_STEP}(?:/{_STEP})*|/{_STEP}(?:/{_STEP})+)")
+
+
 class _ItemReader(_Reader):
     """Turns survey rows into items."""
 
@@ -84,6 +91,7 @@ class _ItemReader(_Reader):
                 self.add("X-NAME-001", f"name {name!r} written as {new!r} (ids use a-z, 0-9 and '_'); "
                                        "references to it are rewritten", "survey", row, new, "warning")
         self.prepass = names
+        self.paths(rows, by_key)
         root: list[dict[str, Any]] = []
         stack: list[tuple[dict[str, Any] | None, int]] = []  # (group, begin row); None = dropped block
         used: set[str] = set()
@@ -96,6 +104,7 @@ class _ItemReader(_Reader):
             return stack[-1][0]["items"] if stack else root  # type: ignore[index]
 
         for row, record in rows:
+            self.row = row  # the context of XPath paths in this row's expressions
             raw_type = _cell_text(record.get(by_key.get("type", "type")))
             base, list_name, or_other = parse_type(raw_type)
             name = _cell_text(record.get(by_key.get("name", "name")))
@@ -145,7 +154,9 @@ class _ItemReader(_Reader):
                 if item_id:
                     self.dropped.setdefault(item_id, row)
                 continue
-            if base == "calculate" and name and self.calculation(record, by_key, row, name, item_id or ""):
+            if base == "calculate" and name and self.calculation(
+                    record, by_key, row, name, item_id or "",
+                    next((g["id"] for g, _ in reversed(stack) if g is not None and g.get("relevant")), None)):
                 continue
             if base in ("select_one_from_file", "select_multiple_from_file") and list_name:
                 base, list_name = self.list_from_file(base, list_name, row, item_id, lists)
@@ -209,6 +220,7 @@ class _ItemReader(_Reader):
             container = target()
             assert container is not None
             container.append(item)
+            self.row_ids[row] = item["id"]
             self.item_rows.setdefault(item["id"], row)
             self.kept[item["id"]] = (row, name, parent)
             self.renamed.setdefault(name, item["id"])
@@ -219,18 +231,74 @@ class _ItemReader(_Reader):
                      "survey", begin, group["id"] if group else None)
         return root, used
 
+    def paths(self, rows: list[tuple[int, dict[str, Any]]], by_key: dict[str, str]) -> None:
+        """Where each row sits in the form's tree (the names of the groups
+        around it, then its own), so that XPath paths in expressions
+        (``../danger_sign``, ``/data/group/q``) can be resolved as ODK does."""
+        groups: list[str] = []
+        for row, record in rows:
+            base, _, _ = parse_type(_cell_text(record.get(by_key.get("type", "type"))))
+            name = _cell_text(record.get(by_key.get("name", "name")))
+            if base in ("end_group", "end_repeat"):
+                if groups:
+                    groups.pop()
+                continue
+            if not name:
+                if base in ("begin_group", "begin_repeat"):
+                    groups.append("")  # an unnamed group: nothing inside can be reached by path
+                continue
+            path = (*groups, name)
+            self.row_paths[row] = path
+            self.row_names[row] = name
+            self.path_rows.setdefault(path, row)
+            if base in ("begin_group", "begin_repeat"):
+                groups.append(name)
+
+    def resolve(self, path: str) -> str | None:
+        """An XPath path of an expression (``../q``, ``/data/g/q``) as a
+        reference ``${id}`` (or a calculation's arithmetic); ``None`` when it
+        names no row of the form. Relative paths start from the row itself,
+        as in ODK (``..`` is the group around it)."""
+        steps = path.split("/")
+        if path.startswith("/"):
+            where: list[str] = []
+            steps = steps[2:]  # '', then the form's root element (its name is the form's, not a row's)
+        else:
+            where = list(self.row_paths.get(self.row, ()))
+            if not where:
+                return None
+        for step in steps:
+            if step == "..":
+                if not where:
+                    return None
+                where.pop()
+            elif step != ".":
+                where.append(step)
+        row = self.path_rows.get(tuple(where))
+        if row is None:
+            return None
+        if row in self.calc_rows:  # a calculation is its arithmetic
+            return self.calc_rows[row]
+        name = self.row_names[row]
+        return "${" + self.row_ids.get(row, self.prepass.get(name, normalise_id(name))) + "}"
+
     def expression(self, text: str, own_id: str) -> str:
-        """XLSForm expression to the kiosk's: ``.`` is the item itself, and
-        renamed references follow their items."""
+        """XLSForm expression to the kiosk's: ``.`` is the item itself, XPath
+        paths to other rows become references, and renamed references follow
+        their items."""
         def rename(m: re.Match[str]) -> str:
             name = m.group(1)
             if name in self.calcs:  # a calculation is its arithmetic
                 return self.calcs[name]
             return "${" + self.renamed.get(name, self.prepass.get(name, name)) + "}"
 
+        def path(m: re.Match[str]) -> str:
+            return self.resolve(m.group(0)) or m.group(0)  # unresolved: the validator names it
+
         parts = re.split(r"('[^']*'|\"[^\"]*\")", text)
         for i in range(0, len(parts), 2):  # outside quoted strings only
             parts[i] = re.sub(r"\$\{([^}]*)\}", rename, parts[i])
+            parts[i] = _XPATH.sub(path, parts[i])
             parts[i] = re.sub(r"(?<![\w.}$])\.(?![\w.])", "${" + own_id + "}", parts[i])
         return "".join(parts)
 
@@ -242,8 +310,11 @@ class _ItemReader(_Reader):
             return item_id
         first_row, first_name, first_parent = self.kept[item_id]
         if first_name != name or first_parent == parent:
-            self.add("X-NAME-002", f"name {name!r} becomes {item_id!r}, which another row (row {first_row}) "
-                                   "already uses; rename one of them", "survey", row, item_id)
+            other = f"row {first_row} ({first_name!r})" if first_name != name else f"another row (row {first_row})"
+            self.add("X-NAME-002", f"name {name!r} becomes {item_id!r}, which {other} already uses; rename one of "
+                                   "them", "survey", row, item_id)
+            # What refers to it follows from this refusal: not said again.
+            self.dropped.setdefault(item_id, row)
             return None
         new = normalise_id(f"{parent or 'top'}_{item_id}")
         n = 2
@@ -255,13 +326,24 @@ class _ItemReader(_Reader):
         return new
 
     def calculation(self, record: dict[str, Any], by_key: dict[str, str], row: int, name: str,
-                    item_id: str) -> bool:
+                    item_id: str, relevant_group: str | None = None) -> bool:
         """Keep a ``calculate`` row that is pure arithmetic on earlier
         answers: nothing is asked or stored, its expression is put in place
-        of ``${name}`` wherever it is used. False when it cannot be."""
+        of ``${name}`` wherever it is used. False when it cannot be (the
+        row is then refused as a calculation); True, and said, when it is
+        refused here for its relevance."""
         text = _cell_text(record.get(by_key.get("calculation", "calculation")))
         if not text:
             return False
+        own = _cell_text(record.get(by_key.get("relevant", "relevant")))
+        if own or relevant_group:
+            # In ODK a calculation that is not relevant is empty; put in place
+            # of its name, the arithmetic would always count.
+            whose = f"its relevance {own!r}" if own else f"the relevance of its group {relevant_group!r}"
+            self.unsupported("X-TYPE-001", f"calculation {text!r} holds only when {whose} does (ODK leaves it "
+                                           "empty otherwise), which the kiosk cannot express; compute it without a "
+                                           "condition, or declare a score in the module's 'scores'", row, item_id)
+            return True
         converted = self.expression(text, item_id)
         try:
             tree = logic.parse(converted)
@@ -274,6 +356,7 @@ class _ItemReader(_Reader):
             if ref not in self.kept:
                 return False  # depends on a row left out, or on a later one
         self.calcs[name] = f"({converted})"
+        self.calc_rows[self.row] = f"({converted})"
         self.add("X-CALC-001", f"calculation {text!r} is not stored; it is put in place of ${{{name}}} "
                                "wherever the form uses it", "survey", row, item_id, "warning")
         return True

@@ -6,6 +6,7 @@ its reason.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -71,10 +72,10 @@ BLOCKING_COLUMNS = {
 _KNOWN_SURVEY = {"type", "name", "label", "hint", "relevant", "constraint", "constraint_message",
                  "required", "image", "audio", "appearance", "readonly", "disabled"}
 _KNOWN_SETTINGS = {"form_id", "form_title", "version", "default_language", "source", "license",
-                   "licence"}
+                   "licence", "clean_text_values"}
 # Settings that concern ODK servers only; the kiosk seals responses itself.
 _SERVER_SETTINGS = {"submission_url", "public_key", "instance_name", "style", "auto_send",
-                    "auto_delete", "allow_choice_duplicates", "name", "namespaces", "clean_text_values"}
+                    "auto_delete", "allow_choice_duplicates", "name", "namespaces"}
 
 # Header spellings pyxform accepts (its aliases), to the names used here. A
 # header is first put in snake case (``Constraint Message`` →
@@ -217,4 +218,17 @@ def _language_code(part: str) -> str | None:
         code = cm.group(1).lower() + (f"_{cm.group(2).upper()}" if cm.group(2) else "")
         if LANG_RE.match(code):
             return code
-    return LANGUAGE_NAMES.get(part.lower())
+    return LANGUAGE_NAMES.get(part.lower()) or _english_names().get(part.lower())
+
+
+@functools.lru_cache(maxsize=1)
+def _english_names() -> dict[str, str]:
+    """Every language's English name as Babel (CLDR) spells it, lowercase,
+    to its code (``hindi`` → ``hi``, ``oromo`` → ``om``): forms often name
+    languages this way without a code. Codes of two or three letters only."""
+    from babel import Locale
+    out: dict[str, str] = {}
+    for code, name in Locale("en").languages.items():
+        if re.fullmatch(r"[a-z]{2,3}", code) and LANG_RE.match(code):
+            out.setdefault(name.lower(), code)
+    return out

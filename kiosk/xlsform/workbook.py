@@ -5,7 +5,10 @@ settings sheet, per-language texts of a row, and how problems are recorded.
 
 from __future__ import annotations
 
+import html
 import io
+import re
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +16,49 @@ from typing import Any, Iterable
 
 from surveycore.errors import ProblemList
 from kiosk.xlsform.spellings import (CHOICE_ALIASES, SETTINGS_ALIASES, SURVEY_ALIASES, TRANSLATABLE,
-                                     _EMPTY_ROWS_END, _KNOWN_SETTINGS, _KNOWN_SURVEY, _SERVER_SETTINGS,
+                                     _EMPTY_ROWS_END, _KNOWN_SETTINGS, _KNOWN_SURVEY, _NO, _SERVER_SETTINGS,
                                      _cell_text, _language_code, _snake)
+
+
+_SMART_QUOTES = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
+
+
+def _clean_text(value: str) -> str:
+    """A text cell as pyxform cleans it: plain quotes, one space for many."""
+    for smart, plain in _SMART_QUOTES.items():
+        value = value.replace(smart, plain)
+    return re.sub(r"( )+", " ", value)
+
+
+# ODK shows labels with HTML (``<span style="color:red">``, ``<br>``) and
+# Markdown links; the kiosk shows plain text (Streamlit would print the tags
+# as written) and never sends a patient off its page, nor lets a text fetch
+# anything from elsewhere.
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\(\s*[^)\s]*(?:\s+\"[^\"]*\")?\s*\)")
+_HTML_BREAK = re.compile(r"<\s*(?:br|/?p|/?div|/?h[1-6]|/?li)\b[^>]*>", re.IGNORECASE)
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+# A bare web address: Streamlit's Markdown would make it a link.
+_URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>()\]]+", re.IGNORECASE)
+
+
+def _plain_text(text: str) -> tuple[str, list[str]]:
+    """A label as plain text: Markdown links and images become their words,
+    HTML tags are removed (a line break becomes a space) and entities
+    (``&amp;``) their character; with what was taken out, for the warning."""
+    removed = []
+    if _MD_LINK.search(text):
+        removed.append("a link or picture address")
+        text = _MD_LINK.sub(lambda m: m.group(1), text)
+    if _HTML_TAG.search(text):
+        removed.append("HTML formatting")
+        text = _HTML_TAG.sub("", _HTML_BREAK.sub(" ", text))
+        text = html.unescape(text)
+    if _URL.search(text):
+        removed.append("a web address")
+        text = _URL.sub("", text)
+    if removed:
+        text = re.sub(r"[ \t]+", " ", text).strip()
+    return text, removed
 
 
 @dataclass
@@ -53,6 +97,17 @@ class _Reader:
         self.kept: dict[str, tuple[int, str, str | None]] = {}
         # Pure-arithmetic calculations, inlined where they are used.
         self.calcs: dict[str, str] = {}
+        # The row being read, and where each row sits in the form's tree (for
+        # XPath paths in expressions); ids of kept rows and arithmetic of
+        # calculations by row.
+        self.row = 0
+        self.row_paths: dict[int, tuple[str, ...]] = {}
+        self.path_rows: dict[tuple[str, ...], int] = {}
+        self.row_names: dict[int, str] = {}
+        self.row_ids: dict[int, str] = {}
+        self.calc_rows: dict[int, str] = {}
+        # Texts whose formatting was left out, said once each.
+        self.markup_said: set[tuple[str, int, str]] = set()
         # Problems of a choice list, reported only if a kept question uses it.
         self.list_problems: dict[str, list[tuple[str, str, int]]] = {}
         # Lists no question can use (code, reason), said at each question.
@@ -75,6 +130,15 @@ class _Reader:
 
     # ---------------------------------------------------------------- input
     def read_sheets(self) -> dict[str, list[tuple[int, dict[str, Any]]]] | None:
+        """The survey, choices and settings sheets as numbered rows."""
+        with warnings.catch_warnings():
+            # openpyxl warns on stderr about what the kiosk never reads (page
+            # headers it cannot parse, data validation, ...): the user would
+            # see a Python warning among the coded problems.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl(\.|$)")
+            return self._read_sheets()
+
+    def _read_sheets(self) -> dict[str, list[tuple[int, dict[str, Any]]]] | None:
         from openpyxl import load_workbook
         from openpyxl.utils.exceptions import InvalidFileException
         try:
@@ -123,6 +187,20 @@ class _Reader:
                 sheets[f"{name}#headers"] = [(1, {h: h for h in headers if h})]
         finally:
             wb.close()
+        settings_rows = sheets.get("settings", [])
+        clean = not settings_rows or not any(
+            _snake(k) == "clean_text_values" and _cell_text(v).lower() in _NO - {""}
+            for k, v in settings_rows[0][1].items())
+        if clean:
+            # As pyxform does unless the settings say clean_text_values: no
+            # (so as ODK reads the form): "smart" quotes typed by a spreadsheet
+            # become plain ones (an expression with 'yes' in them works in
+            # ODK), and runs of spaces one space.
+            for name in ("survey", "choices"):
+                for _, record in sheets.get(name, []):
+                    for key, value in record.items():
+                        if isinstance(value, str):
+                            record[key] = _clean_text(value)
         if "survey" not in sheets:
             self.add("X-SHEET-001", "the workbook has no 'survey' sheet; an XLSForm needs survey, "
                                     "choices and (optionally) settings sheets")
@@ -159,8 +237,10 @@ class _Reader:
             return _Column(key, None, raw, attr="::".join(parts[1:]))
         lang = _language_code("::".join(parts[1:]))
         if lang is None:
-            self.add("X-LANG-001", f"cannot tell the language of column {raw!r}; write it as "
-                                   f"'{key}::English (en)' with the language code in brackets", sheet, 1)
+            written = "::".join(parts[1:])
+            self.add("X-LANG-001", f"cannot tell the language of column {raw!r}; write it with the language's "
+                                   f"code in brackets, as '{key}::{written} (xx)' ('{key}::English (en)', "
+                                   f"'{key}::Tigrinya (ti)')", sheet, 1)
             return None
         return _Column(key, lang, raw)
 
@@ -196,6 +276,18 @@ class _Reader:
             if lang is None:
                 continue  # reported once for the column
             text = _cell_text(record[header])
+            if text == "NO_LABEL" and key in ("label", "hint"):
+                # The Community Health Toolkit's spelling of "no label"
+                # (its converter shows nothing); the patient would read it.
+                continue
+            if key in ("label", "hint", "constraint_message"):
+                text, removed = _plain_text(text)
+                if removed and (sheet, row, header) not in self.markup_said:
+                    self.markup_said.add((sheet, row, header))
+                    shown = text if len(text) <= 80 else text[:79] + "…"
+                    self.add("X-TXT-003", f"{key} in {lang!r} holds {', '.join(removed)}, left out: the kiosk "
+                                          f"shows plain text and never links off its page; it reads {shown!r}",
+                             sheet, row, severity="warning")
             if text:
                 out[lang] = text
         return out

@@ -113,6 +113,10 @@ def _code_of(value: Any) -> str | None:
 
 # An XLSForm answer placeholder (``${name}``) in a text.
 _PIPE_RE = re.compile(r"\$\{[^}]*\}")
+# Texts are drawn as Markdown: a picture would be fetched by the patient's
+# browser from its address as the screen is drawn, a link or a web address
+# becomes one that leaves the kiosk.
+_ADDRESS_RE = re.compile(r"!?\[[^\]]*\]\([^)]*\)|\b[a-z][a-z0-9+.-]*://\S+|\bwww\.\S+", re.IGNORECASE)
 
 
 def _texts(value: Any, problems: ProblemList, where: str, line: int | None,
@@ -147,6 +151,13 @@ def _texts(value: Any, problems: ProblemList, where: str, line: int | None,
                                       "answers are not inserted into texts, so the patient would see it "
                                       "as written; rephrase the text without it",
                          line=_line_of(value, lang) or line, item=item)
+        address = _ADDRESS_RE.search(text)
+        if address:
+            problems.add("Q-TXT-006", f"{where} in {lang!r} holds {address.group(0)!r}: texts are drawn as "
+                                      "Markdown, so the patient's browser would fetch a picture from that address "
+                                      "or follow a link off the kiosk; remove it (a picture goes in 'image:', a "
+                                      "file next to the module; an address to note down is shown as text when "
+                                      "written without 'www.' or 'https://', as 'sos-amitie.com')", line=_line_of(value, lang) or line, item=item)
         out[lang] = str(text)
     if required and not value:
         problems.add("Q-TXT-001", f"{where} is empty; give it as a map of language code to text, "

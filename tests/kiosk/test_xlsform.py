@@ -253,8 +253,18 @@ def test_validation_problems_point_at_the_row(tmp_path: Path) -> None:
     ([row("note", "n", "N", "N"), row("note", "N", "N", "N")], None, SETTINGS,
      ["{s}:3: warning [X-NAME-001] item 'n': name 'N' written as 'n' (ids use a-z, 0-9 and '_'); references "
       "to it are rewritten",
-      "{s}:3: error [X-NAME-002] item 'n': name 'N' becomes 'n', which another row (row 2) already uses; "
+      "{s}:3: error [X-NAME-002] item 'n': name 'N' becomes 'n', which row 2 ('n') already uses; "
       "rename one of them"]),
+    # A group and its question whose names differ by '-' and '_' (the
+    # Community Health Toolkit's COVID-19 test capture form): what refers to
+    # the refused one is not said again as a reference to nothing.
+    ([row("begin_group", "repeat-test", "Test", "Test"), row("select_one yesno", "repeat_test", "Encore ?", "Again?"),
+      row("select_one yesno", "why", "Pourquoi ?", "Why?", relevant="${repeat_test} = 'yes'"), row("end_group", "")],
+     YESNO, SETTINGS,
+     ["{s}:2: warning [X-NAME-001] item 'repeat_test': name 'repeat-test' written as 'repeat_test' (ids use a-z, "
+      "0-9 and '_'); references to it are rewritten",
+      "{s}:3: error [X-NAME-002] item 'repeat_test': name 'repeat_test' becomes 'repeat_test', which row 2 "
+      "('repeat-test') already uses; rename one of them"]),
     ([row("select_one yesno", "c", "Couleur", "Colour", choice_filter="${x} = 1")], YESNO, SETTINGS,
      ["{f}[choices]:2: warning [X-CHO-003] choice list 'yesno' is not used by any question; left out",
       "{s}:2: error [X-COL-002] item 'c': column 'choice_filter' ('${x} = 1'): choice filters are not "
@@ -298,8 +308,13 @@ def test_form_level_problems(tmp_path: Path) -> None:
         "(default_language: 'French (fr)'), or import with --lang fr"]
     odd = make_form(tmp_path / "odd.xlsx", [["note", "a", "Bonjour"]], survey_head=["type", "name", "label::Elvish"])
     assert rendered(convert(odd).problems) == [
-        f"{odd}[survey]:1: error [X-LANG-001] cannot tell the language of column 'label::Elvish'; write it as "
-        "'label::English (en)' with the language code in brackets"]
+        f"{odd}[survey]:1: error [X-LANG-001] cannot tell the language of column 'label::Elvish'; write it with "
+        "the language's code in brackets, as 'label::Elvish (xx)' ('label::English (en)', 'label::Tigrinya (ti)')"]
+    # Languages named in English without a code, as many forms do (CLDR's
+    # names): the Community Health Toolkit's Hindi and Nepali, UNHCR's Oromo.
+    named = make_form(tmp_path / "named.xlsx", [["note", "a", "Hi", "Namaste", "Nagaa"]],
+                      survey_head=["type", "name", "label::English", "label::Hindi", "label::Oromo"])
+    assert convert(named).data["languages"] == {"en": "draft", "hi": "draft", "om": "draft"}  # type: ignore[index]
 
 
 def test_bare_label_with_a_default_language(tmp_path: Path) -> None:
@@ -324,8 +339,38 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert cli.main(["import-xlsform", str(form), "-o", str(out)]) == 1
     text = capsys.readouterr().out
     assert "error [X-TYPE-001] item 'where'" in text and "1 error(s), 1 warning(s)" in text
+    assert text.strip().endswith(f"nothing written to {out}: fix the form (or pass --drop-unsupported to leave "
+                                 "out the rows the kiosk cannot run)")
     assert not out.exists()
+    # Already passed: the hint would send the user round in a circle.
+    assert cli.main(["import-xlsform", str(form), "-o", str(out), "--drop-unsupported", "--languages", "de"]) == 1
+    assert capsys.readouterr().out.strip().endswith(f"nothing written to {out}: fix the form")
     assert cli.main(["import-xlsform", str(form), "-o", str(out), "--drop-unsupported", "--validated", "fr,en"]) == 0
     assert capsys.readouterr().out.strip().endswith(f"wrote {out}")
     assert cli.main(["check", str(out)]) == 0
     assert load_module(out).languages == {"fr": "validated", "en": "validated"}
+
+
+def test_a_page_header_openpyxl_cannot_parse_prints_no_python_warning(tmp_path: Path) -> None:
+    """UNHCR's forms carry a page header '&P' (Excel's page number); openpyxl
+    warns about it on stderr, which the user would read among the coded
+    problems as a Python warning."""
+    import subprocess
+    import sys
+    import zipfile
+
+    form = make_form(tmp_path / "plain.xlsx", [row("select_one yesno", "ok", "Oui ?", "Yes?")], YESNO, SETTINGS)
+    headed = tmp_path / "form.xlsx"
+    with zipfile.ZipFile(form) as src, zipfile.ZipFile(headed, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</worksheet>", b"<headerFooter><oddHeader>&amp;P</oddHeader></headerFooter>"
+                                                     b"</worksheet>")
+            dst.writestr(info, data)
+    out = tmp_path / "m.yaml"
+    # As a user runs it (pytest would catch the warning before stderr).
+    done = subprocess.run([sys.executable, "-m", "kiosk", "import-xlsform", str(headed), "-o", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.strip().endswith(f"wrote {out}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,10 @@ CORPUS: list[tuple[str, dict[str, Any]]] = [
     ("liberia_coverage_round1.xlsx", {"default_language": "en"}),
     ("liberia_village_round1.xlsx", {"default_language": "en"}),
     ("liberia_village_round2.xlsx", {"default_language": "en"}),
+    ("cht_pregnancy_home_visit.xlsx", {}),
+    ("cht_pnc_danger_sign_follow_up_mother.xlsx", {}),
+    ("unhcr_formatting_examples.xlsx", {"default_language": "en"}),
+    ("odk_external_itemsets.xlsx", {"default_language": "en"}),
 ]
 
 # pyxform's language keys ("English (en)", "english", "EN", "default") as codes.
@@ -55,19 +60,69 @@ def lang_code(key: str, default: str | None) -> str:
     return _NAMES.get(key.strip().lower(), key.strip().lower())
 
 
+class _Words(HTMLParser):
+    """The words of an HTML text, as a browser shows them (a line break or a
+    heading a space)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in ("br", "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li"):
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.handle_starttag(tag, [])
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def words(text: str) -> str:
+    """What the kiosk must show of an ODK label: its words, without HTML,
+    without the address of a Markdown link or picture, without a web
+    address (the kiosk never links off its page)."""
+    if not re.search(r"<[A-Za-z/]|\]\(|://|www\.", text, re.IGNORECASE):
+        return text
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    parser = _Words()
+    parser.feed(text)
+    parser.close()
+    text = re.sub(r"\S*(?:://|www\.)\S*", lambda m: re.sub(r"(?:[a-z]+://|www\.)[^\s()\]]*", "", m.group(0)),
+                  "".join(parser.parts))
+    return re.sub(r"[ \t]+", " ", text).strip()  # paragraphs stay
+
+
 def texts(value: Any, default: str | None) -> dict[str, str]:
     """A pyxform label (text, or a map of language to text) as {code: text}."""
     if value is None:
         return {}
+    # The Community Health Toolkit writes NO_LABEL for "no label" (its
+    # converter shows nothing).
     if isinstance(value, str):
-        return {default: value} if value.strip() else {}  # type: ignore[dict-item]
-    return {lang_code(k, default): str(v).strip() for k, v in value.items() if str(v).strip()}
+        return {default: words(value)} if value.strip() not in ("", "NO_LABEL") else {}  # type: ignore[dict-item]
+    return {lang_code(k, default): words(str(v).strip()) for k, v in value.items()
+            if str(v).strip() not in ("", "NO_LABEL")}
 
 
 def oracle(form: Path, tmp: Path) -> dict[str, Any]:
     """pyxform's reading of the form. pyxform 4.5 refuses a name repeated in
     one choice list unless the settings allow it, as the 2018 pyxform these
-    forms were written with did: the oracle reads a copy that allows it."""
+    forms were written with did: the oracle reads a copy that allows it. The
+    Community Health Toolkit's forms name a group of their own ``meta``, which
+    its converter accepts and pyxform 4.5 refuses: the oracle reads a copy
+    where that group is ``cht_meta``."""
+    if form.name.startswith("cht_"):
+        wb = load_workbook(form)
+        ws = wb["survey"]
+        name_col = [c.value for c in ws[1]].index("name") + 1
+        for r in range(2, ws.max_row + 1):
+            if ws.cell(row=r, column=name_col).value == "meta":
+                ws.cell(row=r, column=name_col, value="cht_meta")
+        copy = tmp / form.name
+        wb.save(copy)
+        return pyxform_xls2json.parse_file_to_json(str(copy), warnings=[])
     if not form.name.startswith("liberia_"):
         return pyxform_xls2json.parse_file_to_json(str(form), warnings=[])
     wb = load_workbook(form)
@@ -95,6 +150,37 @@ def elements(node: dict[str, Any], out: dict[str, dict[str, Any]]) -> dict[str, 
         out.setdefault(child["name"], child)
         elements(child, out)
     return out
+
+
+def tree_paths(node: dict[str, Any], here: tuple[str, ...], out: dict[int, tuple[str, ...]],
+               names: dict[tuple[str, ...], str]) -> None:
+    """Where each element sits in pyxform's tree: ``out`` by the element's
+    identity, ``names`` the element name at each path (first one wins)."""
+    for child in node.get("children", []):
+        path = (*here, child["name"])
+        out[id(child)] = path
+        names.setdefault(path, child["name"])
+        tree_paths(child, path, out, names)
+
+
+def xpath(text: str, here: tuple[str, ...], names: dict[tuple[str, ...], str]) -> str:
+    """ODK's reading of the XPath paths in an expression, written as
+    ``${name}``: relative to the element itself, or absolute from the root."""
+    def one(m: re.Match[str]) -> str:
+        steps = m.group(0).split("/")
+        where = [] if steps[0] == "" else list(here)
+        for step in steps[2:] if steps[0] == "" else steps:
+            if step == "..":
+                where.pop()
+            elif step != ".":
+                where.append(step)
+        return "${" + names[tuple(where)] + "}" if tuple(where) in names else m.group(0)
+
+    parts = re.split(r"('[^']*'|\"[^\"]*\")", text)
+    for i in range(0, len(parts), 2):
+        parts[i] = re.sub(r"(?<![\w)\]}$/.])(?:(?:\.\.?/)+[A-Za-z_][\w.-]*(?:/[A-Za-z_][\w.-]*)*"
+                          r"|/[A-Za-z_][\w.-]*(?:/[A-Za-z_][\w.-]*)+)", one, parts[i])
+    return "".join(parts)
 
 
 def walk(items: list[dict[str, Any]], outer: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -141,7 +227,27 @@ def test_every_imported_question_matches_pyxform(form: str, options: dict[str, A
     default = options.get("default_language")
     if ref.get("default_language") not in (None, "default"):
         default = default or lang_code(ref["default_language"], None)
-    by_id = {normalise_id(name): el for name, el in elements(ref, {}).items()}
+    by_id: dict[str, dict[str, Any]] = {}
+    for name, el in elements(ref, {}).items():
+        # A calculation is never an item: ``__fever`` (the Community Health
+        # Toolkit's copy of an answer) leaves the id ``fever`` to the question.
+        if el["type"] != "calculate" or normalise_id(name) not in by_id:
+            by_id[normalise_id(name)] = el
+
+    def again(node: dict[str, Any], parent: str | None, seen: set[str]) -> None:
+        """A name used again in another group is imported with the group's id
+        in front (docs/questionnaire-format.md)."""
+        for child in node.get("children", []):
+            if child["name"] == "meta":
+                continue
+            if child["name"] in seen and child["type"] != "calculate":
+                by_id.setdefault(normalise_id(f"{parent or 'top'}_{child['name']}"), child)
+            seen.add(child["name"])
+            again(child, normalise_id(child["name"]) if child.get("children") else parent, seen)
+    again(ref, None, set())
+    where: dict[int, tuple[str, ...]] = {}
+    at_path: dict[tuple[str, ...], str] = {}
+    tree_paths(ref, (), where, at_path)
     calcs = {name: el["bind"]["calculate"] for name, el in elements(ref, {}).items()
              if el["type"] == "calculate" and el.get("bind", {}).get("calculate")}
     langs = set(module["languages"])
@@ -170,7 +276,7 @@ def test_every_imported_question_matches_pyxform(form: str, options: dict[str, A
                 for c in choices], item["id"]
         bind = el.get("bind", {})
         if bind.get("relevant"):
-            want = expected_expression(bind["relevant"], item["id"], calcs)
+            want = expected_expression(xpath(bind["relevant"], where[id(el)], at_path), item["id"], calcs)
             # A "flat" form (pyxform's flat annotations) copies a group's
             # relevance onto its questions; the kiosk applies the group's.
             assert item.get("relevant") == want or (
@@ -181,11 +287,12 @@ def test_every_imported_question_matches_pyxform(form: str, options: dict[str, A
                                                 and kind not in ("note", "group")), item["id"]
         constraint = bind.get("constraint")
         if constraint and "constraint" in item:
-            assert item["constraint"] == expected_expression(constraint, item["id"], calcs), item["id"]
+            assert item["constraint"] == expected_expression(xpath(constraint, where[id(el)], at_path), item["id"],
+                                                             calcs), item["id"]
         elif constraint and kind == "integer":
             # A pure range became min/max: the constraint must accept exactly
             # min..max (checked by evaluating pyxform's expression).
-            tree = logic.parse(expected_expression(constraint, item["id"], calcs))
+            tree = logic.parse(expected_expression(xpath(constraint, where[id(el)], at_path), item["id"], calcs))
             lo, hi = item["min"], item["max"]
             for value, ok in ((lo - 1, False), (lo, True), (hi, True), (hi + 1, False)):
                 assert logic.truthy(logic.evaluate(tree, {item["id"]: value}.get)) is ok, (item["id"], value)
@@ -236,7 +343,8 @@ def media(module: dict[str, Any], folder: Path) -> None:
 
 
 WALK = [(form, options, lang) for form, options in CORPUS for lang in
-        (("en", "sw") if form == "pyxform_UCL_Biomass_Plot_Form.xlsx" else ("en",))]
+        (("en", "sw") if form == "pyxform_UCL_Biomass_Plot_Form.xlsx" else
+         ("en", "fr") if form == "odk_external_itemsets.xlsx" else ("en",))]
 
 
 @pytest.mark.parametrize("form, options, lang", WALK, ids=[f"{f}-{lang}" for f, _, lang in WALK])
@@ -255,6 +363,10 @@ def test_imported_module_runs_to_the_end_in_the_kiosk(monkeypatch, form: str, op
     click(at, "consent-yes")
     screens = 0
     while not at.title or at.title[0].value not in ("Merci !", "Thank you!", "Asante!"):
+        # What the patient reads: words, never tags printed as written nor a
+        # link off the kiosk.
+        for shown in [h.value for h in at.header] + [c.value for c in at.caption] + [b.label for b in at.button]:
+            assert not re.search(r"<[A-Za-z/]|\]\(|://|NO_LABEL", shown), shown
         keys = [b.key or "" for b in at.button]
         singles = [k for k in keys if "-c-" in k]
         multiples = [k for k in keys if "-m-" in k]

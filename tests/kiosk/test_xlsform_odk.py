@@ -398,3 +398,198 @@ def test_command_line_languages(tmp_path: Path, capsys) -> None:
     assert not out.exists()
     assert cli.main(["import-xlsform", str(form), "-o", str(out), "--languages", "en"]) == 0
     assert load_module(out).languages == {"en": "draft"}
+
+
+# ------------------------------------------------------- XPath paths
+
+def test_xpath_paths_in_expressions_are_references(tmp_path: Path) -> None:
+    """ODK forms (the Community Health Toolkit's among them) write
+    references as XPath paths besides ``${name}``: relative to the row
+    itself (``..`` is the group around it) or absolute from the form's root.
+    Each becomes the reference to the row it names, whatever group it is
+    in, and the patient's path is the one ODK would give."""
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["begin_group", "signs", "Danger signs", "Signes de danger", None, None, None],
+        ["select_one yn", "fever", "Fever?", "Fièvre ?", None, None, None],
+        ["select_one yn", "since", "For more than 2 days?", "Plus de 2 jours ?", "../fever = 'y'", None, None],
+        ["end_group", None, None, None, None, None, None],
+        ["begin_group", "visit", "Visit", "Visite", None, None, None],
+        ["begin_group", "when", "When", "Quand", None, None, None],
+        ["select_one yn", "today", "Seen today?", "Vu aujourd'hui ?",
+         "selected(../../../signs/fever, 'y') and /odk/signs/since = 'y'", None, None],
+        ["end_group", None, None, None, None, None, None],
+        ["end_group", None, None, None, None, None, None],
+        ["select_one yn", "home", "At home?", "À la maison ?", "not(./../signs/fever = 'n')", None, None],
+    ], YN)
+    out = tmp_path / "m.yaml"
+    result = import_xlsform(form, out)
+    assert rendered(result.problems) == []
+    module = load_module(out)
+    assert module.item("since").relevant == "${fever} = 'y'"
+    assert module.item("today").relevant == "selected(${fever}, 'y') and ${since} = 'y'"
+    assert module.item("home").relevant == "not(${fever} = 'n')"
+    survey = survey_of(out)
+    r = Respondent(survey, "en")
+    assert r.answer("y") is None
+    assert r.current.id == "since"
+    assert r.answer("y") is None
+    assert shown(r) == ["today", "home"]
+    r = Respondent(survey, "fr")
+    assert r.answer("n") is None
+    assert shown(r) == []
+
+
+def test_a_path_to_no_row_is_named(tmp_path: Path) -> None:
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["select_one yn", "fever", "Fever?", "Fièvre ?", None, None, None],
+        ["select_one yn", "since", "Since?", "Depuis ?", "../fevr = 'y'", None, None],
+    ], YN)
+    assert [p.code for p in convert(form).errors] == ["Q-EXP-001"]
+    assert "../fevr" in convert(form).errors[0].message
+
+
+def test_smart_quotes_are_plain_quotes_as_in_odk(tmp_path: Path) -> None:
+    """A spreadsheet turns 'y' into ‘y’ as it is typed; pyxform (so ODK)
+    reads them as plain quotes, in expressions and texts alike, and runs of
+    spaces as one, unless the settings say ``clean_text_values: no``."""
+    survey = [HEAD,
+              ["select_one yn", "fever", "The  “fever”  question", "La question « fièvre »", None, None, None],
+              ["select_one yn", "since", "Since?", "Depuis ?", "${fever} = ‘y’", None, None]]
+    out = tmp_path / "m.yaml"
+    assert rendered(import_xlsform(workbook(tmp_path / "a.xlsx", survey, YN), out).problems) == []
+    module = load_module(out)
+    assert module.item("since").relevant == "${fever} = 'y'"
+    assert module.item("fever").text == {"en": 'The "fever" question', "fr": "La question « fièvre »"}
+    r = Respondent(survey_of(out), "en")
+    assert r.answer("y") is None
+    assert shown(r) == ["since"]
+    kept = workbook(tmp_path / "b.xlsx", survey, YN, [SETTINGS[0] + ["clean_text_values"], SETTINGS[1] + ["no"]])
+    assert [p.code for p in convert(kept).errors] == ["Q-EXP-001"]
+
+
+def test_formatting_and_links_in_texts_become_plain_words(tmp_path: Path) -> None:
+    """ODK shows HTML and Markdown links in labels; the kiosk would print the
+    tags as written, and a link or picture address would send the patient
+    off the kiosk or fetch from elsewhere: each is left out, with a warning
+    naming the row and what it now reads."""
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["note", "intro", '<h4 style="text-align:center;">Welcome &amp; thanks</h4>',
+         "Bienvenue<br>et merci", None, None, None],
+        ["select_one yn", "fever", "Fever?<i class=\"fa fa-warning\"></i>", "Fièvre ? [voir](https://example.org/f)",
+         None, None, None],
+        ["note", "more", "See ![map](http://example.org/m.png) or www.example.org", "Voir", None, None, None],
+    ], [YN[0], ["yn", "y", '<span style="color:green">Yes</span>', "Oui"], YN[2]])
+    out = tmp_path / "m.yaml"
+    result = import_xlsform(form, out)
+    assert rendered(result.problems) == [
+        f"{form}[choices]:2: warning [X-TXT-003] label in 'en' holds HTML formatting, left out: the kiosk shows "
+        "plain text and never links off its page; it reads 'Yes'",
+        f"{form}[survey]:2: warning [X-TXT-003] label in 'en' holds HTML formatting, left out: the kiosk shows "
+        "plain text and never links off its page; it reads 'Welcome & thanks'",
+        f"{form}[survey]:2: warning [X-TXT-003] label in 'fr' holds HTML formatting, left out: the kiosk shows "
+        "plain text and never links off its page; it reads 'Bienvenue et merci'",
+        f"{form}[survey]:3: warning [X-TXT-003] label in 'en' holds HTML formatting, left out: the kiosk shows "
+        "plain text and never links off its page; it reads 'Fever?'",
+        f"{form}[survey]:3: warning [X-TXT-003] label in 'fr' holds a link or picture address, left out: the kiosk "
+        "shows plain text and never links off its page; it reads 'Fièvre ? voir'",
+        f"{form}[survey]:4: warning [X-TXT-003] label in 'en' holds a link or picture address, a web address, left "
+        "out: the kiosk shows plain text and never links off its page; it reads 'See map or'"]
+    module = load_module(out)
+    assert module.item("intro").text == {"en": "Welcome & thanks", "fr": "Bienvenue et merci"}
+    assert module.item("fever").text == {"en": "Fever?", "fr": "Fièvre ? voir"}
+    assert [c.label for c in module.choice_lists["yn"]] == [{"en": "Yes", "fr": "Oui"}, {"en": "No", "fr": "Non"}]
+    assert "example.org" not in out.read_text(encoding="utf-8")
+
+
+def test_drop_unsupported_leaves_out_conditions_the_kiosk_cannot_evaluate(tmp_path: Path) -> None:
+    """A relevance that refers to a later question (ODK re-evaluates it on
+    the same screen) or uses a function the kiosk lacks stops the import,
+    naming the row; with --drop-unsupported the row is left out with the
+    reason, and what depends on it too, instead of nothing being written."""
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["note", "age_note", "About your age", "Votre âge", "${method} = 'y'", None, None],
+        ["select_one yn", "method", "Do you know your age?", "Connaissez-vous votre âge ?", None, None, None],
+        ["select_one yn", "visit", "First visit?", "Première visite ?", "today() > 20000", None, None],
+        ["select_one yn", "why", "Referred?", "Adressé ?", "${visit} = 'n'", None, None],
+        ["select_one yn", "ok", "All right?", "Ça va ?", None, ". = 'y' or ${method} = 'n'", None],
+    ], YN)
+    out = tmp_path / "m.yaml"
+    strict = import_xlsform(form, out)
+    assert [(p.code, p.line, p.item) for p in strict.errors] == [
+        ("Q-REF-004", 2, "age_note"), ("Q-EXP-001", 4, "visit")]
+    assert not out.exists()
+    result = import_xlsform(form, out, drop_unsupported=True)
+    s = f"{form}[survey]"
+    assert rendered(result.problems) == [
+        f"{s}:2: warning [X-ROW-006] item 'age_note': its relevant refers to ${{method}} (row 3), which comes "
+        "later: the kiosk asks in order and cannot ask again; left out",
+        f"{s}:4: warning [X-ROW-006] item 'visit': its relevant cannot be evaluated by the kiosk: cannot read "
+        "expression 'today() > 20000': unexpected character 't' at column 1 (function today() is not supported; "
+        "the functions are selected(), count-selected(), not(), true(), false()); left out",
+        f"{s}:5: warning [X-ROW-004] item 'why': depends on ${{visit}} (row 4), which is left out; left out too",
+        f"{s}:6: warning [Q-CON-001] item 'ok': a constraint needs a 'constraint_message' telling the patient what "
+        "to change, in each language"]
+    assert [i.id for i in load_module(out).items] == ["method", "ok"]
+    r = Respondent(survey_of(out), "en")
+    assert r.answer("n") is None
+    assert shown(r) == ["ok"]
+
+
+def test_a_path_names_the_row_of_its_own_group_when_a_name_is_used_twice(tmp_path: Path) -> None:
+    """``${vaccinated}`` means the first row of that name; ``../vaccinated``
+    in the child's group means the child's row, as in ODK."""
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["begin_group", "mother", "Mother", "Mère", None, None, None],
+        ["select_one yn", "vaccinated", "Vaccinated?", "Vaccinée ?", None, None, None],
+        ["end_group", None, None, None, None, None, None],
+        ["begin_group", "child", "Child", "Enfant", None, None, None],
+        ["select_one yn", "vaccinated", "Vaccinated?", "Vacciné ?", None, None, None],
+        ["select_one yn", "card", "Card?", "Carnet ?", "../vaccinated = 'y'", None, None],
+        ["end_group", None, None, None, None, None, None],
+    ], YN)
+    out = tmp_path / "m.yaml"
+    assert [p.code for p in import_xlsform(form, out).problems if p.code != "X-SET-003"] == ["X-NAME-003"]
+    assert load_module(out).item("card").relevant == "${child_vaccinated} = 'y'"
+    r = Respondent(survey_of(out), "en")
+    assert r.answer("n") is None  # the mother
+    assert r.answer("y") is None  # the child
+    assert r.current is not None and r.current.id == "card"
+    r = Respondent(survey_of(out), "fr")
+    assert r.answer("y") is None and r.answer("n") is None
+    assert r.current is None
+
+
+def test_a_calculation_with_a_relevance_is_not_put_in_place_of_its_name(tmp_path: Path) -> None:
+    """In ODK a calculation that is not relevant (by its own relevance or
+    its group's) is empty: ``${bonus} >= 3`` is then false. Put in place of
+    its name, the arithmetic would count for everyone and show ``reward`` to
+    a patient ODK would never ask; the row is refused, naming the condition."""
+    form = workbook(tmp_path / "form.xlsx", [
+        HEAD,
+        ["select_one yn", "member", "Member?", "Membre ?", None, None, None],
+        ["integer", "visits", "Visits?", "Visites ?", None, ". >= 0 and . <= 20", None],
+        ["calculate", "bonus", None, None, "${member} = 'y'", None, "${visits} + 1"],
+        ["begin_group", "extra", "Extra", "Extra", "${visits} > 2", None, None],
+        ["calculate", "double", None, None, None, None, "${visits} * 2"],
+        ["end_group", None, None, None, None, None, None],
+        ["select_one yn", "reward", "Reward?", "Récompense ?", "${bonus} >= 3", None, None],
+        ["select_one yn", "twice", "Twice?", "Deux fois ?", "${double} >= 4", None, None],
+    ], YN)
+    s = f"{form}[survey]"
+    assert rendered(convert(form).errors) == [
+        f"{s}:4: error [X-TYPE-001] item 'bonus': calculation '${{visits}} + 1' holds only when its relevance "
+        "\"${member} = 'y'\" does (ODK leaves it empty otherwise), which the kiosk cannot express; compute it "
+        "without a condition, or declare a score in the module's 'scores'",
+        f"{s}:6: error [X-TYPE-001] item 'double': calculation '${{visits}} * 2' holds only when the relevance of "
+        "its group 'extra' does (ODK leaves it empty otherwise), which the kiosk cannot express; compute it "
+        "without a condition, or declare a score in the module's 'scores'"]
+    out = tmp_path / "m.yaml"
+    result = import_xlsform(form, out, drop_unsupported=True)
+    assert [(p.code, p.item) for p in result.problems if p.code in ("X-TYPE-001", "X-ROW-004")] == [
+        ("X-TYPE-001", "bonus"), ("X-TYPE-001", "double"), ("X-ROW-004", "reward"), ("X-ROW-004", "twice")]
+    assert [i.id for i in load_module(out).items] == ["member", "visits"]

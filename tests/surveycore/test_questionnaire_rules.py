@@ -84,6 +84,11 @@ MODULE_RULES = [
         HEAD + YN + "items:\n" + Q1 + "  - id: b\n    type: note\n    text: {fr: 'Vous avez dit ${a}', en: OK}\n",
         ["{f}:18: error [Q-TXT-005] item 'b': text in 'fr' holds '${a}': answers are not inserted into texts, so the patient would see it as written; rephrase the text without it"],
         id='Q-TXT-005'),
+    pytest.param(  # drawn as Markdown: the browser fetched the picture from 203.0.113.7 as the screen was drawn
+        HEAD + YN + "items:\n" + Q1 + "  - id: b\n    type: note\n    text: {fr: 'Voir ![carte](http://203.0.113.7/c.png)', en: 'See www.example.org'}\n",
+        ["{f}:18: error [Q-TXT-006] item 'b': text in 'fr' holds '![carte](http://203.0.113.7/c.png)': texts are drawn as Markdown, so the patient's browser would fetch a picture from that address or follow a link off the kiosk; remove it (a picture goes in 'image:', a file next to the module; an address to note down is shown as text when written without 'www.' or 'https://', as 'sos-amitie.com')",
+         "{f}:18: error [Q-TXT-006] item 'b': text in 'en' holds 'www.example.org': texts are drawn as Markdown, so the patient's browser would fetch a picture from that address or follow a link off the kiosk; remove it (a picture goes in 'image:', a file next to the module; an address to note down is shown as text when written without 'www.' or 'https://', as 'sos-amitie.com')"],
+        id='Q-TXT-006'),
     pytest.param(
         HEAD + YN + "items:\n  - id: a\n    type: single\n    text: Quel âge ?\n    choices: yn\n",
         ["{f}:14: error [Q-TXT-002] item 'a': text must be a map of language code to text, like {fr: '...', en: '...'}; got 'Quel âge ?'"],
