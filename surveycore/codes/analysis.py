@@ -190,8 +190,9 @@ ENTRIES: tuple[ErrorCode, ...] = (
        "'analysis ingest' into a pooled dataset (it has no ledger): ingest into each team's own dataset, then pool again",
        "ingest into a team's own dataset, then pool again"),
     _e('POOL-006',
-       'the same responses are in two datasets (the same bundles ingested by two teams)',
-       'pooling would count them twice'),
+       'the same responses are in two datasets given (a pooled dataset and one it holds, or the same bundles '
+       'ingested by two teams), or a dataset is given twice: pooling would count them twice',
+       "give each response's dataset once: leave out the datasets a pooled dataset already holds"),
     _e('POOL-007',
        'the output folder exists',
        'give a new folder for the pooled dataset'),
