@@ -138,6 +138,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from kiosk.definitions import outbox_block
     from kiosk.keys import load_device_key
     cfg = load_config(args.config)
+    if Path(args.out).is_dir():  # the USB key itself: the bundle needs a name in it
+        raise KioskError(f"--out {args.out!r} is a folder; give the bundle's file name in it, for example "
+                         f"{str(Path(args.out) / 'centre-week.hkb')!r}; nothing was exported", code="S-020")
     device = load_device_key(cfg.device_key)
     outbox = Outbox(cfg.outbox_path)
     try:
