@@ -184,8 +184,13 @@ def write_report(data_dir: str | Path, out: str | Path, questionnaire_dirs: list
                                 None if period == "week" else period, where)
         if subset.select(pl.len()).collect().item() == 0:
             shown = ", ".join(f"{n}={','.join(v)}" for n, v in where.items())
+            # The centre codes are what a team mistypes most (Lyon for LYON): name them.
+            known = ""
+            if "centre" in where:
+                centres = scan_responses(data_dir).select("centre").unique().collect()["centre"].to_list()
+                known = f"; the dataset's centres are {', '.join(sorted(str(c) for c in centres))}"
             raise ReportError(f"--where {shown}: no response in the dataset matches; check the spelling of the "
-                              "category (as the report names it)", code="RPT-002")
+                              f"category (as the report names it){known}", code="RPT-002")
     covered = releases.check(data_dir, k, subset)
     Path(out).write_text(build_report(data_dir, questionnaire_dirs, lang, k, breakdowns, period, where,
                                       appendix, standard), encoding="utf-8")
