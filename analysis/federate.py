@@ -71,6 +71,19 @@ def _rids(data: Path) -> set[int]:
     return set(scan_responses(data).select("rid").collect()["rid"].to_list())
 
 
+def _places(where: dict[str, set[str]]) -> str:
+    """``{"in 'a/dataset'": {"LYON", "LILLE"}}`` as "in 'a/dataset' (LILLE, LYON)"."""
+    return ", ".join(f"{w} ({', '.join(sorted(c))})" for w, c in sorted(where.items()))
+
+
+def _spec_text(spec: tuple) -> str:
+    """An item's type and answer codes (or range), as POOL-004 names them."""
+    kind, codes, low, high = spec
+    if codes:
+        return f"{kind}, codes {' '.join(codes)}"
+    return f"{kind}, range {low}-{high}" if low is not None or high is not None else str(kind)
+
+
 def _overlap(d: Path, other: Path, n: int) -> PoolError:
     return PoolError(f"{n} response(s) of {str(d)!r} are also in {str(other)!r} (a pooled dataset already holds "
                      "the datasets it was pooled from; the same bundles ingested by two teams are in both their "
@@ -82,6 +95,7 @@ def check(datasets: list[Path]) -> dict:
     """Check that ``datasets`` can be pooled (see the module docstring);
     return every survey definition by hash."""
     surveys: dict = {}
+    origin: dict[str, Path] = {}  # survey hash -> the first dataset given that holds it
     given: set[Path] = set()
     for d in datasets:
         if d.resolve() in given:
@@ -99,22 +113,31 @@ def check(datasets: list[Path]) -> dict:
                             f"{', '.join(unknown)}): they were ingested from bundles without definitions; "
                             "ingest bundles exported by the current kiosk software, then pool", code="POOL-002")
         surveys.update(own)
-    by_version: dict[tuple[str, str], set[str]] = {}
-    items: dict[tuple[str, int, str], set[tuple]] = {}
-    for s in surveys.values():
+        for h in own:
+            origin.setdefault(h, d)
+    # Where each definition is: "mehm 1.0.0 in 'team-a/dataset' (LILLE, LYON)",
+    # so the message says which team changed what.
+    by_version: dict[tuple[str, str], dict[str, dict[str, set[str]]]] = {}
+    items: dict[tuple[str, int, str], dict[tuple, dict[str, set[str]]]] = {}
+    for h, s in surveys.items():
         site_lists = set(s.site.choices)
         for m in s.modules:
-            by_version.setdefault((m.id, m.version), set()).add(m.hash)
+            by_version.setdefault((m.id, m.version), {}).setdefault(m.hash, {}).setdefault(
+                f"in {str(origin[h])!r}", set()).add(s.site.centre)
             for it in m.items:
                 if it.is_question and it.choice_list not in site_lists:
-                    items.setdefault((m.id, m.major, it.id), set()).add(
-                        (it.type, tuple(c.code for c in it.choices), it.minimum, it.maximum))
-    clash = sorted(f"{i} {v}" for (i, v), hs in by_version.items() if len(hs) > 1)
+                    spec = (it.type, tuple(c.code for c in it.choices), it.minimum, it.maximum)
+                    items.setdefault((m.id, m.major, it.id), {}).setdefault(spec, {}).setdefault(
+                        f"{m.id} {m.version} in {str(origin[h])!r}", set()).add(s.site.centre)
+    clash = [f"{i} {v} (" + "; ".join(f"hash {mh} {_places(w)}" for mh, w in sorted(hs.items())) + ")"
+             for (i, v), hs in sorted(by_version.items()) if len(hs) > 1]
     if clash:
         raise PoolError(f"module(s) {', '.join(clash)} have different texts under the same version in these "
                         "datasets; one version must mean one text: the site that changed it must give it a new "
                         "version", code="POOL-003")
-    differ = sorted(f"{m}@{major}.{i}" for (m, major, i), specs in items.items() if len(specs) > 1)
+    differ = [f"{m}@{major}.{i} (" + "; ".join(f"{_spec_text(spec)}: {_places(w)}"
+                                                for spec, w in sorted(specs.items(), key=lambda kv: sorted(kv[1])))
+              + ")" for (m, major, i), specs in sorted(items.items()) if len(specs) > 1]
     if differ:
         raise PoolError(f"item(s) {', '.join(differ)} have different types or answer codes within one major "
                         "version: their answers cannot be pooled; give the changed module a new major version",

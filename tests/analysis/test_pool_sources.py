@@ -124,3 +124,27 @@ def test_the_teams_releases_guard_the_regions(teams: dict[str, Path], tmp_path: 
 def _copy(src: Path, dst: Path) -> None:
     import shutil
     shutil.copytree(src, dst)
+
+
+def test_an_incompatible_team_is_named_with_its_version_centres_and_dataset(teams: dict[str, Path], team: TeamKeys,
+                                                                            tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # Another team's centre runs mehm 1.1.0, whose "very bad" answer code changed.
+    folder = tmp_path / "gap"
+    survey = site_survey(folder, "GAP", "gap", [("nord", "Nord")])
+    survey.write_text(survey.read_text(encoding="utf-8").replace("{id: mehm, version: \"1.0.0\"}",
+                                                                 "{id: mehm, version: \"1.1.0\"}"), encoding="utf-8")
+    mehm = (QUESTIONNAIRES / "mehm.yaml").read_text(encoding="utf-8").replace("version: 1.0.0", "version: 1.1.0", 1)
+    (folder / "mehm.yaml").write_text(mehm.replace('    - code: "5"\n', '    - code: "6"\n', 1), encoding="utf-8")
+    create_device_key(folder / "device.key")
+    simulate(20, survey, team.dir / "team.pub", folder / "device.key", folder / "b.hkb", seed=2,
+             module_dirs=[QUESTIONNAIRES])
+    other = tmp_path / "other"
+    assert ingest([folder / "b.hkb"], team.keys, other, []).ingested == 20
+    out = tmp_path / "region"
+    assert analysis_cli.main(["pool", str(teams["a"]), str(other), "--out", str(out)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: [POOL-004] item(s) mehm@1.general_health (single, codes 1 2 3 4 5: mehm 1.0.0 in "
+        f"{str(teams['a'])!r} (LILLE, LYON); single, codes 1 2 3 4 6: mehm 1.1.0 in {str(other)!r} (GAP)) have "
+        "different types or answer codes within one major version: their answers cannot be pooled; give the "
+        "changed module a new major version (see docs/errors.md#pool-004)\n")
+    assert not out.exists()
