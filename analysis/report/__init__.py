@@ -170,6 +170,10 @@ def write_report(data_dir: str | Path, out: str | Path, questionnaire_dirs: list
     from analysis import releases
 
     check_request(data_dir, lang, breakdowns, where, period)
+    for option, path, example in (("--out", out, "report.html"), ("--pdf", pdf, "report.pdf")):
+        if path is not None and Path(path).is_dir():
+            raise ReportError(f"{option} {str(path)!r} is a folder; give the report's file name in it, for "
+                              f"example {str(Path(path) / example)!r}", code="RPT-007")
     check_breakdowns(breakdowns, questionnaire_dirs, data_dir)
     standard = load_standard(standard_population, questionnaire_dirs)
     browser = find_browser() if pdf is not None else None
@@ -192,6 +196,14 @@ def write_report(data_dir: str | Path, out: str | Path, questionnaire_dirs: list
             raise ReportError(f"--where {shown}: no response in the dataset matches; check the spelling of the "
                               f"category (as the report names it){known}", code="RPT-002")
     covered = releases.check(data_dir, k, subset)
+    for option, path in (("--out", out), ("--pdf", pdf)):
+        if path is None:
+            continue
+        try:  # a new folder on the way is made, as 'analysis export' does
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ReportError(f"{option} {str(path)!r}: cannot create the folder {str(Path(path).parent)!r} "
+                              f"({exc.strerror}); choose a folder you can write", code="RPT-007") from None
     Path(out).write_text(build_report(data_dir, questionnaire_dirs, lang, k, breakdowns, period, where,
                                       appendix, standard), encoding="utf-8")
     releases.record(data_dir, "report", "html", out, k, covered)
