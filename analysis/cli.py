@@ -267,6 +267,10 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     if args.lang not in i18n.shipped_languages():
         raise KioskError(f"--lang {args.lang!r} is not supported; use one of {', '.join(i18n.shipped_languages())} "
                          "(a language needs its catalog in locales/)", code="RPT-003")
+    if not (Path(args.data) / "responses").is_dir():
+        # Refused here rather than on a page served for nothing.
+        raise KioskError(f"--data {args.data!r} holds no dataset (no responses/ folder); give the folder "
+                         "'analysis ingest --data' wrote", code="DSH-002")
     app = Path(__file__).resolve().parent / "dashboard_app.py"
     env = {**os.environ, "ANALYSIS_DATA": str(Path(args.data).resolve()), "ANALYSIS_K": str(args.k),
            "ANALYSIS_LANG": args.lang,

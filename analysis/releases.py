@@ -28,7 +28,10 @@ The ledger is ``DATA/releases.jsonl``, one JSON object per release: date
 the number of responses covered and a fingerprint of them (BLAKE2b of
 their sorted rids, which are themselves never published); and
 ``DATA/releases/<id>.parquet``, the rids of the release with the category
-of each breakdown (analyst side only, like the dataset itself).
+of each breakdown (analyst side only, like the dataset itself). A pooled
+dataset's ledger starts with its sources' releases, each with the
+``dataset`` it was made from (``analysis pool`` keeps the rids, so the
+fingerprints and the groups still apply).
 """
 
 from __future__ import annotations
@@ -237,9 +240,11 @@ def check(data_dir: str | Path, k: int, responses: pl.LazyFrame | None = None,
             continue  # the same responses: the same figures again
         difference = abs(now.responses - int(entry["responses"]))  # type: ignore[call-overload]
         if difference < k:
+            # A pooled dataset's ledger also holds its sources' releases, each naming its dataset.
+            where = f", dataset {entry['dataset']!r}" if "dataset" in entry else ""
             raise ReleaseError(
                 f"this release would cover {now.responses} responses and the {entry['kind']} of "
-                f"{entry['date']} ({entry.get('file', '')}) covered {entry['responses']}: two public releases "
+                f"{entry['date']} ({entry.get('file', '')}{where}) covered {entry['responses']}: two public releases "
                 f"that differ by fewer than {k} responses let anyone compare them and find what the new "
                 f"respondents answered. Wait until at least {k} responses differ "
                 f"({int(entry['responses']) + k} or more in total), or publish the same data again.",  # type: ignore[call-overload]

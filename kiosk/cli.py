@@ -139,6 +139,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from kiosk.definitions import outbox_block
     from kiosk.keys import load_device_key
     cfg = load_config(args.config)
+    if Path(args.out).is_dir():  # the USB key itself: the bundle needs a name in it
+        raise KioskError(f"--out {args.out!r} is a folder; give the bundle's file name in it, for example "
+                         f"{str(Path(args.out) / 'centre-week.hkb')!r}; nothing was exported", code="S-020")
     device = load_device_key(cfg.device_key)
     outbox = Outbox(cfg.outbox_path)
     try:
@@ -176,21 +179,33 @@ def cmd_confirm(args: argparse.Namespace) -> int:
 
 def _receipts_of_folder(folder: Path, team: TeamPublicKey, device: bytes) -> list[bytes]:
     """The ids of every receipt in ``folder`` made for this kiosk; receipts
-    for other kiosks are skipped, any other bad receipt stops everything."""
+    for other kiosks are skipped, and so are those signed only by another
+    team key (the team's folder keeps the receipts made before a key
+    rotation) as long as one receipt is signed by this kiosk's team key;
+    any other bad receipt stops everything."""
     from surveycore.receipt import read_receipt
     ids: list[bytes] = []
     found = 0
+    other_key: list[KioskError] = []
     for path in sorted(folder.glob("*.json")):
         try:
             ids.extend(read_receipt(path, team, device).ids)
             found += 1
         except KioskError as exc:
-            if exc.code != "CFG-026":
+            if exc.code == "CFG-028":
+                other_key.append(exc)
+            elif exc.code != "CFG-026":
                 raise
+    if not found and other_key:
+        raise other_key[0]
     if not found:
         raise ConfigError(f"no receipt for this kiosk in {str(folder)!r}; nothing was removed",
                           code="CFG-029")
     print(f"{found} receipt(s) for this kiosk in {folder}")
+    if other_key:
+        print(f"{len(other_key)} receipt(s) for this kiosk not signed by its team key (key id "
+              f"{team.key_id.hex()}) skipped: made before a key rotation; what they list and this kiosk "
+              "still holds is removed by a receipt of the bundles ingested again with both keys (--key)")
     return ids
 
 

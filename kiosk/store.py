@@ -282,7 +282,8 @@ class Outbox:
                 self._rollback()
                 part.unlink(missing_ok=True)
                 raise StoreError(f"cannot write the bundle {str(p)!r}: {exc.strerror}; nothing was removed "
-                                 "from the kiosk and no export was recorded", code="S-020") from None
+                                 "from the kiosk and no export was recorded; choose an --out path on a disk "
+                                 "with room that you can write", code="S-020") from None
             try:
                 self.db.execute("COMMIT")
             except sqlite3.Error as exc:

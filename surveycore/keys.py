@@ -149,6 +149,11 @@ def load_public_key(path: str | Path) -> TeamPublicKey:
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise KeyFileError(f"{str(p)!r} is not a team public key file (expected JSON from "
                            "'analysis keygen')", code="KEY-003") from None
+    if isinstance(data, dict) and data.get("kind") == DEVICE_PUBLIC_KIND:
+        # The two .pub files of a kiosk folder are easily swapped.
+        raise KeyFileError(f"{str(p)!r} is a kiosk's device public key (for the team's 'analysis trust'), not "
+                           "the team public key; give the team's team.pub made by 'analysis keygen'",
+                           code="KEY-003")
     if not isinstance(data, dict) or data.get("kind") != PUBLIC_KIND:
         raise KeyFileError(f"{str(p)!r} is not a team public key file (kind {PUBLIC_KIND!r} expected); "
                            "never copy a private key to a kiosk", code="KEY-003")

@@ -18,6 +18,7 @@ Dataset layout (hive-partitioned)::
     DATA/answers/module=<id>/major=<n>/part-<uuid>.parquet   one row per answer
     DATA/ledger.sqlite3                                 hashed envelope ids, runs, outcomes
     DATA/quarantine/<sha256>.env + quarantine.jsonl     rejected envelopes and reasons
+    DATA/quarantine/<sha256>.defs                       definitions carried by an untrusted kiosk's bundle
     DATA/trusted_devices.json                           kiosks whose envelopes are accepted
 
 Bundles are read one envelope at a time (:class:`surveycore.bundle.BundleReader`):
@@ -63,7 +64,7 @@ from analysis.ingest.outcome import FIXES, QUARANTINE_DETAIL_MAX, IngestResult
 from analysis.ingest.ledger import _DataLock, _id_hash, _ledger, _recover
 from analysis.ingest.opening import _Entry, _Opening, _check_keys, _key_id
 from analysis.ingest.quarantine import (RETRY_NAME, _bounded, _settle_quarantine, _size, _write_quarantine,
-                                        quarantined_envelopes)
+                                        held_definitions, hold_definitions, quarantined_envelopes)
 
 
 __all__ = ["ANSWER_SCHEMA", "RESPONSE_SCHEMA", "STATES", "IngestResult", "ingest", "module_index",
@@ -188,6 +189,7 @@ def _read_and_ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey
     key_ids: set[bytes] = set()
     carried: dict[str, Survey] = {}            # survey hash -> definitions carried by the bundles
     carried_files: dict[str, tuple[dict, dict[str, bytes]]] = {}
+    held: list[bytes] = []                     # definitions of bundles from kiosks not trusted yet
     for k, bundle_path in enumerate(bundles):
         tell("read", sum(sizes[:k]), sum(sizes))
         name = display_name(Path(bundle_path).name)
@@ -196,6 +198,8 @@ def _read_and_ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey
                 ids = _check_pass(reader, name, tell, sum(sizes[:k]), sum(sizes))
             if reader.definitions:
                 surveys, manifests = _bundle_definitions(reader.definitions, name, trusted)
+                if not manifests:
+                    held.append(reader.definitions)  # a kiosk not trusted yet: for the retry once it is
                 carried.update(surveys)
                 carried_files.update(manifests)
         except EnvelopeError as exc:
@@ -206,9 +210,23 @@ def _read_and_ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey
         sources.append(_Source(name, Path(bundle_path), reader.count, reader.sha256))
     tell("read", sum(sizes), sum(sizes))
     retried: list[bytes] = []
+    used: list[Path] = []
     if retry:
         retried = quarantined_envelopes(data_dir)
         sources.append(_Source(RETRY_NAME, None, len(retried), envelopes=retried))
+        # The definitions of the quarantined envelopes: those their bundles
+        # carried from a kiosk trusted since, and those the dataset keeps.
+        for f in held_definitions(data_dir):
+            try:
+                surveys, manifests = _bundle_definitions(f.read_bytes(), RETRY_NAME, trusted)
+            except (OSError, EnvelopeError):
+                continue  # a damaged copy: the kiosk's next bundle carries them again
+            if manifests:
+                carried.update(surveys)
+                carried_files.update(manifests)
+                used.append(f)
+        for h, survey in dataset_surveys(data_dir).items():
+            carried.setdefault(h, survey)
         key_ids |= {i for i in map(_key_id, retried) if i is not None}
     if require_key_match:
         _check_keys(key_ids, keys)  # before anything is written
@@ -218,8 +236,11 @@ def _read_and_ingest(bundles: list[str | Path], keys: dict[bytes, TeamPrivateKey
     try:
         result = _ingest(bundles, sources, quarantine, bundle_rows, data, questionnaire_dirs, opening, processes,
                          today or dt.date.today(), clock, carried, carried_files, tell)
+        hold_definitions(data, held)
         if retry:
             _settle_quarantine(data, retried, result)
+            for f in used:  # now kept in DATA/definitions/
+                f.unlink(missing_ok=True)
         return result
     finally:
         lock.release()

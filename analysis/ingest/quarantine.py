@@ -30,6 +30,28 @@ def quarantined_envelopes(data_dir: str | Path) -> list[bytes]:
     return [f.read_bytes() for f in sorted((Path(data_dir) / "quarantine").glob("*.env"))]
 
 
+def hold_definitions(data: Path, blocks: list[bytes]) -> None:
+    """Keep the definitions blocks of bundles signed by a kiosk not trusted
+    yet (``DATA/quarantine/<sha256>.defs``): its envelopes are quarantined
+    (ENV-023), and once it is trusted ``--retry-quarantine`` reads them with
+    the definitions they were answered with. Public texts, not patient data."""
+    if not blocks:
+        return
+    qdir = data / "quarantine"
+    qdir.mkdir(exist_ok=True)
+    for block in blocks:
+        target = qdir / f"{hashlib.sha256(block).hexdigest()}.defs"
+        if not target.exists():
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_bytes(block)
+            tmp.replace(target)
+
+
+def held_definitions(data_dir: str | Path) -> list[Path]:
+    """The definitions blocks :func:`hold_definitions` kept."""
+    return sorted((Path(data_dir) / "quarantine").glob("*.defs"))
+
+
 def _settle_quarantine(data: Path, envelopes: list[bytes], result: IngestResult) -> None:
     """After a retry: retried ``envelopes`` that did not fail again leave the
     quarantine (file and log lines); those that failed again keep one log

@@ -172,6 +172,10 @@ def write_report(data_dir: str | Path, out: str | Path, questionnaire_dirs: list
     from analysis import releases
 
     check_request(data_dir, lang, breakdowns, where, period)
+    for option, path, example in (("--out", out, "report.html"), ("--pdf", pdf, "report.pdf")):
+        if path is not None and Path(path).is_dir():
+            raise ReportError(f"{option} {str(path)!r} is a folder; give the report's file name in it, for "
+                              f"example {str(Path(path) / example)!r}", code="RPT-007")
     check_breakdowns(breakdowns, questionnaire_dirs, data_dir)
     standard = load_standard(standard_population, questionnaire_dirs)
     browser = find_browser() if pdf is not None else None
@@ -186,8 +190,21 @@ def write_report(data_dir: str | Path, out: str | Path, questionnaire_dirs: list
                                 None if period == "week" else period, where)
         if subset.select(pl.len()).collect().item() == 0:
             shown = ", ".join(f"{n}={','.join(v)}" for n, v in where.items())
+            # The centre codes are what a team mistypes most (Lyon for LYON): name them.
+            known = ""
+            if "centre" in where:
+                centres = scan_responses(data_dir).select("centre").unique().collect()["centre"].to_list()
+                known = f"; the dataset's centres are {', '.join(sorted(str(c) for c in centres))}"
             raise ReportError(f"--where {shown}: no response in the dataset matches; check the spelling of the "
-                              "category (as the report names it)", code="RPT-002")
+                              f"category (as the report names it){known}", code="RPT-002")
+    for option, path in (("--out", out), ("--pdf", pdf)):
+        if path is None:
+            continue
+        try:  # a new folder on the way is made, as 'analysis export' does
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ReportError(f"{option} {str(path)!r}: cannot create the folder {str(Path(path).parent)!r} "
+                              f"({exc.strerror}); choose a folder you can write", code="RPT-007") from None
     groups = releases.release_groups(data_dir, questionnaire_dirs, bds, None if period == "week" else period, subset)
     covered = releases.check(data_dir, k, subset, groups)
     release = build_release(data_dir, questionnaire_dirs, k, breakdowns, None if period == "week" else period, where,

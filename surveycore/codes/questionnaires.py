@@ -364,7 +364,7 @@ ENTRIES: tuple[ErrorCode, ...] = (
        'a module is listed twice',
        'a survey asks each module once'),
     _e('Q-SUR-009',
-       'several files define the same module id and version',
+       'several files with different texts define the same module id and version (identical copies are one)',
        'keep one, or give the changed one a new version'),
     _e('Q-TXT-001',
        "a required text (title, item text, choice label) is missing or an empty map ('text: {}')",

@@ -29,6 +29,9 @@ def _module_index(search_dirs: list[Path]) -> dict[tuple[str, str], list[Path]]:
     that look like modules (a survey or a broken file is skipped here and
     reported when it is checked itself)."""
     index: dict[tuple[str, str], list[Path]] = {}
+    # A byte-identical copy (a kiosk folder's copy of the shipped modules,
+    # searched with them) is the same definition, not a second one.
+    texts: dict[tuple[str, str], set[str]] = {}
     for d in search_dirs:
         try:
             # Resolved: one file reached by a relative and an absolute path
@@ -38,13 +41,15 @@ def _module_index(search_dirs: list[Path]) -> dict[tuple[str, str], list[Path]]:
             continue
         for f in files:
             try:
-                data = _parse_yaml_text(read_text_bounded(f), ProblemList())
+                text = read_text_bounded(f)
+                data = _parse_yaml_text(text, ProblemList())
             except (OSError, UnicodeDecodeError):
                 continue
             if file_kind(data) == "module" and isinstance(data, dict) and "items" in data and "id" in data:
                 key = (str(data["id"]), str(data.get("version")))
-                if f not in index.setdefault(key, []):
+                if f not in index.setdefault(key, []) and text not in texts.setdefault(key, set()):
                     index[key].append(f)
+                    texts[key].add(text)
     return index
 
 

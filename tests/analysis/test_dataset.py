@@ -17,6 +17,7 @@ from analysis.disclosure import Protection
 from analysis.report import build_release
 from kiosk.simulate import simulate
 from kiosk.keys import create_device_key
+from surveycore.questionnaire import load_module
 from tests.support.paths import REPO
 from tests.support.kiosks import TeamKeys
 
@@ -113,7 +114,11 @@ def test_incompatible_or_overlapping_datasets_are_refused(tmp_path: Path, team: 
     with pytest.raises(PoolError) as exc:
         pool([a, other], tmp_path / "out2")
     assert exc.value.code == "POOL-003"
-    assert "module(s) mehm 1.0.0 have different texts under the same version" in exc.value.message
+    mehm_hashes = sorted([(load_module(QUESTIONNAIRES / "mehm.yaml").hash, "NORD", a),
+                          (load_module(mehm).hash, "EST", other)])
+    assert exc.value.message.startswith(
+        "module(s) mehm 1.0.0 (" + "; ".join(f"hash {h} in {str(d)!r} ({c})" for h, c, d in mehm_hashes)
+        + ") have different texts under the same version")
     assert not (tmp_path / "out1").exists() and not (tmp_path / "out2").exists()
     assert changed.exists()
 
@@ -138,6 +143,9 @@ def test_an_item_whose_answer_codes_differ_within_one_major_version_is_refused(t
     with pytest.raises(PoolError) as exc:
         pool([a, other], tmp_path / "out")
     assert exc.value.code == "POOL-004"
-    assert exc.value.message.startswith("item(s) mehm@1.general_health have different types or answer codes "
-                                        "within one major version")
+    # Each answer-code list is named with its module version, centre and dataset.
+    assert exc.value.message.startswith(
+        f"item(s) mehm@1.general_health (single, codes 1 2 3 4 5: mehm 1.0.0 in {str(a)!r} (NORD); single, "
+        f"codes 0 2 3 4 5: mehm 1.1.0 in {str(other)!r} (OUEST)) have different types or answer codes "
+        "within one major version")
     assert not (tmp_path / "out").exists()

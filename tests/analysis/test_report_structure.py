@@ -116,7 +116,8 @@ def test_a_report_that_cannot_be_made_is_refused_before_any_work(tmp_path: Path,
         (["--where", "centre"], "error: [RPT-001] --where 'centre': use NAME=VALUE, e.g. centre=MARSEILLE "
                                 "(several values: centre=MARSEILLE,ECHIROLLES)"),
         (["--where", "centre=C9"], "error: [RPT-002] --where centre=C9: no response in the dataset matches; check "
-                                   "the spelling of the category (as the report names it)"),
+                                   "the spelling of the category (as the report names it); the dataset's centres "
+                                   "are C1, C2"),
     ]
     for extra, message in cases:
         assert _cli("report", "--data", str(data), "--out", str(out), *extra) == 1

@@ -53,6 +53,7 @@ def test_kiosk_serve_stops_its_server(kiosk_dir: Path, sig: int) -> None:
 @pytest.mark.slow
 def test_analysis_dashboard_stops_its_server(tmp_path: Path) -> None:
     port = free_port()
+    (tmp_path / "responses").mkdir()  # a dataset folder (one without any is refused, DSH-002)
     proc = subprocess.Popen([sys.executable, "-m", "analysis", "dashboard", "--data", str(tmp_path),
                              "--port", str(port)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
