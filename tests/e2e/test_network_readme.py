@@ -66,10 +66,10 @@ def test_the_readme_network_of_three_centres(tmp_path: Path, monkeypatch, capsys
             ingest_out = out
 
     # Every response is in, nothing quarantined.
-    assert ingest_out.startswith("ingested: 1200\nalready ingested (skipped): 0\nquarantined: 0\n")
+    assert ingest_out.startswith("ingested: 2400\nalready ingested (skipped): 0\nquarantined: 0\n")
     responses = scan_responses(work / "network" / "dataset").collect()
-    assert sorted(responses.group_by("centre").len().rows()) == [("ECHIROLLES", 400), ("MARSEILLE", 400),
-                                                                 ("SAINT-DENIS", 400)]
+    assert sorted(responses.group_by("centre").len().rows()) == [("ECHIROLLES", 800), ("MARSEILLE", 800),
+                                                                 ("SAINT-DENIS", 800)]
     weeks = set(responses["period"].to_list())
     assert min(weeks) == "2026-W01" and max(weeks) == "2026-W52"
 
