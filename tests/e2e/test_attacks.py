@@ -70,6 +70,27 @@ def persons(seed: int = 5) -> list[dict[str, Any]]:
     return out
 
 
+def _walk(r: Respondent, answers: dict[str, Any], rng: random.Random) -> Respondent:
+    """Answer every question: the ``answers`` given ("module.item"), the
+    others drawn as ``kiosk simulate`` does; "prefer not" where a value is
+    refused or none is drawn."""
+    while not r.finished:
+        item = r.current
+        assert item is not None
+        if not item.is_question:
+            r.next()
+            continue
+        key = f"{item.module}.{item.id}"
+        value = answers[key] if key in answers else _random_answer(item, rng)
+        if item.type == "multiple":
+            r.set_pending(value)
+            if r.next() is not None:
+                r.prefer_not()
+        elif value is None or r.answer(value) is not None:
+            r.prefer_not()
+    return r
+
+
 def seal_bundle(fixed: list[dict[str, Any]], team: TeamKeys, device_key: Path, out: Path, seed: int) -> Path:
     """Walk the full survey once per respondent (fixed answers, the others
     drawn as ``kiosk simulate`` does), sign, seal, write a bundle."""
@@ -78,21 +99,7 @@ def seal_bundle(fixed: list[dict[str, Any]], team: TeamKeys, device_key: Path, o
     pad, rng = max_body_size(survey), random.Random(seed)
     envelopes = []
     for answers in fixed:
-        r = Respondent(survey, "fr")
-        while not r.finished:
-            item = r.current
-            assert item is not None
-            if not item.is_question:
-                r.next()
-                continue
-            key = f"{item.module}.{item.id}"
-            value = answers[key] if key in answers else _random_answer(item, rng)
-            if item.type == "multiple":
-                r.set_pending(value)
-                if r.next() is not None:
-                    r.prefer_not()
-            elif value is None or r.answer(value) is not None:
-                r.prefer_not()
+        r = _walk(Respondent(survey, "fr"), answers, rng)
         envelopes.append(seal(r.body("complete", DAY), public, device, pad))
     write_bundle(out, envelopes)
     return out
@@ -378,21 +385,7 @@ def seal_site(site: str, fixed: list[dict[str, Any]], team: TeamKeys, device_key
     pad, rng = max_body_size(survey), random.Random(seed)
     envelopes = []
     for answers in fixed:
-        r = Respondent(survey, answers.get("_lang", "fr"))
-        while not r.finished:
-            item = r.current
-            assert item is not None
-            if not item.is_question:
-                r.next()
-                continue
-            key = f"{item.module}.{item.id}"
-            value = answers[key] if key in answers else _random_answer(item, rng)
-            if item.type == "multiple":
-                r.set_pending(value)
-                if r.next() is not None:
-                    r.prefer_not()
-            elif value is None or r.answer(value) is not None:
-                r.prefer_not()
+        r = _walk(Respondent(survey, answers.get("_lang", "fr")), answers, rng)
         envelopes.append(seal(r.body("complete", day), public, device, pad))
     write_bundle(out, envelopes, block_of([record_of(survey)], device))
     return out
